@@ -1,0 +1,31 @@
+# Two set-up commands: `make run` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+
+.PHONY: run test bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.req: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.req-dev: requirements.txt requirements-dev.txt $(VENV)/.req
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.req
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.req-dev
+	$(PY) -m pytest
+
+bench: $(VENV)/.req
+	$(PY) bench/overhead.py
+
+clean:
+	rm -rf $(VENV) artifacts .pytest_cache

@@ -1,0 +1,70 @@
+"""Plotly figure builders: data in, go.Figure out. Pure functions, so tests read figure data."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+MAX_POINTS = 2000  # each poll re-sends the figure: keep it small
+GL_ABOVE = 1000  # WebGL traces draw long series faster
+
+SPLIT_COLOURS = {"train": "#636efa", "val": "#ab63fa", "test": "#ef553b"}
+
+
+def _layout(fig: go.Figure, title: str, y_title: str, height: int = 340) -> go.Figure:
+    fig.update_layout(
+        title=title, height=height, margin=dict(l=10, r=10, t=50, b=10), yaxis_title=y_title,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1), hovermode="x unified",
+        uirevision="keep",
+    )
+    return fig
+
+
+def downsample(n: int, limit: int = MAX_POINTS) -> np.ndarray:
+    """Indices of at most `limit` evenly spaced points out of n, always keeping the last."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(int))
+
+
+def _line(x, y, name: str, **kw):
+    trace = go.Scattergl if len(x) > GL_ABOVE else go.Scatter
+    return trace(x=x, y=np.asarray(y, dtype=np.float32), name=name, mode="lines", **kw)
+
+
+def loss_figure(history: dict[str, list[float]], log_y: bool = False) -> go.Figure:
+    """Train and validation loss per epoch (MSE on scaled targets)."""
+    fig = go.Figure()
+    epochs = np.arange(1, len(history.get("loss", [])) + 1)
+    for key, name, colour in (("loss", "train", SPLIT_COLOURS["train"]), ("val_loss", "validation", SPLIT_COLOURS["val"])):
+        values = history.get(key, [])
+        fig.add_trace(go.Scatter(x=epochs[: len(values)], y=np.asarray(values, dtype=np.float32), name=name,
+                                 mode="lines+markers", line=dict(color=colour)))
+    fig.update_xaxes(title="epoch", rangemode="tozero", dtick=max(1, len(epochs) // 10) if len(epochs) else 1)
+    fig.update_yaxes(type="log" if log_y else "linear")
+    return _layout(fig, "Loss", "MSE (scaled units)" + (", log scale" if log_y else ""))
+
+
+def prediction_figure(frame: pd.DataFrame, target: str = "value", show_naive: bool = True) -> go.Figure:
+    """Truth, model prediction and persistence baseline over the val and test targets.
+
+    Args:
+        frame: predictions.csv-shaped: date, split, truth, prediction, naive (original units).
+        target: the target column's name, for the axis title.
+    """
+    fig = go.Figure()
+    idx = downsample(len(frame))
+    part = frame.iloc[idx]
+    dates = part["date"].to_numpy()
+    fig.add_trace(_line(dates, part["truth"], "truth", line=dict(color="#2a2a2a", width=1.5)))
+    if part["prediction"].notna().any():
+        fig.add_trace(_line(dates, part["prediction"], "model", line=dict(color=SPLIT_COLOURS["test"], width=1.5)))
+    if show_naive:
+        fig.add_trace(_line(dates, part["naive"], "persistence (tomorrow = today)",
+                            line=dict(color="#7f7f7f", width=1, dash="dot"), visible="legendonly"))
+    for split in ("val", "test"):
+        rows = frame[frame["split"] == split]
+        if len(rows):
+            fig.add_vrect(x0=rows["date"].iloc[0], x1=rows["date"].iloc[-1], fillcolor=SPLIT_COLOURS[split],
+                          opacity=0.06, line_width=0, annotation_text=split, annotation_position="top left")
+    return _layout(fig, "Prediction vs truth (validation and test)", target, height=380)

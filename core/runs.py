@@ -1,0 +1,94 @@
+"""The run store on disk: one directory per run.
+
+Layout of a run directory (a public interface; files are only ever added):
+
+    spec.json         the full spec, defaults filled in
+    history.csv       epoch, loss, val_loss (one row per completed epoch; losses in scaled units)
+    predictions.csv   date, split, truth, prediction, naive (one row per val/test target, original units)
+    metrics.json      {"test": {"rmse", "mae", "mape"}, "baselines": {"naive": {...}}}  (mape in percent)
+    run.json          run_id, status, message, epoch, epochs, elapsed_seconds, saved_at
+    model.keras       the trained Keras model (the last good weights)
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .spec import ExperimentSpec
+from .training import Snapshot
+from .windows import Windowed
+
+PREDICTION_COLUMNS = ["date", "split", "truth", "prediction", "naive"]
+
+
+def default_root() -> Path:
+    """Where the app keeps runs: $RNNLAB_RUNS_DIR, or ./runs."""
+    return Path(os.environ.get("RNNLAB_RUNS_DIR", "runs"))
+
+
+def predictions_frame(windowed: Windowed, predictions: dict[str, np.ndarray] | None) -> pd.DataFrame:
+    """One row per val/test target: date, split, truth, prediction (NaN before any), naive."""
+    parts = []
+    for split in ("val", "test"):
+        n = len(windowed.truth[split])
+        pred = predictions[split] if predictions else np.full(n, np.nan)
+        parts.append(pd.DataFrame({
+            "date": windowed.dates[split], "split": split, "truth": windowed.truth[split],
+            "prediction": pred, "naive": windowed.naive[split],
+        }))
+    return pd.concat(parts, ignore_index=True)
+
+
+def history_frame(history: dict[str, list[float]]) -> pd.DataFrame:
+    frame = pd.DataFrame(history, columns=["loss", "val_loss"])
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    return frame
+
+
+def save(run_dir: str | Path, spec: ExperimentSpec, windowed: Windowed, snap: Snapshot, model) -> Path:
+    """Write a finished, stopped or failed run into run_dir (created if needed)."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "spec.json").write_text(spec.to_json() + "\n")
+    history_frame(snap.history).to_csv(run_dir / "history.csv", index=False)
+    frame = predictions_frame(windowed, snap.predictions)
+    frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")
+    frame.to_csv(run_dir / "predictions.csv", index=False)
+    if snap.metrics is not None:
+        (run_dir / "metrics.json").write_text(json.dumps(snap.metrics, indent=2) + "\n")
+    info = {"run_id": snap.run_id, "status": snap.status, "message": snap.message, "epoch": snap.epoch,
+            "epochs": snap.epochs, "elapsed_seconds": round(snap.elapsed, 3),
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    (run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")
+    model.save(run_dir / "model.keras")
+    return run_dir
+
+
+def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
+    """Read a run directory back: (spec, final snapshot, predictions frame)."""
+    run_dir = Path(run_dir)
+    spec = ExperimentSpec.from_json((run_dir / "spec.json").read_text())
+    info = json.loads((run_dir / "run.json").read_text())
+    history = pd.read_csv(run_dir / "history.csv")
+    metrics_path = run_dir / "metrics.json"
+    snap = Snapshot(
+        run_id=info["run_id"], status=info["status"], message=info["message"], epoch=info["epoch"],
+        epochs=info["epochs"], history={k: history[k].tolist() for k in ("loss", "val_loss")},
+        metrics=json.loads(metrics_path.read_text()) if metrics_path.exists() else None,
+        elapsed=info.get("elapsed_seconds", 0.0),
+    )
+    frame = pd.read_csv(run_dir / "predictions.csv", parse_dates=["date"])
+    return spec, snap, frame
+
+
+def find(run_id: str, root: str | Path | None = None) -> Path | None:
+    """The directory of a saved run, or None. Run ids are plain names, never paths."""
+    if not run_id or not all(c.isalnum() or c == "-" for c in run_id):
+        return None
+    path = Path(root or default_root()) / run_id
+    return path if (path / "run.json").is_file() else None

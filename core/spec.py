@@ -1,0 +1,234 @@
+"""ExperimentSpec: the one configuration of an RNN Lab experiment.
+
+Widgets edit it, the command line reads it, export writes it. Nothing else holds configuration.
+The JSON form is a public interface: fields are only ever added, never renamed.
+
+    {"data":   {"source": "builtin", "name": "sp500", "ticker": null, "start": null, "end": null,
+                "path": null, "date_column": null, "target": "Close", "features": ["Close"]},
+     "window": {"length": 60, "horizon": 1},
+     "split":  {"val": 0.15, "test": 0.15},
+     "model":  {"cell": "LSTM", "units": [64], "dropout": 0.0, "bidirectional": false},
+     "train":  {"epochs": 20, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001,
+                "seed": 7}}
+
+Missing keys take these defaults; unknown keys raise `SpecError` naming them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+SOURCES = ("builtin", "ticker", "csv")
+CELLS = ("SimpleRNN", "LSTM", "GRU")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+
+
+class SpecError(ValueError):
+    """A spec that cannot be used. `field` is the dotted path of the offending key."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+@dataclass
+class DataSpec:
+    """Where the series comes from and which columns the network sees.
+
+    Args:
+        source: "builtin" (a dataset shipped in an installed package), "ticker" or "csv".
+        name: the built-in dataset's name (source "builtin").
+        ticker, start, end: a ticker symbol and an optional ISO date range; start/end also
+            trim built-in and CSV data.
+        path: a CSV file (source "csv").
+        date_column: the CSV's date column; None means "find it".
+        target: the column to predict.
+        features: the input columns, one network feature each.
+    """
+
+    source: str = "builtin"
+    name: str | None = "sp500"
+    ticker: str | None = None
+    start: str | None = None
+    end: str | None = None
+    path: str | None = None
+    date_column: str | None = None
+    target: str = "Close"
+    features: list[str] = field(default_factory=lambda: ["Close"])
+
+
+@dataclass
+class WindowSpec:
+    """`length` past steps predict the value `horizon` steps after the window's last step."""
+
+    length: int = 60
+    horizon: int = 1
+
+
+@dataclass
+class SplitSpec:
+    """Chronological split of the target rows.
+
+    A value in (0, 1) is a fraction of the target rows; an integer >= 1 is a count of the last
+    target rows. Test is the last segment, validation the one before it.
+    """
+
+    val: float | int = 0.15
+    test: float | int = 0.15
+
+
+@dataclass
+class ModelSpec:
+    """A stack of recurrent layers, `units[i]` units in layer i, then Dense(1)."""
+
+    cell: str = "LSTM"
+    units: list[int] = field(default_factory=lambda: [64])
+    dropout: float = 0.0
+    bidirectional: bool = False
+
+
+@dataclass
+class TrainSpec:
+    epochs: int = 20
+    batch_size: int = 64
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    seed: int = 7
+
+
+@dataclass
+class ExperimentSpec:
+    data: DataSpec = field(default_factory=DataSpec)
+    window: WindowSpec = field(default_factory=WindowSpec)
+    split: SplitSpec = field(default_factory=SplitSpec)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    train: TrainSpec = field(default_factory=TrainSpec)
+
+    # -- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> "ExperimentSpec":
+        """Build and validate a spec; missing keys take defaults, unknown keys are an error."""
+        spec = _build(cls, raw, "")
+        spec.validate()
+        return spec
+
+    @classmethod
+    def from_json(cls, text: str) -> "ExperimentSpec":
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError("", f"the spec is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return cls.from_dict(raw)
+
+    def replace(self, **sections: Any) -> "ExperimentSpec":
+        """A copy with whole sections or fields changed: `spec.replace(train={"epochs": 2})`."""
+        raw = self.to_dict()
+        for name, value in sections.items():
+            if name not in raw:
+                raise SpecError(name, f"unknown section; expected one of {', '.join(raw)}")
+            raw[name] = {**raw[name], **value} if isinstance(value, dict) else value
+        return ExperimentSpec.from_dict(raw)
+
+    # -- validation ----------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise SpecError naming the first field that cannot work."""
+        d, w, s, m, t = self.data, self.window, self.split, self.model, self.train
+        _one_of("data.source", d.source, SOURCES)
+        if d.source == "builtin" and not d.name:
+            raise SpecError("data.name", "pick a built-in dataset, e.g. \"sp500\"")
+        if d.source == "ticker" and not d.ticker:
+            raise SpecError("data.ticker", "give a ticker symbol, e.g. \"AAPL\"")
+        if d.source == "csv" and not d.path:
+            raise SpecError("data.path", "give the path of the CSV file")
+        if not isinstance(d.target, str) or not d.target:
+            raise SpecError("data.target", "name the column to predict")
+        if not isinstance(d.features, list) or not d.features or not all(
+            isinstance(f, str) and f for f in d.features
+        ):
+            raise SpecError("data.features", "list at least one input column, e.g. [\"Close\"]")
+        _int_at_least("window.length", w.length, 1)
+        _int_at_least("window.horizon", w.horizon, 1)
+        for name in ("val", "test"):
+            _split_value(f"split.{name}", getattr(s, name))
+        if isinstance(s.val, float) and isinstance(s.test, float) and s.val + s.test >= 1:
+            raise SpecError("split", f"val + test = {s.val + s.test:g} leaves no training rows; keep it below 1")
+        _one_of("model.cell", m.cell, CELLS)
+        if not isinstance(m.units, list) or not m.units:
+            raise SpecError("model.units", "list the units of each stacked layer, e.g. [64]")
+        for i, u in enumerate(m.units):
+            _int_at_least(f"model.units[{i}]", u, 1)
+        _number_in("model.dropout", m.dropout, 0.0, 1.0, hi_open=True)
+        _bool("model.bidirectional", m.bidirectional)
+        _int_at_least("train.epochs", t.epochs, 1)
+        _int_at_least("train.batch_size", t.batch_size, 1)
+        _one_of("train.optimizer", t.optimizer, OPTIMIZERS)
+        _number_in("train.learning_rate", t.learning_rate, 0.0, 10.0, lo_open=True)
+        _int_at_least("train.seed", t.seed, 0)
+
+
+def _build(cls: type, raw: Any, path: str) -> Any:
+    """Turn nested dicts into the dataclass tree, rejecting unknown keys."""
+    where = path or "spec"
+    if not isinstance(raw, dict):
+        raise SpecError(path, f"{where} must be a JSON object, got {type(raw).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        prefix = f"{path}." if path else ""
+        names = ", ".join(prefix + k for k in unknown)
+        raise SpecError(
+            prefix + unknown[0],
+            f"unknown key{'s' if len(unknown) > 1 else ''} {names}; known keys in {where}: {', '.join(fields)}",
+        )
+    kwargs = {}
+    for name, value in raw.items():
+        sub = _SECTIONS.get(name) if cls is ExperimentSpec else None
+        kwargs[name] = _build(sub, value, name) if sub else value
+    return cls(**kwargs)
+
+
+_SECTIONS = {"data": DataSpec, "window": WindowSpec, "split": SplitSpec, "model": ModelSpec, "train": TrainSpec}
+
+
+def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise SpecError(name, f"{value!r} is not one of {', '.join(allowed)}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_at_least(name: str, value: Any, lo: int) -> None:
+    if not _is_int(value) or value < lo:
+        raise SpecError(name, f"must be a whole number >= {lo}, got {value!r}")
+
+
+def _bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise SpecError(name, f"must be true or false, got {value!r}")
+
+
+def _number_in(name: str, value: Any, lo: float, hi: float, lo_open=False, hi_open=False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok:
+        ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
+    if not ok:
+        lb, rb = "(" if lo_open else "[", ")" if hi_open else "]"
+        raise SpecError(name, f"must be a number in {lb}{lo:g}, {hi:g}{rb}, got {value!r}")
+
+
+def _split_value(name: str, value: Any) -> None:
+    if _is_int(value) and value >= 1:
+        return
+    if isinstance(value, float) and 0 < value < 1:
+        return
+    raise SpecError(name, f"must be a fraction in (0, 1) or a row count >= 1, got {value!r}")

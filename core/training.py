@@ -1,0 +1,274 @@
+"""TrainingJob: trains in a background thread and publishes a lock-protected Snapshot.
+
+The training thread never touches Streamlit. The page polls `job.snapshot()` about once a second;
+Stop sets a threading.Event that the Keras callback checks after every batch, so training halts
+within one batch (plus one validation pass). When the job ends it saves itself to its run
+directory, so a browser refresh or a closed tab loses nothing.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import keras
+import numpy as np
+
+from . import evaluate, models
+from .spec import ExperimentSpec
+from .windows import Windowed
+
+RUNNING, STOPPED, FINISHED, FAILED = "running", "stopped", "finished", "failed"
+LIVE_SPLITS = ("val", "test")
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+@dataclass
+class Snapshot:
+    """What the page draws: a consistent copy of the job's state at one moment.
+
+    Attributes:
+        status: "running", "stopped", "finished" or "failed".
+        message: a one-line status for people, e.g. "stopped at epoch 3 of 20".
+        epoch: completed epochs; epochs: planned epochs.
+        batch, batches: batches done in the current epoch, and per epoch.
+        history: {"loss": [...], "val_loss": [...]}, one value per completed epoch, scaled units.
+        predictions: {"val": (samples,), "test": (samples,)} in original units, or None before the
+            first refresh; predictions_epoch is the epoch they come from.
+        metrics: the metrics.json dict computed from `predictions`, or None.
+        elapsed: seconds since training started; eta: estimated seconds left, or None.
+    """
+
+    run_id: str
+    status: str = RUNNING
+    message: str = "starting"
+    epoch: int = 0
+    epochs: int = 0
+    batch: int = 0
+    batches: int = 0
+    history: dict[str, list[float]] = field(default_factory=lambda: {"loss": [], "val_loss": []})
+    predictions: dict[str, np.ndarray] | None = None
+    predictions_epoch: int = 0
+    metrics: dict | None = None
+    elapsed: float = 0.0
+    eta: float | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status == RUNNING
+
+    @property
+    def progress(self) -> float:
+        """Fraction of planned work done, 0..1, counting the batches of the current epoch."""
+        if not self.epochs:
+            return 0.0
+        part = self.batch / self.batches if self.batches and self.running else 0.0
+        return min(1.0, (self.epoch + part) / self.epochs)
+
+
+class TrainingJob:
+    """One training run of one spec on one Windowed dataset.
+
+    Args:
+        spec: the experiment.
+        windowed: the arrays to train on (from windows.make).
+        run_dir: where to save the run when it ends (None: do not save).
+        prediction_budget: the share of training time that live val/test predictions may take.
+            Predictions refresh after an epoch only while their total cost stays within it, so
+            watching costs little throughput; the final predictions are always computed.
+        on_epoch: called in the training thread with each epoch's Snapshot (the CLI prints it).
+    """
+
+    def __init__(self, spec: ExperimentSpec, windowed: Windowed, run_dir: str | Path | None = None,
+                 prediction_budget: float = 0.03, on_epoch: Callable[[Snapshot], None] | None = None,
+                 run_id: str | None = None):
+        self.spec, self.windowed = spec, windowed
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.prediction_budget = prediction_budget
+        self.on_epoch = on_epoch
+        self.model = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state = Snapshot(run_id=run_id or new_run_id(), epochs=spec.train.epochs)
+        self._started = time.perf_counter()
+        self._predict_seconds = 0.0
+        self._last_predict_cost = 0.0
+        self._good_weights = None
+
+    # -- control -------------------------------------------------------------------------------
+    @property
+    def run_id(self) -> str:
+        return self._state.run_id
+
+    def start(self) -> "TrainingJob":
+        """Train in a daemon thread; returns at once."""
+        self._thread = threading.Thread(target=self.run, name=f"train-{self.run_id}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask training to halt after the current batch."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def snapshot(self) -> Snapshot:
+        """A copy of the current state; safe to read from any thread."""
+        with self._lock:
+            snap = copy.copy(self._state)
+            snap.history = {k: list(v) for k, v in self._state.history.items()}
+        snap.elapsed = time.perf_counter() - self._started
+        if snap.running and snap.progress > 0:
+            snap.eta = snap.elapsed * (1 - snap.progress) / snap.progress
+        return snap
+
+    @property
+    def running(self) -> bool:
+        return self.snapshot().running
+
+    # -- the training thread -------------------------------------------------------------------
+    def run(self) -> Snapshot:
+        """Train to the end (or to Stop) in the calling thread; returns the final Snapshot."""
+        spec, w = self.spec, self.windowed
+        try:
+            keras.utils.set_random_seed(spec.train.seed)  # Keras seeds are thread-local: set here
+            self._started = time.perf_counter()
+            self.model = models.build(spec.model, spec.train, w.input_shape)
+            self._update(batches=math.ceil(len(w.y["train"]) / spec.train.batch_size), message="training")
+            self.model.fit(
+                w.X["train"], w.y["train"], validation_data=(w.X["val"], w.y["val"]),
+                epochs=spec.train.epochs, batch_size=spec.train.batch_size, shuffle=True, verbose=0,
+                callbacks=[_LiveCallback(self)],
+            )
+            self._finish()
+        except Exception as exc:  # anything: the page shows it, the thread must not die silently
+            self._update(status=FAILED, message=f"training failed: {exc.__class__.__name__}: {exc}")
+        if self.run_dir is not None and self.model is not None:
+            from . import runs
+
+            try:
+                runs.save(self.run_dir, self.spec, self.windowed, self.snapshot(), self.model)
+            except OSError as exc:
+                self._update(message=f"{self._state.message} (could not save the run: {exc})")
+        return self.snapshot()
+
+    def _finish(self) -> None:
+        snap = self.snapshot()
+        if snap.status == FAILED:  # diverged: go back to the last good weights
+            if self._good_weights is not None:
+                self.model.set_weights(self._good_weights)
+        self._refresh_predictions(snap.epoch)
+        if snap.status == FAILED:
+            return
+        if self._stop.is_set() and snap.epoch < snap.epochs:
+            self._update(status=STOPPED, message=f"stopped at epoch {snap.epoch} of {snap.epochs}")
+        else:
+            self._update(status=FINISHED, message=f"finished {snap.epoch} epochs")
+
+    def _update(self, **changes) -> None:
+        with self._lock:
+            for key, value in changes.items():
+                setattr(self._state, key, value)
+
+    def _on_batch_end(self, batch: int, loss: float | None) -> bool:
+        """Record progress; return True when training must stop (Stop pressed or loss not finite)."""
+        with self._lock:
+            self._state.batch = batch + 1
+        if loss is not None and not math.isfinite(loss):
+            epoch = self._state.epoch + 1
+            self._update(status=FAILED, message=(
+                f"loss became {'NaN' if math.isnan(loss) else 'infinite'} at epoch {epoch}: lower the "
+                f"learning rate (now {self.spec.train.learning_rate:g}). The weights of the last good epoch are kept"))
+            return True
+        return self._stop.is_set()
+
+    def _on_epoch_end(self, logs: dict) -> None:
+        if self._state.status == FAILED:
+            return
+        values = {k: float(logs.get(k, float("nan"))) for k in ("loss", "val_loss")}
+        if not all(math.isfinite(v) for v in values.values()):
+            return
+        self._good_weights = self.model.get_weights()
+        with self._lock:
+            for key, value in values.items():
+                self._state.history[key].append(value)
+            self._state.epoch += 1
+            self._state.batch = 0
+            epoch = self._state.epoch
+            self._state.message = f"epoch {epoch} of {self._state.epochs}"
+        train_seconds = time.perf_counter() - self._started - self._predict_seconds
+        if self._predict_seconds + self._last_predict_cost <= self.prediction_budget * train_seconds:
+            self._refresh_predictions(epoch)
+        if self.on_epoch is not None:
+            self.on_epoch(self.snapshot())
+
+    def _refresh_predictions(self, epoch: int) -> None:
+        """Predict val and test with the current weights; publish them in original units."""
+        t0 = time.perf_counter()
+        w = self.windowed
+        X = np.concatenate([w.X[s] for s in LIVE_SPLITS])
+        scaled = (self.model.predict_on_batch(X) if len(X) <= 4096
+                  else self.model.predict(X, batch_size=4096, verbose=0))
+        flat = w.inverse_y(scaled)
+        n_val = len(w.y["val"])
+        predictions = {"val": flat[:n_val], "test": flat[n_val:]}
+        report = evaluate.report(w.truth["test"], predictions["test"], w.naive["test"])
+        self._update(predictions=predictions, predictions_epoch=epoch, metrics=report)
+        self._last_predict_cost = time.perf_counter() - t0
+        self._predict_seconds += self._last_predict_cost
+
+
+class _LiveCallback(keras.callbacks.Callback):
+    """Bridges Keras to the job: progress after every batch, history after every epoch."""
+
+    def __init__(self, job: TrainingJob):
+        super().__init__()
+        self.job = job
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if self.job._on_batch_end(batch, None if loss is None else float(loss)):
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.job._on_epoch_end(logs or {})
+
+
+class JobRegistry:
+    """Process-wide map run_id -> job, so a refreshed browser tab can reattach to its job.
+
+    Keeps the most recent `capacity` jobs; older finished jobs live on in the run store.
+    """
+
+    def __init__(self, capacity: int = 16):
+        self.capacity = capacity
+        self._jobs: OrderedDict[str, TrainingJob] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, job: TrainingJob) -> None:
+        with self._lock:
+            self._jobs[job.run_id] = job
+            while len(self._jobs) > self.capacity:
+                oldest = next((k for k, j in self._jobs.items() if not j.running), None)
+                if oldest is None:
+                    break
+                del self._jobs[oldest]
+
+    def get(self, run_id: str | None) -> TrainingJob | None:
+        with self._lock:
+            return self._jobs.get(run_id) if run_id else None
+
+
+JOBS = JobRegistry()
