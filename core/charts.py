@@ -35,7 +35,7 @@ def _line(x, y, name: str, **kw):
 def loss_figure(history: dict[str, list[float]], log_y: bool = False) -> go.Figure:
     """Train and validation loss per epoch (MSE on scaled targets)."""
     fig = go.Figure()
-    epochs = np.arange(1, len(history.get("loss", [])) + 1)
+    epochs = list(range(1, len(history.get("loss", [])) + 1))
     for key, name, colour in (("loss", "train", SPLIT_COLOURS["train"]), ("val_loss", "validation", SPLIT_COLOURS["val"])):
         values = history.get(key, [])
         fig.add_trace(go.Scatter(x=epochs[: len(values)], y=np.asarray(values, dtype=np.float32), name=name,
@@ -68,3 +68,28 @@ def prediction_figure(frame: pd.DataFrame, target: str = "value", show_naive: bo
             fig.add_vrect(x0=rows["date"].iloc[0], x1=rows["date"].iloc[-1], fillcolor=SPLIT_COLOURS[split],
                           opacity=0.06, line_width=0, annotation_text=split, annotation_position="top left")
     return _layout(fig, "Prediction vs truth (validation and test)", target, height=380)
+
+
+def series_figure(series: pd.Series, boundaries: dict[str, pd.Timestamp] | None = None) -> go.Figure:
+    """A (rows,) series over time, downsampled, with the val and test segments shaded.
+
+    Args:
+        series: values indexed by date; its name titles the y axis.
+        boundaries: {"val": first val target date, "test": first test target date}.
+    """
+    idx = downsample(len(series))
+    fig = go.Figure(_line(series.index[idx], series.to_numpy()[idx], str(series.name),
+                          line=dict(color="#2a2a2a", width=1.2)))
+    if boundaries:
+        end = series.index[-1]
+        val, test = boundaries.get("val"), boundaries.get("test")
+        fig.add_vrect(x0=series.index[0], x1=val or test or end, fillcolor=SPLIT_COLOURS["train"], opacity=0.06,
+                      line_width=0, annotation_text="train", annotation_position="top left")
+        if val is not None:
+            fig.add_vrect(x0=val, x1=test or end, fillcolor=SPLIT_COLOURS["val"], opacity=0.08, line_width=0,
+                          annotation_text="val", annotation_position="top left")
+        if test is not None:
+            fig.add_vrect(x0=test, x1=end, fillcolor=SPLIT_COLOURS["test"], opacity=0.08, line_width=0,
+                          annotation_text="test", annotation_position="top left")
+    fig.update_layout(showlegend=False)
+    return _layout(fig, f"{series.name}: chronological split by target date", str(series.name), height=300)

@@ -66,12 +66,14 @@ BUILTINS: dict[str, Builtin] = {
 }
 
 
-def load(spec: DataSpec) -> pd.DataFrame:
+def load(spec: DataSpec, require_columns: bool = True) -> pd.DataFrame:
     """Load the series a DataSpec names.
 
+    Args:
+        require_columns: check that the target and feature columns exist and are numeric.
+
     Returns:
-        A DataFrame with a DatetimeIndex sorted oldest first, trimmed to spec.start/spec.end,
-        holding at least the target and feature columns.
+        A DataFrame with a DatetimeIndex sorted oldest first, trimmed to spec.start/spec.end.
     """
     if spec.source == "builtin":
         frame = load_builtin(spec.name or "")
@@ -82,7 +84,8 @@ def load(spec: DataSpec) -> pd.DataFrame:
     else:
         raise DataError(f"unknown data source {spec.source!r}; use builtin, ticker or csv")
     frame = _trim(frame, spec.start, spec.end)
-    check_columns(frame, [spec.target, *spec.features])
+    if require_columns:
+        check_columns(frame, [spec.target, *spec.features])
     return frame
 
 

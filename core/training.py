@@ -101,6 +101,7 @@ class TrainingJob:
         self._thread: threading.Thread | None = None
         self._state = Snapshot(run_id=run_id or new_run_id(), epochs=spec.train.epochs)
         self._started = time.perf_counter()
+        self._ended: float | None = None
         self._predict_seconds = 0.0
         self._last_predict_cost = 0.0
         self._good_weights = None
@@ -129,7 +130,7 @@ class TrainingJob:
         with self._lock:
             snap = copy.copy(self._state)
             snap.history = {k: list(v) for k, v in self._state.history.items()}
-        snap.elapsed = time.perf_counter() - self._started
+        snap.elapsed = (self._ended or time.perf_counter()) - self._started
         if snap.running and snap.progress > 0:
             snap.eta = snap.elapsed * (1 - snap.progress) / snap.progress
         return snap
@@ -155,6 +156,7 @@ class TrainingJob:
             self._finish()
         except Exception as exc:  # anything: the page shows it, the thread must not die silently
             self._update(status=FAILED, message=f"training failed: {exc.__class__.__name__}: {exc}")
+        self._ended = time.perf_counter()
         if self.run_dir is not None and self.model is not None:
             from . import runs
 

@@ -1,0 +1,85 @@
+"""Throughput of TrainingJob (with a poller reading snapshots once a second, as the page does)
+against bare `model.fit` on the same spec, in one process.
+
+    python bench/overhead.py [--epochs 5] [--charts]
+
+--charts also builds the page's Plotly figures on every poll, as the Train page does.
+Prints samples/second for both and the ratio (target: >= 0.95).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import keras  # noqa: E402
+
+from core import charts, data, models, runs, windows  # noqa: E402
+from core.spec import ExperimentSpec  # noqa: E402
+from core.training import TrainingJob  # noqa: E402
+
+
+def bare_fit(spec, w) -> float:
+    keras.utils.set_random_seed(spec.train.seed)
+    net = models.build(spec.model, spec.train, w.input_shape)
+    t0 = time.perf_counter()
+    net.fit(w.X["train"], w.y["train"], validation_data=(w.X["val"], w.y["val"]), epochs=spec.train.epochs,
+            batch_size=spec.train.batch_size, shuffle=True, verbose=0)
+    return time.perf_counter() - t0
+
+
+def job_fit(spec, w, with_charts: bool) -> float:
+    job = TrainingJob(spec, w)
+    done = threading.Event()
+    polls = [0]
+
+    def poll() -> None:
+        while not done.wait(1.0):
+            snap = job.snapshot()
+            polls[0] += 1
+            if with_charts:
+                charts.loss_figure(snap.history).to_json()
+                charts.prediction_figure(runs.predictions_frame(w, snap.predictions)).to_json()
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    t0 = time.perf_counter()
+    job.run()
+    elapsed = time.perf_counter() - t0
+    done.set()
+    poller.join()
+    print(f"  job: {polls[0]} polls, final status {job.snapshot().message}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--charts", action="store_true")
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    spec = ExperimentSpec().replace(train={"epochs": args.epochs})
+    w = windows.make(data.load(spec.data), spec)
+    samples = len(w.y["train"]) * args.epochs
+    warm = spec.replace(train={"epochs": 1})
+    bare_fit(warm, w)  # first-call tracing and thread-pool start-up, for neither side
+    bare, job = [], []
+    for _ in range(args.repeat):  # alternate, best of each: less noise from the machine
+        bare.append(bare_fit(spec, w))
+        job.append(job_fit(spec, w, args.charts))
+    b, j = samples / min(bare), samples / min(job)
+    print(f"default spec, {args.epochs} epochs x {len(w.y['train'])} samples, best of {args.repeat}")
+    print(f"bare model.fit      : {b:8.0f} samples/s  (times {', '.join(f'{t:.2f}s' for t in bare)})")
+    print(f"TrainingJob + poller: {j:8.0f} samples/s  (times {', '.join(f'{t:.2f}s' for t in job)})"
+          + (" [with charts]" if args.charts else ""))
+    print(f"throughput ratio (job / bare): {j / b:.3f}  (target >= 0.95)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Train: start and stop training, and watch the loss, the predictions and the metrics live."""
+import streamlit as st
+
+from core import charts
+from ui import state, views
+
+st.title("Train")
+spec = state.get_spec()
+views.setup_summary(spec)
+
+left, right, _ = st.columns([1, 1, 5])
+train_clicked = left.button("Train", type="primary", icon=":material/play_arrow:",
+                            help="Train the model in the background. You can switch pages while it runs.")
+stop_clicked = right.button("Stop", icon=":material/stop:",
+                            help="Halt after the current batch. The history so far and the model are kept.")
+if train_clicked:
+    error = state.start_training(spec)
+    if error:
+        st.warning(error, icon=":material/block:")
+
+run = state.current_run()
+if stop_clicked and run is not None:
+    run.stop()
+if run is None:
+    st.info("Click **Train** to start. This is the series the model will learn from:")
+    views.data_preview(spec)
+    st.stop()
+
+was_running = run.snapshot().running
+target = run.spec.data.target
+
+
+@st.fragment(run_every=1.0 if was_running else None)
+def live_view() -> None:
+    snap = run.snapshot()
+    views.progress(snap)
+    opts = st.columns(2)
+    log_y = opts[0].toggle("Log-scale loss", key="log_loss", help="Show the loss on a log axis: late epochs stay readable.")
+    paused = opts[1].toggle("Pause live updates", key="paused", disabled=not snap.running,
+                            help="Charts reset their zoom whenever new data arrives. Pause to zoom and hover.")
+    if paused and snap.running:
+        snap = st.session_state.setdefault("paused_snapshot", snap)
+    else:
+        st.session_state.pop("paused_snapshot", None)
+    loss_col, pred_col = st.columns([2, 3])
+    loss_col.plotly_chart(charts.loss_figure(snap.history, log_y), width="stretch", key="loss_chart")
+    pred_col.plotly_chart(charts.prediction_figure(run.frame(snap), target), width="stretch", key="pred_chart")
+    if snap.predictions_epoch and snap.running:
+        pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh as time allows.")
+    views.metrics_table(snap, target)
+    if was_running and not run.snapshot().running:
+        st.rerun()
+
+
+live_view()
+if not was_running:
+    views.downloads(run)

@@ -1,0 +1,179 @@
+"""Session state for the pages: the spec, widgets bound to it, cached data, the current run.
+
+The spec in `st.session_state["spec"]` is the single source of truth. Widgets are bound to it
+through `bind`, which seeds the widget's key from the spec whenever Streamlit has dropped the key
+(it does so one run after a page switch), so values survive moving between pages.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import streamlit as st
+
+from core import data, runs, windows
+from core.spec import ExperimentSpec, SpecError
+
+SPEC_KEY, JOB_KEY, SAVED_KEY = "spec", "job", "saved_run"
+
+
+def default_spec() -> ExperimentSpec:
+    """$RNNLAB_DEFAULT_SPEC (a spec JSON file) if set, else the built-in defaults."""
+    path = os.environ.get("RNNLAB_DEFAULT_SPEC")
+    return ExperimentSpec.from_json(Path(path).read_text()) if path else ExperimentSpec()
+
+
+def get_spec() -> ExperimentSpec:
+    if SPEC_KEY not in st.session_state:
+        st.session_state[SPEC_KEY] = default_spec()
+    return st.session_state[SPEC_KEY]
+
+
+def set_spec(spec: ExperimentSpec) -> None:
+    st.session_state[SPEC_KEY] = spec
+
+
+def bind(widget: Callable[..., Any], section: str, name: str, label: str, **kwargs) -> Any:
+    """Draw `widget` for spec.<section>.<name> and return its value.
+
+    The value is written back by `update_spec`; `kwargs` go to the widget (help, min_value, ...).
+    A `to_widget` kwarg converts the spec value for the widget (e.g. a list to text).
+    """
+    key = f"w.{section}.{name}"
+    to_widget = kwargs.pop("to_widget", lambda v: v)
+    if key not in st.session_state:
+        st.session_state[key] = to_widget(getattr(getattr(get_spec(), section), name))
+    return widget(label, key=key, **kwargs)
+
+
+def update_spec(**sections: dict[str, Any]) -> ExperimentSpec | None:
+    """Apply widget values to the spec; show the SpecError and keep the old spec if they don't fit."""
+    try:
+        spec = get_spec().replace(**sections)
+    except SpecError as exc:
+        st.error(f"{exc} - the previous setting is kept.")
+        return None
+    set_spec(spec)
+    return spec
+
+
+@st.cache_data(show_spinner="Loading data...", max_entries=8)
+def _load_frame(data_json: str) -> pd.DataFrame:
+    return data.load(ExperimentSpec.from_json(data_json).data, require_columns=False)
+
+
+def load_frame(spec: ExperimentSpec) -> pd.DataFrame:
+    """The spec's data, any columns (cached per data section). Raises DataError."""
+    return _load_frame(ExperimentSpec(data=spec.data).to_json())
+
+
+@st.cache_data(show_spinner="Making windows...", max_entries=8)
+def _windowed(spec_json: str) -> windows.Windowed:
+    spec = ExperimentSpec.from_json(spec_json)
+    return windows.make(load_frame(spec), spec)
+
+
+def windowed(spec: ExperimentSpec) -> windows.Windowed:
+    """The spec's windows (cached per data, window and split sections). Raises DataError."""
+    return _windowed(ExperimentSpec(data=spec.data, window=spec.window, split=spec.split).to_json())
+
+
+def run_root() -> Path:
+    return runs.default_root()
+
+
+class LiveRun:
+    """A TrainingJob of this process, running or ended."""
+
+    def __init__(self, job):
+        self.job, self.spec, self.run_id = job, job.spec, job.run_id
+
+    def snapshot(self):
+        return self.job.snapshot()
+
+    def frame(self, snap) -> pd.DataFrame:
+        return runs.predictions_frame(self.job.windowed, snap.predictions)
+
+    def stop(self) -> None:
+        self.job.stop()
+
+
+class SavedRun:
+    """A run read back from the run store (after a refresh, or from another process)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.spec, self._snap, self._frame = runs.load(path)
+        self.run_id = self._snap.run_id
+
+    def snapshot(self):
+        return self._snap
+
+    def frame(self, snap) -> pd.DataFrame:
+        return self._frame
+
+    def stop(self) -> None:
+        pass
+
+
+def current_run() -> LiveRun | SavedRun | None:
+    """This session's run: its job, or the run named by ?run= in the URL (live or saved)."""
+    from core.training import JOBS
+
+    job = st.session_state.get(JOB_KEY)
+    if job is not None:
+        return LiveRun(job)
+    run_id = st.query_params.get("run")
+    job = JOBS.get(run_id)
+    if job is not None:
+        st.session_state[JOB_KEY] = job
+        return LiveRun(job)
+    saved = st.session_state.get(SAVED_KEY)
+    if saved is not None and saved.run_id == run_id:
+        return saved
+    path = runs.find(run_id or "", run_root())
+    if path is None:
+        return None
+    try:
+        st.session_state[SAVED_KEY] = SavedRun(path)
+    except (OSError, ValueError, KeyError):
+        return None
+    return st.session_state[SAVED_KEY]
+
+
+def start_training(spec: ExperimentSpec) -> str | None:
+    """Start a TrainingJob for `spec` unless one is running. Returns an error message or None."""
+    from core.training import JOBS, TrainingJob, new_run_id
+
+    run = current_run()
+    if isinstance(run, LiveRun) and run.job.running:
+        snap = run.snapshot()
+        return (f"A training run is already in progress ({snap.message}). "
+                "Stop it, or wait for it to finish, before you start another.")
+    try:
+        prepared = windowed(spec)
+    except (data.DataError, SpecError) as exc:
+        return str(exc)
+    run_id = new_run_id()
+    job = TrainingJob(spec, prepared, run_dir=run_root() / run_id, run_id=run_id).start()
+    JOBS.add(job)
+    st.session_state[JOB_KEY] = job
+    st.session_state.pop(SAVED_KEY, None)
+    st.query_params["run"] = run_id
+    return None
+
+
+@st.cache_data(show_spinner="Building the model...", max_entries=32)
+def _layer_table(spec_json: str) -> tuple[list[dict], int]:
+    from core import models
+
+    spec = ExperimentSpec.from_json(spec_json)
+    net = models.build(spec.model, spec.train, (spec.window.length, len(spec.data.features)))
+    return models.layer_table(net), int(net.count_params())
+
+
+def layer_table(spec: ExperimentSpec) -> tuple[list[dict], int]:
+    """(rows of name/type/output shape/parameters, total parameters) for the spec's model."""
+    return _layer_table(ExperimentSpec(data=spec.data, window=spec.window, model=spec.model, train=spec.train).to_json())

@@ -1,0 +1,101 @@
+"""Small pieces of UI that more than one page draws."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import charts, data
+from core.spec import ExperimentSpec, SpecError
+from ui import state
+
+STATUS_STYLE = {"running": st.info, "finished": st.success, "stopped": st.warning, "failed": st.error}
+
+
+def setup_summary(spec: ExperimentSpec) -> None:
+    d, m = spec.data, spec.model
+    source = data.BUILTINS[d.name].title if d.source == "builtin" and d.name in data.BUILTINS else (d.ticker or d.path)
+    layers = " → ".join(f"{'Bi' if m.bidirectional else ''}{m.cell}({u})" for u in m.units)
+    st.markdown(
+        f"**{source}**, predicting **{d.target}** {spec.window.horizon} step(s) ahead from the last "
+        f"**{spec.window.length}** steps of {', '.join(d.features)} · **{layers} → Dense(1)** · "
+        f"{spec.train.epochs} epochs, batch {spec.train.batch_size}, {spec.train.optimizer} "
+        f"lr {spec.train.learning_rate:g}"
+    )
+    cols = st.columns(2)
+    cols[0].page_link("pages/data.py", label="Change data and window", icon=":material/table_chart:")
+    cols[1].page_link("pages/model.py", label="Change model and training", icon=":material/account_tree:")
+
+
+def data_preview(spec: ExperimentSpec) -> None:
+    """The target series with its train/val/test segments, and the shapes the network gets."""
+    try:
+        frame = state.load_frame(spec)
+        prepared = state.windowed(spec)
+    except (data.DataError, SpecError) as exc:
+        st.error(str(exc))
+        return
+    bounds = {s: prepared.dates[s][0] for s in ("val", "test")}
+    st.plotly_chart(charts.series_figure(frame[spec.data.target], bounds), width="stretch", key="series_chart")
+    st.caption(prepared.shape_text())
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def progress(snap) -> None:
+    """Progress bar 'Epoch x of N' with elapsed time and ETA, and the status line."""
+    text = f"Epoch {snap.epoch} of {snap.epochs} · {_duration(snap.elapsed)} elapsed"
+    if snap.running:
+        text += f" · ETA {_duration(snap.eta)}" if snap.eta is not None else " · ETA after the first batches"
+    st.progress(snap.progress, text=text)
+    STATUS_STYLE.get(snap.status, st.info)(f"Status: {snap.message}")
+
+
+def metrics_table(snap, target: str) -> None:
+    """Test-set RMSE, MAE and MAPE of the model next to the persistence baseline."""
+    if not snap.metrics:
+        st.caption("Test metrics appear with the first predictions.")
+        return
+    model, naive = snap.metrics["test"], snap.metrics["baselines"]["naive"]
+    table = pd.DataFrame(
+        [model, naive], index=[f"model (epoch {snap.predictions_epoch or snap.epoch})", "persistence (tomorrow = today)"]
+    ).rename(columns={"rmse": "RMSE", "mae": "MAE", "mape": "MAPE %"})
+    st.dataframe(table.style.format("{:.3f}"), width="stretch")
+    ratio = model["rmse"] / naive["rmse"] if naive["rmse"] else float("nan")
+    verdict = "beats" if ratio < 1 else "does not beat"
+    st.caption(f"On the test targets, in {target} units. The model {verdict} persistence: its RMSE is "
+               f"{ratio:.2f}× the baseline's.")
+
+
+def sidebar_status() -> None:
+    """The current run's progress in the sidebar, live on every page."""
+    run = state.current_run()
+    if run is None:
+        st.caption("No training run yet: open **Train** and click Train.")
+        return
+    was_running = run.snapshot().running
+
+    @st.fragment(run_every=2.0 if was_running else None)
+    def status() -> None:
+        snap = run.snapshot()
+        st.progress(snap.progress, text=f"Run {snap.run_id}: {snap.message}")
+        if was_running and not snap.running:
+            st.rerun()
+
+    status()
+
+
+def downloads(run) -> None:
+    """Download buttons for what a saved run made."""
+    path = getattr(run, "path", None) or (state.run_root() / run.run_id)
+    files = [("predictions.csv", "text/csv"), ("metrics.json", "application/json"), ("spec.json", "application/json"),
+             ("model.keras", "application/octet-stream")]
+    present = [(name, mime) for name, mime in files if (path / name).is_file()]
+    if not present:
+        return
+    cols = st.columns(len(present))
+    for col, (name, mime) in zip(cols, present):
+        col.download_button(f"Download {name}", (path / name).read_bytes(), file_name=f"{run.run_id}-{name}",
+                            mime=mime, icon=":material/download:", key=f"dl-{name}")
