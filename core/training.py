@@ -169,8 +169,7 @@ class TrainingJob:
     def _finish(self) -> None:
         snap = self.snapshot()
         if snap.status == FAILED:  # diverged: go back to the last good weights
-            if self._good_weights is not None:
-                self.model.set_weights(self._good_weights)
+            self.model.set_weights(self._good_weights)
         self._refresh_predictions(snap.epoch)
         if snap.status == FAILED:
             return
@@ -189,12 +188,16 @@ class TrainingJob:
         with self._lock:
             self._state.batch = batch + 1
         if loss is not None and not math.isfinite(loss):
-            epoch = self._state.epoch + 1
+            done = self._state.epoch
+            kept = f"the weights from epoch {done} are kept" if done else "the untrained weights are kept"
             self._update(status=FAILED, message=(
-                f"loss became {'NaN' if math.isnan(loss) else 'infinite'} at epoch {epoch}: lower the "
-                f"learning rate (now {self.spec.train.learning_rate:g}). The weights of the last good epoch are kept"))
+                f"loss became {'NaN' if math.isnan(loss) else 'infinite'} at epoch {done + 1}: lower the "
+                f"learning rate (now {self.spec.train.learning_rate:g}); {kept}"))
             return True
         return self._stop.is_set()
+
+    def _on_train_begin(self) -> None:
+        self._good_weights = self.model.get_weights()
 
     def _on_epoch_end(self, logs: dict) -> None:
         if self._state.status == FAILED:
@@ -238,6 +241,9 @@ class _LiveCallback(keras.callbacks.Callback):
     def __init__(self, job: TrainingJob):
         super().__init__()
         self.job = job
+
+    def on_train_begin(self, logs=None):
+        self.job._on_train_begin()
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")

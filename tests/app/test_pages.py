@@ -1,0 +1,230 @@
+"""Every page through Streamlit's AppTest: render, edit the spec, train, poll, stop."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import keras
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.training import JOBS
+
+from ..conftest import tiny_spec
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def new_app(spec=None, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    if spec is not None:
+        at.session_state["spec"] = spec
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at
+
+
+def figures(at: AppTest) -> dict[str, dict]:
+    """Plotly figures on the page by title (Streamlit bolds titles: strip the tags)."""
+    out = {}
+    for chart in at.get("plotly_chart"):
+        fig = json.loads(chart.proto.spec)
+        title = fig["layout"].get("title", {}).get("text", "").replace("<b>", "").replace("</b>", "")
+        out[title] = fig
+    return out
+
+
+def loss_points(at: AppTest) -> int:
+    fig = figures(at).get("Loss")
+    return len(fig["data"][0].get("x", [])) if fig else 0
+
+
+def status(at: AppTest) -> str:
+    texts = [e.value for e in [*at.info, *at.success, *at.warning, *at.error] if str(e.value).startswith("Status:")]
+    return texts[0] if texts else ""
+
+
+def poll(at: AppTest, until, timeout: float = 90.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if until(at):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"condition not met; status {status(at)!r}")
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def stop_job(at: AppTest) -> None:
+    job = at.session_state["job"] if "job" in at.session_state else None
+    if job is not None:
+        job.stop()
+        job.join(30)
+
+
+# -- rendering -----------------------------------------------------------------------------------
+def test_landing_page_shows_the_builtin_series_and_its_shapes():
+    at = new_app()
+    at.run()
+    assert not at.exception
+    assert "S&P 500 index, daily" in at.markdown[0].value
+    assert any("Close: chronological split" in t for t in figures(at))
+    assert any("X: (4971 samples, 60 time steps, 1 feature)" in c.value for c in at.caption)
+    assert [b.label for b in at.button] == ["Train", "Stop"]
+
+
+@pytest.mark.parametrize("page", ["pages/data.py", "pages/model.py", "pages/train.py"])
+def test_each_page_renders_without_exception(page):
+    at = new_app(tiny_spec())
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert not at.error
+
+
+def test_model_page_shows_layers_and_edits_the_spec():
+    at = new_app()
+    at.run()
+    at.switch_page("pages/model.py").run()
+    assert any("Total parameters: **16,961**" in c.value for c in at.caption)  # LSTM(64) + Dense(1)
+    at.radio[0].set_value("GRU").run()
+    at.text_input[0].set_value("32, 16").run()
+    spec = at.session_state["spec"]
+    assert spec.model.cell == "GRU" and spec.model.units == [32, 16]
+    at.text_input[0].set_value("lots").run()
+    assert any("whole numbers" in e.value for e in at.error)
+    assert at.session_state["spec"].model.units == [32, 16]
+    assert not at.exception
+
+
+def test_data_page_edits_window_and_split():
+    at = new_app(tiny_spec())
+    at.run()
+    at.switch_page("pages/data.py").run()
+    at.number_input(key="w.window.length").set_value(20).run()
+    at.number_input(key="w.split.test").set_value(30.0).run()
+    spec = at.session_state["spec"]
+    assert spec.window.length == 20 and spec.split.test == 30 and isinstance(spec.split.test, int)
+    assert any("test 30" in c.value for c in at.caption)
+
+
+def test_window_longer_than_the_data_shows_an_error_and_keeps_the_data():
+    at = new_app(tiny_spec())
+    at.run()
+    at.switch_page("pages/data.py").run()
+    at.number_input(key="w.window.length").set_value(400).run()
+    assert not at.exception
+    assert any("Shorten the window" in e.value for e in at.error)
+    assert at.dataframe  # the loaded rows are still on screen
+    at.switch_page("pages/train.py").run()
+    button(at, "Train").click().run()
+    assert any("Shorten the window" in w.value for w in at.warning)
+    assert "job" not in at.session_state
+
+
+def test_spec_survives_a_page_switch():
+    at = new_app(tiny_spec())
+    at.run()
+    at.switch_page("pages/model.py").run()
+    at.radio[0].set_value("SimpleRNN").run()
+    at.switch_page("pages/data.py").run()
+    at.switch_page("pages/model.py").run()
+    assert at.radio[0].value == "SimpleRNN"
+
+
+# -- training ------------------------------------------------------------------------------------
+def test_train_history_grows_across_reruns_and_stop_stops_it():
+    at = new_app(tiny_spec(train={"epochs": 300}))
+    at.run()
+    button(at, "Train").click().run()
+    assert not at.exception
+    poll(at, lambda a: loss_points(a) >= 1)
+    first = loss_points(at)
+    poll(at, lambda a: loss_points(a) > first)
+    assert status(at).startswith("Status: epoch")
+    assert "Epoch" in at.get("progress")[0].proto.text
+    button(at, "Stop").click().run()
+    poll(at, lambda a: "stopped at epoch" in status(a), timeout=30)
+    epochs = int(status(at).split("stopped at epoch ")[1].split()[0])
+    assert loss_points(at) == epochs and 2 <= epochs < 300
+    assert any("persistence" in str(d.value.index.tolist()) for d in at.dataframe)
+
+
+def test_second_train_click_while_running_is_refused():
+    at = new_app(tiny_spec(train={"epochs": 300}))
+    at.run()
+    button(at, "Train").click().run()
+    first_job = at.session_state["job"]
+    button(at, "Train").click().run()
+    assert any("already in progress" in w.value for w in at.warning)
+    assert at.session_state["job"] is first_job
+    stop_job(at)
+
+
+def test_switch_pages_while_training_and_come_back_to_the_live_view():
+    at = new_app(tiny_spec(train={"epochs": 300}))
+    at.run()
+    button(at, "Train").click().run()
+    job = at.session_state["job"]
+    at.switch_page("pages/data.py").run()
+    assert not at.exception and job.running  # (AppTest does not capture the sidebar; the e2e test reads it)
+    at.switch_page("pages/train.py")
+    poll(at, lambda a: loss_points(a) >= 1)
+    assert at.session_state["job"] is job and job.running
+    stop_job(at)
+
+
+def test_log_scale_toggle_and_downloads_after_training():
+    at = new_app(tiny_spec())
+    at.run()
+    button(at, "Train").click().run()
+    poll(at, lambda a: "finished 2 epochs" in status(a))
+    at.run()
+    assert figures(at)["Loss"]["layout"]["yaxis"].get("type", "linear") == "linear"
+    at.toggle(key="log_loss").set_value(True).run()
+    assert figures(at)["Loss"]["layout"]["yaxis"]["type"] == "log"
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download predictions.csv" in labels and "Download model.keras" in labels
+
+
+def test_diverging_training_shows_why_and_what_to_do():
+    spec = tiny_spec(model={"cell": "SimpleRNN"}, train={"optimizer": "sgd", "learning_rate": 10.0, "epochs": 3})
+    at = new_app(spec)
+    at.run()
+    button(at, "Train").click().run()
+    poll(at, lambda a: "loss became" in status(a))
+    assert "lower the learning rate" in status(at)
+    assert figures(at)["Prediction vs truth (validation and test)"]  # the kept model still predicts
+
+
+def test_refresh_reattaches_to_the_job_and_later_reads_the_saved_run():
+    at = new_app(tiny_spec())
+    at.run()
+    button(at, "Train").click().run()
+    run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
+    job = at.session_state["job"]
+    job.join(60)
+
+    fresh = new_app(run=run_id)  # a refreshed tab: new session, same URL
+    fresh.run()
+    assert fresh.session_state["job"] is job and "finished 2 epochs" in status(fresh)
+
+    JOBS._jobs.pop(run_id)  # another process, or long after: only the run store has it
+    later = new_app(run=run_id)
+    later.run()
+    assert not later.exception
+    assert "finished 2 epochs" in status(later) and loss_points(later) == 2
+
+
+def test_streamlit_does_not_clear_the_keras_session(monkeypatch):
+    calls = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append(1))
+    at = new_app(tiny_spec())
+    at.run()
+    at.run()
+    assert not at.exception and calls == []

@@ -1,0 +1,38 @@
+"""Shared fixtures: tiny specs and data, and a private run store for every test."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from core.spec import ExperimentSpec  # noqa: E402
+
+TINY = {
+    "data": {"start": "2018-01-01"},  # ~250 trading days of the built-in S&P 500
+    "window": {"length": 10},
+    "model": {"units": [4]},
+    "train": {"epochs": 2, "batch_size": 32},
+}
+
+
+def tiny_spec(**sections) -> ExperimentSpec:
+    """A spec that trains in about a second: 2018 only, window 10, LSTM(4), 2 epochs."""
+    return ExperimentSpec.from_dict(TINY).replace(**sections)
+
+
+def ramp_frame(rows: int = 40) -> pd.DataFrame:
+    """Close = 0, 1, 2, ... on consecutive days: every window and target can be checked by eye."""
+    index = pd.date_range("2020-01-01", periods=rows, freq="D", name="date")
+    return pd.DataFrame({"Close": np.arange(rows, dtype=float), "Volume": np.arange(rows) * 10.0}, index=index)
+
+
+@pytest.fixture(autouse=True)
+def run_store(tmp_path, monkeypatch):
+    """Every test gets its own run store, so nothing lands in ./runs."""
+    root = tmp_path / "runs"
+    monkeypatch.setenv("RNNLAB_RUNS_DIR", str(root))
+    return root

@@ -1,0 +1,95 @@
+"""The command line is a public interface: python -m core train --config spec.json --out DIR."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from core.__main__ import main
+
+from .conftest import TINY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_train_writes_the_run_directory(tmp_path):
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps(TINY))
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "core", "train", "--config", str(config), "--out", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    epoch_lines = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epoch_lines] == ["1/2", "2/2"]
+    assert "val_loss" in epoch_lines[0]
+
+    spec = json.loads((out / "spec.json").read_text())
+    assert spec["window"]["length"] == 10 and spec["window"]["horizon"] == 1  # defaults filled in
+    assert spec["model"]["cell"] == "LSTM" and spec["train"]["seed"] == 7
+    history = pd.read_csv(out / "history.csv")
+    assert list(history.columns) == ["epoch", "loss", "val_loss"] and history["epoch"].tolist() == [1, 2]
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert list(predictions.columns) == ["date", "split", "truth", "prediction", "naive"]
+    assert set(predictions["split"]) == {"val", "test"} and predictions["prediction"].notna().all()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["test"]) == {"rmse", "mae", "mape"}
+    assert set(metrics["baselines"]["naive"]) == {"rmse", "mae", "mape"}
+    assert (out / "model.keras").stat().st_size > 0
+
+
+def test_epochs_override(tmp_path, capsys):
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps(TINY))
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "r"), "--epochs", "1"]) == 0
+    assert "epoch 1/1" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r" / "spec.json").read_text())["train"]["epochs"] == 1
+
+
+def _error(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def test_unknown_key_exits_2_naming_it(tmp_path, capsys):
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps({"model": {"cells": "LSTM"}}))
+    code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
+    assert code == 2 and "model.cells" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_bad_value_exits_2(tmp_path, capsys):
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps({"train": {"optimizer": "adagrad"}}))
+    code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
+    assert code == 2 and "train.optimizer" in err
+
+
+def test_window_longer_than_data_exits_2(tmp_path, capsys):
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps({**TINY, "window": {"length": 400}}))
+    code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
+    assert code == 2 and "Shorten the window" in err and len(err.splitlines()) == 1
+
+
+def test_missing_column_and_missing_config_exit_2(tmp_path, capsys):
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps({**TINY, "data": {"target": "Price"}}))
+    code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
+    assert code == 2 and "'Price'" in err
+    code, err = _error(capsys, ["train", "--config", str(tmp_path / "nope.json"), "--out", str(tmp_path / "r")])
+    assert code == 2 and "cannot read" in err
+    config.write_text("{broken")
+    code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
+    assert code == 2 and "not valid JSON" in err
+
+
+def test_diverging_run_exits_1_with_the_message(tmp_path, capsys):
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps({**TINY, "model": {"cell": "SimpleRNN", "units": [4]},
+                                  "train": {"epochs": 5, "batch_size": 16, "optimizer": "sgd", "learning_rate": 10.0}}))
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "r")]) == 1
+    assert "loss became" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "failed"

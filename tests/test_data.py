@@ -1,0 +1,103 @@
+import pandas as pd
+import pytest
+
+from core import data
+from core.data import DataError
+from core.spec import DataSpec
+
+
+def test_builtin_sp500_loads_offline_sorted_by_date():
+    frame = data.load(DataSpec())
+    assert isinstance(frame.index, pd.DatetimeIndex) and frame.index.is_monotonic_increasing
+    assert len(frame) == 5031
+    assert {"Open", "High", "Low", "Close", "Volume"} <= set(frame.columns)
+    assert frame.index[0] == pd.Timestamp("1999-01-04")
+
+
+def test_every_builtin_names_source_and_license():
+    for builtin in data.BUILTINS.values():
+        assert builtin.source and builtin.license and builtin.frequency
+        assert len(builtin.loader()) > 1000
+
+
+def test_start_and_end_trim():
+    frame = data.load(DataSpec(start="2018-01-01", end="2018-06-30"))
+    assert frame.index.min() >= pd.Timestamp("2018-01-01") and frame.index.max() <= pd.Timestamp("2018-06-30")
+    assert 100 < len(frame) < 130
+
+
+def test_bad_date_range_is_a_data_error():
+    with pytest.raises(DataError, match="data.start"):
+        data.load(DataSpec(start="last tuesday"))
+
+
+def test_unknown_builtin_lists_the_choices():
+    with pytest.raises(DataError, match="sp500"):
+        data.load(DataSpec(name="ftse"))
+
+
+def test_missing_column_is_named_with_the_available_ones():
+    with pytest.raises(DataError) as err:
+        data.load(DataSpec(target="Price"))
+    assert "'Price'" in str(err.value) and "Close" in str(err.value)
+
+
+def test_require_columns_false_skips_the_column_check():
+    assert "Close" in data.load(DataSpec(target="Price"), require_columns=False)
+
+
+def test_csv_sorted_by_date_and_index_column_dropped(tmp_path):
+    path = tmp_path / "prices.csv"
+    path.write_text(",date,close\n0,2020-01-03,3\n1,2020-01-02,2\n2,2020-01-01,1\n")
+    frame = data.load_csv(path)
+    assert list(frame.columns) == ["close"]
+    assert frame["close"].tolist() == [1, 2, 3]
+    assert frame.index.is_monotonic_increasing
+
+
+def test_csv_date_column_override(tmp_path):
+    path = tmp_path / "prices.csv"
+    path.write_text("when,value\n2020-01-01,1\n2020-01-02,2\n")
+    assert data.load_csv(path, date_column="when")["value"].tolist() == [1, 2]
+
+
+def test_csv_without_dates_says_what_to_set(tmp_path):
+    path = tmp_path / "prices.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(DataError, match="data.date_column"):
+        data.load_csv(path)
+
+
+def test_missing_csv_file(tmp_path):
+    with pytest.raises(DataError, match="no file"):
+        data.load(DataSpec(source="csv", path=str(tmp_path / "nope.csv")))
+
+
+def test_broken_csv_is_a_data_error(tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_bytes(b"date,close\n2020-01-01,1\n\xff\xfe\x00\x81\x82,\"unterminated\n")
+    with pytest.raises(DataError, match="broken.csv"):
+        data.load_csv(path)
+
+
+def test_ticker_download_is_faked_and_parsed(monkeypatch):
+    index = pd.date_range("2021-01-01", periods=5, freq="D", tz="America/New_York")
+    fake = pd.DataFrame({"Close": [5.0, 4, 3, 2, 1]}, index=index[::-1])
+    monkeypatch.setattr(data, "download", lambda ticker, start, end: fake)
+    frame = data.load(DataSpec(source="ticker", ticker="AAPL"))
+    assert frame["Close"].tolist() == [1, 2, 3, 4, 5] and frame.index.tz is None
+
+
+def test_empty_ticker_frame_says_unknown_symbol_or_no_network(monkeypatch):
+    monkeypatch.setattr(data, "download", lambda ticker, start, end: pd.DataFrame())
+    with pytest.raises(DataError, match="no rows for 'ZZZZ'.*network"):
+        data.load(DataSpec(source="ticker", ticker="ZZZZ"))
+
+
+def test_ticker_exception_is_a_data_error(monkeypatch):
+    def offline(ticker, start, end):
+        raise ConnectionError("DNS failure")
+
+    monkeypatch.setattr(data, "download", offline)
+    with pytest.raises(DataError, match="network"):
+        data.load(DataSpec(source="ticker", ticker="AAPL"))

@@ -1,0 +1,96 @@
+import json
+
+import pytest
+
+from core.spec import ExperimentSpec, SpecError
+
+SCHEMA = {
+    "data": {"source": "builtin", "name": "sp500", "ticker": None, "start": None, "end": None,
+             "path": None, "date_column": None, "target": "Close", "features": ["Close"]},
+    "window": {"length": 60, "horizon": 1},
+    "split": {"val": 0.15, "test": 0.15},
+    "model": {"cell": "LSTM", "units": [64], "dropout": 0.0, "bidirectional": False},
+    "train": {"epochs": 20, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001, "seed": 7},
+}
+
+
+def test_defaults_are_the_documented_schema():
+    assert ExperimentSpec().to_dict() == SCHEMA
+    assert ExperimentSpec.from_dict({}).to_dict() == SCHEMA
+
+
+def test_json_round_trip_keeps_every_field():
+    spec = ExperimentSpec.from_dict({
+        "data": {"start": "2010-01-01", "features": ["Close", "Volume"]}, "window": {"length": 30, "horizon": 5},
+        "split": {"val": 100, "test": 0.2}, "model": {"cell": "GRU", "units": [32, 16], "dropout": 0.2,
+                                                      "bidirectional": True},
+        "train": {"epochs": 3, "optimizer": "rmsprop", "learning_rate": 0.01, "seed": 1}})
+    again = ExperimentSpec.from_json(spec.to_json())
+    assert again == spec
+    assert json.loads(again.to_json())["split"] == {"val": 100, "test": 0.2}
+
+
+def test_missing_keys_take_defaults():
+    spec = ExperimentSpec.from_dict({"model": {"cell": "GRU"}})
+    assert spec.model.cell == "GRU" and spec.model.units == [64] and spec.window.length == 60
+
+
+@pytest.mark.parametrize("raw, field", [
+    ({"colour": 1}, "colour"),
+    ({"data": {"tickr": "AAPL"}}, "data.tickr"),
+    ({"train": {"epochs": 3, "lr": 0.1}}, "train.lr"),
+])
+def test_unknown_keys_are_named(raw, field):
+    with pytest.raises(SpecError) as err:
+        ExperimentSpec.from_dict(raw)
+    assert err.value.field == field
+    assert field in str(err.value)
+
+
+def test_every_unknown_key_is_listed():
+    with pytest.raises(SpecError, match="model.a, model.b"):
+        ExperimentSpec.from_dict({"model": {"a": 1, "b": 2}})
+
+
+@pytest.mark.parametrize("raw, field", [
+    ({"data": {"source": "excel"}}, "data.source"),
+    ({"data": {"source": "ticker"}}, "data.ticker"),
+    ({"data": {"source": "csv"}}, "data.path"),
+    ({"data": {"features": []}}, "data.features"),
+    ({"window": {"length": 0}}, "window.length"),
+    ({"window": {"horizon": 1.5}}, "window.horizon"),
+    ({"split": {"val": 0.0}}, "split.val"),
+    ({"split": {"test": 1.0}}, "split.test"),
+    ({"split": {"test": -3}}, "split.test"),
+    ({"split": {"val": 0.5, "test": 0.5}}, "split"),
+    ({"model": {"cell": "Transformer"}}, "model.cell"),
+    ({"model": {"units": []}}, "model.units"),
+    ({"model": {"units": [64, 0]}}, "model.units[1]"),
+    ({"model": {"dropout": 1.0}}, "model.dropout"),
+    ({"model": {"bidirectional": 1}}, "model.bidirectional"),
+    ({"train": {"epochs": True}}, "train.epochs"),
+    ({"train": {"optimizer": "adagrad"}}, "train.optimizer"),
+    ({"train": {"learning_rate": 0}}, "train.learning_rate"),
+    ({"data": 3}, "data"),
+])
+def test_invalid_values_name_their_field(raw, field):
+    with pytest.raises(SpecError) as err:
+        ExperimentSpec.from_dict(raw)
+    assert err.value.field == field
+
+
+def test_split_accepts_fractions_and_counts():
+    spec = ExperimentSpec.from_dict({"split": {"val": 0.1, "test": 300}})
+    assert spec.split.val == 0.1 and spec.split.test == 300
+
+
+def test_invalid_json_is_a_spec_error():
+    with pytest.raises(SpecError, match="not valid JSON"):
+        ExperimentSpec.from_json("{not json")
+
+
+def test_replace_merges_and_validates():
+    spec = ExperimentSpec().replace(train={"epochs": 2})
+    assert spec.train.epochs == 2 and spec.train.batch_size == 64
+    with pytest.raises(SpecError):
+        ExperimentSpec().replace(train={"epochs": 0})

@@ -1,0 +1,178 @@
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from core import data, runs, windows
+from core.training import FAILED, FINISHED, JOBS, STOPPED, JobRegistry, TrainingJob
+
+from .conftest import tiny_spec
+
+
+def _windowed(spec):
+    return windows.make(data.load(spec.data), spec)
+
+
+def _wait(predicate, timeout=60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_job_trains_to_the_end_and_publishes_everything():
+    spec = tiny_spec()
+    w = _windowed(spec)
+    snap = TrainingJob(spec, w).run()
+    assert snap.status == FINISHED and snap.message == "finished 2 epochs"
+    assert snap.epoch == 2 and len(snap.history["loss"]) == len(snap.history["val_loss"]) == 2
+    assert snap.predictions["test"].shape == w.truth["test"].shape
+    assert snap.predictions_epoch == 2
+    assert set(snap.metrics["test"]) == {"rmse", "mae", "mape"}
+    assert snap.metrics["baselines"]["naive"]["rmse"] > 0
+    assert snap.progress == 1.0
+
+
+def test_predictions_are_in_original_units():
+    spec = tiny_spec()
+    w = _windowed(spec)
+    snap = TrainingJob(spec, w).run()
+    # The S&P 500 in 2018 traded between about 2350 and 2950; scaled outputs would be near 0..1.
+    assert 1500 < float(np.median(snap.predictions["test"])) < 4000
+
+
+def test_background_job_history_grows_while_polled_and_stop_halts_it(run_store):
+    spec = tiny_spec(train={"epochs": 200})
+    job = TrainingJob(spec, _windowed(spec), run_dir=run_store / "r1").start()
+    assert _wait(lambda: job.snapshot().epoch >= 2)
+    seen = job.snapshot()
+    assert seen.running and seen.eta is not None and 0 < seen.progress < 1
+    job.stop()
+    t0 = time.perf_counter()
+    assert _wait(lambda: not job.running, timeout=10)
+    stop_seconds = time.perf_counter() - t0
+    job.join(10)
+    snap = job.snapshot()
+    assert snap.status == STOPPED
+    assert snap.message == f"stopped at epoch {snap.epoch} of 200"
+    assert seen.epoch <= snap.epoch < 200 and len(snap.history["loss"]) == snap.epoch
+    assert job.model is not None and snap.predictions is not None  # the partial model is kept
+    assert stop_seconds < 5
+    assert json.loads((run_store / "r1" / "run.json").read_text())["status"] == STOPPED
+
+
+def test_same_spec_and_seed_give_the_same_loss_history():
+    spec = tiny_spec(train={"epochs": 3})
+    w = _windowed(spec)
+    first = TrainingJob(spec, w).run().history
+    second = TrainingJob(spec, w).run().history
+    assert first == second
+    other = TrainingJob(spec.replace(train={"seed": 8}), w).run().history
+    assert other != first
+
+
+def test_reproducible_in_background_threads_too():
+    spec = tiny_spec()
+    w = _windowed(spec)
+    job = TrainingJob(spec, w).start()
+    job.join(60)
+    assert job.snapshot().history == TrainingJob(spec, w).run().history
+
+
+def test_absurd_learning_rate_stops_with_a_message_and_keeps_good_weights():
+    spec = tiny_spec(model={"cell": "SimpleRNN"}, train={"optimizer": "sgd", "learning_rate": 10.0, "epochs": 3})
+    job = TrainingJob(spec, _windowed(spec))
+    snap = job.run()
+    assert snap.status == FAILED
+    assert snap.message.startswith("loss became") and "lower the learning rate" in snap.message
+    assert all(np.isfinite(weights).all() for weights in job.model.get_weights())
+    assert np.isfinite(snap.predictions["test"]).all()
+    assert all(np.isfinite(snap.history["loss"]))
+
+
+def test_an_exception_in_training_fails_the_job_with_its_message(monkeypatch):
+    from core import models
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(models, "build", broken)
+    spec = tiny_spec()
+    snap = TrainingJob(spec, _windowed(spec)).run()
+    assert snap.status == FAILED and "out of memory" in snap.message
+
+
+def test_snapshots_are_copies():
+    spec = tiny_spec()
+    job = TrainingJob(spec, _windowed(spec))
+    job.run()
+    snap = job.snapshot()
+    snap.history["loss"].append(99.0)
+    assert len(job.snapshot().history["loss"]) == 2
+
+
+def test_snapshot_reads_from_another_thread_while_training():
+    spec = tiny_spec(train={"epochs": 4})
+    job = TrainingJob(spec, _windowed(spec)).start()
+    seen, errors = [], []
+
+    def poll():
+        try:
+            while job.running:
+                snap = job.snapshot()
+                assert len(snap.history["loss"]) == len(snap.history["val_loss"]) == snap.epoch
+                seen.append(snap.epoch)
+                time.sleep(0.01)
+        except AssertionError as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    job.join(60)
+    poller.join(5)
+    assert not errors and seen == sorted(seen) and job.snapshot().epoch == 4
+
+
+def test_registry_keeps_recent_jobs_and_never_drops_running_ones():
+    class Fake:
+        def __init__(self, run_id, running):
+            self.run_id, self.running = run_id, running
+
+    registry = JobRegistry(capacity=2)
+    registry.add(Fake("a", True))
+    registry.add(Fake("b", False))
+    registry.add(Fake("c", False))
+    assert registry.get("a") is not None and registry.get("b") is None and registry.get("c") is not None
+    assert registry.get(None) is None
+    assert JOBS.get("nope") is None
+
+
+def test_run_directory_round_trip(run_store):
+    spec = tiny_spec()
+    w = _windowed(spec)
+    job = TrainingJob(spec, w, run_dir=run_store / "rt")
+    final = job.run()
+    path = runs.find("rt", run_store)
+    assert path == run_store / "rt"
+    loaded_spec, snap, frame = runs.load(path)
+    assert loaded_spec == spec
+    assert snap.status == FINISHED and snap.epoch == 2
+    assert snap.history["loss"] == pytest.approx(final.history["loss"])
+    assert list(frame.columns) == runs.PREDICTION_COLUMNS
+    assert len(frame) == len(w.truth["val"]) + len(w.truth["test"])
+    assert set(frame["split"]) == {"val", "test"}
+    np.testing.assert_allclose(frame.loc[frame.split == "test", "prediction"], final.predictions["test"], rtol=1e-6)
+    assert snap.metrics["test"] == pytest.approx(final.metrics["test"])
+    assert snap.metrics["baselines"]["naive"] == pytest.approx(final.metrics["baselines"]["naive"])
+    for name in ("spec.json", "history.csv", "predictions.csv", "metrics.json", "run.json", "model.keras"):
+        assert (path / name).is_file(), name
+
+
+def test_find_rejects_path_like_ids(run_store):
+    assert runs.find("../etc", run_store) is None
+    assert runs.find("", run_store) is None
+    assert runs.find("missing-run", run_store) is None
