@@ -105,6 +105,7 @@ class TrainingJob:
         self._predict_seconds = 0.0
         self._last_predict_cost = 0.0
         self._good_weights = None
+        self._diverged = ""  # the message, once the loss is no longer finite
 
     # -- control -------------------------------------------------------------------------------
     @property
@@ -141,7 +142,11 @@ class TrainingJob:
 
     # -- the training thread -------------------------------------------------------------------
     def run(self) -> Snapshot:
-        """Train to the end (or to Stop) in the calling thread; returns the final Snapshot."""
+        """Train to the end (or to Stop) in the calling thread; returns the final Snapshot.
+
+        The final status is published only after the run directory is written, so whoever sees
+        "finished" or "stopped" can read the saved files.
+        """
         spec, w = self.spec, self.windowed
         try:
             keras.utils.set_random_seed(spec.train.seed)  # Keras seeds are thread-local: set here
@@ -153,30 +158,33 @@ class TrainingJob:
                 epochs=spec.train.epochs, batch_size=spec.train.batch_size, shuffle=True, verbose=0,
                 callbacks=[_LiveCallback(self)],
             )
-            self._finish()
+            status, message = self._final_status()
         except Exception as exc:  # anything: the page shows it, the thread must not die silently
-            self._update(status=FAILED, message=f"training failed: {exc.__class__.__name__}: {exc}")
+            status, message = FAILED, f"training failed: {exc.__class__.__name__}: {exc}"
         self._ended = time.perf_counter()
+        final = self.snapshot()
+        final.status, final.message, final.eta = status, message, None
         if self.run_dir is not None and self.model is not None:
             from . import runs
 
             try:
-                runs.save(self.run_dir, self.spec, self.windowed, self.snapshot(), self.model)
+                runs.save(self.run_dir, self.spec, self.windowed, final, self.model)
             except OSError as exc:
-                self._update(message=f"{self._state.message} (could not save the run: {exc})")
+                final.message = f"{message} (could not save the run: {exc})"
+        self._update(status=final.status, message=final.message)
         return self.snapshot()
 
-    def _finish(self) -> None:
-        snap = self.snapshot()
-        if snap.status == FAILED:  # diverged: go back to the last good weights
+    def _final_status(self) -> tuple[str, str]:
+        """Restore good weights after a divergence, predict once more, and say how it ended."""
+        if self._diverged:
             self.model.set_weights(self._good_weights)
+        snap = self.snapshot()
         self._refresh_predictions(snap.epoch)
-        if snap.status == FAILED:
-            return
+        if self._diverged:
+            return FAILED, self._diverged
         if self._stop.is_set() and snap.epoch < snap.epochs:
-            self._update(status=STOPPED, message=f"stopped at epoch {snap.epoch} of {snap.epochs}")
-        else:
-            self._update(status=FINISHED, message=f"finished {snap.epoch} epochs")
+            return STOPPED, f"stopped at epoch {snap.epoch} of {snap.epochs}"
+        return FINISHED, f"finished {snap.epoch} epochs"
 
     def _update(self, **changes) -> None:
         with self._lock:
@@ -188,23 +196,30 @@ class TrainingJob:
         with self._lock:
             self._state.batch = batch + 1
         if loss is not None and not math.isfinite(loss):
-            done = self._state.epoch
-            kept = f"the weights from epoch {done} are kept" if done else "the untrained weights are kept"
-            self._update(status=FAILED, message=(
-                f"loss became {'NaN' if math.isnan(loss) else 'infinite'} at epoch {done + 1}: lower the "
-                f"learning rate (now {self.spec.train.learning_rate:g}); {kept}"))
+            self._diverge("loss", loss)
             return True
         return self._stop.is_set()
+
+    def _diverge(self, name: str, value: float) -> None:
+        done = self._state.epoch
+        kept = f"the weights from epoch {done} are kept" if done else "the untrained weights are kept"
+        where = " (on the validation data)" if name == "val_loss" else ""
+        self._diverged = (f"loss became {'NaN' if math.isnan(value) else 'infinite'} at epoch {done + 1}{where}: "
+                          f"lower the learning rate (now {self.spec.train.learning_rate:g}); {kept}")
+        self._update(message=self._diverged)
 
     def _on_train_begin(self) -> None:
         self._good_weights = self.model.get_weights()
 
     def _on_epoch_end(self, logs: dict) -> None:
-        if self._state.status == FAILED:
+        if self._diverged:
             return
         values = {k: float(logs.get(k, float("nan"))) for k in ("loss", "val_loss")}
-        if not all(math.isfinite(v) for v in values.values()):
-            return
+        for key, value in values.items():
+            if not math.isfinite(value):
+                self._diverge(key, value)
+                self.model.stop_training = True
+                return
         self._good_weights = self.model.get_weights()
         with self._lock:
             for key, value in values.items():
@@ -236,7 +251,15 @@ class TrainingJob:
 
 
 class _LiveCallback(keras.callbacks.Callback):
-    """Bridges Keras to the job: progress after every batch, history after every epoch."""
+    """Bridges Keras to the job: progress after every batch, history after every epoch.
+
+    `async_safe` lets Keras run the batch hook on its callback thread pool instead of blocking
+    each training step on it (a batch-level hook otherwise turns off Keras's async dispatch,
+    which cost ~5% throughput on the default spec). The hook only takes the job's lock and may
+    set `model.stop_training`, which the fit loop reads after the next step.
+    """
+
+    async_safe = True
 
     def __init__(self, job: TrainingJob):
         super().__init__()
