@@ -23,6 +23,6 @@ with st.sidebar:
     spec = state.get_spec()
     st.caption(f"Data: {spec.data.name or spec.data.ticker or spec.data.path} · target {spec.data.target}  \n"
                f"Window {spec.window.length} · {spec.model.cell} {spec.model.units} · {spec.train.epochs} epochs")
-    views.sidebar_status()
+    views.sidebar_status(live=nav.title != "Train")  # the Train page polls on its own
 
 nav.run()

@@ -38,10 +38,10 @@ def live_view() -> None:
     log_y = opts[0].toggle("Log-scale loss", key="log_loss", help="Show the loss on a log axis: late epochs stay readable.")
     paused = opts[1].toggle("Pause live updates", key="paused", disabled=not snap.running,
                             help="Charts reset their zoom whenever new data arrives. Pause to zoom and hover.")
-    if paused and snap.running:
-        snap = st.session_state.setdefault("paused_snapshot", snap)
+    if paused and snap.running:  # draw the snapshot taken when the pause began
+        snap = st.session_state.setdefault(f"paused-{run.run_id}", snap)
     else:
-        st.session_state.pop("paused_snapshot", None)
+        st.session_state.pop(f"paused-{run.run_id}", None)
     loss_col, pred_col = st.columns([2, 3])
     loss_col.plotly_chart(charts.loss_figure(snap.history, log_y), width="stretch", key="loss_chart")
     pred_col.plotly_chart(charts.prediction_figure(run.frame(snap), target), width="stretch", key="pred_chart")

@@ -69,15 +69,15 @@ def metrics_table(snap, target: str) -> None:
                f"{ratio:.2f}× the baseline's.")
 
 
-def sidebar_status() -> None:
-    """The current run's progress in the sidebar, live on every page."""
+def sidebar_status(live: bool = True) -> None:
+    """The current run's progress in the sidebar; it polls while a run is going when `live`."""
     run = state.current_run()
     if run is None:
         st.caption("No training run yet: open **Train** and click Train.")
         return
     was_running = run.snapshot().running
 
-    @st.fragment(run_every=2.0 if was_running else None)
+    @st.fragment(run_every=2.0 if was_running and live else None)
     def status() -> None:
         snap = run.snapshot()
         st.progress(snap.progress, text=f"Run {snap.run_id}: {snap.message}")
