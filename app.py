@@ -18,11 +18,11 @@ pages = [
 ]
 nav = st.navigation(pages)
 
+state.keep_run_in_url()  # page switches drop query params; a refresh must find the run again
+nav.run()  # pages draw first, so the sidebar below reflects what they changed (a Train click, a new target)
+
 with st.sidebar:
     st.markdown("**RNN Lab**: train a recurrent network on a time series and watch it learn.")
-    spec = state.get_spec()
-    st.caption(f"Data: {spec.data.name or spec.data.ticker or spec.data.path} · target {spec.data.target}  \n"
-               f"Window {spec.window.length} · {spec.model.cell} {spec.model.units} · {spec.train.epochs} epochs")
-    views.sidebar_status(live=nav.title != "Train")  # the Train page polls on its own
-
-nav.run()
+    st.caption(views.describe(state.get_spec()))
+    if nav.title != "Train":  # the Train page shows the run itself
+        views.sidebar_status()

@@ -76,7 +76,7 @@ def stop_latency(spec, w) -> tuple[float, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--charts", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()

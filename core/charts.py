@@ -40,7 +40,10 @@ def loss_figure(history: dict[str, list[float]], log_y: bool = False) -> go.Figu
         values = history.get(key, [])
         fig.add_trace(go.Scatter(x=epochs[: len(values)], y=np.asarray(values, dtype=np.float32), name=name,
                                  mode="lines+markers", line=dict(color=colour)))
-    fig.update_xaxes(title="epoch", rangemode="tozero", dtick=max(1, len(epochs) // 10) if len(epochs) else 1)
+    if not epochs:
+        fig.add_annotation(text="No completed epoch yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+        fig.update_yaxes(showticklabels=False)
+    fig.update_xaxes(title="epoch", rangemode="tozero", dtick=max(1, len(epochs) // 10) if epochs else 1)
     fig.update_yaxes(type="log" if log_y else "linear")
     return _layout(fig, "Loss", "MSE (scaled units)" + (", log scale" if log_y else ""))
 

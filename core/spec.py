@@ -23,6 +23,7 @@ from typing import Any
 SOURCES = ("builtin", "ticker", "csv")
 CELLS = ("SimpleRNN", "LSTM", "GRU")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+MAX_UNITS = 1024  # per layer: more does not fit a browser session's memory or patience
 
 
 class SpecError(ValueError):
@@ -164,7 +165,7 @@ class ExperimentSpec:
         if not isinstance(m.units, list) or not m.units:
             raise SpecError("model.units", "list the units of each stacked layer, e.g. [64]")
         for i, u in enumerate(m.units):
-            _int_at_least(f"model.units[{i}]", u, 1)
+            _int_at_least(f"model.units[{i}]", u, 1, MAX_UNITS)
         _number_in("model.dropout", m.dropout, 0.0, 1.0, hi_open=True)
         _bool("model.bidirectional", m.bidirectional)
         _int_at_least("train.epochs", t.epochs, 1)
@@ -207,9 +208,10 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _int_at_least(name: str, value: Any, lo: int) -> None:
-    if not _is_int(value) or value < lo:
-        raise SpecError(name, f"must be a whole number >= {lo}, got {value!r}")
+def _int_at_least(name: str, value: Any, lo: int, hi: int | None = None) -> None:
+    if not _is_int(value) or value < lo or (hi is not None and value > hi):
+        limits = f">= {lo}" if hi is None else f"from {lo} to {hi}"
+        raise SpecError(name, f"must be a whole number {limits}, got {value!r}")
 
 
 def _bool(name: str, value: Any) -> None:

@@ -14,7 +14,7 @@ with left:
                       help="SimpleRNN: one tanh layer. LSTM: input, forget and output gates with a cell state. "
                            "GRU: update and reset gates, fewer parameters than an LSTM.")
     units_text = state.bind(st.text_input, "model", "units", "Units per layer", to_widget=lambda u: ", ".join(map(str, u)),
-                            help="One number per stacked layer, e.g. 64 or 64, 32. "
+                            help="One number per stacked layer (1 to 1024), e.g. 64 or 64, 32. "
                                  "Every layer but the last returns its whole sequence to the next.")
     dropout = state.bind(st.slider, "model", "dropout", "Dropout after each recurrent layer", min_value=0.0,
                          max_value=0.8, step=0.05, help="Randomly zeroes this share of activations while training.")
@@ -44,7 +44,11 @@ spec = state.update_spec(
 ) or state.get_spec()
 
 st.subheader("Layers")
-rows, total = state.layer_table(spec)
-st.dataframe(rows, width="stretch", hide_index=True)
-st.caption(f"Total parameters: **{total:,}** · input: (batch, {spec.window.length} time steps, "
-           f"{len(spec.data.features)} feature{'s' if len(spec.data.features) != 1 else ''})")
+try:
+    rows, total = state.layer_table(spec)
+except Exception as exc:  # noqa: BLE001 - e.g. out of memory: say so, keep the page
+    st.error(f"This model could not be built ({exc.__class__.__name__}). Use fewer units or layers.")
+else:
+    st.dataframe(rows, width="stretch", hide_index=True)
+    st.caption(f"Total parameters: **{total:,}** · input: (batch, {spec.window.length} time steps, "
+               f"{len(spec.data.features)} feature{'s' if len(spec.data.features) != 1 else ''})")

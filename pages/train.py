@@ -19,19 +19,15 @@ if train_clicked:
         st.warning(error, icon=":material/block:")
 
 run = state.current_run()
-if stop_clicked and run is not None:
-    run.stop()
-if run is None:
-    st.info("Click **Train** to start. This is the series the model will learn from:")
-    views.data_preview(spec)
-    st.stop()
-
-was_running = run.snapshot().running
-target = run.spec.data.target
+if stop_clicked:
+    if run is not None and run.snapshot().running:
+        run.stop()
+    else:
+        st.info("Nothing is training right now, so there is nothing to stop.")
 
 
-@st.fragment(run_every=1.0 if was_running else None)
 def live_view() -> None:
+    """Progress, loss, predictions and metrics of `run`, redrawn from its latest snapshot."""
     snap = run.snapshot()
     views.progress(snap)
     opts = st.columns(2)
@@ -46,12 +42,20 @@ def live_view() -> None:
     loss_col.plotly_chart(charts.loss_figure(snap.history, log_y), width="stretch", key="loss_chart")
     pred_col.plotly_chart(charts.prediction_figure(run.frame(snap), target), width="stretch", key="pred_chart")
     if snap.predictions_epoch and snap.running:
-        pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh as time allows.")
+        pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")
     views.metrics_table(snap, target)
     if was_running and not run.snapshot().running:
         st.rerun()
 
 
-live_view()
-if not was_running:
-    views.downloads(run)
+if run is None:
+    st.info("Click **Train** to start. This is the series the model will learn from:")
+    views.data_preview(spec)
+else:
+    was_running = run.snapshot().running
+    target = run.spec.data.target
+    if run.spec != spec:
+        st.caption(f"The run below used: {views.describe(run.spec)}. Click **Train** to train the settings above.")
+    st.fragment(live_view, run_every=1.0 if was_running else None)()
+    if not was_running:
+        views.downloads(run)

@@ -66,6 +66,7 @@ def test_every_unknown_key_is_listed():
     ({"model": {"cell": "Transformer"}}, "model.cell"),
     ({"model": {"units": []}}, "model.units"),
     ({"model": {"units": [64, 0]}}, "model.units[1]"),
+    ({"model": {"units": [2048]}}, "model.units[0]"),
     ({"model": {"dropout": 1.0}}, "model.dropout"),
     ({"model": {"bidirectional": 1}}, "model.bidirectional"),
     ({"train": {"epochs": True}}, "train.epochs"),

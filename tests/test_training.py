@@ -176,3 +176,12 @@ def test_find_rejects_path_like_ids(run_store):
     assert runs.find("../etc", run_store) is None
     assert runs.find("", run_store) is None
     assert runs.find("missing-run", run_store) is None
+
+
+def test_stop_before_training_starts_still_halts_after_one_batch():
+    spec = tiny_spec(train={"epochs": 50, "batch_size": 8})
+    job = TrainingJob(spec, _windowed(spec))
+    job.stop()  # fit() resets model.stop_training; the job sets it again when training begins
+    snap = job.run()
+    assert snap.status == STOPPED and snap.message == "stopped at epoch 1 of 50"
+    assert len(snap.history["loss"]) == 1  # the cut-short first epoch, with its validation loss

@@ -39,9 +39,10 @@ def bind(widget: Callable[..., Any], section: str, name: str, label: str, **kwar
     """Draw `widget` for spec.<section>.<name> and return its value.
 
     The value is written back by `update_spec`; `kwargs` go to the widget (help, min_value, ...).
-    A `to_widget` kwarg converts the spec value for the widget (e.g. a list to text).
+    A `to_widget` kwarg converts the spec value for the widget (e.g. a list to text); `key`
+    overrides the widget key (default "w.<section>.<name>").
     """
-    key = f"w.{section}.{name}"
+    key = kwargs.pop("key", f"w.{section}.{name}")
     to_widget = kwargs.pop("to_widget", lambda v: v)
     if key not in st.session_state:
         st.session_state[key] = to_widget(getattr(getattr(get_spec(), section), name))
@@ -143,15 +144,20 @@ def current_run() -> LiveRun | SavedRun | None:
     return st.session_state[SAVED_KEY]
 
 
+def keep_run_in_url() -> None:
+    """Put this session's run id in the URL (?run=), which a page switch clears."""
+    run = st.session_state.get(JOB_KEY) or st.session_state.get(SAVED_KEY)
+    if run is not None and st.query_params.get("run") != run.run_id:
+        st.query_params["run"] = run.run_id
+
+
 def start_training(spec: ExperimentSpec) -> str | None:
     """Start a TrainingJob for `spec` unless one is running. Returns an error message or None."""
     from core.training import JOBS, TrainingJob, new_run_id
 
     run = current_run()
     if isinstance(run, LiveRun) and run.job.running:
-        snap = run.snapshot()
-        return (f"A training run is already in progress ({snap.message}). "
-                "Stop it, or wait for it to finish, before you start another.")
+        return "A training run is already in progress. Stop it, or wait for it to finish, before you start another."
     try:
         prepared = windowed(spec)
     except (data.DataError, SpecError) as exc:

@@ -11,16 +11,27 @@ from ui import state
 STATUS_STYLE = {"running": st.info, "finished": st.success, "stopped": st.warning, "failed": st.error}
 
 
+def source_title(spec: ExperimentSpec) -> str:
+    d = spec.data
+    return data.BUILTINS[d.name].title if d.source == "builtin" and d.name in data.BUILTINS else str(d.ticker or d.path)
+
+
+def layers_text(spec: ExperimentSpec) -> str:
+    m = spec.model
+    return " → ".join(f"{'Bi' if m.bidirectional else ''}{m.cell}({u})" for u in m.units) + " → Dense(1)"
+
+
+def describe(spec: ExperimentSpec, bold: bool = False) -> str:
+    """One line: data, target, window, layers and training settings."""
+    b = "**" if bold else ""
+    d, t = spec.data, spec.train
+    return (f"{b}{source_title(spec)}{b}, predicting {b}{d.target}{b} {spec.window.horizon} step(s) ahead from the "
+            f"last {b}{spec.window.length}{b} steps of {', '.join(d.features)} · {b}{layers_text(spec)}{b} · "
+            f"{t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}")
+
+
 def setup_summary(spec: ExperimentSpec) -> None:
-    d, m = spec.data, spec.model
-    source = data.BUILTINS[d.name].title if d.source == "builtin" and d.name in data.BUILTINS else (d.ticker or d.path)
-    layers = " → ".join(f"{'Bi' if m.bidirectional else ''}{m.cell}({u})" for u in m.units)
-    st.markdown(
-        f"**{source}**, predicting **{d.target}** {spec.window.horizon} step(s) ahead from the last "
-        f"**{spec.window.length}** steps of {', '.join(d.features)} · **{layers} → Dense(1)** · "
-        f"{spec.train.epochs} epochs, batch {spec.train.batch_size}, {spec.train.optimizer} "
-        f"lr {spec.train.learning_rate:g}"
-    )
+    st.markdown(describe(spec, bold=True))
     cols = st.columns(2)
     cols[0].page_link("pages/data.py", label="Change data and window", icon=":material/table_chart:")
     cols[1].page_link("pages/model.py", label="Change model and training", icon=":material/account_tree:")
@@ -48,7 +59,7 @@ def progress(snap) -> None:
     """Progress bar 'Epoch x of N' with elapsed time and ETA, and the status line."""
     text = f"Epoch {snap.epoch} of {snap.epochs} · {_duration(snap.elapsed)} elapsed"
     if snap.running:
-        text += f" · ETA {_duration(snap.eta)}" if snap.eta is not None else " · ETA after the first batches"
+        text += f" · ETA {_duration(snap.eta)}" if snap.eta is not None else " · ETA after the first epoch"
     st.progress(snap.progress, text=text)
     STATUS_STYLE.get(snap.status, st.info)(f"Status: {snap.message}")
 
@@ -69,15 +80,15 @@ def metrics_table(snap, target: str) -> None:
                f"{ratio:.2f}× the baseline's.")
 
 
-def sidebar_status(live: bool = True) -> None:
-    """The current run's progress in the sidebar; it polls while a run is going when `live`."""
+def sidebar_status() -> None:
+    """The current run's progress in the sidebar, polled every 2 s while it runs."""
     run = state.current_run()
     if run is None:
         st.caption("No training run yet: open **Train** and click Train.")
         return
     was_running = run.snapshot().running
 
-    @st.fragment(run_every=2.0 if was_running and live else None)
+    @st.fragment(run_every=2.0 if was_running else None)
     def status() -> None:
         snap = run.snapshot()
         st.progress(snap.progress, text=f"Run {snap.run_id}: {snap.message}")

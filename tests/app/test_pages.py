@@ -107,10 +107,16 @@ def test_data_page_edits_window_and_split():
     at.run()
     at.switch_page("pages/data.py").run()
     at.number_input(key="w.window.length").set_value(20).run()
-    at.number_input(key="w.split.test").set_value(30.0).run()
+    at.number_input(key="w.split.test.share").set_value(0.25).run()
     spec = at.session_state["spec"]
-    assert spec.window.length == 20 and spec.split.test == 30 and isinstance(spec.split.test, int)
-    assert any("test 30" in c.value for c in at.caption)
+    assert spec.window.length == 20 and spec.split.test == 0.25
+    at.radio(key="split_mode").set_value("number of targets").run()
+    at.number_input(key="w.split.test.count").set_value(30).run()
+    at.number_input(key="w.split.val.count").set_value(20).run()
+    spec = at.session_state["spec"]
+    assert spec.split.test == 30 and isinstance(spec.split.test, int) and spec.split.val == 20
+    assert any("val 20, test 30" in c.value for c in at.caption)
+    assert not at.exception
 
 
 def test_window_longer_than_the_data_shows_an_error_and_keeps_the_data():
@@ -125,6 +131,35 @@ def test_window_longer_than_the_data_shows_an_error_and_keeps_the_data():
     button(at, "Train").click().run()
     assert any("Shorten the window" in w.value for w in at.warning)
     assert "job" not in at.session_state
+
+
+def test_target_change_carries_the_inputs_along_when_they_were_the_target():
+    at = new_app(tiny_spec())
+    at.run()
+    at.switch_page("pages/data.py").run()
+    at.selectbox(key="w.data.target").set_value("Open").run()
+    assert at.session_state["spec"].data.features == ["Open"]
+    at.multiselect(key="w.data.features").set_value(["Open", "Volume"]).run()
+    at.selectbox(key="w.data.target").set_value("High").run()
+    spec = at.session_state["spec"]
+    assert spec.data.target == "High" and spec.data.features == ["Open", "Volume"]
+
+
+def test_huge_units_are_refused_with_a_message_not_a_traceback():
+    at = new_app(tiny_spec())
+    at.run()
+    at.switch_page("pages/model.py").run()
+    at.text_input[0].set_value("100000").run()
+    assert not at.exception
+    assert any("1 to 1024" in e.value for e in at.error)
+    assert at.session_state["spec"].model.units == [4]
+
+
+def test_stop_without_a_run_says_so():
+    at = new_app(tiny_spec())
+    at.run()
+    button(at, "Stop").click().run()
+    assert any("Nothing is training" in i.value for i in at.info)
 
 
 def test_spec_survives_a_page_switch():

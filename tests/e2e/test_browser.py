@@ -27,9 +27,21 @@ def test_train_watch_and_stop(app_url, page):
     status.wait_for(timeout=30_000)
     epochs = int(re.search(r"stopped at epoch (\d+)", status.inner_text()).group(1))
     assert 2 <= epochs < 20
-    # The full rerun after the job ends refreshes the sidebar too and stops the polling.
-    page.locator("[data-testid='stSidebar']").get_by_text(re.compile("stopped at epoch")).wait_for(timeout=30_000)
+    # The full rerun after the job ends stops the polling and offers the run's files.
+    page.get_by_role("button", name=re.compile("Download predictions.csv")).wait_for(timeout=30_000)
     wait_idle(page)
     assert page.evaluate(LOSS_POINTS) == epochs
     assert page.get_by_text("persistence (tomorrow = today)").first.is_visible()
     screenshot(page, "03-stopped")
+
+    # Switch pages, then refresh: the URL still names the run, so nothing is lost.
+    page.locator("[data-testid='stSidebarNav']").get_by_text("Data").click()
+    wait_idle(page)
+    assert "run=" in page.url
+    page.reload()
+    wait_idle(page)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_text(re.compile(f"stopped at epoch {epochs} of 20")).wait_for(timeout=30_000)
+    sidebar.locator("[data-testid='stSidebarNav']").get_by_text("Train").click()
+    page.get_by_text(f"Status: stopped at epoch {epochs} of 20").wait_for(timeout=30_000)
+    screenshot(page, "04-after-refresh")
