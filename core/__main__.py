@@ -3,7 +3,8 @@
     python -m core train --config spec.json --out DIR [--epochs N]
 
 Prints one line per epoch and writes the run directory (see core/runs.py). A bad spec or bad
-data exits with code 2 and a one-line message; a run that fails while training exits with 1.
+data exits with code 2 and a one-line message; a run that fails while training, or whose run
+directory cannot be written, exits with 1.
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ def load_spec(path: Path | None, epochs: int | None = None) -> ExperimentSpec:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise SpecError("--config", f"cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise SpecError("--config", f"{path} is not UTF-8 text; save the spec as UTF-8 JSON") from None
         spec = ExperimentSpec.from_json(text)
     return spec.replace(train={"epochs": epochs}) if epochs is not None else spec
 
@@ -47,6 +50,8 @@ def train(args: argparse.Namespace) -> int:
     from . import data, windows
     from .data import DataError
 
+    if args.out.exists() and not args.out.is_dir():
+        return _fail(f"--out {args.out} is a file; give a directory for the run")
     try:
         spec = load_spec(args.config, args.epochs)
         frame = data.load(spec.data)
@@ -62,11 +67,15 @@ def train(args: argparse.Namespace) -> int:
         print(f"epoch {snap.epoch}/{snap.epochs}  loss {h['loss'][-1]:.6f}  val_loss {h['val_loss'][-1]:.6f}"
               f"  {snap.elapsed:.1f}s", flush=True)
 
-    final = TrainingJob(spec, windowed, run_dir=args.out, on_epoch=print_epoch).run()
+    job = TrainingJob(spec, windowed, run_dir=args.out, on_epoch=print_epoch)
+    final = job.run()
     if final.metrics:
         test, naive = final.metrics["test"], final.metrics["baselines"]["naive"]
         print(f"test   rmse {test['rmse']:.4f}  mae {test['mae']:.4f}  mape {test['mape']:.3f}%")
         print(f"naive  rmse {naive['rmse']:.4f}  mae {naive['mae']:.4f}  mape {naive['mape']:.3f}%")
+    if not job.saved:
+        print(final.message, flush=True)
+        return 1
     print(f"{final.message}; wrote {args.out}", flush=True)
     return 1 if final.status == FAILED else 0
 

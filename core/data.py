@@ -116,7 +116,10 @@ def load_csv(path: str | Path, date_column: str | None = None) -> pd.DataFrame:
         wanted = f"the column {date_column!r}" if date_column else "a date column (date, Date, trade_date, ...)"
         raise DataError(f"{path.name} has no {wanted}; its columns are {', '.join(map(str, frame.columns))}. "
                         "Set data.date_column to the column that holds the dates")
-    dates = pd.to_datetime(frame[column].astype(str), errors="coerce", format="mixed")
+    try:  # utc=True copes with offsets (+08:00), mixed or not; then drop the zone
+        dates = pd.to_datetime(frame[column].astype(str), errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
+    except (TypeError, ValueError):
+        dates = pd.Series(pd.NaT, index=frame.index)
     if dates.isna().all():
         raise DataError(f"the column {column!r} in {path.name} holds no dates that can be read")
     frame = frame.drop(columns=[column]).set_index(pd.DatetimeIndex(dates, name="date"))
@@ -147,7 +150,7 @@ def load_ticker(ticker: str, start: str | None, end: str | None) -> pd.DataFrame
 def _trim(frame: pd.DataFrame, start: str | None, end: str | None) -> pd.DataFrame:
     try:
         return frame.loc[pd.Timestamp(start) if start else None: pd.Timestamp(end) if end else None]
-    except ValueError:
+    except (TypeError, ValueError):
         raise DataError(f"data.start/data.end must be dates like 2015-01-31, got {start!r} and {end!r}") from None
 
 

@@ -21,6 +21,10 @@ def metrics(truth: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
     }
 
 
-def report(truth: np.ndarray, prediction: np.ndarray, naive: np.ndarray) -> dict[str, object]:
-    """The metrics.json shape: {"test": {...}, "baselines": {"naive": {...}}}."""
-    return {"test": metrics(truth, prediction), "baselines": {"naive": metrics(truth, naive)}}
+def report(truth: np.ndarray, prediction: np.ndarray, naive: np.ndarray, prefix: str = "test") -> dict[str, object]:
+    """The metrics.json shape: {"test": {...}, "baselines": {"naive": {...}}}.
+
+    With prefix="val" the keys are "val" and "val_baselines", for the validation targets.
+    """
+    baselines = "baselines" if prefix == "test" else f"{prefix}_baselines"
+    return {prefix: metrics(truth, prediction), baselines: {"naive": metrics(truth, naive)}}

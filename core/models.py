@@ -30,8 +30,13 @@ def build(model: ModelSpec, train: TrainSpec, input_shape: tuple[int, int]) -> k
             layers.append(keras.layers.Dropout(model.dropout, name=f"dropout_{i + 1}"))
     layers.append(keras.layers.Dense(1, name="head"))
     net = keras.Sequential(layers, name=f"{model.cell.lower()}_stack")
-    net.compile(optimizer=_OPTIMIZERS[train.optimizer](learning_rate=train.learning_rate), loss="mse")
+    net.compile(optimizer=optimizer(train), loss="mse")
     return net
+
+
+def optimizer(train: TrainSpec) -> keras.optimizers.Optimizer:
+    """A fresh optimizer as the spec names it."""
+    return _OPTIMIZERS[train.optimizer](learning_rate=train.learning_rate)
 
 
 def layer_table(net: keras.Model) -> list[dict[str, object]]:

@@ -5,8 +5,10 @@ Layout of a run directory (a public interface; files are only ever added):
     spec.json         the full spec, defaults filled in
     history.csv       epoch, loss, val_loss (one row per completed epoch; losses in scaled units)
     predictions.csv   date, split, truth, prediction, naive (one row per val/test target, original units)
-    metrics.json      {"test": {"rmse", "mae", "mape"}, "baselines": {"naive": {...}}}  (mape in percent)
-    run.json          run_id, status, message, epoch, epochs, elapsed_seconds, saved_at
+    metrics.json      {"test": {"rmse", "mae", "mape"}, "baselines": {"naive": {...}},
+                       "val": {...}, "val_baselines": {"naive": {...}}}  (mape in percent)
+    run.json          run_id, status, message, epoch, epochs, elapsed_seconds, saved_at (written
+                      last: a directory with run.json is complete)
     model.keras       the trained Keras model (the last good weights)
 """
 from __future__ import annotations
@@ -56,16 +58,18 @@ def save(run_dir: str | Path, spec: ExperimentSpec, windowed: Windowed, snap: Sn
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "spec.json").write_text(spec.to_json() + "\n")
     history_frame(snap.history).to_csv(run_dir / "history.csv", index=False)
-    frame = predictions_frame(windowed, snap.predictions)
-    frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")
-    frame.to_csv(run_dir / "predictions.csv", index=False)
+    # pandas writes dates without a time when every time is midnight, with one otherwise
+    predictions_frame(windowed, snap.predictions).to_csv(run_dir / "predictions.csv", index=False)
+    metrics_path = run_dir / "metrics.json"
     if snap.metrics is not None:
-        (run_dir / "metrics.json").write_text(json.dumps(snap.metrics, indent=2) + "\n")
+        metrics_path.write_text(json.dumps(snap.metrics, indent=2) + "\n")
+    else:
+        metrics_path.unlink(missing_ok=True)
+    model.save(run_dir / "model.keras")
     info = {"run_id": snap.run_id, "status": snap.status, "message": snap.message, "epoch": snap.epoch,
             "epochs": snap.epochs, "elapsed_seconds": round(snap.elapsed, 3),
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    (run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")
-    model.save(run_dir / "model.keras")
+    (run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")  # last: it marks the run complete
     return run_dir
 
 

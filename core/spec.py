@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +144,12 @@ class ExperimentSpec:
         """Raise SpecError naming the first field that cannot work."""
         d, w, s, m, t = self.data, self.window, self.split, self.model, self.train
         _one_of("data.source", d.source, SOURCES)
+        for name in ("name", "ticker", "start", "end", "path", "date_column"):
+            value = getattr(d, name)
+            if value is not None and not isinstance(value, str):
+                raise SpecError(f"data.{name}", f"must be text or null, got {value!r}")
+        for name in ("start", "end"):
+            _date(f"data.{name}", getattr(d, name))
         if d.source == "builtin" and not d.name:
             raise SpecError("data.name", "pick a built-in dataset, e.g. \"sp500\"")
         if d.source == "ticker" and not d.ticker:
@@ -226,6 +233,15 @@ def _number_in(name: str, value: Any, lo: float, hi: float, lo_open=False, hi_op
     if not ok:
         lb, rb = "(" if lo_open else "[", ")" if hi_open else "]"
         raise SpecError(name, f"must be a number in {lb}{lo:g}, {hi:g}{rb}, got {value!r}")
+
+
+def _date(name: str, value: str | None) -> None:
+    if not value:
+        return
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise SpecError(name, f"must be a date like 2015-01-31, got {value!r}") from None
 
 
 def _split_value(name: str, value: Any) -> None:

@@ -101,6 +101,7 @@ class TrainingJob:
         self._last_refresh = -math.inf
         self._good_weights = None
         self._diverged = ""  # the message, once the loss is no longer finite
+        self.saved = False  # True once the run directory is written
 
     # -- control -------------------------------------------------------------------------------
     @property
@@ -166,25 +167,31 @@ class TrainingJob:
         self._ended = time.perf_counter()
         final = self.snapshot()
         final.status, final.message, final.eta = status, message, None
-        if self.run_dir is not None and self.model is not None:
-            from . import runs
+        try:
+            if self.run_dir is not None and self.model is not None:
+                from . import runs
 
-            try:
                 runs.save(self.run_dir, self.spec, self.windowed, final, self.model)
-            except OSError as exc:
-                final.message = f"{message} (could not save the run: {exc})"
-        self._update(status=final.status, message=final.message)
+                self.saved = True
+        except Exception as exc:  # noqa: BLE001 - a failed save must still end the job
+            final.message = f"{message} (could not save the run to {self.run_dir}: {exc})"
+        finally:
+            self._update(status=final.status, message=final.message)
         return self.snapshot()
 
     def _final_status(self) -> tuple[str, str]:
         """Restore good weights after a divergence, predict once more, and say how it ended."""
         if self._diverged:
             self.model.set_weights(self._good_weights)
+            # The optimizer's moments are NaN now: give the saved model a fresh optimizer.
+            self.model.compile(optimizer=models.optimizer(self.spec.train), loss="mse")
         snap = self.snapshot()
         self._refresh_predictions(snap.epoch)
         if self._diverged:
             return FAILED, self._diverged
-        if self._stop.is_set() and snap.epoch < snap.epochs:
+        steps = math.ceil(len(self.windowed.y["train"]) / self.spec.train.batch_size)
+        cut_short = int(self.model.optimizer.iterations) < snap.epochs * steps
+        if self._stop.is_set() and cut_short:
             return STOPPED, f"stopped at epoch {snap.epoch} of {snap.epochs}"
         return FINISHED, f"finished {snap.epoch} epochs"
 
@@ -245,6 +252,7 @@ class TrainingJob:
         n_val = len(w.y["val"])
         predictions = {"val": flat[:n_val], "test": flat[n_val:]}
         report = evaluate.report(w.truth["test"], predictions["test"], w.naive["test"])
+        report.update(evaluate.report(w.truth["val"], predictions["val"], w.naive["val"], prefix="val"))
         self._update(predictions=predictions, predictions_epoch=epoch, metrics=report)
         self._last_refresh = time.perf_counter()
 

@@ -21,7 +21,7 @@ def split_input(name: str, label: str, by_count: bool):
         return state.bind(st.number_input, "split", name, f"{label} (number of targets)", min_value=1, step=10,
                           key=f"w.split.{name}.count", to_widget=lambda v: v if isinstance(v, int) else 300,
                           help=help_text)
-    return state.bind(st.number_input, "split", name, f"{label} (share of targets)", min_value=0.01, max_value=0.9,
+    return state.bind(st.number_input, "split", name, f"{label} (share of targets)", min_value=0.01, max_value=0.95,
                       step=0.05, format="%.2f", key=f"w.split.{name}.share",
                       to_widget=lambda v: v if isinstance(v, float) else 0.15, help=help_text)
 
@@ -60,10 +60,10 @@ if spec.data.source == "builtin" and frame is not None:
                             index=int(isinstance(spec.split.test, int)), key="split_mode") == "number of targets"
     with right:
         length = state.bind(st.number_input, "window", "length", "Window length (time steps)", min_value=1,
-                            max_value=10_000, step=5,
+                            step=5,
                             help="How many past steps the network reads to make one prediction.")
         horizon = state.bind(st.number_input, "window", "horizon", "Horizon (steps ahead)", min_value=1,
-                             max_value=365, help="1 predicts the next step; 5 predicts the value five steps after the window.")
+                             help="1 predicts the next step; 5 predicts the value five steps after the window.")
         val = split_input("val", "Validation", by_count)
         test = split_input("test", "Test", by_count)
 

@@ -17,13 +17,14 @@ with left:
                             help="One number per stacked layer (1 to 1024), e.g. 64 or 64, 32. "
                                  "Every layer but the last returns its whole sequence to the next.")
     dropout = state.bind(st.slider, "model", "dropout", "Dropout after each recurrent layer", min_value=0.0,
-                         max_value=0.8, step=0.05, help="Randomly zeroes this share of activations while training.")
+                         max_value=0.95, step=0.05, help="Randomly zeroes this share of activations while training.")
     bidirectional = state.bind(st.toggle, "model", "bidirectional", "Bidirectional",
                                help="Read each window forwards and backwards and join both states.")
 with right:
     st.subheader("Training")
-    epochs = state.bind(st.number_input, "train", "epochs", "Epochs", min_value=1, max_value=1000)
-    batch = state.bind(st.select_slider, "train", "batch_size", "Batch size", options=[8, 16, 32, 64, 128, 256, 512],
+    epochs = state.bind(st.number_input, "train", "epochs", "Epochs", min_value=1)
+    batch = state.bind(st.select_slider, "train", "batch_size", "Batch size",
+                       options=sorted({8, 16, 32, 64, 128, 256, 512, spec.train.batch_size}),
                        help="Windows per gradient step. Smaller batches: noisier, slower, sometimes better.")
     optimizer = state.bind(st.selectbox, "train", "optimizer", "Optimizer", options=list(OPTIMIZERS))
     lr = state.bind(st.number_input, "train", "learning_rate", "Learning rate", min_value=1e-6, max_value=10.0,

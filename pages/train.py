@@ -32,7 +32,7 @@ def live_view() -> None:
     views.progress(snap)
     opts = st.columns(2)
     log_y = opts[0].toggle("Log-scale loss", key="log_loss", help="Show the loss on a log axis: late epochs stay readable.")
-    paused = opts[1].toggle("Pause live updates", key="paused", disabled=not snap.running,
+    paused = opts[1].toggle("Pause live updates", key=f"pause-{run.run_id}", disabled=not snap.running,
                             help="Charts reset their zoom whenever new data arrives. Pause to zoom and hover.")
     if paused and snap.running:  # draw the snapshot taken when the pause began
         snap = st.session_state.setdefault(f"paused-{run.run_id}", snap)

@@ -93,3 +93,17 @@ def test_diverging_run_exits_1_with_the_message(tmp_path, capsys):
     assert main(["train", "--config", str(config), "--out", str(tmp_path / "r")]) == 1
     assert "loss became" in capsys.readouterr().out
     assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "failed"
+
+
+def test_out_that_is_a_file_exits_2(tmp_path, capsys):
+    out = tmp_path / "taken"
+    out.write_text("x")
+    code, err = _error(capsys, ["train", "--out", str(out)])
+    assert code == 2 and "is a file" in err
+
+
+def test_config_that_is_not_utf8_exits_2(tmp_path, capsys):
+    config = tmp_path / "spec.json"
+    config.write_bytes('{"data": {"target": "收盘"}}'.encode("gbk"))
+    code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
+    assert code == 2 and "UTF-8" in err

@@ -101,3 +101,10 @@ def test_ticker_exception_is_a_data_error(monkeypatch):
     monkeypatch.setattr(data, "download", offline)
     with pytest.raises(DataError, match="network"):
         data.load(DataSpec(source="ticker", ticker="AAPL"))
+
+
+def test_csv_dates_with_utc_offsets(tmp_path):
+    path = tmp_path / "offsets.csv"
+    path.write_text("date,close\n2020-01-02T09:30:00+08:00,2\n2020-01-01T09:30:00-05:00,1\n")
+    frame = data.load_csv(path)
+    assert frame["close"].tolist() == [1, 2] and frame.index.tz is None

@@ -73,6 +73,9 @@ def test_every_unknown_key_is_listed():
     ({"train": {"optimizer": "adagrad"}}, "train.optimizer"),
     ({"train": {"learning_rate": 0}}, "train.learning_rate"),
     ({"data": 3}, "data"),
+    ({"data": {"source": "csv", "path": 5}}, "data.path"),
+    ({"data": {"start": ["2018"]}}, "data.start"),
+    ({"data": {"end": "yesterday"}}, "data.end"),
 ])
 def test_invalid_values_name_their_field(raw, field):
     with pytest.raises(SpecError) as err:

@@ -92,6 +92,7 @@ def test_absurd_learning_rate_stops_with_a_message_and_keeps_good_weights():
     assert all(np.isfinite(weights).all() for weights in job.model.get_weights())
     assert np.isfinite(snap.predictions["test"]).all()
     assert all(np.isfinite(snap.history["loss"]))
+    assert all(np.isfinite(v.numpy()).all() for v in job.model.optimizer.variables)  # no NaN moments saved
 
 
 def test_an_exception_in_training_fails_the_job_with_its_message(monkeypatch):
@@ -135,6 +136,7 @@ def test_snapshot_reads_from_another_thread_while_training():
     job.join(60)
     poller.join(5)
     assert not errors and seen == sorted(seen) and job.snapshot().epoch == 4
+    assert seen and seen[0] < 4  # the poller really watched the run while it trained
 
 
 def test_registry_keeps_recent_jobs_and_never_drops_running_ones():
@@ -185,3 +187,31 @@ def test_stop_before_training_starts_still_halts_after_one_batch():
     snap = job.run()
     assert snap.status == STOPPED and snap.message == "stopped at epoch 1 of 50"
     assert len(snap.history["loss"]) == 1  # the cut-short first epoch, with its validation loss
+
+
+def test_stop_during_the_last_epoch_is_a_stop_not_a_finish():
+    spec = tiny_spec(train={"epochs": 1, "batch_size": 8})
+    job = TrainingJob(spec, _windowed(spec))
+    job.stop()
+    snap = job.run()
+    assert snap.status == STOPPED and snap.message == "stopped at epoch 1 of 1"
+
+
+def test_a_failed_save_still_ends_the_job_and_says_so(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    spec = tiny_spec(train={"epochs": 1})
+    job = TrainingJob(spec, _windowed(spec), run_dir=blocker / "run")
+    snap = job.run()
+    assert snap.status == FINISHED and not job.saved
+    assert "could not save the run" in snap.message
+
+
+def test_live_metrics_cover_validation_too():
+    spec = tiny_spec()
+    w = _windowed(spec)
+    snap = TrainingJob(spec, w).run()
+    assert set(snap.metrics) == {"test", "baselines", "val", "val_baselines"}
+    from core import evaluate
+
+    assert snap.metrics["val"] == evaluate.metrics(w.truth["val"], snap.predictions["val"])

@@ -20,9 +20,15 @@ SPEC_KEY, JOB_KEY, SAVED_KEY = "spec", "job", "saved_run"
 
 
 def default_spec() -> ExperimentSpec:
-    """$RNNLAB_DEFAULT_SPEC (a spec JSON file) if set, else the built-in defaults."""
+    """$RNNLAB_DEFAULT_SPEC (a spec JSON file) if set and valid, else the built-in defaults."""
     path = os.environ.get("RNNLAB_DEFAULT_SPEC")
-    return ExperimentSpec.from_json(Path(path).read_text()) if path else ExperimentSpec()
+    if not path:
+        return ExperimentSpec()
+    try:
+        return ExperimentSpec.from_json(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SpecError) as exc:
+        st.error(f"RNNLAB_DEFAULT_SPEC={path} could not be used ({exc}); starting from the defaults.")
+        return ExperimentSpec()
 
 
 def get_spec() -> ExperimentSpec:

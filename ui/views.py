@@ -65,18 +65,27 @@ def progress(snap) -> None:
 
 
 def metrics_table(snap, target: str) -> None:
-    """Test-set RMSE, MAE and MAPE of the model next to the persistence baseline."""
+    """The model's RMSE, MAE and MAPE next to the persistence baseline.
+
+    While training runs the table shows the validation targets; the test metrics appear only when
+    the run has ended, so nobody picks the stopping point by the test score.
+    """
     if not snap.metrics:
-        st.caption("Test metrics appear with the first predictions.")
+        st.caption("Metrics appear with the first predictions.")
         return
-    model, naive = snap.metrics["test"], snap.metrics["baselines"]["naive"]
+    split = "val" if snap.running and "val" in snap.metrics else "test"
+    model = snap.metrics[split]
+    naive = snap.metrics["baselines" if split == "test" else "val_baselines"]["naive"]
+    label = "validation" if split == "val" else "test"
     table = pd.DataFrame(
         [model, naive], index=[f"model (epoch {snap.predictions_epoch or snap.epoch})", "persistence (tomorrow = today)"]
     ).rename(columns={"rmse": "RMSE", "mae": "MAE", "mape": "MAPE %"})
+    st.markdown(f"**{label.capitalize()} metrics**" + (" (live; test metrics appear when training ends)"
+                                                      if split == "val" else ""))
     st.dataframe(table.style.format("{:.3f}"), width="stretch")
     ratio = model["rmse"] / naive["rmse"] if naive["rmse"] else float("nan")
     verdict = "beats" if ratio < 1 else "does not beat"
-    st.caption(f"On the test targets, in {target} units. The model {verdict} persistence: its RMSE is "
+    st.caption(f"On the {label} targets, in {target} units. The model {verdict} persistence: its RMSE is "
                f"{ratio:.2f}× the baseline's.")
 
 
