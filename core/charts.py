@@ -48,7 +48,13 @@ def loss_figure(history: dict[str, list[float]], log_y: bool = False) -> go.Figu
     return _layout(fig, "Loss", "MSE (scaled units)" + (", log scale" if log_y else ""))
 
 
-def prediction_figure(frame: pd.DataFrame, target: str = "value", show_naive: bool = True) -> go.Figure:
+def naive_label(horizon: int = 1) -> str:
+    """The persistence baseline's name: the last known value, carried `horizon` steps ahead."""
+    return "persistence (tomorrow = today)" if horizon == 1 else f"persistence ({horizon} steps ahead = today)"
+
+
+def prediction_figure(frame: pd.DataFrame, target: str = "value", show_naive: bool = True,
+                      horizon: int = 1) -> go.Figure:
     """Truth, model prediction and persistence baseline over the val and test targets.
 
     Args:
@@ -63,7 +69,7 @@ def prediction_figure(frame: pd.DataFrame, target: str = "value", show_naive: bo
     if part["prediction"].notna().any():
         fig.add_trace(_line(dates, part["prediction"], "model", line=dict(color=SPLIT_COLOURS["test"], width=1.5)))
     if show_naive:
-        fig.add_trace(_line(dates, part["naive"], "persistence (tomorrow = today)",
+        fig.add_trace(_line(dates, part["naive"], naive_label(horizon),
                             line=dict(color="#7f7f7f", width=1, dash="dot"), visible="legendonly"))
     for split in ("val", "test"):
         rows = frame[frame["split"] == split]

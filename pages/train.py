@@ -40,10 +40,11 @@ def live_view() -> None:
         st.session_state.pop(f"paused-{run.run_id}", None)
     loss_col, pred_col = st.columns([2, 3])
     loss_col.plotly_chart(charts.loss_figure(snap.history, log_y), width="stretch", key="loss_chart")
-    pred_col.plotly_chart(charts.prediction_figure(run.frame(snap), target), width="stretch", key="pred_chart")
+    pred_col.plotly_chart(charts.prediction_figure(run.frame(snap), target, horizon=horizon), width="stretch",
+                          key="pred_chart")
     if snap.predictions_epoch and snap.running:
         pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")
-    views.metrics_table(snap, target)
+    views.metrics_table(snap, target, horizon)
     if was_running and not run.snapshot().running:
         st.rerun()
 
@@ -53,7 +54,7 @@ if run is None:
     views.data_preview(spec)
 else:
     was_running = run.snapshot().running
-    target = run.spec.data.target
+    target, horizon = run.spec.data.target, run.spec.window.horizon
     if run.spec != spec:
         st.caption(f"The run below used: {views.describe(run.spec)}. Click **Train** to train the settings above.")
     st.fragment(live_view, run_every=1.0 if was_running else None)()

@@ -32,9 +32,24 @@ def default_spec() -> ExperimentSpec:
 
 
 def get_spec() -> ExperimentSpec:
+    """The session's spec. A new session opened on ?run=<id> (a refresh) starts from that run's."""
     if SPEC_KEY not in st.session_state:
-        st.session_state[SPEC_KEY] = default_spec()
+        st.session_state[SPEC_KEY] = _spec_of_url_run() or default_spec()
     return st.session_state[SPEC_KEY]
+
+
+def _spec_of_url_run() -> ExperimentSpec | None:
+    from core.training import JOBS
+
+    run_id = st.query_params.get("run")
+    job = JOBS.get(run_id)
+    if job is not None:
+        return job.spec
+    path = runs.find(run_id or "", run_root())
+    try:
+        return ExperimentSpec.from_json((path / "spec.json").read_text()) if path else None
+    except (OSError, SpecError):
+        return None
 
 
 def set_spec(spec: ExperimentSpec) -> None:

@@ -8,6 +8,7 @@ from core import charts, data
 from core.spec import ExperimentSpec, SpecError
 from ui import state
 
+MIN_EVAL_TARGETS = 30  # fewer validation or test targets than this make metrics noise
 STATUS_STYLE = {"running": st.info, "finished": st.success, "stopped": st.warning, "failed": st.error}
 
 
@@ -48,6 +49,10 @@ def data_preview(spec: ExperimentSpec) -> None:
     bounds = {s: prepared.dates[s][0] for s in ("val", "test")}
     st.plotly_chart(charts.series_figure(frame[spec.data.target], bounds), width="stretch", key="series_chart")
     st.caption(prepared.shape_text())
+    small = {s: n for s, n in prepared.counts().items() if s != "train" and n < MIN_EVAL_TARGETS}
+    if small:
+        st.warning(" and ".join(f"{s} has only {n} target{'s' if n != 1 else ''}" for s, n in small.items())
+                   + f": metrics on so few points are mostly noise. Aim for at least {MIN_EVAL_TARGETS}.")
 
 
 def _duration(seconds: float) -> str:
@@ -64,7 +69,7 @@ def progress(snap) -> None:
     STATUS_STYLE.get(snap.status, st.info)(f"Status: {snap.message}")
 
 
-def metrics_table(snap, target: str) -> None:
+def metrics_table(snap, target: str, horizon: int = 1) -> None:
     """The model's RMSE, MAE and MAPE next to the persistence baseline.
 
     While training runs the table shows the validation targets; the test metrics appear only when
@@ -78,15 +83,17 @@ def metrics_table(snap, target: str) -> None:
     naive = snap.metrics["baselines" if split == "test" else "val_baselines"]["naive"]
     label = "validation" if split == "val" else "test"
     table = pd.DataFrame(
-        [model, naive], index=[f"model (epoch {snap.predictions_epoch or snap.epoch})", "persistence (tomorrow = today)"]
+        [model, naive], index=[f"model (epoch {snap.predictions_epoch or snap.epoch})", charts.naive_label(horizon)]
     ).rename(columns={"rmse": "RMSE", "mae": "MAE", "mape": "MAPE %"})
     st.markdown(f"**{label.capitalize()} metrics**" + (" (live; test metrics appear when training ends)"
                                                       if split == "val" else ""))
     st.dataframe(table.style.format("{:.3f}"), width="stretch")
     ratio = model["rmse"] / naive["rmse"] if naive["rmse"] else float("nan")
     verdict = "beats" if ratio < 1 else "does not beat"
+    hint = ("" if ratio < 1 else " Day-to-day prices move much like a random walk, so persistence is hard "
+            "to beat: try more epochs, a GRU, a shorter window or a lower learning rate, and compare.")
     st.caption(f"On the {label} targets, in {target} units. The model {verdict} persistence: its RMSE is "
-               f"{ratio:.2f}× the baseline's.")
+               f"{ratio:.2f}× the baseline's.{hint}")
 
 
 def sidebar_status() -> None:

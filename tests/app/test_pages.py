@@ -117,6 +117,8 @@ def test_data_page_edits_window_and_split():
     assert spec.split.test == 30 and isinstance(spec.split.test, int) and spec.split.val == 20
     assert any("val 20, test 30" in c.value for c in at.caption)
     assert not at.exception
+    at.number_input(key="w.split.test.count").set_value(5).run()
+    assert any("test has only 5 targets" in w.value for w in at.warning)
 
 
 def test_window_longer_than_the_data_shows_an_error_and_keeps_the_data():
@@ -248,6 +250,7 @@ def test_refresh_reattaches_to_the_job_and_later_reads_the_saved_run():
     fresh = new_app(run=run_id)  # a refreshed tab: new session, same URL
     fresh.run()
     assert fresh.session_state["job"] is job and "finished 2 epochs" in status(fresh)
+    assert fresh.session_state["spec"] == job.spec  # the settings come back with the run
 
     JOBS._jobs.pop(run_id)  # another process, or long after: only the run store has it
     later = new_app(run=run_id)

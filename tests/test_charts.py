@@ -1,0 +1,61 @@
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from core import charts
+
+
+def _frame(n: int, with_predictions: bool = True) -> pd.DataFrame:
+    half = n // 2
+    return pd.DataFrame({
+        "date": pd.date_range("2020-01-01", periods=n, freq="D"),
+        "split": ["val"] * half + ["test"] * (n - half),
+        "truth": np.arange(n, dtype=float), "prediction": np.arange(n) + 0.5 if with_predictions else np.nan,
+        "naive": np.arange(n) - 1.0,
+    })
+
+
+def test_loss_figure_has_train_and_validation_per_epoch():
+    fig = charts.loss_figure({"loss": [0.3, 0.2, 0.1], "val_loss": [0.4, 0.3, 0.25]})
+    assert [t.name for t in fig.data] == ["train", "validation"]
+    assert list(fig.data[0].x) == [1, 2, 3] and np.allclose(fig.data[1].y, [0.4, 0.3, 0.25])
+    assert fig.layout.yaxis.type == "linear"
+    assert charts.loss_figure({"loss": [1.0], "val_loss": [1.0]}, log_y=True).layout.yaxis.type == "log"
+
+
+def test_empty_loss_figure_says_so():
+    fig = charts.loss_figure({"loss": [], "val_loss": []})
+    assert fig.layout.annotations[0].text == "No completed epoch yet"
+
+
+def test_prediction_figure_traces_and_baseline_label():
+    fig = charts.prediction_figure(_frame(100), "Close", horizon=5)
+    assert [t.name for t in fig.data] == ["truth", "model", "persistence (5 steps ahead = today)"]
+    assert fig.data[2].visible == "legendonly"
+    assert all(isinstance(t, go.Scatter) for t in fig.data)
+    assert charts.naive_label(1) == "persistence (tomorrow = today)"
+
+
+def test_prediction_figure_without_predictions_has_no_model_trace():
+    assert "model" not in [t.name for t in charts.prediction_figure(_frame(10, with_predictions=False)).data]
+
+
+def test_long_series_are_downsampled_and_drawn_with_webgl():
+    fig = charts.prediction_figure(_frame(10_000))
+    assert all(isinstance(t, go.Scattergl) for t in fig.data)
+    assert all(len(t.x) <= charts.MAX_POINTS for t in fig.data)
+    assert fig.data[0].y[-1] == 9999  # the last point is kept
+    assert fig.data[0].y.dtype == np.float32
+
+
+def test_downsample_indices():
+    assert list(charts.downsample(5, 10)) == [0, 1, 2, 3, 4]
+    idx = charts.downsample(10_001, 2000)
+    assert len(idx) <= 2000 and idx[0] == 0 and idx[-1] == 10_000
+
+
+def test_series_figure_shades_the_three_segments():
+    series = pd.Series(np.arange(30.0), index=pd.date_range("2020-01-01", periods=30), name="Close")
+    fig = charts.series_figure(series, {"val": series.index[20], "test": series.index[25]})
+    assert [s.x0 for s in fig.layout.shapes] == [series.index[0], series.index[20], series.index[25]]
+    assert fig.layout.yaxis.title.text == "Close"
