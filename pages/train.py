@@ -39,9 +39,12 @@ def live_view() -> None:
     else:
         st.session_state.pop(f"paused-{run.run_id}", None)
     loss_col, pred_col = st.columns([2, 3])
-    loss_col.plotly_chart(charts.loss_figure(snap.history, log_y), width="stretch", key="loss_chart")
-    pred_col.plotly_chart(charts.prediction_figure(run.frame(snap), target, horizon=horizon), width="stretch",
-                          key="pred_chart")
+    loss_fig = views.figure_once(("loss", run.run_id, snap.epoch, log_y),
+                                 lambda: charts.loss_figure(snap.history, log_y))
+    pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status),
+                                 lambda: charts.prediction_figure(run.frame(snap), target, horizon=horizon))
+    loss_col.plotly_chart(loss_fig, width="stretch", key="loss_chart")
+    pred_col.plotly_chart(pred_fig, width="stretch", key="pred_chart")
     if snap.predictions_epoch and snap.running:
         pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")
     views.metrics_table(snap, target, horizon)

@@ -126,3 +126,18 @@ def downloads(run) -> None:
     for col, (name, mime) in zip(cols, present):
         col.download_button(f"Download {name}", (path / name).read_bytes(), file_name=f"{run.run_id}-{name}",
                             mime=mime, icon=":material/download:", key=f"dl-{name}")
+
+
+def figure_once(key: tuple, build):
+    """The figure for `key`, built only when the key changes.
+
+    The Train page polls every second but the data behind a chart changes less often (the loss
+    once per epoch, predictions every few seconds), and building a Plotly figure holds the GIL
+    for ~10-35 ms that the training thread would rather have. One figure per chart is kept.
+    """
+    slot = f"figure-{key[0]}"
+    cached = st.session_state.get(slot)
+    if cached is None or cached[0] != key:
+        cached = (key, build())
+        st.session_state[slot] = cached
+    return cached[1]
