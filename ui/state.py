@@ -39,17 +39,8 @@ def get_spec() -> ExperimentSpec:
 
 
 def _spec_of_url_run() -> ExperimentSpec | None:
-    from core.training import JOBS
-
-    run_id = st.query_params.get("run")
-    job = JOBS.get(run_id)
-    if job is not None:
-        return job.spec
-    path = runs.find(run_id or "", run_root())
-    try:
-        return ExperimentSpec.from_json((path / "spec.json").read_text()) if path else None
-    except (OSError, SpecError):
-        return None
+    run = current_run()  # reattaches the ?run= job (or saved run) to this session
+    return run.spec if run is not None else None
 
 
 def set_spec(spec: ExperimentSpec) -> None:
