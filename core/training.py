@@ -99,6 +99,7 @@ class TrainingJob:
         self._ended: float | None = None
         self._predict_cost = math.inf  # seconds for one val + test prediction, once traced
         self._last_refresh = -math.inf
+        self._live_X: np.ndarray | None = None  # val then test windows, joined once
         self._good_weights = None
         self._diverged = ""  # the message, once the loss is no longer finite
         self.saved = False  # True once the run directory is written
@@ -141,7 +142,8 @@ class TrainingJob:
 
     @property
     def running(self) -> bool:
-        return self.snapshot().running
+        with self._lock:
+            return self._state.running
 
     # -- the training thread -------------------------------------------------------------------
     def run(self) -> Snapshot:
@@ -240,7 +242,9 @@ class TrainingJob:
         """Predict val and test with the current weights; publish them in original units."""
         t0 = time.perf_counter()
         w = self.windowed
-        X = np.concatenate([w.X[s] for s in LIVE_SPLITS])  # (val + test samples, time steps, features)
+        if self._live_X is None:  # (val + test samples, time steps, features)
+            self._live_X = np.concatenate([w.X[s] for s in LIVE_SPLITS])
+        X = self._live_X
         scaled = self._predict(X)
         cost = time.perf_counter() - t0
         if self._predict_cost == math.inf:  # the first call traced the predict function: time a clean one

@@ -268,23 +268,26 @@ def test_streamlit_does_not_clear_the_keras_session(monkeypatch):
     assert not at.exception and calls == []
 
 
-def test_an_unusable_default_spec_file_falls_back_with_a_message(tmp_path, monkeypatch):
-    bad = tmp_path / "spec.json"
-    bad.write_text('{"model": {"cell": "Transformer"}}')
-    monkeypatch.setenv("RNNLAB_DEFAULT_SPEC", str(bad))
+def app_with_default_spec(tmp_path, monkeypatch, text: str) -> AppTest:
+    """The app started with RNNLAB_DEFAULT_SPEC pointing at a file holding `text`, after one run."""
+    path = tmp_path / "spec.json"
+    path.write_text(text)
+    monkeypatch.setenv("RNNLAB_DEFAULT_SPEC", str(path))
     at = new_app()
     at.run()
+    return at
+
+
+def test_an_unusable_default_spec_file_falls_back_with_a_message(tmp_path, monkeypatch):
+    at = app_with_default_spec(tmp_path, monkeypatch, '{"model": {"cell": "Transformer"}}')
     assert not at.exception
     assert any("RNNLAB_DEFAULT_SPEC" in e.value and "model.cell" in e.value for e in at.error)
     assert at.session_state["spec"].model.cell == "LSTM"
 
 
 def test_a_default_spec_file_is_used(tmp_path, monkeypatch):
-    good = tmp_path / "spec.json"
-    good.write_text('{"model": {"cell": "GRU", "units": [8]}, "train": {"batch_size": 100, "epochs": 2000}}')
-    monkeypatch.setenv("RNNLAB_DEFAULT_SPEC", str(good))
-    at = new_app()
-    at.run()
+    at = app_with_default_spec(
+        tmp_path, monkeypatch, '{"model": {"cell": "GRU", "units": [8]}, "train": {"batch_size": 100, "epochs": 2000}}')
     at.switch_page("pages/model.py").run()
     spec = at.session_state["spec"]  # opening the page must not rewrite values the widgets allow
     assert spec.model.cell == "GRU" and spec.train.batch_size == 100 and spec.train.epochs == 2000
