@@ -48,7 +48,11 @@ def app_url(tmp_path_factory):
         pytest.fail(f"streamlit did not start:\n{log.read()}")
     yield url
     proc.terminate()
-    proc.wait(10)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:  # a server busy finishing a run may ignore SIGTERM for a while
+        proc.kill()
+        proc.wait(10)
 
 
 @pytest.fixture(scope="session")
