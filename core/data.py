@@ -6,22 +6,24 @@ and what to do about it.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
+from . import csvfile, tickers
+from .errors import DataError
 from .spec import DataSpec
 
-
-class DataError(ValueError):
-    """Data that cannot be used, with a message a person can act on."""
+__all__ = ["DataError", "BUILTINS", "GENERATORS", "load", "check_columns", "numeric_columns", "missing_counts"]
 
 
 @dataclass(frozen=True)
 class Builtin:
-    """A dataset that ships inside an installed package, so it loads offline."""
+    """A real series that ships inside an installed package, so it loads offline."""
 
     name: str
     title: str
@@ -29,39 +31,174 @@ class Builtin:
     frequency: str
     source: str
     license: str
+    target: str
     loader: Callable[[], pd.DataFrame]
 
 
 def _arch(module: str) -> Callable[[], pd.DataFrame]:
     def load() -> pd.DataFrame:
-        import importlib
-
         return importlib.import_module(f"arch.data.{module}").load()
 
     return load
 
 
+def _vega(name: str, date: str = "date") -> Callable[[], pd.DataFrame]:
+    def load() -> pd.DataFrame:
+        from vega_datasets import local_data
+
+        return getattr(local_data, name)().set_index(date)
+
+    return load
+
+
+def _co2() -> pd.DataFrame:
+    from statsmodels.datasets import co2
+
+    return co2.load_pandas().data
+
+
+def _sunspots() -> pd.DataFrame:
+    from statsmodels.datasets import sunspots
+
+    frame = sunspots.load_pandas().data
+    years = frame.pop("YEAR").astype(int).astype(str)
+    return frame.rename(columns={"SUNACTIVITY": "sunspots"}).set_index(pd.to_datetime(years, format="%Y"))
+
+
+def _elnino() -> pd.DataFrame:
+    from statsmodels.datasets import elnino
+
+    wide = elnino.load_pandas().data.set_index("YEAR")
+    long = wide.stack()
+    dates = pd.to_datetime([f"{int(y)}-{m.title()}-01" for y, m in long.index], format="%Y-%b-%d")
+    return pd.DataFrame({"temperature": long.to_numpy()}, index=dates)
+
+
+STOCK_LICENSE = "arch is NCSA-licensed; the price data is public market data"
 BUILTINS: dict[str, Builtin] = {
     b.name: b
     for b in (
-        Builtin(
-            "sp500",
-            "S&P 500 index, daily",
-            "Daily open, high, low, close, adjusted close and volume of the S&P 500, 1999-2018 (5031 trading days).",
-            "daily (trading days)",
-            "Yahoo! Finance via the `arch` package (arch.data.sp500)",
-            "arch is NCSA-licensed; the price data is public market data",
-            _arch("sp500"),
-        ),
-        Builtin(
-            "nasdaq",
-            "NASDAQ Composite, daily",
-            "Daily open, high, low, close, adjusted close and volume of the NASDAQ Composite, 1999-2018.",
-            "daily (trading days)",
-            "Yahoo! Finance via the `arch` package (arch.data.nasdaq)",
-            "arch is NCSA-licensed; the price data is public market data",
-            _arch("nasdaq"),
-        ),
+        Builtin("sp500", "S&P 500 index, daily",
+                "Daily open, high, low, close, adjusted close and volume of the S&P 500, 1999-2018 (5031 trading days).",
+                "daily (trading days)", "Yahoo! Finance via the `arch` package (arch.data.sp500)", STOCK_LICENSE,
+                "Close", _arch("sp500")),
+        Builtin("nasdaq", "NASDAQ Composite, daily",
+                "Daily open, high, low, close, adjusted close and volume of the NASDAQ Composite, 1999-2018.",
+                "daily (trading days)", "Yahoo! Finance via the `arch` package (arch.data.nasdaq)", STOCK_LICENSE,
+                "Close", _arch("nasdaq")),
+        Builtin("seattle_weather", "Seattle weather, daily",
+                "Daily maximum and minimum temperature (°C), precipitation (mm) and wind in Seattle, 2012-2015.",
+                "daily", "NOAA via the `vega_datasets` package (local_data.seattle_weather)",
+                "public domain (NOAA); vega_datasets is BSD-licensed", "temp_max", _vega("seattle_weather")),
+        Builtin("seattle_temps", "Seattle temperature, hourly",
+                "Hourly air temperature (°F) in Seattle through 2010 (8759 hours): a daily cycle inside a yearly one.",
+                "hourly", "NOAA via the `vega_datasets` package (local_data.seattle_temps)",
+                "public domain (NOAA); vega_datasets is BSD-licensed", "temp", _vega("seattle_temps")),
+        Builtin("co2", "Mauna Loa CO2, weekly",
+                "Weekly atmospheric CO2 (ppm) at Mauna Loa, 1958-2001: a trend plus a yearly cycle, with 59 missing weeks.",
+                "weekly", "Scripps Institution of Oceanography via `statsmodels` (datasets.co2)", "public domain",
+                "co2", _co2),
+        Builtin("elnino", "El Niño sea temperature, monthly",
+                "Monthly sea surface temperature (°C) of the Niño 1+2 region, 1950-2010: a yearly cycle with irregular "
+                "El Niño swings.",
+                "monthly", "NOAA ERSST.V3B via `statsmodels` (datasets.elnino)", "public domain", "temperature",
+                _elnino),
+        Builtin("sunspots", "Sunspots, yearly",
+                "Yearly mean sunspot number, 1700-2008: the roughly 11-year solar cycle.",
+                "yearly", "NOAA National Geophysical Data Center via `statsmodels` (datasets.sunspots)",
+                "public domain", "sunspots", _sunspots),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a synthetic generator: its default and its range (or choices)."""
+
+    name: str
+    default: float | int | str
+    help: str
+    low: float = 0.0
+    high: float = 1e6
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Generator:
+    name: str
+    title: str
+    description: str
+    params: tuple[Param, ...]
+    make: Callable[..., np.ndarray]
+
+    def values(self, given: dict) -> dict:
+        """The generator's parameters: defaults, overridden by `given` (checked)."""
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise DataError(f"the {self.name} generator has no parameter {', '.join(map(repr, unknown))}; "
+                            f"its parameters are {', '.join(known)}")
+        out = {}
+        for p in self.params:
+            value = given.get(p.name, p.default)
+            if p.choices:
+                if value not in p.choices:
+                    raise DataError(f"{self.name} parameter {p.name!r} must be one of {', '.join(p.choices)}")
+            elif not isinstance(value, (int, float)) or not p.low <= value <= p.high:
+                raise DataError(f"{self.name} parameter {p.name!r} must be a number from {p.low:g} to {p.high:g}, "
+                                f"got {value!r}")
+            out[p.name] = int(value) if isinstance(p.default, int) and not p.choices else value
+        return out
+
+
+POINTS = Param("points", 1000, "How many time steps to generate.", 10, 2_000_000)
+SEED = Param("seed", 0, "The random seed of the noise.", 0, 2**31 - 1)
+
+
+def _sine(points, period, amplitude, noise, wave, seed) -> np.ndarray:
+    t = np.arange(points, dtype=np.float64)
+    clean = (np.sin if wave == "sine" else np.cos)(2 * np.pi * t / period) * amplitude
+    return clean + np.random.default_rng(seed).normal(0, noise, points)
+
+
+def _random_walk(points, start, drift, volatility, seed) -> np.ndarray:
+    steps = np.random.default_rng(seed).normal(drift, volatility, points)
+    steps[0] = 0.0
+    return start + np.cumsum(steps)
+
+
+def _seasonal(points, level, trend, period1, amplitude1, period2, amplitude2, noise, seed) -> np.ndarray:
+    t = np.arange(points, dtype=np.float64)
+    return (level + trend * t + amplitude1 * np.sin(2 * np.pi * t / period1)
+            + amplitude2 * np.sin(2 * np.pi * t / period2) + np.random.default_rng(seed).normal(0, noise, points))
+
+
+GENERATORS: dict[str, Generator] = {
+    g.name: g
+    for g in (
+        Generator("sine", "Sine wave with noise", "A sine (or cosine) wave plus Gaussian noise, one step per day.",
+                  (POINTS, Param("period", 50.0, "Steps per full cycle.", 2, 100_000),
+                   Param("amplitude", 1.0, "Height of the wave.", 0, 1e6),
+                   Param("noise", 0.1, "Standard deviation of the added noise.", 0, 1e6),
+                   Param("wave", "sine", "Sine starts at 0, cosine at its peak.", choices=("sine", "cosine")), SEED),
+                  _sine),
+        Generator("random_walk", "Random walk", "Each step adds a random normal move: the hardest series to beat "
+                  "persistence on, because tomorrow's best guess really is today.",
+                  (POINTS, Param("start", 100.0, "The first value.", -1e6, 1e6),
+                   Param("drift", 0.0, "Mean move per step.", -1e3, 1e3),
+                   Param("volatility", 1.0, "Standard deviation of a move.", 0, 1e3), SEED),
+                  _random_walk),
+        Generator("seasonal", "Trend plus two seasonalities", "A linear trend, a short cycle (weekly) and a long "
+                  "cycle (yearly) plus noise, one step per day.",
+                  (Param("points", 1095, "How many time steps to generate.", 10, 2_000_000),
+                   Param("level", 50.0, "The starting level.", -1e6, 1e6),
+                   Param("trend", 0.02, "Change of the level per step.", -1e3, 1e3),
+                   Param("period1", 7.0, "Steps per short cycle.", 2, 100_000),
+                   Param("amplitude1", 2.0, "Height of the short cycle.", 0, 1e6),
+                   Param("period2", 365.25, "Steps per long cycle.", 2, 100_000),
+                   Param("amplitude2", 10.0, "Height of the long cycle.", 0, 1e6),
+                   Param("noise", 1.0, "Standard deviation of the noise.", 0, 1e6), SEED),
+                  _seasonal),
     )
 }
 
@@ -74,16 +211,23 @@ def load(spec: DataSpec, require_columns: bool = True) -> pd.DataFrame:
 
     Returns:
         A DataFrame with a DatetimeIndex sorted oldest first, trimmed to spec.start/spec.end.
+        `frame.attrs["notes"]` lists what was fixed or guessed on the way (CSV and tickers).
     """
     if spec.source == "builtin":
         frame = load_builtin(spec.name or "")
+    elif spec.source == "synthetic":
+        frame = load_synthetic(spec.name or "", spec.params)
     elif spec.source == "csv":
         frame = load_csv(spec.path or "", spec.date_column)
     elif spec.source == "ticker":
-        frame = load_ticker(spec.ticker or "", spec.start, spec.end)
+        frame = load_ticker(spec.ticker or "", spec.start, spec.end, spec.interval, spec.period)
     else:
-        raise DataError(f"unknown data source {spec.source!r}; use builtin, ticker or csv")
+        raise DataError(f"unknown data source {spec.source!r}; use builtin, synthetic, ticker or csv")
+    attrs = dict(frame.attrs)
     frame = _trim(frame, spec.start, spec.end)
+    frame.attrs = attrs
+    if frame.empty:
+        raise DataError(f"no rows between {spec.start or 'the start'} and {spec.end or 'the end'}; widen the dates")
     if require_columns:
         check_columns(frame, [spec.target, *spec.features])
     return frame
@@ -97,54 +241,24 @@ def load_builtin(name: str) -> pd.DataFrame:
     return frame.sort_index()
 
 
-DATE_NAMES = ("date", "datetime", "time", "timestamp", "trade_date", "day", "日期", "时间")
+def load_synthetic(name: str, params: dict) -> pd.DataFrame:
+    """A generated series in the column "value", one row per day from 2000-01-01."""
+    if name not in GENERATORS:
+        raise DataError(f"there is no generator called {name!r}; choose one of {', '.join(GENERATORS)}")
+    values = GENERATORS[name].make(**GENERATORS[name].values(params))
+    index = pd.date_range("2000-01-01", periods=len(values), freq="D", name="date")
+    return pd.DataFrame({"value": values}, index=index)
 
 
 def load_csv(path: str | Path, date_column: str | None = None) -> pd.DataFrame:
-    """Read a CSV with a date column into a date-indexed frame (oldest row first)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no file at {path}; check the path in data.path")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path.name} could not be read as CSV ({exc.__class__.__name__}: {exc}); "
-                        "save it as comma-separated UTF-8 text and try again") from None
-    frame = frame.loc[:, [c for c in frame.columns if not str(c).startswith("Unnamed:")]]
-    column = date_column or next((c for c in frame.columns if str(c).strip().lower() in DATE_NAMES), None)
-    if column is None or column not in frame.columns:
-        wanted = f"the column {date_column!r}" if date_column else "a date column (date, Date, trade_date, ...)"
-        raise DataError(f"{path.name} has no {wanted}; its columns are {', '.join(map(str, frame.columns))}. "
-                        "Set data.date_column to the column that holds the dates")
-    try:  # utc=True copes with offsets (+08:00), mixed or not; then drop the zone
-        dates = pd.to_datetime(frame[column].astype(str), errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
-    except (TypeError, ValueError):
-        dates = pd.Series(pd.NaT, index=frame.index)
-    if dates.isna().all():
-        raise DataError(f"the column {column!r} in {path.name} holds no dates that can be read")
-    frame = frame.drop(columns=[column]).set_index(pd.DatetimeIndex(dates, name="date"))
-    return frame[frame.index.notna()].sort_index()
+    """Read a CSV with a date column into a date-indexed frame (see core.csvfile)."""
+    return csvfile.read_path(path, date_column)
 
 
-def download(ticker: str, start: str | None, end: str | None) -> pd.DataFrame:
-    """yfinance's download, in one place so tests can replace it."""
-    import yfinance as yf
-
-    kwargs = {"start": start, "end": end} if start else {"period": "max"}
-    return yf.download(ticker, progress=False, auto_adjust=False, multi_level_index=False, **kwargs)
-
-
-def load_ticker(ticker: str, start: str | None, end: str | None) -> pd.DataFrame:
-    try:
-        frame = download(ticker, start, end)
-    except Exception as exc:  # yfinance raises many unrelated types offline
-        raise DataError(f"downloading {ticker!r} failed ({exc.__class__.__name__}); check the network "
-                        "connection or pick a built-in dataset") from None
-    if frame is None or frame.empty:
-        raise DataError(f"Yahoo Finance returned no rows for {ticker!r}: the symbol may be unknown or there is "
-                        "no network. Check the symbol, or pick a built-in dataset that works offline")
-    frame.index = pd.DatetimeIndex(frame.index, name="date").tz_localize(None)
-    return frame.sort_index()
+def load_ticker(ticker: str, start: str | None, end: str | None, interval: str = "1d",
+                period: str | None = None) -> pd.DataFrame:
+    """A ticker's bars from Yahoo Finance or the disk cache (see core.tickers)."""
+    return tickers.load(ticker, start, end, interval, period)
 
 
 def _trim(frame: pd.DataFrame, start: str | None, end: str | None) -> pd.DataFrame:
@@ -168,3 +282,18 @@ def check_columns(frame: pd.DataFrame, columns: list[str]) -> None:
 
 def numeric_columns(frame: pd.DataFrame) -> list[str]:
     return [str(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+
+
+def missing_counts(frame: pd.DataFrame, columns: list[str]) -> dict[str, int]:
+    """{column: number of missing values} for the given columns."""
+    return {c: int(frame[c].isna().sum()) for c in dict.fromkeys(columns) if c in frame.columns}
+
+
+def default_target(frame: pd.DataFrame) -> str | None:
+    """The column a person most likely wants to predict: a close/price/value column, else the last number."""
+    numeric = numeric_columns(frame)
+    for word in ("close", "price", "value", "收盘"):
+        for column in numeric:
+            if word in column.lower() and "adj" not in column.lower():
+                return column
+    return numeric[-1] if numeric else None

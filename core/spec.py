@@ -4,8 +4,10 @@ Widgets edit it, the command line reads it, export writes it. Nothing else holds
 The JSON form is a public interface: fields are only ever added, never renamed.
 
     {"data":   {"source": "builtin", "name": "sp500", "ticker": null, "start": null, "end": null,
-                "path": null, "date_column": null, "target": "Close", "features": ["Close"]},
-     "window": {"length": 60, "horizon": 1},
+                "path": null, "date_column": null, "target": "Close", "features": ["Close"],
+                "transform": "raw", "missing": "drop", "scaler": "minmax", "interval": "1d",
+                "period": null, "params": {}},
+     "window": {"length": 60, "horizon": 1, "stride": 1},
      "split":  {"val": 0.15, "test": 0.15},
      "model":  {"cell": "LSTM", "units": [64], "dropout": 0.0, "bidirectional": false},
      "train":  {"epochs": 20, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001,
@@ -17,11 +19,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-SOURCES = ("builtin", "ticker", "csv")
+SOURCES = ("builtin", "synthetic", "ticker", "csv")
+TRANSFORMS = ("raw", "log", "pct", "diff")
+MISSING = ("drop", "ffill", "interpolate")
+SCALERS = ("minmax", "standard", "none")
+INTERVALS = ("1d", "1wk", "1mo")
+PERIODS = ("1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max")
+TICKER_PATTERN = re.compile(r"^[A-Za-z0-9^][A-Za-z0-9.\-=^]{0,19}$")
 CELLS = ("SimpleRNN", "LSTM", "GRU")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 MAX_UNITS = 1024  # per layer: more does not fit a browser session's memory or patience
@@ -40,14 +49,25 @@ class DataSpec:
     """Where the series comes from and which columns the network sees.
 
     Args:
-        source: "builtin" (a dataset shipped in an installed package), "ticker" or "csv".
-        name: the built-in dataset's name (source "builtin").
+        source: "builtin" (a dataset shipped in an installed package), "synthetic" (a generator),
+            "ticker" (Yahoo Finance through yfinance) or "csv".
+        name: the built-in dataset's or the generator's name (sources "builtin", "synthetic").
         ticker, start, end: a ticker symbol and an optional ISO date range; start/end also
             trim built-in and CSV data.
         path: a CSV file (source "csv").
         date_column: the CSV's date column; None means "find it".
         target: the column to predict.
         features: the input columns, one network feature each.
+        transform: "raw", "log", "pct" (percent change) or "diff" (difference). Inputs change
+            row to row; the target is the change from the window's last step, and predictions
+            are turned back into original units.
+        missing: what to do with missing values in the used columns: "drop" the rows, "ffill"
+            (carry the last value forward) or "interpolate" (linear in time).
+        scaler: "minmax", "standard" or "none", fitted on the training rows only.
+        interval: the ticker's bar size: "1d", "1wk" or "1mo".
+        period: the ticker's history when no start date is given: 1mo ... 10y, ytd or max
+            (None means max).
+        params: the synthetic generator's parameters, e.g. {"points": 2000, "noise": 0.1}.
     """
 
     source: str = "builtin"
@@ -59,14 +79,24 @@ class DataSpec:
     date_column: str | None = None
     target: str = "Close"
     features: list[str] = field(default_factory=lambda: ["Close"])
+    transform: str = "raw"
+    missing: str = "drop"
+    scaler: str = "minmax"
+    interval: str = "1d"
+    period: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class WindowSpec:
-    """`length` past steps predict the value `horizon` steps after the window's last step."""
+    """`length` past steps predict the value `horizon` steps after the window's last step.
+
+    `stride` keeps every stride-th window (1 keeps them all; `length` makes them not overlap).
+    """
 
     length: int = 60
     horizon: int = 1
+    stride: int = 1
 
 
 @dataclass
@@ -144,7 +174,7 @@ class ExperimentSpec:
         """Raise SpecError naming the first field that cannot work."""
         d, w, s, m, t = self.data, self.window, self.split, self.model, self.train
         _one_of("data.source", d.source, SOURCES)
-        for name in ("name", "ticker", "start", "end", "path", "date_column"):
+        for name in ("name", "ticker", "start", "end", "path", "date_column", "period"):
             value = getattr(d, name)
             if value is not None and not isinstance(value, str):
                 raise SpecError(f"data.{name}", f"must be text or null, got {value!r}")
@@ -152,8 +182,13 @@ class ExperimentSpec:
             _date(f"data.{name}", getattr(d, name))
         if d.source == "builtin" and not d.name:
             raise SpecError("data.name", "pick a built-in dataset, e.g. \"sp500\"")
+        if d.source == "synthetic" and not d.name:
+            raise SpecError("data.name", "pick a generator, e.g. \"sine\"")
         if d.source == "ticker" and not d.ticker:
             raise SpecError("data.ticker", "give a ticker symbol, e.g. \"AAPL\"")
+        if d.ticker and not TICKER_PATTERN.match(d.ticker):
+            raise SpecError("data.ticker", f"{d.ticker!r} is not a ticker symbol: use letters, digits and . - = ^ "
+                                           "(e.g. AAPL, BRK-B, ^GSPC, EURUSD=X, 600519.SS)")
         if d.source == "csv" and not d.path:
             raise SpecError("data.path", "give the path of the CSV file")
         if not isinstance(d.target, str) or not d.target:
@@ -162,8 +197,20 @@ class ExperimentSpec:
             isinstance(f, str) and f for f in d.features
         ):
             raise SpecError("data.features", "list at least one input column, e.g. [\"Close\"]")
+        _one_of("data.transform", d.transform, TRANSFORMS)
+        _one_of("data.missing", d.missing, MISSING)
+        _one_of("data.scaler", d.scaler, SCALERS)
+        _one_of("data.interval", d.interval, INTERVALS)
+        if d.period is not None:
+            _one_of("data.period", d.period, PERIODS)
+        if not isinstance(d.params, dict) or not all(
+            isinstance(k, str) and isinstance(v, (int, float, str)) and not isinstance(v, bool)
+            for k, v in d.params.items()
+        ):
+            raise SpecError("data.params", "must be an object of generator parameters, e.g. {\"points\": 2000}")
         _int_at_least("window.length", w.length, 1)
         _int_at_least("window.horizon", w.horizon, 1)
+        _int_at_least("window.stride", w.stride, 1)
         for name in ("val", "test"):
             _split_value(f"split.{name}", getattr(s, name))
         if isinstance(s.val, float) and isinstance(s.test, float) and s.val + s.test >= 1:

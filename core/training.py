@@ -252,9 +252,8 @@ class TrainingJob:
             self._predict(X)
             cost = time.perf_counter() - t1
         self._predict_cost = min(self._predict_cost, cost)
-        flat = w.inverse_y(scaled)
         n_val = len(w.y["val"])
-        predictions = {"val": flat[:n_val], "test": flat[n_val:]}
+        predictions = {"val": w.inverse_y(scaled[:n_val], "val"), "test": w.inverse_y(scaled[n_val:], "test")}
         report = evaluate.report(w.truth["test"], predictions["test"], w.naive["test"])
         report.update(evaluate.report(w.truth["val"], predictions["val"], w.naive["val"], prefix="val"))
         self._update(predictions=predictions, predictions_epoch=epoch, metrics=report)

@@ -1,9 +1,19 @@
-"""Windowing, the chronological split, and scaling fitted on training rows only.
+"""Windowing, the chronological split, transforms and scaling fitted on training rows only.
 
-A sample j takes the rows [j, j + length) as input and predicts the target at row
-j + length + horizon - 1. Samples are assigned to train, val or test by their *target* row, so a
-target never crosses a split boundary, while a window's inputs may reach back into the segment
-before it (those values are known at prediction time). The scalers see the training rows only.
+Steps, in order:
+1. Keep the used columns (features and target) and handle missing values (`data.missing`).
+2. Transform (`data.transform`). Inputs change row to row: log(x), x_t - x_(t-1) or
+   100 * (x_t / x_(t-1) - 1). The target is taken relative to the window's last step, which is
+   known when the prediction is made: log(y_t), y_t - y_last or 100 * (y_t / y_last - 1). So a
+   prediction turns back into original units from known values only.
+3. Window: sample j reads rows [j, j + length) and predicts the target at row
+   j + length + horizon - 1. With `stride` s, every s-th sample is kept, counted back from the
+   last one so the newest target is always in.
+4. Split the samples chronologically by their *target* row: a target never crosses a split
+   boundary, while a window's inputs may reach back into the segment before it (those values are
+   known at prediction time).
+5. Scale (`data.scaler`): the input scaler sees the rows up to the last training target, the
+   target scaler the training targets. Nothing from validation or test leaks into either.
 """
 from __future__ import annotations
 
@@ -12,12 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
 
 from .data import DataError, check_columns
 from .spec import ExperimentSpec
 
 SPLITS = ("train", "val", "test")
+TRANSFORM_TEXT = {"raw": "raw values", "log": "log of the values", "pct": "percent change",
+                  "diff": "difference"}
 
 
 @dataclass
@@ -25,14 +37,20 @@ class Windowed:
     """Model-ready arrays for each split, plus what is needed to go back to original units.
 
     Attributes:
-        X: split -> (samples, time steps, features) float32, scaled.
-        y: split -> (samples, 1) float32, scaled.
+        X: split -> (samples, time steps, features) float32, transformed and scaled; read-only
+            views of one scaled copy of the series (see `sliding`).
+        y: split -> (samples, 1) float32, transformed and scaled.
         dates: split -> DatetimeIndex of the target rows, (samples,).
         truth: split -> (samples,) float64 targets in original units.
         naive: split -> (samples,) persistence forecast ("tomorrow = today"): the target column at
-            the window's last step, in original units.
-        x_scaler, y_scaler: MinMaxScalers fitted on the training rows.
-        train_rows: how many leading rows of the frame the scalers were fitted on.
+            the window's last step, in original units. It is also the anchor the "diff" and "pct"
+            transforms are relative to.
+        starts: split -> (samples,) the row (in `index`) where each sample's window starts.
+        index: the dates of the rows the windows were cut from.
+        x_scaler, y_scaler: the scalers, fitted on training rows / training targets.
+        train_rows: how many leading rows the input scaler was fitted on.
+        transform: the spec's data.transform.
+        dropped_rows: rows removed by missing-value handling and differencing.
     """
 
     X: dict[str, np.ndarray]
@@ -40,11 +58,15 @@ class Windowed:
     dates: dict[str, pd.DatetimeIndex]
     truth: dict[str, np.ndarray]
     naive: dict[str, np.ndarray]
-    x_scaler: MinMaxScaler
-    y_scaler: MinMaxScaler
+    x_scaler: object
+    y_scaler: object
     train_rows: int
     features: list[str]
     target: str
+    starts: dict[str, np.ndarray] | None = None
+    index: pd.DatetimeIndex | None = None
+    transform: str = "raw"
+    dropped_rows: int = 0
 
     @property
     def input_shape(self) -> tuple[int, int]:
@@ -54,15 +76,32 @@ class Windowed:
     def counts(self) -> dict[str, int]:
         return {s: len(self.y[s]) for s in SPLITS}
 
-    def inverse_y(self, y_scaled: np.ndarray) -> np.ndarray:
-        """(samples, 1) or (samples,) scaled predictions -> (samples,) in original units."""
-        return self.y_scaler.inverse_transform(np.asarray(y_scaled, dtype=np.float64).reshape(-1, 1))[:, 0]
+    def inverse_y(self, y_scaled: np.ndarray, split: str) -> np.ndarray:
+        """(samples, 1) or (samples,) scaled predictions for `split` -> (samples,) in original units."""
+        flat = self.y_scaler.inverse_transform(np.asarray(y_scaled, dtype=np.float64).reshape(-1, 1))[:, 0]
+        return untransform(flat, self.naive[split], self.transform)
 
     def shape_text(self) -> str:
         n, t, f = self.X["train"].shape
         total = sum(self.counts().values())
         return (f"X: ({total} samples, {t} time steps, {f} feature{'s' if f != 1 else ''}), y: ({total}, 1)  -  "
                 + ", ".join(f"{s} {c}" for s, c in self.counts().items()))
+
+    def window_dates(self, split: str, i: int) -> pd.DatetimeIndex:
+        """The dates of the input rows of sample i of `split`."""
+        start = int(self.starts[split][i])
+        return self.index[start:start + self.input_shape[0]]
+
+
+def untransform(values: np.ndarray, anchor: np.ndarray, transform: str) -> np.ndarray:
+    """Targets in transformed units -> original units, given the level at each window's last step."""
+    if transform == "log":
+        return np.exp(values)
+    if transform == "diff":
+        return anchor + values
+    if transform == "pct":
+        return anchor * (1 + values / 100)
+    return values
 
 
 def split_counts(targets: int, val: float | int, test: float | int) -> tuple[int, int, int]:
@@ -75,42 +114,118 @@ def split_counts(targets: int, val: float | int, test: float | int) -> tuple[int
     return targets - n_val - n_test, n_val, n_test
 
 
+def sliding(x: np.ndarray, length: int, start: int = 0, stop: int | None = None, stride: int = 1) -> np.ndarray:
+    """(rows, features) -> (windows, length, features): window i reads rows [i, i + length).
+
+    A read-only strided view of `x` (no copy, no Python loop): windows `start`, `start + stride`,
+    ... before `stop`. It costs the memory of `x`, not length times that; Keras copies the
+    batches it needs when it trains.
+    """
+    return sliding_window_view(x, length, axis=0).transpose(0, 2, 1)[start:stop:stride]
+
+
+def handle_missing(frame: pd.DataFrame, how: str) -> pd.DataFrame:
+    """Drop rows with missing values, or fill them ("ffill", "interpolate") and drop what cannot be."""
+    if how == "ffill":
+        frame = frame.ffill()
+    elif how == "interpolate":
+        frame = frame.interpolate(method="time", limit_area="inside")
+    return frame.dropna()
+
+
+def scaler(kind: str):
+    return {"minmax": MinMaxScaler, "standard": StandardScaler}.get(kind, lambda: FunctionTransformer())()
+
+
 def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
     """Window `frame` as the spec says.
 
     Raises:
-        DataError: when the data is too short for the window and split, or columns are missing.
+        DataError: when the data is too short for the window and split, a column is missing or
+            empty, or the transform does not fit the values.
     """
     d, w = spec.data, spec.window
     check_columns(frame, [d.target, *d.features])
-    used = frame[list(dict.fromkeys([*d.features, d.target]))].dropna()
+    columns = list(dict.fromkeys([*d.features, d.target]))
+    for column in columns:
+        if frame[column].notna().sum() == 0:
+            raise DataError(f"the column {column!r} has no values (all {len(frame)} are missing); pick another column")
+    used = handle_missing(frame[columns].astype(np.float64), d.missing)
+    x_raw = _transform_inputs(used[d.features], d.transform)
+    levels = used[d.target].to_numpy(np.float64)
+    dropped = len(frame) - len(used)
+    if d.transform in ("diff", "pct"):  # the first row has no previous row to change from
+        x_raw, levels, used = x_raw[1:], levels[1:], used.iloc[1:]
+        dropped += 1
     rows, length, horizon = len(used), w.length, w.horizon
     targets = rows - length - horizon + 1
-    n_train, n_val, n_test = split_counts(max(targets, 0), spec.split.val, spec.split.test)
-    if targets < 3 or min(n_train, n_val, n_test) < 1:
+    starts = np.arange(max(targets, 0) - 1, -1, -w.stride)[::-1]  # counted back from the newest sample
+    n_train, n_val, n_test = split_counts(len(starts), spec.split.val, spec.split.test)
+    if len(starts) < 3 or min(n_train, n_val, n_test) < 1:
         raise DataError(
-            f"the data has {rows} rows, which leaves {max(targets, 0)} windows of length {length} "
-            f"(horizon {horizon}); split into train {max(n_train, 0)}, val {max(n_val, 0)}, test {max(n_test, 0)}, "
-            "each split needs at least one. Shorten the window, shrink the val/test split, or use more data"
+            f"the data has {rows} usable rows, which leaves {len(starts)} windows of length {length} "
+            f"(horizon {horizon}, stride {w.stride}); split into train {max(n_train, 0)}, val {max(n_val, 0)}, "
+            f"test {max(n_test, 0)}, each split needs at least one. Shorten the window, shrink the val/test split, "
+            "lower the stride, or use more data"
         )
-    train_rows = length + horizon - 1 + n_train
-    x_raw = used[d.features].to_numpy(np.float64)  # (rows, features)
-    y_raw = used[[d.target]].to_numpy(np.float64)  # (rows, 1)
-    x_scaler = MinMaxScaler().fit(x_raw[:train_rows])
-    y_scaler = MinMaxScaler().fit(y_raw[:train_rows])
+    last_rows = starts + length - 1
+    target_rows = last_rows + horizon
+    y_raw = _transform_target(levels[target_rows], levels[last_rows], d.transform, d.target)
+    train_rows = int(target_rows[n_train - 1]) + 1
+    x_scaler = scaler(d.scaler).fit(x_raw[:train_rows])
+    y_scaler = scaler(d.scaler).fit(y_raw[:n_train, None])
     x_scaled = x_scaler.transform(x_raw).astype(np.float32)
-    y_scaled = y_scaler.transform(y_raw).astype(np.float32)
+    y_scaled = y_scaler.transform(y_raw[:, None]).astype(np.float32)
 
-    # (rows - length + 1, features, length) -> (windows, length, features)
-    windows = sliding_window_view(x_scaled, length, axis=0).transpose(0, 2, 1)[:targets]
-    target_rows = np.arange(targets) + length + horizon - 1
-    last_input_rows = np.arange(targets) + length - 1
-    bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, targets)}
-    X, y, dates, truth, naive = {}, {}, {}, {}, {}
+    bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, len(starts))}
+    X, y, dates, truth, naive, split_starts = {}, {}, {}, {}, {}, {}
     for split, (a, b) in bounds.items():
-        X[split] = np.ascontiguousarray(windows[a:b])
-        y[split] = y_scaled[target_rows[a:b]]
+        X[split] = sliding(x_scaled, length, int(starts[a]), int(starts[b - 1]) + 1, w.stride)
+        y[split] = y_scaled[a:b]
         dates[split] = pd.DatetimeIndex(used.index[target_rows[a:b]])
-        truth[split] = y_raw[target_rows[a:b], 0]
-        naive[split] = y_raw[last_input_rows[a:b], 0]
-    return Windowed(X, y, dates, truth, naive, x_scaler, y_scaler, train_rows, list(d.features), d.target)
+        truth[split] = levels[target_rows[a:b]]
+        naive[split] = levels[last_rows[a:b]]
+        split_starts[split] = starts[a:b]
+    return Windowed(X, y, dates, truth, naive, x_scaler, y_scaler, train_rows, list(d.features), d.target,
+                    split_starts, pd.DatetimeIndex(used.index), d.transform, dropped)
+
+
+def _transform_inputs(frame: pd.DataFrame, transform: str) -> np.ndarray:
+    x = frame.to_numpy(np.float64)
+    if transform == "log":
+        _check_positive(frame, "log")
+        return np.log(x)
+    if transform == "diff":
+        return np.vstack([np.full((1, x.shape[1]), np.nan), np.diff(x, axis=0)])
+    if transform == "pct":
+        _check_nonzero(frame)
+        return np.vstack([np.full((1, x.shape[1]), np.nan), (x[1:] / x[:-1] - 1) * 100])
+    return x
+
+
+def _transform_target(target: np.ndarray, last: np.ndarray, transform: str, name: str) -> np.ndarray:
+    if transform == "log":
+        _check_positive(pd.DataFrame({name: target}), "log")
+        return np.log(target)
+    if transform == "diff":
+        return target - last
+    if transform == "pct":
+        _check_nonzero(pd.DataFrame({name: last}))
+        return (target / last - 1) * 100
+    return target
+
+
+def _check_positive(frame: pd.DataFrame, what: str) -> None:
+    for column in frame.columns:
+        bad = int((frame[column] <= 0).sum())
+        if bad:
+            raise DataError(f"the {what} transform needs values above 0, but {column!r} has {bad} value"
+                            f"{'s' if bad > 1 else ''} at or below 0. Use the diff transform, or raw values")
+
+
+def _check_nonzero(frame: pd.DataFrame) -> None:
+    for column in frame.columns:
+        bad = int((frame[column] == 0).sum())
+        if bad:
+            raise DataError(f"percent change divides by the previous value, but {column!r} has {bad} zero"
+                            f"{'s' if bad > 1 else ''}. Use the diff transform instead")

@@ -32,7 +32,8 @@ def ramp_frame(rows: int = 40) -> pd.DataFrame:
 
 @pytest.fixture(autouse=True)
 def run_store(tmp_path, monkeypatch):
-    """Every test gets its own run store, so nothing lands in ./runs."""
+    """Every test gets its own run store and cache, so nothing lands in ./runs or ./cache."""
     root = tmp_path / "runs"
     monkeypatch.setenv("RNNLAB_RUNS_DIR", str(root))
+    monkeypatch.setenv("RNNLAB_CACHE_DIR", str(tmp_path / "cache"))
     return root

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -14,10 +15,44 @@ def test_builtin_sp500_loads_offline_sorted_by_date():
     assert frame.index[0] == pd.Timestamp("1999-01-04")
 
 
-def test_every_builtin_names_source_and_license():
+def test_every_builtin_loads_offline_with_its_target_source_and_license():
+    frequencies = set()
     for builtin in data.BUILTINS.values():
-        assert builtin.source and builtin.license and builtin.frequency
-        assert len(builtin.loader()) > 1000
+        assert builtin.source and builtin.license and builtin.description
+        frame = data.load(DataSpec(name=builtin.name, target=builtin.target, features=[builtin.target]))
+        assert frame.index.is_monotonic_increasing and not frame.index.has_duplicates
+        assert len(frame) > 300 and frame[builtin.target].notna().mean() > 0.95
+        frequencies.add(builtin.frequency)
+    assert len(data.BUILTINS) >= 5 and len(frequencies) >= 5  # real series of different kinds
+
+
+def test_synthetic_generators_take_parameters():
+    sine = data.load(DataSpec(source="synthetic", name="sine", target="value", features=["value"],
+                              params={"points": 400, "period": 100, "noise": 0, "amplitude": 2}))
+    assert len(sine) == 400
+    np.testing.assert_allclose(sine["value"].to_numpy()[:3], 2 * np.sin(2 * np.pi * np.arange(3) / 100))
+    cosine = data.load_synthetic("sine", {"wave": "cosine", "noise": 0})
+    assert cosine["value"].iloc[0] == 1.0
+    walk = data.load_synthetic("random_walk", {"points": 50, "start": 10, "volatility": 0})
+    assert walk["value"].tolist() == [10.0] * 50
+    seasonal = data.load_synthetic("seasonal", {"points": 30, "noise": 0, "amplitude1": 0, "amplitude2": 0,
+                                                "trend": 1, "level": 0})
+    assert seasonal["value"].tolist() == list(range(30))
+
+
+def test_synthetic_generator_rejects_unknown_or_out_of_range_parameters():
+    with pytest.raises(DataError, match="no parameter 'speed'.*points"):
+        data.load_synthetic("sine", {"speed": 3})
+    with pytest.raises(DataError, match="'noise' must be a number"):
+        data.load_synthetic("sine", {"noise": -1})
+    with pytest.raises(DataError, match="random_walk"):
+        data.load_synthetic("brownian", {})
+
+
+def test_default_target_prefers_a_close_or_price_column():
+    frame = pd.DataFrame({"open": [1.0], "Adj Close": [1.0], "close": [2.0], "code": ["x"]})
+    assert data.default_target(frame) == "close"
+    assert data.default_target(pd.DataFrame({"a": [1.0], "b": [2]})) == "b"
 
 
 def test_start_and_end_trim():
@@ -78,29 +113,6 @@ def test_broken_csv_is_a_data_error(tmp_path):
     path.write_bytes(b"date,close\n2020-01-01,1\n\xff\xfe\x00\x81\x82,\"unterminated\n")
     with pytest.raises(DataError, match="broken.csv"):
         data.load_csv(path)
-
-
-def test_ticker_download_is_faked_and_parsed(monkeypatch):
-    index = pd.date_range("2021-01-01", periods=5, freq="D", tz="America/New_York")
-    fake = pd.DataFrame({"Close": [5.0, 4, 3, 2, 1]}, index=index[::-1])
-    monkeypatch.setattr(data, "download", lambda ticker, start, end: fake)
-    frame = data.load(DataSpec(source="ticker", ticker="AAPL"))
-    assert frame["Close"].tolist() == [1, 2, 3, 4, 5] and frame.index.tz is None
-
-
-def test_empty_ticker_frame_says_unknown_symbol_or_no_network(monkeypatch):
-    monkeypatch.setattr(data, "download", lambda ticker, start, end: pd.DataFrame())
-    with pytest.raises(DataError, match="no rows for 'ZZZZ'.*network"):
-        data.load(DataSpec(source="ticker", ticker="ZZZZ"))
-
-
-def test_ticker_exception_is_a_data_error(monkeypatch):
-    def offline(ticker, start, end):
-        raise ConnectionError("DNS failure")
-
-    monkeypatch.setattr(data, "download", offline)
-    with pytest.raises(DataError, match="network"):
-        data.load(DataSpec(source="ticker", ticker="AAPL"))
 
 
 def test_csv_dates_with_utc_offsets(tmp_path):

@@ -6,8 +6,10 @@ from core.spec import ExperimentSpec, SpecError
 
 SCHEMA = {
     "data": {"source": "builtin", "name": "sp500", "ticker": None, "start": None, "end": None,
-             "path": None, "date_column": None, "target": "Close", "features": ["Close"]},
-    "window": {"length": 60, "horizon": 1},
+             "path": None, "date_column": None, "target": "Close", "features": ["Close"],
+             "transform": "raw", "missing": "drop", "scaler": "minmax", "interval": "1d", "period": None,
+             "params": {}},
+    "window": {"length": 60, "horizon": 1, "stride": 1},
     "split": {"val": 0.15, "test": 0.15},
     "model": {"cell": "LSTM", "units": [64], "dropout": 0.0, "bidirectional": False},
     "train": {"epochs": 20, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001, "seed": 7},
@@ -21,7 +23,9 @@ def test_defaults_are_the_documented_schema():
 
 def test_json_round_trip_keeps_every_field():
     spec = ExperimentSpec.from_dict({
-        "data": {"start": "2010-01-01", "features": ["Close", "Volume"]}, "window": {"length": 30, "horizon": 5},
+        "data": {"start": "2010-01-01", "features": ["Close", "Volume"], "transform": "pct", "missing": "ffill",
+                 "scaler": "standard", "interval": "1wk", "period": "5y", "params": {"points": 10, "wave": "cosine"}},
+        "window": {"length": 30, "horizon": 5, "stride": 2},
         "split": {"val": 100, "test": 0.2}, "model": {"cell": "GRU", "units": [32, 16], "dropout": 0.2,
                                                       "bidirectional": True},
         "train": {"epochs": 3, "optimizer": "rmsprop", "learning_rate": 0.01, "seed": 1}})
@@ -76,6 +80,16 @@ def test_every_unknown_key_is_listed():
     ({"data": {"source": "csv", "path": 5}}, "data.path"),
     ({"data": {"start": ["2018"]}}, "data.start"),
     ({"data": {"end": "yesterday"}}, "data.end"),
+    ({"data": {"transform": "sqrt"}}, "data.transform"),
+    ({"data": {"missing": "zero"}}, "data.missing"),
+    ({"data": {"scaler": "robust"}}, "data.scaler"),
+    ({"data": {"interval": "1h"}}, "data.interval"),
+    ({"data": {"period": "forever"}}, "data.period"),
+    ({"data": {"params": [1, 2]}}, "data.params"),
+    ({"data": {"params": {"points": True}}}, "data.params"),
+    ({"data": {"source": "synthetic", "name": None}}, "data.name"),
+    ({"data": {"source": "ticker", "ticker": "AA PL"}}, "data.ticker"),
+    ({"window": {"stride": 0}}, "window.stride"),
 ])
 def test_invalid_values_name_their_field(raw, field):
     with pytest.raises(SpecError) as err:

@@ -28,7 +28,7 @@ def test_each_window_predicts_horizon_steps_after_its_end(horizon):
         last_inputs = w.x_scaler.inverse_transform(w.X[split][:, -1, :])[:, 0]
         np.testing.assert_allclose(w.truth[split], last_inputs + horizon)
         np.testing.assert_allclose(w.naive[split], last_inputs)
-        np.testing.assert_allclose(w.inverse_y(w.y[split]), w.truth[split], atol=1e-4)
+        np.testing.assert_allclose(w.inverse_y(w.y[split], split), w.truth[split], atol=1e-4)
 
 
 def test_split_is_chronological_by_target_and_targets_never_cross():
@@ -86,3 +86,88 @@ def test_real_default_spec_shapes():
     assert w.input_shape == (60, 1)
     assert w.counts() == {"train": 3479, "val": 746, "test": 746}
     assert isinstance(w.dates["test"], pd.DatetimeIndex)
+
+
+def _with(frame_rows=40, **data):
+    return tiny_spec(window={"length": 5}, split={"val": 0.2, "test": 0.2}, data={"features": ["Close"], **data})
+
+
+def test_changing_test_values_leaves_scaled_training_arrays_unchanged():
+    for scaler in ("minmax", "standard", "none"):
+        for transform in ("raw", "log", "diff", "pct"):
+            spec = _with(scaler=scaler, transform=transform)
+            frame = ramp_frame(60) + 1.0
+            before = windows.make(frame, spec)
+            frame.iloc[-12:, 0] = np.linspace(1e6, 5e6, 12)  # rows that hold only test targets
+            after = windows.make(frame, spec)
+            np.testing.assert_array_equal(before.X["train"], after.X["train"], err_msg=f"{scaler} {transform}")
+            np.testing.assert_array_equal(before.y["train"], after.y["train"], err_msg=f"{scaler} {transform}")
+            assert not np.array_equal(before.y["test"], after.y["test"])
+
+
+@pytest.mark.parametrize("transform", ["raw", "log", "diff", "pct"])
+@pytest.mark.parametrize("horizon", [1, 4])
+def test_transforms_come_back_in_original_units(transform, horizon):
+    frame = pd.DataFrame({"Close": np.exp(np.linspace(1, 3, 80)) + np.sin(np.arange(80))},
+                         index=pd.date_range("2020-01-01", periods=80, name="date"))
+    w = windows.make(frame, tiny_spec(window={"length": 6, "horizon": horizon}, data={"transform": transform}))
+    for split in windows.SPLITS:
+        np.testing.assert_allclose(w.inverse_y(w.y[split], split), w.truth[split], rtol=1e-4)
+        np.testing.assert_allclose(w.truth[split], frame["Close"].reindex(w.dates[split]).to_numpy())
+
+
+def test_diff_and_pct_targets_are_relative_to_the_last_known_step():
+    frame = ramp_frame(40) + 1.0  # Close = row + 1
+    diff = windows.make(frame, _with(transform="diff", scaler="none"))
+    assert np.allclose(diff.y["train"], 1.0) and np.allclose(diff.X["train"], 1.0)  # the ramp rises 1 a row
+    pct = windows.make(frame, _with(transform="pct", scaler="none"))
+    np.testing.assert_allclose(pct.y["train"][:, 0], 100 / pct.naive["train"], rtol=1e-5)
+    log = windows.make(frame, _with(transform="log", scaler="none"))
+    np.testing.assert_allclose(log.y["test"][:, 0], np.log(log.truth["test"]), rtol=1e-6)
+
+
+def test_log_of_non_positive_values_says_what_to_use():
+    with pytest.raises(DataError, match="log transform needs values above 0.*'Close' has 1 value"):
+        windows.make(ramp_frame(40), _with(transform="log"))  # the ramp starts at 0
+    with pytest.raises(DataError, match="zero.*diff transform"):
+        windows.make(ramp_frame(40), _with(transform="pct"))
+
+
+def test_standard_scaler_centres_training_targets():
+    w = windows.make(ramp_frame(60), _with(scaler="standard"))
+    assert abs(float(w.y["train"].mean())) < 1e-5 and abs(float(w.y["train"].std()) - 1) < 1e-3
+
+
+def test_stride_keeps_every_nth_window_ending_at_the_newest():
+    full = windows.make(ramp_frame(40), _with())
+    w = windows.make(ramp_frame(40), tiny_spec(window={"length": 5, "stride": 3}, split={"val": 0.2, "test": 0.2}))
+    assert w.truth["test"][-1] == full.truth["test"][-1] == 39
+    every = np.concatenate([w.truth[s] for s in windows.SPLITS])
+    assert (np.diff(every) == 3).all() and sum(w.counts().values()) == len(range(34, -1, -3))
+    np.testing.assert_array_equal(w.window_dates("test", 0), ramp_frame(40).index[int(w.truth["test"][0]) - 5:
+                                                                                  int(w.truth["test"][0])])
+
+
+@pytest.mark.parametrize("how, windows_left", [("drop", 40 - 3 - 5), ("ffill", 40 - 5), ("interpolate", 40 - 5)])
+def test_missing_values_are_dropped_filled_or_interpolated(how, windows_left):
+    frame = ramp_frame(40)
+    frame.iloc[[10, 11, 20], 0] = np.nan
+    w = windows.make(frame, _with(missing=how))
+    assert sum(w.counts().values()) == windows_left and w.dropped_rows == (3 if how == "drop" else 0)
+    values = np.concatenate([w.truth[s] for s in windows.SPLITS])
+    if how == "interpolate":
+        assert 10.0 in values and 11.0 in values  # the ramp comes back exactly
+    if how == "ffill":
+        assert list(values).count(9.0) == 3  # rows 10 and 11 repeat row 9
+
+
+def test_all_missing_target_names_the_column():
+    frame = ramp_frame(40)
+    frame["Close"] = np.nan
+    with pytest.raises(DataError, match="'Close' has no values"):
+        windows.make(frame, _with())
+
+
+def test_series_shorter_than_window_horizon_and_splits():
+    with pytest.raises(DataError, match="leaves 2 windows.*Shorten the window"):
+        windows.make(ramp_frame(12), tiny_spec(window={"length": 10, "horizon": 1}))

@@ -1,0 +1,124 @@
+"""CSV files as people really have them, and the broken ones they sometimes upload."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import csvfile, data
+from core.data import DataError
+from core.spec import DataSpec
+
+
+def read(tmp_path, content: bytes | str, name="prices.csv", **kwargs) -> pd.DataFrame:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return data.load_csv(path, **kwargs)
+
+
+def test_chinese_gbk_export_with_slash_dates_newest_first(tmp_path):
+    text = "日期,开盘,收盘,成交量\n2015/12/11,3.2,3.3,1000\n2015/12/10,3.1,3.2,900\n2015/12/09,3.0,3.1,800\n"
+    frame = read(tmp_path, text.encode("gbk"))
+    assert list(frame.columns) == ["开盘", "收盘", "成交量"]
+    assert frame.index.tolist() == list(pd.to_datetime(["2015-12-09", "2015-12-10", "2015-12-11"]))
+    assert frame["收盘"].tolist() == [3.1, 3.2, 3.3]
+    notes = " ".join(frame.attrs["notes"])
+    assert "GB18030" in notes and "newest first" in notes
+    assert data.default_target(frame) == "收盘"
+
+
+def test_utf8_bom_and_yyyymmdd_integer_dates(tmp_path):
+    frame = read(tmp_path, "\ufefftrade_date,close\n20151210,1.5\n20151211,1.6\n".encode("utf-8"))
+    assert list(frame.columns) == ["close"]
+    assert frame.index[0] == pd.Timestamp("2015-12-10") and frame.attrs["date_column"] == "trade_date"
+
+
+def test_semicolons_with_decimal_commas_and_thousands_dots(tmp_path):
+    frame = read(tmp_path, "Datum;Schluss;Volumen\n10.12.2015;1.234,5;100\n11.12.2015;1.240,25;200\n")
+    assert frame["Schluss"].tolist() == [1234.5, 1240.25]
+    assert frame.index[0] == pd.Timestamp("2015-12-10")
+    assert "semicolons, with decimal commas" in " ".join(frame.attrs["notes"])
+
+
+def test_tab_separated_with_time_column(tmp_path):
+    frame = read(tmp_path, "time\tvalue\n2020-01-01 10:00\t1\n2020-01-01 11:00\t2\n")
+    assert frame["value"].tolist() == [1, 2] and frame.index[1] == pd.Timestamp("2020-01-01 11:00")
+
+
+def test_utf16_spreadsheet_text_export(tmp_path):
+    frame = read(tmp_path, "date\tclose\n2020-01-01\t1\n2020-01-02\t2\n".encode("utf-16"))
+    assert frame["close"].tolist() == [1, 2]
+
+
+def test_unnamed_index_column_is_dropped_and_dates_sorted(tmp_path):
+    frame = read(tmp_path, ",date,open,close,code\n0,2020-01-03,3,3.5,sh600000\n1,2020-01-01,1,1.5,sh600000\n"
+                           "2,2020-01-02,2,2.5,sh600000\n")
+    assert list(frame.columns) == ["open", "close", "code"]
+    assert frame["close"].tolist() == [1.5, 2.5, 3.5]
+    assert data.numeric_columns(frame) == ["open", "close"]
+    assert "out of date order" in " ".join(frame.attrs["notes"])
+
+
+def test_duplicate_dates_are_flagged_and_the_last_row_kept(tmp_path):
+    frame = read(tmp_path, "date,close\n2020-01-01,1\n2020-01-02,2\n2020-01-02,3\n2020-01-03,4\n")
+    assert frame["close"].tolist() == [1, 3, 4]
+    assert frame.attrs["duplicates"] == 1
+    assert "1 duplicate date (e.g. 2020-01-02)" in " ".join(frame.attrs["notes"])
+
+
+def test_date_column_found_by_content_or_given(tmp_path):
+    frame = read(tmp_path, "when,value\n2020-01-01,1\n2020-01-02,2\n")
+    assert frame.attrs["date_column"] == "when"
+    frame = read(tmp_path, "a,b\n1,2020-02-01\n2,2020-02-02\n", date_column="b")
+    assert frame.index[0] == pd.Timestamp("2020-02-01")
+
+
+def test_month_first_dates_are_noted_when_ambiguous(tmp_path):
+    frame = read(tmp_path, "date,v\n03/04/2020,1\n03/05/2020,2\n")
+    assert frame.index[0] == pd.Timestamp("2020-03-04")
+    assert "month first" in " ".join(frame.attrs["notes"])
+    frame = read(tmp_path, "date,v\n13/04/2020,1\n14/04/2020,2\n")
+    assert frame.index[0] == pd.Timestamp("2020-04-13")
+
+
+def test_text_in_a_numeric_column_becomes_missing_with_a_note(tmp_path):
+    rows = "".join(f"2020-01-{d:02d},{d}\n" for d in range(1, 10))
+    frame = read(tmp_path, "date,close\n" + rows + "2020-01-10,error\n")
+    assert pd.api.types.is_float_dtype(frame["close"]) and frame["close"].isna().sum() == 1
+    assert "'error'" in " ".join(frame.attrs["notes"])
+
+
+def test_unreadable_dates_drop_only_their_rows(tmp_path):
+    frame = read(tmp_path, "date,close\n2020-01-01,1\nsoon,2\n2020-01-03,3\n")
+    assert frame["close"].tolist() == [1, 3]
+    assert "Dropped 1 row" in " ".join(frame.attrs["notes"])
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty"),
+    (b"   \n\n", "is empty"),
+    (b"date,close\n", "has a header .* but no rows of data"),
+    (b"date,name\n2020-01-01,a\n2020-01-02,b\n", "no numeric column"),
+    (b"date,close\n2020-01-01,1\n", "only 1 row"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary file"),
+    (b"PK\x03\x04\x14\x00\x06\x00rest-of-an-xlsx", "Excel workbook"),
+    (b"a,b\n1,2\n3,4\n", "no date column"),
+    (b"date,close\nfoo,1\nbar,2\n", "holds no dates"),
+])
+def test_bad_files_say_what_to_do(tmp_path, content, message):
+    with pytest.raises(DataError, match=message):
+        read(tmp_path, content, name="upload.csv")
+
+
+def test_oversized_file_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNLAB_MAX_CSV_MB", "0.001")  # about 1 KB
+    rows = "".join(f"2020-01-01,{i}\n" for i in range(200))
+    with pytest.raises(DataError, match=r"over the 0 MB limit.*RNNLAB_MAX_CSV_MB"):
+        read(tmp_path, "date,close\n" + rows)
+    with pytest.raises(DataError, match="over the"):
+        csvfile.read_bytes(("date,close\n" + rows).encode(), "upload.csv")
+
+
+def test_csv_spec_loads_the_file_the_same_way(tmp_path):
+    path = tmp_path / "euro.csv"
+    path.write_text("Datum;Wert\n" + "".join(f"{d:02d}.01.2020;{d},5\n" for d in range(1, 20)))
+    frame = data.load(DataSpec(source="csv", path=str(path), target="Wert", features=["Wert"]))
+    np.testing.assert_allclose(frame["Wert"].to_numpy()[:2], [1.5, 2.5])
