@@ -102,3 +102,35 @@ def series_figure(series: pd.Series, boundaries: dict[str, pd.Timestamp] | None 
                           annotation_text="test", annotation_position="top left")
     fig.update_layout(showlegend=False)
     return _layout(fig, f"{series.name}: chronological split by target date", str(series.name), height=300)
+
+
+def window_figure(values: np.ndarray, dates: pd.DatetimeIndex, features: list[str], target_value: float,
+                  target_date: pd.Timestamp, target: str) -> go.Figure:
+    """One sample as the network sees it: a (features x time steps) heatmap of scaled inputs, and its target.
+
+    Args:
+        values: (time steps, features) scaled inputs of one window.
+        dates: (time steps,) the dates of the input rows.
+        target_value: the scaled target y of this window.
+        target_date: the date of the target row.
+    """
+    from plotly.subplots import make_subplots
+
+    steps = len(dates)
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.9, 0.1], horizontal_spacing=0.03,
+                        subplot_titles=(f"X: {steps} time steps × {len(features)} feature{'s' if len(features) > 1 else ''}",
+                                        "y"))
+    labels = [d.strftime("%Y-%m-%d %H:%M") if (d.hour or d.minute) else d.strftime("%Y-%m-%d") for d in dates]
+    z = np.asarray(values, dtype=np.float32).T.round(4).tolist()
+    lo = float(min(np.min(values), target_value))
+    hi = float(max(np.max(values), target_value))
+    common = dict(colorscale="Viridis", zmin=lo, zmax=hi)
+    fig.add_trace(go.Heatmap(z=z, x=list(range(1, steps + 1)), y=features, customdata=[labels] * len(features),
+                             hovertemplate="step %{x} (%{customdata})<br>%{y}: %{z:.4f}<extra></extra>",
+                             colorbar=dict(title="scaled", thickness=10), **common), row=1, col=1)
+    fig.add_trace(go.Heatmap(z=[[round(float(target_value), 4)]], x=[target_date.strftime("%Y-%m-%d")], y=[target],
+                             hovertemplate="target %{y} on %{x}: %{z:.4f}<extra></extra>", showscale=False, **common),
+                  row=1, col=2)
+    fig.update_xaxes(title_text="time step", row=1, col=1)
+    fig.update_layout(height=140 + 28 * len(features), margin=dict(l=10, r=10, t=40, b=10))
+    return fig

@@ -1,12 +1,26 @@
-"""Data: pick a series, the target and input columns, the window and the split."""
+"""Data: pick a series, the target and inputs, missing values, transform, scaling, window and split."""
 import streamlit as st
 
 from core import data
+from core import spec as spec_module
 from core.spec import SpecError
-from ui import state, views
+from ui import data_views, state, views
 
 st.title("Data")
+data_views.source_picker(state.get_spec())
 spec = state.get_spec()
+try:
+    frame = state.load_frame(spec)
+except (data.DataError, SpecError) as exc:
+    st.error(f"The current data cannot be loaded: {exc}. Pick another source above.")
+    frame = None
+
+TRANSFORM_HELP = ("raw: the values as they are. log: log of the values (needs values above 0). pct: percent "
+                  "change from the step before. diff: change from the step before. The target becomes the change "
+                  "from the window's last step; charts and metrics are turned back into original units.")
+SCALER_HELP = ("Rescales every column to a small range, fitted on the training rows only, so nothing from the "
+               "validation or test period leaks into training. minmax: 0 to 1 over the training rows; standard: "
+               "mean 0, standard deviation 1; none: as is (slow, unstable training on large values).")
 
 
 def follow_target() -> None:
@@ -26,57 +40,55 @@ def split_input(name: str, label: str, by_count: bool):
                       to_widget=lambda v: v if isinstance(v, float) else 0.15, help=help_text)
 
 
-if spec.data.source != "builtin":
-    st.info(f"The current data comes from a {spec.data.source} source ({spec.data.ticker or spec.data.path}).")
-    if st.button("Use the built-in S&P 500 series instead"):
-        state.update_spec(data={"source": "builtin", "name": "sp500", "target": "Close", "features": ["Close"]})
-        st.rerun()
-else:
-    name = state.bind(st.selectbox, "data", "name", "Dataset", options=list(data.BUILTINS),
-                      format_func=lambda n: data.BUILTINS[n].title,
-                      help="Built-in series ship with the app and work offline.")
-    info = data.BUILTINS[name]
-    st.caption(f"{info.description} Frequency: {info.frequency}. Source: {info.source}. License: {info.license}.")
-    try:
-        frame = state.load_frame(spec.replace(data={"name": name}))
-    except (data.DataError, SpecError) as exc:
-        st.error(f"{exc}. The previous data is kept.")
-        frame = None
-
-if spec.data.source == "builtin" and frame is not None:
+if frame is not None:
+    data_views.source_line(spec, frame)
     columns = data.numeric_columns(frame)
-    for key, current in (("w.data.target", [spec.data.target]), ("w.data.features", spec.data.features)):
-        if key in st.session_state and not all(c in columns for c in current):
-            st.session_state.pop(key)  # the new dataset lacks these columns: start from the spec's defaults
-
-    left, right = st.columns(2)
+    st.subheader("Columns and preparation")
+    left, mid, right = st.columns(3)
     with left:
         target = state.bind(st.selectbox, "data", "target", "Target (the column to predict)", options=columns,
                             on_change=follow_target)
         features = state.bind(st.multiselect, "data", "features", "Input features", options=columns,
                               help="Each selected column becomes one feature of every time step. "
                                    "Usually the target itself; add others for a multivariate input.")
-        by_count = st.radio("Split sizes as", ["share of targets", "number of targets"], horizontal=True,
-                            index=int(isinstance(spec.split.test, int)), key="split_mode") == "number of targets"
+    with mid:
+        missing = state.bind(st.radio, "data", "missing", "Missing values", options=spec_module.MISSING,
+                             horizontal=True, format_func={"drop": "drop rows", "ffill": "forward-fill",
+                                                           "interpolate": "interpolate"}.get,
+                             help="Drop the rows, carry the last value forward, or draw a straight line across "
+                                  "the gap (in time). Leading gaps that cannot be filled are dropped.")
+        data_views.missing_values(spec, frame)
+        transform = state.bind(st.radio, "data", "transform", "Transform", options=spec_module.TRANSFORMS,
+                               horizontal=True, help=TRANSFORM_HELP)
+        scaler = state.bind(st.radio, "data", "scaler", "Scaling", options=spec_module.SCALERS, horizontal=True,
+                            help=SCALER_HELP)
     with right:
-        length = state.bind(st.number_input, "window", "length", "Window length (time steps)", min_value=1,
-                            step=5,
+        length = state.bind(st.number_input, "window", "length", "Window length (time steps)", min_value=1, step=5,
                             help="How many past steps the network reads to make one prediction.")
         horizon = state.bind(st.number_input, "window", "horizon", "Horizon (steps ahead)", min_value=1,
                              help="1 predicts the next step; 5 predicts the value five steps after the window.")
+        stride = state.bind(st.number_input, "window", "stride", "Stride (steps between windows)", min_value=1,
+                            help="1 uses every window; a larger stride keeps every n-th one (fewer, less "
+                                 "overlapping samples). Counted back from the newest window.")
+    by_count = st.radio("Split sizes as", ["share of targets", "number of targets"], horizontal=True,
+                        index=int(isinstance(spec.split.test, int)), key="split_mode") == "number of targets"
+    cols = st.columns(2)
+    with cols[0]:
         val = split_input("val", "Validation", by_count)
+    with cols[1]:
         test = split_input("test", "Test", by_count)
 
     if not features:
         st.error("Pick at least one input feature; the previous features are kept.")
         features = spec.data.features
     spec = state.update_spec(
-        data={"source": "builtin", "name": name, "target": target, "features": list(features)},
-        window={"length": int(length), "horizon": int(horizon)},
+        data={"target": target, "features": list(features), "missing": missing, "transform": transform,
+              "scaler": scaler},
+        window={"length": int(length), "horizon": int(horizon), "stride": int(stride)},
         split={"val": int(val) if by_count else float(val), "test": int(test) if by_count else float(test)},
     ) or state.get_spec()
 
     st.subheader("What the network sees")
-    views.data_preview(spec)
-    with st.expander(f"The last rows of {info.title} ({len(frame)} rows)"):
+    views.data_preview(spec, explain=True)
+    with st.expander(f"The last rows of the data ({len(frame):,} rows)"):
         st.dataframe(frame.tail(20), width="stretch")

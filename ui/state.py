@@ -72,7 +72,10 @@ def update_spec(**sections: dict[str, Any]) -> ExperimentSpec | None:
     return spec
 
 
-@st.cache_data(show_spinner="Loading data...", max_entries=8)
+TICKER_TTL = 3600  # seconds a downloaded ticker is reused in memory before asking again
+
+
+@st.cache_data(show_spinner="Loading data...", max_entries=8, ttl=TICKER_TTL)
 def _load_frame(data_json: str) -> pd.DataFrame:
     return data.load(ExperimentSpec.from_json(data_json).data, require_columns=False)
 
@@ -80,6 +83,42 @@ def _load_frame(data_json: str) -> pd.DataFrame:
 def load_frame(spec: ExperimentSpec) -> pd.DataFrame:
     """The spec's data, any columns (cached per data section). Raises DataError."""
     return _load_frame(ExperimentSpec(data=spec.data).to_json())
+
+
+DATA_WIDGETS = ("w.data.target", "w.data.features", "w.data.date_column")
+
+
+def use_data(**fields: Any) -> str | None:
+    """Switch the spec to new data (a dataset, a ticker, a file) if it loads; else keep the old.
+
+    The target and inputs carry over when the new data has those columns; otherwise the likely
+    target (a close/price/value column) becomes target and only input. Returns an error message,
+    or None when the switch worked.
+    """
+    spec = get_spec()
+    defaults = {"name": None, "ticker": None, "path": None, "date_column": None, "start": None, "end": None,
+                "params": {}}
+    try:
+        candidate = spec.replace(data={**defaults, **fields})
+        frame = load_frame(candidate)
+    except (data.DataError, SpecError) as exc:
+        return str(exc)
+    numeric = data.numeric_columns(frame)
+    builtin = data.BUILTINS.get(candidate.data.name or "") if candidate.data.source == "builtin" else None
+    target = spec.data.target if spec.data.target in numeric else (builtin.target if builtin else
+                                                                   data.default_target(frame))
+    features = [f for f in spec.data.features if f in numeric] or [target]
+    set_spec(candidate.replace(data={"target": target, "features": features}))
+    for key in DATA_WIDGETS:
+        st.session_state.pop(key, None)
+    return None
+
+
+def uploads_dir() -> Path:
+    """Where uploaded CSV files are kept, so a run's spec.data.path can be read again."""
+    from core import tickers
+
+    return tickers.cache_dir().parent / "uploads"
 
 
 @st.cache_data(show_spinner="Making windows...", max_entries=8)

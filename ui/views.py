@@ -13,8 +13,9 @@ STATUS_STYLE = {"running": st.info, "finished": st.success, "stopped": st.warnin
 
 
 def source_title(spec: ExperimentSpec) -> str:
-    d = spec.data
-    return data.BUILTINS[d.name].title if d.source == "builtin" and d.name in data.BUILTINS else str(d.ticker or d.path)
+    from ui.data_views import source_title
+
+    return source_title(spec)
 
 
 def layers_text(spec: ExperimentSpec) -> str:
@@ -38,8 +39,11 @@ def setup_summary(spec: ExperimentSpec) -> None:
     cols[1].page_link("pages/model.py", label="Change model and training", icon=":material/account_tree:")
 
 
-def data_preview(spec: ExperimentSpec) -> None:
-    """The target series with its train/val/test segments, and the shapes the network gets."""
+def data_preview(spec: ExperimentSpec, explain: bool = False) -> None:
+    """The target series with its train/val/test segments, and the shapes the network gets.
+
+    `explain` adds the per-split table and one window drawn as a heatmap (the Data page).
+    """
     try:
         frame = state.load_frame(spec)
         prepared = state.windowed(spec)
@@ -48,7 +52,12 @@ def data_preview(spec: ExperimentSpec) -> None:
         return
     bounds = {s: prepared.dates[s][0] for s in ("val", "test")}
     st.plotly_chart(charts.series_figure(frame[spec.data.target], bounds), width="stretch", key="series_chart")
-    st.caption(prepared.shape_text())
+    if explain:
+        from ui.data_views import shape_panel
+
+        shape_panel(spec, prepared)
+    else:
+        st.caption(prepared.shape_text())
     small = {s: n for s, n in prepared.counts().items() if s != "train" and n < MIN_EVAL_TARGETS}
     if small:
         st.warning(" and ".join(f"{s} has only {n} target{'s' if n != 1 else ''}" for s, n in small.items())

@@ -115,7 +115,8 @@ def test_data_page_edits_window_and_split():
     at.number_input(key="w.split.val.count").set_value(20).run()
     spec = at.session_state["spec"]
     assert spec.split.test == 30 and isinstance(spec.split.test, int) and spec.split.val == 20
-    assert any("val 20, test 30" in c.value for c in at.caption)
+    table = next(d.value for d in at.dataframe if "samples" in d.value.columns)
+    assert table["samples"].to_dict() == {"train": table["samples"]["train"], "val": 20, "test": 30}
     assert not at.exception
     at.number_input(key="w.split.test.count").set_value(5).run()
     assert any("test has only 5 targets" in w.value for w in at.warning)

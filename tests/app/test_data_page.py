@@ -1,0 +1,179 @@
+"""The Data page through AppTest: every source, bad input that keeps what was loaded, preparation knobs."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from core import tickers
+
+from ..conftest import tiny_spec
+from .test_pages import button, new_app
+
+
+def data_page(spec=None):
+    at = new_app(spec or tiny_spec())
+    at.run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def loaded_line(at) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**Loaded:**"))
+
+
+def errors(at) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+def split_table(at) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if "samples" in d.value.columns)
+
+
+def test_builtin_switch_takes_the_datasets_target_and_shows_its_license():
+    at = data_page()
+    at.selectbox(key="w.builtin").set_value("seattle_weather").run()
+    spec = at.session_state["spec"]
+    assert spec.data.name == "seattle_weather" and spec.data.target == "temp_max" and spec.data.start is None
+    assert "Seattle weather" in loaded_line(at) and "1,461 rows" in loaded_line(at)
+    assert any("License:" in c.value and "public domain" in c.value for c in at.caption)
+    assert any(c.value.startswith("Sample") and "temp_max" in c.value for c in at.caption)
+
+
+def test_missing_values_are_counted_and_handling_changes_the_windows():
+    at = data_page()
+    at.selectbox(key="w.builtin").set_value("co2").run()
+    assert any("co2: 59" in c.value for c in at.caption)
+    dropped = split_table(at)["samples"].sum()
+    at.radio(key="w.data.missing").set_value("interpolate").run()
+    assert at.session_state["spec"].data.missing == "interpolate"
+    assert split_table(at)["samples"].sum() == dropped + 59
+
+
+def test_transform_scaler_and_stride_reach_the_spec_and_the_shapes():
+    at = data_page()
+    before = split_table(at)["samples"].sum()
+    at.radio(key="w.data.transform").set_value("pct").run()
+    at.radio(key="w.data.scaler").set_value("standard").run()
+    at.number_input(key="w.window.stride").set_value(5).run()
+    spec = at.session_state["spec"]
+    assert (spec.data.transform, spec.data.scaler, spec.window.stride) == ("pct", "standard", 5)
+    assert split_table(at)["samples"].sum() == len(range(before - 2, -1, -5))  # pct costs the first row
+    assert not at.exception
+
+
+def test_synthetic_generator_and_its_parameters():
+    at = data_page()
+    at.radio(key="w.source").set_value("synthetic").run()
+    spec = at.session_state["spec"]
+    assert (spec.data.source, spec.data.name, spec.data.target) == ("synthetic", "sine", "value")
+    at.number_input(key="w.gen.sine.points").set_value(500).run()
+    assert at.session_state["spec"].data.params == {"points": 500}
+    assert "500 rows" in loaded_line(at)
+    at.selectbox(key="w.generator").set_value("random_walk").run()
+    assert at.session_state["spec"].data.name == "random_walk"
+
+
+class FakeDownload:
+    def __init__(self, result):
+        self.result = result
+
+    def __call__(self, ticker, start, end, interval="1d", period=None):
+        if isinstance(self.result, BaseException):
+            raise self.result
+        if isinstance(self.result, pd.DataFrame):
+            return self.result
+        index = pd.date_range("2020-01-01", periods=300, freq="D")
+        return pd.DataFrame({"Open": range(300), "Close": [float(i) for i in range(300)]}, index=index)
+
+
+def fetch(at, symbol: str):
+    at.radio(key="w.source").set_value("ticker").run()
+    at.text_input[0].set_value(symbol)
+    at.button[0].click().run()  # the form's Fetch button
+    assert not at.exception, at.exception
+    return at
+
+
+def test_ticker_fetch_switches_the_data_and_shows_its_age(monkeypatch):
+    monkeypatch.setattr(tickers, "download", FakeDownload(None))
+    at = fetch(data_page(), "MSFT")
+    spec = at.session_state["spec"]
+    assert (spec.data.source, spec.data.ticker, spec.data.target) == ("ticker", "MSFT", "Close")
+    assert "MSFT (daily, Yahoo Finance)" in loaded_line(at) and "fetched just now" in loaded_line(at)
+
+
+@pytest.mark.parametrize("failure, message", [
+    (ConnectionError("Could not resolve host"), "Could not reach Yahoo Finance"),
+    (tickers.TickerNotFound("possibly delisted"), "no data for 'NOPE'"),
+    (pd.DataFrame(), "returned no rows"),
+])
+def test_failed_fetch_explains_and_keeps_the_previous_data(monkeypatch, failure, message):
+    at = data_page()
+    before = loaded_line(at)
+    monkeypatch.setattr(tickers, "download", FakeDownload(failure))
+    fetch(at, "NOPE")
+    assert message in errors(at) and "previous data is kept" in errors(at)
+    assert at.session_state["spec"].data.source == "builtin"
+    assert loaded_line(at) == before and split_table(at) is not None
+
+
+def test_bad_ticker_characters_are_refused_before_any_download(monkeypatch):
+    monkeypatch.setattr(tickers, "download", FakeDownload(AssertionError("must not download")))
+    at = fetch(data_page(), "AA PL")
+    assert "not a ticker symbol" in errors(at)
+
+
+def upload(at, name: str, content: bytes):
+    at.radio(key="w.source").set_value("csv").run()
+    at.file_uploader(key="w.upload").set_value((name, content, "text/csv")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+EURO_CSV = "Datum;Schluss\n" + "".join(f"{d.strftime('%d.%m.%Y')};{1000 + i},5\n" for i, d in
+                                       enumerate(pd.date_range("2020-01-01", periods=200)))
+
+
+def test_csv_upload_loads_the_file_and_offers_the_date_column():
+    at = upload(data_page(), "euro.csv", EURO_CSV.encode("utf-8"))
+    spec = at.session_state["spec"]
+    assert spec.data.source == "csv" and spec.data.target == "Schluss" and spec.data.path.endswith("-euro.csv")
+    assert "euro.csv · 200 rows" in loaded_line(at)
+    assert at.selectbox(key="w.data.date_column").value == "Datum"
+    assert any("decimal commas" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty"),
+    (b"date,close\n", "no rows of data"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
+    (b"date,name\n2020-01-01,a\n2020-01-02,b\n", "no numeric column"),
+])
+def test_broken_upload_explains_and_keeps_the_previous_data(content, message):
+    at = data_page()
+    before = loaded_line(at)
+    upload(at, "broken.csv", content)
+    assert message in errors(at) and "previous data is kept" in errors(at)
+    assert at.session_state["spec"].data.source == "builtin" and loaded_line(at) == before
+
+
+def test_oversized_upload_is_refused(monkeypatch):
+    monkeypatch.setenv("RNNLAB_MAX_CSV_MB", "0.001")
+    at = upload(data_page(), "big.csv", EURO_CSV.encode("utf-8") * 3)
+    assert "over the" in errors(at) and "RNNLAB_MAX_CSV_MB" in errors(at)
+    assert at.session_state["spec"].data.source == "builtin"
+
+
+def test_trained_run_survives_a_failed_load(monkeypatch):
+    """Nothing already trained is lost when new data fails to load."""
+    at = new_app(tiny_spec(train={"epochs": 1}))
+    at.run()
+    button(at, "Train").click().run()
+    job = at.session_state["job"]
+    job.join(60)
+    at.switch_page("pages/data.py").run()
+    upload(at, "broken.csv", b"")
+    assert "is empty" in errors(at) and at.session_state["job"] is job
+    at.switch_page("pages/train.py").run()
+    assert not at.exception and any(s.value.startswith("Status:") for s in [*at.success, *at.warning])

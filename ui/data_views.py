@@ -1,0 +1,212 @@
+"""The Data page's pieces: where the series comes from, and what the network will see of it."""
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import charts, csvfile, data, spec as spec_module, tickers
+from core.spec import ExperimentSpec
+from ui import state
+
+SOURCES = {"builtin": "Built-in", "synthetic": "Synthetic", "ticker": "Ticker (Yahoo Finance)", "csv": "Upload CSV"}
+PERIOD_TEXT = {"1mo": "1 month", "3mo": "3 months", "6mo": "6 months", "1y": "1 year", "2y": "2 years",
+               "5y": "5 years", "10y": "10 years", "ytd": "year to date", "max": "all available"}
+INTERVAL_TEXT = {"1d": "daily", "1wk": "weekly", "1mo": "monthly"}
+
+
+def source_picker(spec: ExperimentSpec) -> None:
+    """Radio of sources and the picker of the chosen one. Only a load that works changes the spec."""
+    if "w.source" not in st.session_state:
+        st.session_state["w.source"] = spec.data.source
+    source = st.radio("Source", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="w.source",
+                      help="Built-in and synthetic series work offline. A ticker needs the network once; after "
+                           "that a saved copy is used when Yahoo cannot be reached.")
+    {"builtin": _builtin, "synthetic": _synthetic, "ticker": _ticker, "csv": _csv}[source](spec)
+
+
+def _switch(**fields) -> None:
+    error = state.use_data(**fields)
+    if error:
+        st.error(f"{error}. The previous data is kept.")
+    else:
+        st.rerun()
+
+
+def _builtin(spec: ExperimentSpec) -> None:
+    current = spec.data.name if spec.data.source == "builtin" else "sp500"
+    if st.session_state.get("w.builtin") not in data.BUILTINS:
+        st.session_state["w.builtin"] = current
+    name = st.selectbox("Dataset", list(data.BUILTINS), format_func=lambda n: data.BUILTINS[n].title,
+                        key="w.builtin", help="Real series that ship with the app's packages: no network needed.")
+    info = data.BUILTINS[name]
+    st.caption(f"{info.description} **Frequency:** {info.frequency}. **Source:** {info.source}. "
+               f"**License:** {info.license}.")
+    if spec.data.source != "builtin" or spec.data.name != name:
+        _switch(source="builtin", name=name)
+
+
+def _synthetic(spec: ExperimentSpec) -> None:
+    current = spec.data.name if spec.data.source == "synthetic" else "sine"
+    if st.session_state.get("w.generator") not in data.GENERATORS:
+        st.session_state["w.generator"] = current
+    name = st.selectbox("Generator", list(data.GENERATORS), format_func=lambda n: data.GENERATORS[n].title,
+                        key="w.generator")
+    generator = data.GENERATORS[name]
+    st.caption(generator.description)
+    given = spec.data.params if spec.data.source == "synthetic" and spec.data.name == name else {}
+    params, cols = {}, st.columns(4)
+    for i, p in enumerate(generator.params):
+        key, value = f"w.gen.{name}.{p.name}", given.get(p.name, p.default)
+        with cols[i % 4]:
+            if p.choices:
+                params[p.name] = st.selectbox(p.name, p.choices, index=p.choices.index(value), key=key, help=p.help)
+            elif isinstance(p.default, int):
+                params[p.name] = int(st.number_input(p.name, int(p.low), int(p.high), int(value), key=key, help=p.help))
+            else:
+                params[p.name] = float(st.number_input(p.name, float(p.low), float(p.high), float(value), key=key,
+                                                       help=p.help))
+    changed = {k: v for k, v in params.items() if v != generator.values({})[k]}
+    if spec.data.source != "synthetic" or spec.data.name != name or spec.data.params != changed:
+        _switch(source="synthetic", name=name, params=changed)
+
+
+def _ticker(spec: ExperimentSpec) -> None:
+    d = spec.data
+    with st.form("ticker_form", border=False):
+        cols = st.columns([2, 1, 1])
+        symbol = cols[0].text_input("Ticker", value=d.ticker or "AAPL", max_chars=20,
+                                    help="Yahoo Finance symbol: AAPL, BRK-B, ^GSPC (an index), EURUSD=X, 600519.SS")
+        interval = cols[1].selectbox("Interval", spec_module.INTERVALS, format_func=INTERVAL_TEXT.get,
+                                     index=spec_module.INTERVALS.index(d.interval))
+        by_dates = cols[2].radio("Range", ["period", "dates"], index=int(bool(d.source == "ticker" and d.start)),
+                                 horizontal=True)
+        cols = st.columns(3)
+        period = cols[0].selectbox("Period", spec_module.PERIODS, format_func=PERIOD_TEXT.get,
+                                   index=spec_module.PERIODS.index(d.period or "max"),
+                                   help="How far back, when Range is period.")
+        start = cols[1].date_input("Start", value=_date(d.start, date(2015, 1, 1)), min_value=date(1950, 1, 1),
+                                   help="Used when Range is dates.")
+        end = cols[2].date_input("End", value=_date(d.end, date.today()), min_value=date(1950, 1, 1))
+        fetch = st.form_submit_button("Fetch", type="primary", icon=":material/download:")
+    st.caption(f"Downloads are kept for {state.TICKER_TTL // 60} minutes in memory and saved on disk, so a ticker "
+               "fetched once still works offline.")
+    if fetch:
+        fields = {"source": "ticker", "ticker": symbol.strip(), "interval": interval}
+        fields.update({"start": start.isoformat(), "end": end.isoformat()} if by_dates == "dates"
+                      else {"period": period})
+        with st.spinner(f"Downloading {symbol.strip()} from Yahoo Finance..."):
+            _switch(**fields)
+
+
+def _date(text: str | None, default: date) -> date:
+    return date.fromisoformat(text[:10]) if text else default
+
+
+def _csv(spec: ExperimentSpec) -> None:
+    limit = csvfile.max_bytes() / 2**20
+    upload = st.file_uploader(f"CSV file (up to {limit:.0f} MB)", type=["csv", "txt", "tsv"], key="w.upload",
+                              help="Comma, semicolon or tab separated; UTF-8, UTF-16 or GBK; decimal commas and "
+                                   "dates like 2015-12-10, 2015/12/10 or 20151210 are understood.")
+    st.download_button("Download a sample CSV", sample_csv(), file_name="rnnlab-sample.csv", mime="text/csv",
+                       icon=":material/download:", help="The expected layout: a date column, then numeric columns.")
+    if upload is not None:
+        raw = upload.getvalue()
+        digest = hashlib.sha256(raw).hexdigest()[:12]
+        if st.session_state.get("csv_digest") != digest:
+            st.session_state["csv_digest"] = digest
+            st.session_state["csv_error"] = _store_upload(raw, upload.name, digest)
+        if st.session_state.get("csv_error"):
+            st.error(f"{st.session_state['csv_error']}. The previous data is kept.")
+    if spec.data.source == "csv":
+        _date_column_picker(spec)
+
+
+def _store_upload(raw: bytes, name: str, digest: str) -> str | None:
+    try:
+        csvfile.check_size(len(raw), name)
+    except data.DataError as exc:
+        return str(exc)
+    path = state.uploads_dir() / f"{digest}-{re.sub(r'[^A-Za-z0-9._-]', '_', name)[-80:]}"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(raw)
+    except OSError as exc:
+        return f"the upload could not be saved ({exc.strerror})"
+    error = state.use_data(source="csv", path=str(path))
+    if error is None:
+        st.rerun()
+    return error
+
+
+def _date_column_picker(spec: ExperimentSpec) -> None:
+    try:
+        frame = state.load_frame(spec)
+    except data.DataError:
+        return
+    columns = frame.attrs.get("csv_columns") or []
+    found = frame.attrs.get("date_column")
+    if found in columns:
+        choice = st.selectbox("Date column", columns, index=columns.index(found), key="w.data.date_column",
+                              help="Found automatically; pick another column if the dates are elsewhere.")
+        if choice != found:
+            _switch(source="csv", path=spec.data.path, date_column=choice)
+
+
+@st.cache_data(max_entries=1)
+def sample_csv() -> bytes:
+    frame = data.load_builtin("sp500").tail(60)[["Open", "High", "Low", "Close", "Volume"]].round(2)
+    return frame.rename_axis("date").to_csv(date_format="%Y-%m-%d").encode("utf-8")
+
+
+def source_line(spec: ExperimentSpec, frame: pd.DataFrame) -> None:
+    """What is loaded now: name, rows, date range, data age, and what was fixed on the way."""
+    age = tickers.age_text(frame)
+    st.markdown(f"**Loaded:** {source_title(spec)} · {len(frame):,} rows · {frame.index[0]:%Y-%m-%d} to "
+                f"{frame.index[-1]:%Y-%m-%d}" + (f" · {age}" if age else ""))
+    for note in frame.attrs.get("notes", []):
+        (st.warning if "duplicate" in note or "Showing the copy" in note else st.caption)(note)
+
+
+def source_title(spec: ExperimentSpec) -> str:
+    d = spec.data
+    if d.source == "builtin" and d.name in data.BUILTINS:
+        return data.BUILTINS[d.name].title
+    if d.source == "synthetic" and d.name in data.GENERATORS:
+        return f"{data.GENERATORS[d.name].title} (synthetic)"
+    if d.source == "ticker":
+        return f"{d.ticker} ({INTERVAL_TEXT.get(d.interval, d.interval)}, Yahoo Finance)"
+    return re.sub(r"^[0-9a-f]{12}-", "", str(d.path).replace("\\", "/").rsplit("/", 1)[-1])
+
+
+def missing_values(spec: ExperimentSpec, frame: pd.DataFrame) -> None:
+    """Missing values in the used columns, and how to handle them."""
+    counts = data.missing_counts(frame, [spec.data.target, *spec.data.features])
+    total = sum(counts.values())
+    text = ", ".join(f"{c}: {n}" for c, n in counts.items())
+    st.caption(f"Missing values in the used columns: {text}." if total else "No missing values in the used columns.")
+
+
+def shape_panel(spec: ExperimentSpec, prepared) -> None:
+    """The shapes the network gets, per split, and one window drawn with its target."""
+    st.markdown(f"**Shapes:** `{prepared.shape_text().split('  -  ')[0]}`")
+    rows = [{"split": s, "samples": n, "first target": f"{prepared.dates[s][0]:%Y-%m-%d}",
+             "last target": f"{prepared.dates[s][-1]:%Y-%m-%d}"} for s, n in prepared.counts().items()]
+    st.dataframe(pd.DataFrame(rows).set_index("split"), width="stretch")
+    n_train, n_val, n_test = prepared.counts().values()
+    total = n_train + n_val + n_test
+    i = st.slider("Show window", 1, total, n_train + n_val + 1, key="w.show_window",
+                  help="Samples are numbered oldest first; the default is the first test window.")
+    split, j = ("train", i - 1) if i <= n_train else ("val", i - 1 - n_train) if i <= n_train + n_val \
+        else ("test", i - 1 - n_train - n_val)
+    dates = prepared.window_dates(split, j)
+    fig = charts.window_figure(np.asarray(prepared.X[split][j]), dates, prepared.features,
+                               float(prepared.y[split][j, 0]), prepared.dates[split][j], prepared.target)
+    st.plotly_chart(fig, width="stretch", key="window_chart")
+    st.caption(f"Sample {i} ({split}): inputs from {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}, scaled "
+               f"({spec.data.scaler}) after the {spec.data.transform} transform; target {prepared.target} on "
+               f"{prepared.dates[split][j]:%Y-%m-%d} = {prepared.truth[split][j]:.4g} in original units.")
