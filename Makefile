@@ -26,6 +26,7 @@ test: $(VENV)/.req-dev
 
 bench: $(VENV)/.req
 	$(PY) bench/overhead.py
+	$(PY) bench/windowing.py
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache

@@ -117,9 +117,9 @@ def window_figure(values: np.ndarray, dates: pd.DatetimeIndex, features: list[st
     from plotly.subplots import make_subplots
 
     steps = len(dates)
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.9, 0.1], horizontal_spacing=0.03,
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.88, 0.12], horizontal_spacing=0.02, shared_yaxes=False,
                         subplot_titles=(f"X: {steps} time steps × {len(features)} feature{'s' if len(features) > 1 else ''}",
-                                        "y"))
+                                        f"y: {target} on {target_date:%Y-%m-%d}"))
     labels = [d.strftime("%Y-%m-%d %H:%M") if (d.hour or d.minute) else d.strftime("%Y-%m-%d") for d in dates]
     z = np.asarray(values, dtype=np.float32).T.round(4).tolist()
     lo = float(min(np.min(values), target_value))
@@ -127,10 +127,11 @@ def window_figure(values: np.ndarray, dates: pd.DatetimeIndex, features: list[st
     common = dict(colorscale="Viridis", zmin=lo, zmax=hi)
     fig.add_trace(go.Heatmap(z=z, x=list(range(1, steps + 1)), y=features, customdata=[labels] * len(features),
                              hovertemplate="step %{x} (%{customdata})<br>%{y}: %{z:.4f}<extra></extra>",
-                             colorbar=dict(title="scaled", thickness=10), **common), row=1, col=1)
-    fig.add_trace(go.Heatmap(z=[[round(float(target_value), 4)]], x=[target_date.strftime("%Y-%m-%d")], y=[target],
-                             hovertemplate="target %{y} on %{x}: %{z:.4f}<extra></extra>", showscale=False, **common),
-                  row=1, col=2)
+                             colorbar=dict(title="scaled", thickness=10, x=1.01), **common), row=1, col=1)
+    fig.add_trace(go.Heatmap(z=[[round(float(target_value), 4)]], x=["target"], y=[target],
+                             hovertemplate=f"{target} on {target_date:%Y-%m-%d}: %{{z:.4f}}<extra></extra>",
+                             showscale=False, **common), row=1, col=2)
+    fig.update_yaxes(showticklabels=False, row=1, col=2)
     fig.update_xaxes(title_text="time step", row=1, col=1)
     fig.update_layout(height=140 + 28 * len(features), margin=dict(l=10, r=10, t=40, b=10))
     return fig

@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 
 from core import charts
 
@@ -59,3 +60,14 @@ def test_series_figure_shades_the_three_segments():
     fig = charts.series_figure(series, {"val": series.index[20], "test": series.index[25]})
     assert [s.x0 for s in fig.layout.shapes] == [series.index[0], series.index[20], series.index[25]]
     assert fig.layout.yaxis.title.text == "Close"
+
+
+def test_window_figure_draws_features_by_time_steps_and_the_target():
+    dates = pd.date_range("2020-01-01", periods=5, freq="D")
+    values = np.arange(10, dtype=np.float32).reshape(5, 2) / 10  # (time steps, features)
+    fig = charts.window_figure(values, dates, ["Close", "Volume"], 0.95, pd.Timestamp("2020-01-06"), "Close")
+    window, target = fig.data
+    assert np.asarray(window.z).shape == (2, 5) and list(window.y) == ["Close", "Volume"]
+    assert window.z[1][4] == pytest.approx(0.9) and target.z[0][0] == pytest.approx(0.95)
+    assert window.zmax == target.zmax == pytest.approx(0.95)  # one colour scale for inputs and target
+    assert "2020-01-06" in fig.layout.annotations[1].text

@@ -107,3 +107,44 @@ def test_config_that_is_not_utf8_exits_2(tmp_path, capsys):
     config.write_bytes('{"data": {"target": "收盘"}}'.encode("gbk"))
     code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
     assert code == 2 and "UTF-8" in err
+
+
+def test_csv_spec_trains_from_a_semicolon_gbk_file_in_original_units(tmp_path, capsys):
+    dates = pd.date_range("2020-01-01", periods=120, freq="D")[::-1]  # newest first, as many exports are
+    rows = "".join(f"{d:%Y/%m/%d};{100 + i % 7},{i % 10}\n" for i, d in enumerate(dates))
+    path = tmp_path / "行情.csv"
+    path.write_bytes(("日期;收盘\n" + rows).encode("gbk"))
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps({**TINY, "data": {"source": "csv", "path": str(path), "target": "收盘",
+                                                  "features": ["收盘"], "transform": "diff", "scaler": "standard"}}),
+                      encoding="utf-8")
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "r"), "--epochs", "1"]) == 0
+    predictions = pd.read_csv(tmp_path / "r" / "predictions.csv")
+    assert predictions["truth"].between(100, 107).all()  # original units, after the diff transform
+    assert pd.to_datetime(predictions["date"]).is_monotonic_increasing
+
+
+def test_synthetic_spec_trains(tmp_path, capsys):
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps({**TINY, "data": {"source": "synthetic", "name": "sine", "target": "value",
+                                                  "features": ["value"], "params": {"points": 300}}}))
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "r"), "--epochs", "1"]) == 0
+
+
+def test_bad_csv_and_offline_ticker_exit_2_with_the_reason(tmp_path, capsys, monkeypatch):
+    from core import tickers
+
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps({"data": {"source": "csv", "path": str(empty)}}))
+    code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
+    assert code == 2 and "empty.csv is empty" in err
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Could not resolve host: query2.finance.yahoo.com")
+
+    monkeypatch.setattr(tickers, "download", offline)
+    config.write_text(json.dumps({"data": {"source": "ticker", "ticker": "AAPL"}}))
+    code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r2")])
+    assert code == 2 and "Could not reach Yahoo Finance" in err
