@@ -25,6 +25,7 @@ DATE_NAMES = ("date", "datetime", "time", "timestamp", "trade_date", "tradedate"
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S",
                 "%Y/%m/%d %H:%M", "%d.%m.%Y", "%m/%d/%Y", "%d/%m/%Y", "%Y-%m", "%Y年%m月%d日", "%Y")
 DECIMAL_COMMA = re.compile(r"^[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+$")
+UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{12}-")
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
@@ -49,8 +50,9 @@ def read_path(path: str | Path, date_column: str | None = None) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no file at {path}; check the path in data.path")
-    check_size(path.stat().st_size, path.name)
-    return read_bytes(path.read_bytes(), path.name, date_column)
+    name = UPLOAD_PREFIX.sub("", path.name)  # an upload is stored as <digest>-<its name>
+    check_size(path.stat().st_size, name)
+    return read_bytes(path.read_bytes(), name, date_column)
 
 
 def read_bytes(raw: bytes, name: str, date_column: str | None = None) -> pd.DataFrame:

@@ -131,7 +131,8 @@ def _store_upload(raw: bytes, name: str, digest: str) -> str | None:
         csvfile.check_size(len(raw), name)
     except data.DataError as exc:
         return str(exc)
-    path = state.uploads_dir() / f"{digest}-{re.sub(r'[^A-Za-z0-9._-]', '_', name)[-80:]}"
+    safe = re.sub(r"[^\w.-]", "_", name)[-80:]
+    path = state.uploads_dir() / f"{digest}-{safe}"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(raw)
@@ -180,7 +181,7 @@ def source_title(spec: ExperimentSpec) -> str:
         return f"{data.GENERATORS[d.name].title} (synthetic)"
     if d.source == "ticker":
         return f"{d.ticker} ({INTERVAL_TEXT.get(d.interval, d.interval)}, Yahoo Finance)"
-    return re.sub(r"^[0-9a-f]{12}-", "", str(d.path).replace("\\", "/").rsplit("/", 1)[-1])
+    return csvfile.UPLOAD_PREFIX.sub("", str(d.path).replace("\\", "/").rsplit("/", 1)[-1])
 
 
 def missing_values(spec: ExperimentSpec, frame: pd.DataFrame) -> None:

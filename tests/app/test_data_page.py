@@ -155,6 +155,7 @@ def test_broken_upload_explains_and_keeps_the_previous_data(content, message):
     before = loaded_line(at)
     upload(at, "broken.csv", content)
     assert message in errors(at) and "previous data is kept" in errors(at)
+    assert errors(at).startswith("broken.csv ")  # the name the user knows, not the stored copy's
     assert at.session_state["spec"].data.source == "builtin" and loaded_line(at) == before
 
 

@@ -27,7 +27,8 @@ def _free_port() -> int:
 def app_url(tmp_path_factory):
     """The URL of a running `streamlit run app.py`, with its runs in a temporary folder."""
     port = _free_port()
-    env = {**os.environ, "RNNLAB_RUNS_DIR": str(tmp_path_factory.mktemp("runs"))}
+    env = {**os.environ, "RNNLAB_RUNS_DIR": str(tmp_path_factory.mktemp("runs")),
+           "RNNLAB_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
     log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
