@@ -5,6 +5,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st  # noqa: E402
 
+import core.tickers  # noqa: E402,F401  (before anything imports TensorFlow: see core/tickers.py)
+
 from ui import patches, state, views  # noqa: E402
 
 patches.keep_keras_session()

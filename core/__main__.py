@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import tickers  # noqa: F401  (first: curl_cffi must load before TensorFlow, see core/tickers.py)
 from .spec import ExperimentSpec, SpecError
 
 

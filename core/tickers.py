@@ -18,10 +18,21 @@ import pandas as pd
 
 from .errors import DataError
 
+try:  # Load curl_cffi's libcurl before TensorFlow, whose own libcurl would otherwise take over its symbols:
+    import curl_cffi  # noqa: F401   then every yfinance request fails with "Impersonating chrome150 is not supported".
+except ImportError:  # yfinance falls back to requests
+    pass
+
 FRESH_SECONDS = 6 * 3600  # a cached copy younger than this is used without asking Yahoo again
 NETWORK_WORDS = ("resolve host", "dnserror", "failed to perform", "timed out", "timeout", "connection",
                  "network", "ssl", "curl")
 UNKNOWN_WORDS = ("delisted", "no price data", "not found", "no timezone", "no data found", "invalid")
+
+
+INTERVAL_WORDS = {"1d": "daily", "1wk": "weekly", "1mo": "monthly"}
+PERIOD_WORDS = {"1mo": "the last month", "3mo": "the last 3 months", "6mo": "the last 6 months",
+                "1y": "the last year", "2y": "the last 2 years", "5y": "the last 5 years", "10y": "the last 10 years",
+                "ytd": "this year so far", "max": "all available history"}
 
 
 class TickerNotFound(Exception):
@@ -64,6 +75,7 @@ def download(ticker: str, start: str | None, end: str | None, interval: str = "1
             raise ConnectionError(message)
         if any(word in lowered for word in UNKNOWN_WORDS):
             raise TickerNotFound(message)
+        raise RuntimeError(errors.messages[0].strip())
     return frame
 
 
@@ -123,12 +135,16 @@ def _explain(exc: Exception, ticker: str, interval: str, start, end, period) -> 
         return (f"Yahoo Finance has no data for {ticker!r}. Check the symbol: it may be misspelt or delisted, and "
                 "non-US listings need a suffix (e.g. VOD.L, 600519.SS, ^GSPC for an index)")
     if isinstance(exc, _Empty):
-        span = f"from {start} to {end or 'today'}" if start else f"over the period {period or 'max'}"
-        return (f"Yahoo Finance returned no rows for {ticker!r} at interval {interval} {span}. The symbol may be "
-                "unknown, or the network is down; check both, or widen the dates")
+        span = f"{start} to {end or 'today'}" if start else PERIOD_WORDS.get(period or "max", period)
+        return (f"Yahoo Finance returned no rows for {ticker!r} ({INTERVAL_WORDS.get(interval, interval)} bars, "
+                f"{span}). The symbol may be unknown or have no data in that range: check the symbol, or widen the "
+                "range")
     detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else name
-    return (f"Could not reach Yahoo Finance ({detail}). Check the network connection; built-in datasets and CSV "
-            "files work offline")
+    if isinstance(exc, (ConnectionError, TimeoutError, OSError)) or any(w in detail.lower() for w in NETWORK_WORDS):
+        return (f"Could not reach Yahoo Finance ({detail}). Check the network connection; built-in datasets and "
+                "CSV files work offline")
+    return (f"Downloading {ticker!r} from Yahoo Finance failed ({detail}). Try again later; built-in datasets "
+            "and CSV files work offline")
 
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:

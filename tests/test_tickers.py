@@ -71,7 +71,8 @@ def test_offline_later_falls_back_to_the_saved_copy_and_says_how_old(monkeypatch
     (ConnectionError("Failed to perform, curl: (6) Could not resolve host"), "Could not reach Yahoo Finance.*network"),
     (OSError("timed out"), "Could not reach Yahoo Finance"),
     (YFRateLimitError(), "rate-limiting.*Wait a few minutes"),
-    (pd.DataFrame(), "returned no rows for 'ZZZZ' at interval 1d over the period max"),
+    (pd.DataFrame(), r"returned no rows for 'ZZZZ' \(daily bars, all available history\)"),
+    (RuntimeError("ImpersonateError('Impersonating chrome150 is not supported')"), "failed \\(ImpersonateError"),
 ])
 def test_each_failure_names_its_cause(monkeypatch, failure, message):
     fake(monkeypatch, failure)
@@ -93,6 +94,7 @@ def fake_yfinance(monkeypatch, logged: str | None, frame: pd.DataFrame):
     ("DNSError('Failed to perform, curl: (6) Could not resolve host: query2.finance.yahoo.com.')", ConnectionError),
     ("possibly delisted; no price data found  (period=max)", tickers.TickerNotFound),
     ("YFRateLimitError('Too Many Requests. Rate limited. Try after a while.')", YFRateLimitError),
+    ("ImpersonateError('Impersonating chrome150 is not supported')", RuntimeError),
 ])
 def test_errors_yfinance_only_logs_are_raised(monkeypatch, logged, error):
     fake_yfinance(monkeypatch, logged, pd.DataFrame())
@@ -120,3 +122,24 @@ def test_ticker_symbols_that_are_allowed(symbol):
 def test_ticker_symbols_with_bad_characters_are_refused(symbol):
     with pytest.raises(SpecError, match="data.ticker.*not a ticker symbol"):
         ExperimentSpec.from_dict({"data": {"source": "ticker", "ticker": symbol}})
+
+
+def test_curl_cffi_still_impersonates_after_tensorflow_is_imported():
+    """TensorFlow ships its own libcurl; loaded first, it broke every yfinance request in the app."""
+    import http.server
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/"
+    code = ("import core.data, tensorflow; from curl_cffi import requests; "
+            f"print(requests.get({url!r}, impersonate='chrome', timeout=20).status_code)")
+    try:
+        result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                                capture_output=True, text=True, timeout=120)
+    finally:
+        server.shutdown()
+    assert result.stdout.strip().endswith("200"), result.stderr[-2000:]
