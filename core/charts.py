@@ -105,7 +105,7 @@ def series_figure(series: pd.Series, boundaries: dict[str, pd.Timestamp] | None 
 
 
 def window_figure(values: np.ndarray, dates: pd.DatetimeIndex, features: list[str], target_value: float,
-                  target_date: pd.Timestamp, target: str) -> go.Figure:
+                  target_date: pd.Timestamp, target: str, scale_title: str = "scaled") -> go.Figure:
     """One sample as the network sees it: a (features x time steps) heatmap of scaled inputs, and its target.
 
     Args:
@@ -113,25 +113,31 @@ def window_figure(values: np.ndarray, dates: pd.DatetimeIndex, features: list[st
         dates: (time steps,) the dates of the input rows.
         target_value: the scaled target y of this window.
         target_date: the date of the target row.
+        scale_title: the colour bar's title (what the values are).
     """
     from plotly.subplots import make_subplots
 
     steps = len(dates)
     fig = make_subplots(rows=1, cols=2, column_widths=[0.88, 0.12], horizontal_spacing=0.02, shared_yaxes=False,
                         subplot_titles=(f"X: {steps} time steps × {len(features)} feature{'s' if len(features) > 1 else ''}",
-                                        f"y: {target} on {target_date:%Y-%m-%d}"))
-    labels = [d.strftime("%Y-%m-%d %H:%M") if (d.hour or d.minute) else d.strftime("%Y-%m-%d") for d in dates]
+                                        f"y: {target} on {_when(target_date)}"))
+    labels = [_when(d) for d in dates]
     z = np.asarray(values, dtype=np.float32).T.round(4).tolist()
     lo = float(min(np.min(values), target_value))
     hi = float(max(np.max(values), target_value))
     common = dict(colorscale="Viridis", zmin=lo, zmax=hi)
     fig.add_trace(go.Heatmap(z=z, x=list(range(1, steps + 1)), y=features, customdata=[labels] * len(features),
                              hovertemplate="step %{x} (%{customdata})<br>%{y}: %{z:.4f}<extra></extra>",
-                             colorbar=dict(title="scaled", thickness=10, x=1.01), **common), row=1, col=1)
+                             colorbar=dict(title=scale_title, thickness=12, x=1.01, len=1.0), **common), row=1, col=1)
     fig.add_trace(go.Heatmap(z=[[round(float(target_value), 4)]], x=["target"], y=[target],
-                             hovertemplate=f"{target} on {target_date:%Y-%m-%d}: %{{z:.4f}}<extra></extra>",
+                             hovertemplate=f"{target} on {_when(target_date)}: %{{z:.4f}}<extra></extra>",
                              showscale=False, **common), row=1, col=2)
     fig.update_yaxes(showticklabels=False, row=1, col=2)
     fig.update_xaxes(title_text="time step", row=1, col=1)
-    fig.update_layout(height=140 + 28 * len(features), margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(height=max(240, 140 + 28 * len(features)), margin=dict(l=10, r=10, t=40, b=10))
     return fig
+
+
+def _when(stamp: pd.Timestamp) -> str:
+    """A date, with the time of day when it has one (hourly data)."""
+    return stamp.strftime("%Y-%m-%d %H:%M") if (stamp.hour or stamp.minute) else stamp.strftime("%Y-%m-%d")

@@ -121,6 +121,7 @@ class Param:
     low: float = 0.0
     high: float = 1e6
     choices: tuple[str, ...] = ()
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -151,8 +152,8 @@ class Generator:
         return out
 
 
-POINTS = Param("points", 1000, "How many time steps to generate.", 10, 2_000_000)
-SEED = Param("seed", 0, "The random seed of the noise.", 0, 2**31 - 1)
+POINTS = Param("points", 1000, "How many time steps to generate.", 10, 2_000_000, label="Points")
+SEED = Param("seed", 0, "The random seed of the noise.", 0, 2**31 - 1, label="Random seed")
 
 
 def _sine(points, period, amplitude, noise, wave, seed) -> np.ndarray:
@@ -177,27 +178,28 @@ GENERATORS: dict[str, Generator] = {
     g.name: g
     for g in (
         Generator("sine", "Sine wave with noise", "A sine (or cosine) wave plus Gaussian noise, one step per day.",
-                  (POINTS, Param("period", 50.0, "Steps per full cycle.", 2, 100_000),
-                   Param("amplitude", 1.0, "Height of the wave.", 0, 1e6),
-                   Param("noise", 0.1, "Standard deviation of the added noise.", 0, 1e6),
-                   Param("wave", "sine", "Sine starts at 0, cosine at its peak.", choices=("sine", "cosine")), SEED),
+                  (POINTS, Param("period", 50.0, "Steps per full cycle.", 2, 100_000, label="Period (steps per cycle)"),
+                   Param("amplitude", 1.0, "Height of the wave.", 0, 1e6, label="Amplitude"),
+                   Param("noise", 0.1, "Standard deviation of the added noise.", 0, 1e6, label="Noise (std)"),
+                   Param("wave", "sine", "Sine starts at 0, cosine at its peak.", choices=("sine", "cosine"), label="Wave"), SEED),
                   _sine),
         Generator("random_walk", "Random walk", "Each step adds a random normal move: the hardest series to beat "
                   "persistence on, because tomorrow's best guess really is today.",
-                  (POINTS, Param("start", 100.0, "The first value.", -1e6, 1e6),
-                   Param("drift", 0.0, "Mean move per step.", -1e3, 1e3),
-                   Param("volatility", 1.0, "Standard deviation of a move.", 0, 1e3), SEED),
+                  (POINTS, Param("start", 100.0, "The first value.", -1e6, 1e6, label="Start value"),
+                   Param("drift", 0.0, "Mean move per step.", -1e3, 1e3, label="Drift per step"),
+                   Param("volatility", 1.0, "Standard deviation of a move.", 0, 1e3, label="Volatility (std per step)"), SEED),
                   _random_walk),
         Generator("seasonal", "Trend plus two seasonalities", "A linear trend, a short cycle (weekly) and a long "
                   "cycle (yearly) plus noise, one step per day.",
-                  (Param("points", 1095, "How many time steps to generate.", 10, 2_000_000),
-                   Param("level", 50.0, "The starting level.", -1e6, 1e6),
-                   Param("trend", 0.02, "Change of the level per step.", -1e3, 1e3),
-                   Param("period1", 7.0, "Steps per short cycle.", 2, 100_000),
-                   Param("amplitude1", 2.0, "Height of the short cycle.", 0, 1e6),
-                   Param("period2", 365.25, "Steps per long cycle.", 2, 100_000),
-                   Param("amplitude2", 10.0, "Height of the long cycle.", 0, 1e6),
-                   Param("noise", 1.0, "Standard deviation of the noise.", 0, 1e6), SEED),
+                  (Param("points", 1095, "How many time steps to generate.", 10, 2_000_000, label="Points"),
+                   Param("level", 50.0, "The starting level.", -1e6, 1e6, label="Starting level"),
+                   Param("trend", 0.02, "Change of the level per step.", -1e3, 1e3, label="Trend per step"),
+                   Param("period1", 7.0, "Steps per short cycle.", 2, 100_000, label="Short period (steps)"),
+                   Param("amplitude1", 2.0, "Height of the short cycle.", 0, 1e6, label="Short amplitude"),
+                   Param("noise", 1.0, "Standard deviation of the noise.", 0, 1e6, label="Noise (std)"),
+                   Param("period2", 365.25, "Steps per long cycle.", 2, 100_000, label="Long period (steps)"),
+                   Param("amplitude2", 10.0, "Height of the long cycle.", 0, 1e6, label="Long amplitude"),
+                   SEED),
                   _seasonal),
     )
 }

@@ -114,6 +114,19 @@ def split_counts(targets: int, val: float | int, test: float | int) -> tuple[int
     return targets - n_val - n_test, n_val, n_test
 
 
+def longest_window(rows: int, horizon: int, stride: int, val: float | int, test: float | int) -> int:
+    """The longest window length that leaves every split at least one sample (0 if none does)."""
+    def fits(length: int) -> bool:
+        samples = len(range(rows - length - horizon, -1, -stride))
+        return samples >= 3 and min(split_counts(samples, val, test)) >= 1
+
+    lo, hi = 0, max(rows - horizon, 0)  # fits() only gets worse as the window grows: bisect
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+    return lo
+
+
 def sliding(x: np.ndarray, length: int, start: int = 0, stop: int | None = None, stride: int = 1) -> np.ndarray:
     """(rows, features) -> (windows, length, features): window i reads rows [i, i + length).
 
@@ -162,11 +175,14 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
     starts = np.arange(max(targets, 0) - 1, -1, -w.stride)[::-1]  # counted back from the newest sample
     n_train, n_val, n_test = split_counts(len(starts), spec.split.val, spec.split.test)
     if len(starts) < 3 or min(n_train, n_val, n_test) < 1:
+        longest = longest_window(rows, horizon, w.stride, spec.split.val, spec.split.test)
+        fits = (f"the longest window that fits is {longest}" if longest else
+                "no window fits this split: shrink the val/test split")
         raise DataError(
             f"the data has {rows} usable rows, which leaves {len(starts)} windows of length {length} "
             f"(horizon {horizon}, stride {w.stride}); split into train {max(n_train, 0)}, val {max(n_val, 0)}, "
-            f"test {max(n_test, 0)}, each split needs at least one. Shorten the window, shrink the val/test split, "
-            "lower the stride, or use more data"
+            f"test {max(n_test, 0)}, each split needs at least one. Shorten the window ({fits}), shrink the "
+            "val/test split, lower the stride, or use more data"
         )
     last_rows = starts + length - 1
     target_rows = last_rows + horizon

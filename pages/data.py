@@ -12,7 +12,7 @@ spec = state.get_spec()
 try:
     frame = state.load_frame(spec)
 except (data.DataError, SpecError) as exc:
-    st.error(f"The current data cannot be loaded: {exc}. Pick another source above.")
+    st.error(f"The current data cannot be loaded: {state.sentence(str(exc))} Pick another source above.")
     frame = None
 
 TRANSFORM_HELP = ("raw: the values as they are. log: log of the values (needs values above 0). pct: percent "

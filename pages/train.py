@@ -13,10 +13,9 @@ train_clicked = left.button("Train", type="primary", icon=":material/play_arrow:
                             help="Train the model in the background. You can switch pages while it runs.")
 stop_clicked = right.button("Stop", icon=":material/stop:",
                             help="Halt after the current batch. The history so far and the model are kept.")
-if train_clicked:
-    error = state.start_training(spec)
-    if error:
-        st.warning(error, icon=":material/block:")
+train_error = state.start_training(spec) if train_clicked else None
+if train_error:
+    st.warning(train_error, icon=":material/block:")
 
 run = state.current_run()
 if stop_clicked:
@@ -53,8 +52,9 @@ def live_view() -> None:
 
 
 if run is None:
-    st.info("Click **Train** to start. This is the series the model will learn from:")
-    views.data_preview(spec)
+    if train_error is None and views.preparation_error(spec) is None:
+        st.info("Click **Train** to start. This is the series the model will learn from:")
+    views.data_preview(spec, show_error=train_error is None)
 else:
     was_running = run.snapshot().running
     target, horizon = run.spec.data.target, run.spec.window.horizon

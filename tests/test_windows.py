@@ -169,5 +169,8 @@ def test_all_missing_target_names_the_column():
 
 
 def test_series_shorter_than_window_horizon_and_splits():
-    with pytest.raises(DataError, match="leaves 2 windows.*Shorten the window"):
+    with pytest.raises(DataError, match=r"leaves 2 windows.*Shorten the window \(the longest window that fits is 8\)"):
         windows.make(ramp_frame(12), tiny_spec(window={"length": 10, "horizon": 1}))
+    windows.make(ramp_frame(12), tiny_spec(window={"length": 8, "horizon": 1}))  # and 8 does fit
+    with pytest.raises(DataError, match="no window fits this split"):
+        windows.make(ramp_frame(12), tiny_spec(window={"length": 2}, split={"val": 5, "test": 6}))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from datetime import date
 
@@ -29,10 +30,14 @@ def source_picker(spec: ExperimentSpec) -> None:
     {"builtin": _builtin, "synthetic": _synthetic, "ticker": _ticker, "csv": _csv}[source](spec)
 
 
+def kept(message: str) -> str:
+    return f"{state.sentence(message)} The previous data is kept."
+
+
 def _switch(**fields) -> None:
     error = state.use_data(**fields)
     if error:
-        st.error(f"{error}. The previous data is kept.")
+        st.error(kept(error))
     else:
         st.rerun()
 
@@ -58,17 +63,20 @@ def _synthetic(spec: ExperimentSpec) -> None:
                         key="w.generator")
     generator = data.GENERATORS[name]
     st.caption(generator.description)
-    given = spec.data.params if spec.data.source == "synthetic" and spec.data.name == name else {}
-    params, cols = {}, st.columns(4)
+    remembered = st.session_state.setdefault("generator_params", {})
+    if spec.data.source == "synthetic":
+        remembered[spec.data.name] = spec.data.params
+    given = remembered.get(name, {})
+    params, cols = {}, st.columns(3)
     for i, p in enumerate(generator.params):
-        key, value = f"w.gen.{name}.{p.name}", given.get(p.name, p.default)
-        with cols[i % 4]:
+        key, value, label = f"w.gen.{name}.{p.name}", given.get(p.name, p.default), p.label or p.name
+        with cols[i % 3]:
             if p.choices:
-                params[p.name] = st.selectbox(p.name, p.choices, index=p.choices.index(value), key=key, help=p.help)
+                params[p.name] = st.selectbox(label, p.choices, index=p.choices.index(value), key=key, help=p.help)
             elif isinstance(p.default, int):
-                params[p.name] = int(st.number_input(p.name, int(p.low), int(p.high), int(value), key=key, help=p.help))
+                params[p.name] = int(st.number_input(label, int(p.low), int(p.high), int(value), key=key, help=p.help))
             else:
-                params[p.name] = float(st.number_input(p.name, float(p.low), float(p.high), float(value), key=key,
+                params[p.name] = float(st.number_input(label, float(p.low), float(p.high), float(value), key=key,
                                                        help=p.help))
     changed = {k: v for k, v in params.items() if v != generator.values({})[k]}
     if spec.data.source != "synthetic" or spec.data.name != name or spec.data.params != changed:
@@ -77,30 +85,29 @@ def _synthetic(spec: ExperimentSpec) -> None:
 
 def _ticker(spec: ExperimentSpec) -> None:
     d = spec.data
-    with st.form("ticker_form", border=False):
-        cols = st.columns([2, 1, 1])
-        symbol = cols[0].text_input("Ticker", value=d.ticker or "AAPL", max_chars=20,
-                                    help="Yahoo Finance symbol: AAPL, BRK-B, ^GSPC (an index), EURUSD=X, 600519.SS")
-        interval = cols[1].selectbox("Interval", spec_module.INTERVALS, format_func=INTERVAL_TEXT.get,
-                                     index=spec_module.INTERVALS.index(d.interval))
-        by_dates = cols[2].radio("Range", ["period", "dates"], index=int(bool(d.source == "ticker" and d.start)),
-                                 horizontal=True)
-        cols = st.columns(3)
-        period = cols[0].selectbox("Period", spec_module.PERIODS, format_func=PERIOD_TEXT.get,
-                                   index=spec_module.PERIODS.index(d.period or "max"),
-                                   help="How far back, when Range is period.")
-        start = cols[1].date_input("Start", value=_date(d.start, date(2015, 1, 1)), min_value=date(1950, 1, 1),
-                                   help="Used when Range is dates.")
-        end = cols[2].date_input("End", value=_date(d.end, date.today()), min_value=date(1950, 1, 1))
-        fetch = st.form_submit_button("Fetch", type="primary", icon=":material/download:")
-    st.caption(f"Downloads are kept for {state.TICKER_TTL // 60} minutes in memory and saved on disk, so a ticker "
-               "fetched once still works offline.")
-    if fetch:
-        fields = {"source": "ticker", "ticker": symbol.strip(), "interval": interval}
-        fields.update({"start": start.isoformat(), "end": end.isoformat()} if by_dates == "dates"
-                      else {"period": period})
+    cols = st.columns([2, 1, 1])
+    symbol = cols[0].text_input("Ticker", value=d.ticker or "AAPL", max_chars=20, key="w.ticker",
+                                help="Yahoo Finance symbol: AAPL, BRK-B, ^GSPC (an index), EURUSD=X, 600519.SS")
+    interval = cols[1].selectbox("Interval", spec_module.INTERVALS, format_func=INTERVAL_TEXT.get,
+                                 index=spec_module.INTERVALS.index(d.interval), key="w.ticker.interval")
+    by_dates = cols[2].radio("Range", ["period", "dates"], index=int(bool(d.source == "ticker" and d.start)),
+                             horizontal=True, key="w.ticker.range", help="A period back from today, or two dates.")
+    cols = st.columns(3)
+    fields = {"source": "ticker", "ticker": symbol.strip(), "interval": interval}
+    if by_dates == "dates":
+        start = cols[0].date_input("Start", value=_date(d.start, date(2015, 1, 1)), min_value=date(1950, 1, 1),
+                                   key="w.ticker.start")
+        end = cols[1].date_input("End", value=_date(d.end, date.today()), min_value=date(1950, 1, 1),
+                                 key="w.ticker.end")
+        fields.update(start=start.isoformat(), end=end.isoformat())
+    else:
+        fields["period"] = cols[0].selectbox("Period", spec_module.PERIODS, format_func=PERIOD_TEXT.get,
+                                             index=spec_module.PERIODS.index(d.period or "max"), key="w.ticker.period")
+    if st.button("Fetch", type="primary", icon=":material/download:", key="w.ticker.fetch"):
         with st.spinner(f"Downloading {symbol.strip()} from Yahoo Finance..."):
             _switch(**fields)
+    st.caption(f"Downloads are kept for {state.TICKER_TTL // 60} minutes in memory and saved on disk, so a ticker "
+               "fetched once still works offline.")
 
 
 def _date(text: str | None, default: date) -> date:
@@ -109,24 +116,31 @@ def _date(text: str | None, default: date) -> date:
 
 def _csv(spec: ExperimentSpec) -> None:
     limit = csvfile.max_bytes() / 2**20
-    upload = st.file_uploader(f"CSV file (up to {limit:.0f} MB)", type=["csv", "txt", "tsv"], key="w.upload",
+    upload = st.file_uploader(f"CSV file (up to {limit:g} MB)", type=["csv", "txt", "tsv"], key="w.upload",
+                              max_upload_size=max(1, math.ceil(limit)),
                               help="Comma, semicolon or tab separated; UTF-8, UTF-16 or GBK; decimal commas and "
                                    "dates like 2015-12-10, 2015/12/10 or 20151210 are understood.")
     st.download_button("Download a sample CSV", sample_csv(), file_name="rnnlab-sample.csv", mime="text/csv",
                        icon=":material/download:", help="The expected layout: a date column, then numeric columns.")
-    if upload is not None:
+    if upload is None:
+        st.session_state.pop("csv_upload", None)
+    else:
         raw = upload.getvalue()
         digest = hashlib.sha256(raw).hexdigest()[:12]
-        if st.session_state.get("csv_digest") != digest:
-            st.session_state["csv_digest"] = digest
-            st.session_state["csv_error"] = _store_upload(raw, upload.name, digest)
-        if st.session_state.get("csv_error"):
-            st.error(f"{st.session_state['csv_error']}. The previous data is kept.")
+        if st.session_state.get("csv_upload", (None,))[0] != digest:
+            error = _store_upload(raw, upload.name, digest)
+            st.session_state["csv_upload"] = (digest, error)
+            if error is None:
+                st.rerun()
+        error = st.session_state["csv_upload"][1]
+        if error:
+            st.error(kept(error))
     if spec.data.source == "csv":
         _date_column_picker(spec)
 
 
 def _store_upload(raw: bytes, name: str, digest: str) -> str | None:
+    """Keep the upload on disk and switch to it; an error message, or None when it loaded."""
     try:
         csvfile.check_size(len(raw), name)
     except data.DataError as exc:
@@ -138,10 +152,7 @@ def _store_upload(raw: bytes, name: str, digest: str) -> str | None:
         path.write_bytes(raw)
     except OSError as exc:
         return f"the upload could not be saved ({exc.strerror})"
-    error = state.use_data(source="csv", path=str(path))
-    if error is None:
-        st.rerun()
-    return error
+    return state.use_data(source="csv", path=str(path))
 
 
 def _date_column_picker(spec: ExperimentSpec) -> None:
@@ -151,16 +162,26 @@ def _date_column_picker(spec: ExperimentSpec) -> None:
         return
     columns = frame.attrs.get("csv_columns") or []
     found = frame.attrs.get("date_column")
-    if found in columns:
-        choice = st.selectbox("Date column", columns, index=columns.index(found), key="w.data.date_column",
-                              help="Found automatically; pick another column if the dates are elsewhere.")
-        if choice != found:
-            _switch(source="csv", path=spec.data.path, date_column=choice)
+    if found not in columns:
+        return
+    key = f"w.date_column.{hashlib.sha1(str(spec.data.path).encode()).hexdigest()[:8]}"
+
+    def pick() -> None:
+        error = state.use_data(source="csv", path=spec.data.path, date_column=st.session_state[key])
+        st.session_state["date_column_error"] = error
+        if error:
+            st.session_state[key] = found  # the box goes back to the column the data still uses
+
+    st.selectbox("Date column", columns, index=columns.index(found), key=key, on_change=pick,
+                 help="Found automatically; pick another column if the dates are elsewhere.")
+    error = st.session_state.pop("date_column_error", None)
+    if error:
+        st.error(kept(error))
 
 
 @st.cache_data(max_entries=1)
 def sample_csv() -> bytes:
-    frame = data.load_builtin("sp500").tail(60)[["Open", "High", "Low", "Close", "Volume"]].round(2)
+    frame = data.load_builtin("sp500").tail(500)[["Open", "High", "Low", "Close", "Volume"]].round(2)
     return frame.rename_axis("date").to_csv(date_format="%Y-%m-%d").encode("utf-8")
 
 
@@ -185,11 +206,16 @@ def source_title(spec: ExperimentSpec) -> str:
 
 
 def missing_values(spec: ExperimentSpec, frame: pd.DataFrame) -> None:
-    """Missing values in the used columns, and how to handle them."""
+    """Missing values in the used columns, and what the chosen handling does with them."""
     counts = data.missing_counts(frame, [spec.data.target, *spec.data.features])
     total = sum(counts.values())
-    text = ", ".join(f"{c}: {n}" for c, n in counts.items())
-    st.caption(f"Missing values in the used columns: {text}." if total else "No missing values in the used columns.")
+    if not total:
+        st.caption("No missing values in the used columns.")
+        return
+    done = {"drop": "their rows are dropped", "ffill": "filled with the last value before them",
+            "interpolate": "filled by linear interpolation in time"}[spec.data.missing]
+    text = ", ".join(f"{c}: {n}" for c, n in counts.items() if n)
+    st.caption(f"Missing values: {text}; {done}.")
 
 
 def shape_panel(spec: ExperimentSpec, prepared) -> None:
@@ -205,9 +231,12 @@ def shape_panel(spec: ExperimentSpec, prepared) -> None:
     split, j = ("train", i - 1) if i <= n_train else ("val", i - 1 - n_train) if i <= n_train + n_val \
         else ("test", i - 1 - n_train - n_val)
     dates = prepared.window_dates(split, j)
+    scale = "scaled" if spec.data.scaler != "none" else spec.data.transform if spec.data.transform != "raw" else "value"
     fig = charts.window_figure(np.asarray(prepared.X[split][j]), dates, prepared.features,
-                               float(prepared.y[split][j, 0]), prepared.dates[split][j], prepared.target)
+                               float(prepared.y[split][j, 0]), prepared.dates[split][j], prepared.target, scale)
     st.plotly_chart(fig, width="stretch", key="window_chart")
-    st.caption(f"Sample {i} ({split}): inputs from {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}, scaled "
-               f"({spec.data.scaler}) after the {spec.data.transform} transform; target {prepared.target} on "
-               f"{prepared.dates[split][j]:%Y-%m-%d} = {prepared.truth[split][j]:.4g} in original units.")
+    hourly = any(d.hour or d.minute for d in dates)
+    fmt = "%Y-%m-%d %H:%M" if hourly else "%Y-%m-%d"
+    st.caption(f"Sample {i} ({split}): inputs from {dates[0]:{fmt}} to {dates[-1]:{fmt}}, after the "
+               f"{spec.data.transform} transform and {spec.data.scaler} scaling; target {prepared.target} on "
+               f"{prepared.dates[split][j]:{fmt}} = {prepared.truth[split][j]:.4g} in original units.")

@@ -7,6 +7,7 @@ through `bind`, which seeds the widget's key from the spec whenever Streamlit ha
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,6 +18,15 @@ from core import data, runs, windows
 from core.spec import ExperimentSpec, SpecError
 
 SPEC_KEY, JOB_KEY, SAVED_KEY = "spec", "job", "saved_run"
+
+
+def sentence(message: str) -> str:
+    """An error message as a sentence: no spec field prefix, a capital first letter, a full stop."""
+    message = re.sub(r"^data\.\w+: ", "", str(message).strip())
+    first = message.split(" ", 1)[0]
+    if first.isalpha():  # "the data has ..." -> "The data has ...", but never "prices.csv" -> "Prices.csv"
+        message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
 
 
 def default_spec() -> ExperimentSpec:
@@ -212,7 +222,7 @@ def start_training(spec: ExperimentSpec) -> str | None:
     try:
         prepared = windowed(spec)
     except (data.DataError, SpecError) as exc:
-        return str(exc)
+        return sentence(str(exc))
     run_id = new_run_id()
     job = TrainingJob(spec, prepared, run_dir=run_root() / run_id, run_id=run_id).start()
     JOBS.add(job)

@@ -27,8 +27,12 @@ def describe(spec: ExperimentSpec, bold: bool = False) -> str:
     """One line: data, target, window, layers and training settings."""
     b = "**" if bold else ""
     d, t = spec.data, spec.train
+    prep = [x for x in (d.transform != "raw" and f"{d.transform} transform",
+                        d.scaler != "minmax" and f"{d.scaler} scaling",
+                        spec.window.stride > 1 and f"stride {spec.window.stride}") if x]
     return (f"{b}{source_title(spec)}{b}, predicting {b}{d.target}{b} {spec.window.horizon} step(s) ahead from the "
-            f"last {b}{spec.window.length}{b} steps of {', '.join(d.features)} · {b}{layers_text(spec)}{b} · "
+            f"last {b}{spec.window.length}{b} steps of {', '.join(d.features)}"
+            + (f" ({', '.join(prep)})" if prep else "") + f" · {b}{layers_text(spec)}{b} · "
             f"{t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}")
 
 
@@ -39,19 +43,38 @@ def setup_summary(spec: ExperimentSpec) -> None:
     cols[1].page_link("pages/model.py", label="Change model and training", icon=":material/account_tree:")
 
 
-def data_preview(spec: ExperimentSpec, explain: bool = False) -> None:
+def preparation_error(spec: ExperimentSpec) -> str | None:
+    """Why the spec's data cannot be windowed, or None when it can."""
+    try:
+        state.windowed(spec)
+    except (data.DataError, SpecError) as exc:
+        return state.sentence(str(exc))
+    return None
+
+
+def data_preview(spec: ExperimentSpec, explain: bool = False, show_error: bool = True) -> None:
     """The target series with its train/val/test segments, and the shapes the network gets.
 
-    `explain` adds the per-split table and one window drawn as a heatmap (the Data page).
+    `explain` adds the per-split table and one window drawn as a heatmap (the Data page). When the
+    windows cannot be made, the series is still drawn, then the reason (unless `show_error` is off).
     """
     try:
         frame = state.load_frame(spec)
-        prepared = state.windowed(spec)
     except (data.DataError, SpecError) as exc:
-        st.error(str(exc))
+        if show_error:
+            st.error(state.sentence(str(exc)))
         return
-    bounds = {s: prepared.dates[s][0] for s in ("val", "test")}
-    st.plotly_chart(charts.series_figure(frame[spec.data.target], bounds), width="stretch", key="series_chart")
+    error = preparation_error(spec)
+    bounds = None
+    if error is None:
+        prepared = state.windowed(spec)
+        bounds = {s: prepared.dates[s][0] for s in ("val", "test")}
+    if spec.data.target in frame.columns:
+        st.plotly_chart(charts.series_figure(frame[spec.data.target], bounds), width="stretch", key="series_chart")
+    if error is not None:
+        if show_error:
+            st.error(error)
+        return
     if explain:
         from ui.data_views import shape_panel
 
@@ -99,8 +122,9 @@ def metrics_table(snap, target: str, horizon: int = 1) -> None:
     st.dataframe(table.style.format("{:.3f}"), width="stretch")
     ratio = model["rmse"] / naive["rmse"] if naive["rmse"] else float("nan")
     verdict = "beats" if ratio < 1 else "does not beat"
-    hint = ("" if ratio < 1 else " Day-to-day prices move much like a random walk, so persistence is hard "
-            "to beat: try more epochs, a GRU, a shorter window or a lower learning rate, and compare.")
+    hint = ("" if ratio < 1 else " Persistence is hard to beat on series that move like a random walk, as "
+            "day-to-day prices do: try more epochs, a GRU, a shorter window, a lower learning rate or the diff "
+            "transform, and compare.")
     st.caption(f"On the {label} targets, in {target} units. The model {verdict} persistence: its RMSE is "
                f"{ratio:.2f}× the baseline's.{hint}")
 

@@ -140,8 +140,31 @@ def test_csv_upload_loads_the_file_and_offers_the_date_column():
     spec = at.session_state["spec"]
     assert spec.data.source == "csv" and spec.data.target == "Schluss" and spec.data.path.endswith("-euro.csv")
     assert "euro.csv · 200 rows" in loaded_line(at)
-    assert at.selectbox(key="w.data.date_column").value == "Datum"
+    assert date_box(at).value == "Datum"
     assert any("decimal commas" in c.value for c in at.caption)
+
+
+def date_box(at):
+    return next(s for s in at.selectbox if s.label == "Date column")
+
+
+def test_a_good_upload_after_a_bad_one_clears_the_error_and_the_old_date_column():
+    at = upload(data_page(), "one.csv", b"date,close\n2020-01-01,1\n")
+    assert "only 1 row" in errors(at)
+    at = upload(at, "euro.csv", EURO_CSV.encode("utf-8"))
+    assert errors(at) == "" and "euro.csv" in loaded_line(at)
+    other = "when,price\n" + "".join(f"2020-01-{d:02d},{d}\n" for d in range(1, 29))
+    at = upload(at, "other.csv", other.encode())
+    assert date_box(at).value == "when" and "other.csv" in loaded_line(at)
+
+
+def test_picking_a_date_column_that_holds_no_dates_explains_and_keeps_the_dates():
+    text = "date,open,close\n" + "".join(f"2020-01-{d:02d},{d},{d + 1}\n" for d in range(1, 29))
+    at = upload(data_page(), "prices.csv", text.encode())
+    date_box(at).set_value("open").run()
+    assert "holds no dates" in errors(at) and "previous data is kept" in errors(at)
+    assert date_box(at).value == "date" and at.session_state["spec"].data.date_column is None
+    assert "28 rows" in loaded_line(at)
 
 
 @pytest.mark.parametrize("content, message", [
@@ -164,6 +187,19 @@ def test_oversized_upload_is_refused(monkeypatch):
     at = upload(data_page(), "big.csv", EURO_CSV.encode("utf-8") * 3)
     assert "over the" in errors(at) and "RNNLAB_MAX_CSV_MB" in errors(at)
     assert at.session_state["spec"].data.source == "builtin"
+
+
+def test_window_longer_than_the_data_keeps_the_chart_and_names_the_longest_that_fits():
+    at = data_page()
+    at.selectbox(key="w.builtin").set_value("sunspots").run()
+    at.number_input(key="w.window.length").set_value(5000).run()
+    assert "the longest window that fits is 305" in errors(at)
+    assert any(c.proto.spec and "sunspots" in c.proto.spec for c in at.get("plotly_chart"))  # the series stays
+    at.switch_page("pages/train.py").run()
+    button(at, "Train").click().run()
+    shown = [e.value for e in [*at.error, *at.warning, *at.info]]
+    assert sum("longest window that fits" in v for v in shown) == 1  # said once, not twice
+    assert not any("Click **Train** to start" in v for v in shown)
 
 
 def test_trained_run_survives_a_failed_load(monkeypatch):
