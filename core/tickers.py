@@ -139,12 +139,22 @@ def _explain(exc: Exception, ticker: str, interval: str, start, end, period) -> 
         return (f"Yahoo Finance returned no rows for {ticker!r} ({INTERVAL_WORDS.get(interval, interval)} bars, "
                 f"{span}). The symbol may be unknown or have no data in that range: check the symbol, or widen the "
                 "range")
-    detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else name
+    detail = _short(str(exc)) or name
     if isinstance(exc, (ConnectionError, TimeoutError, OSError)) or any(w in detail.lower() for w in NETWORK_WORDS):
         return (f"Could not reach Yahoo Finance ({detail}). Check the network connection; built-in datasets and "
                 "CSV files work offline")
     return (f"Downloading {ticker!r} from Yahoo Finance failed ({detail}). Try again later; built-in datasets "
             "and CSV files work offline")
+
+
+def _short(message: str) -> str:
+    """yfinance's error text without its wrapping: "Could not resolve host: query2.finance.yahoo.com"."""
+    text = message.strip().splitlines()[0] if message.strip() else ""
+    text = re.sub(r"^Failed to get ticker '[^']*' reason: ", "", text)
+    text = re.sub(r"^\w+Error\('(.*)'\)$", r"\1", text)
+    text = re.sub(r"Failed to perform, curl: \(\d+\) ", "", text)
+    text = re.sub(r"\.? ?See https?://\S+.*$", "", text)
+    return text[:160]
 
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:

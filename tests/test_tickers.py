@@ -68,11 +68,13 @@ def test_offline_later_falls_back_to_the_saved_copy_and_says_how_old(monkeypatch
 @pytest.mark.parametrize("failure, message", [
     (tickers.TickerNotFound("$ZZZZ: possibly delisted; no price data found"), "no data for 'ZZZZ'.*suffix"),
     (YFPricesMissingError("ZZZZ", ""), "no data for 'ZZZZ'"),
-    (ConnectionError("Failed to perform, curl: (6) Could not resolve host"), "Could not reach Yahoo Finance.*network"),
+    (ConnectionError("Failed to get ticker 'ZZZZ' reason: Failed to perform, curl: (6) Could not resolve host: "
+                     "query2.finance.yahoo.com. See https://curl.se/libcurl/c/libcurl-errors.html first"),
+     r"^Could not reach Yahoo Finance \(Could not resolve host: query2.finance.yahoo.com\)\. Check the network"),
     (OSError("timed out"), "Could not reach Yahoo Finance"),
     (YFRateLimitError(), "rate-limiting.*Wait a few minutes"),
     (pd.DataFrame(), r"returned no rows for 'ZZZZ' \(daily bars, all available history\)"),
-    (RuntimeError("ImpersonateError('Impersonating chrome150 is not supported')"), "failed \\(ImpersonateError"),
+    (RuntimeError("ImpersonateError('Impersonating chrome150 is not supported')"), r"failed \(Impersonating chrome150 is not supported\)"),
 ])
 def test_each_failure_names_its_cause(monkeypatch, failure, message):
     fake(monkeypatch, failure)
