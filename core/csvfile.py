@@ -55,6 +55,14 @@ def read_path(path: str | Path, date_column: str | None = None) -> pd.DataFrame:
     return read_bytes(path.read_bytes(), name, date_column)
 
 
+class DateColumnError(DataError):
+    """No usable date column; `columns` lists the file's columns so a person can pick one."""
+
+    def __init__(self, message: str, columns: list[str]):
+        super().__init__(message)
+        self.columns = columns
+
+
 def read_bytes(raw: bytes, name: str, date_column: str | None = None) -> pd.DataFrame:
     """Parse CSV bytes into a frame indexed by date (oldest first), numeric columns as numbers.
 
@@ -70,19 +78,15 @@ def read_bytes(raw: bytes, name: str, date_column: str | None = None) -> pd.Data
         notes.append(f"Read as {encoding.upper()} text.")
     if not text.strip():
         raise DataError(f"{name} is empty. Choose a CSV file with a header row and at least one row of data")
-    sep, decimal = _dialect(text)
+    sep = _delimiter(text)
     if sep != ",":
-        notes.append(f"Columns are separated by {DELIMITERS[sep]}s" + (", with decimal commas." if decimal == "," else "."))
+        notes.append(f"Columns are separated by {DELIMITERS[sep]}s.")
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise DataError(f"{name} could not be read as CSV ({str(exc).strip().splitlines()[0]}). Check that every row "
                         "has the same number of columns as the header") from None
-    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
-    unnamed = [c for c in frame.columns if c.startswith("Unnamed:") or c == ""]
-    if unnamed:
-        frame = frame.drop(columns=unnamed)
-        notes.append(f"Dropped {len(unnamed)} unnamed column{'s' if len(unnamed) > 1 else ''} (a saved row index).")
+    frame.columns = _unique([str(c).strip().lstrip("\ufeff") for c in frame.columns])
     if frame.empty:
         raise DataError(f"{name} has a header ({', '.join(frame.columns[:8])}) but no rows of data. "
                         "Export the file again with its data")
@@ -93,13 +97,19 @@ def read_bytes(raw: bytes, name: str, date_column: str | None = None) -> pd.Data
         notes.append(how)
     bad = int(dates.isna().sum())
     if bad == len(dates):
-        raise DataError(f"the column {column!r} in {name} holds no dates that can be read (e.g. "
-                        f"{frame[column].iloc[0]!r}). Use dates like 2015-12-10, or pick the date column by hand")
+        raise DateColumnError(f"the column {column!r} in {name} holds no dates that can be read (e.g. "
+                              f"{frame[column].iloc[0]!r}). Use dates like 2015-12-10, or pick the date column "
+                              "(data.date_column in a spec)",
+                              columns)
     if bad:
         notes.append(f"Dropped {bad} row{'s' if bad > 1 else ''} whose {column!r} is not a date.")
     frame = frame.drop(columns=[column]).set_index(pd.DatetimeIndex(dates, name="date"))
     frame = frame[frame.index.notna()]
-    _to_numbers(frame, notes, decimal)
+    unnamed = [c for c in frame.columns if _is_unnamed(c)]
+    if unnamed:
+        frame = frame.drop(columns=unnamed)
+        notes.append(f"Dropped {len(unnamed)} unnamed column{'s' if len(unnamed) > 1 else ''} (a saved row index).")
+    _to_numbers(frame, notes, sep)
     if not any(pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns):
         raise DataError(f"{name} has no numeric column to predict (columns: {', '.join(columns)}). "
                         "The file needs at least one column of numbers besides the dates")
@@ -119,6 +129,21 @@ def read_bytes(raw: bytes, name: str, date_column: str | None = None) -> pd.Data
     return frame
 
 
+def _is_unnamed(column: str) -> bool:
+    return column.startswith("Unnamed:") or column == ""
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Column names made unique: a second "Close" becomes "Close.1"."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        n = seen.get(name, 0)
+        seen[name] = n + 1
+        out.append(name if n == 0 else f"{name}.{n}")
+    return out
+
+
 def _decode(raw: bytes, name: str) -> tuple[str, str]:
     head = raw[:4096]
     if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
@@ -127,17 +152,42 @@ def _decode(raw: bytes, name: str) -> tuple[str, str]:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16"), "utf-16"
     if b"\x00" in head:
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if max(even, odd) > 0.4 * len(head) / 2 and min(even, odd) == 0:  # UTF-16 text without a BOM
+            try:
+                return raw.decode("utf-16-le" if odd else "utf-16-be"), "utf-16"
+            except UnicodeDecodeError:
+                pass
         raise DataError(f"{name} is a binary file, not CSV text. Choose a .csv file exported as text")
-    for encoding in ("utf-8-sig", "gb18030"):
+    try:
+        return raw.decode("utf-8-sig"), "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    if _looks_chinese(raw):
         try:
-            return raw.decode(encoding), encoding
+            return raw.decode("gb18030"), "gb18030"
         except UnicodeDecodeError:
-            continue
+            pass
     return raw.decode("cp1252", errors="replace"), "cp1252"
 
 
-def _dialect(text: str) -> tuple[str, str]:
-    """(delimiter, decimal mark): the delimiter that splits the first lines most consistently."""
+def _looks_chinese(raw: bytes) -> bool:
+    """GBK text pairs its high bytes (common characters have both bytes >= 0xA1); Latin-1 text puts
+    single accented letters between ASCII ones. GB18030 decodes either without error, so look."""
+    high = paired = 0
+    i, n = 0, min(len(raw), 1 << 16)
+    while i < n:
+        if raw[i] >= 0x80:
+            high += 1
+            if i + 1 < n and raw[i + 1] >= 0x80:
+                paired += 1
+                i += 1
+        i += 1
+    return high > 0 and paired / high > 0.7
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter that splits the first lines most consistently."""
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     best, best_score = ",", (0.0, 0)
     for sep in DELIMITERS:
@@ -146,52 +196,57 @@ def _dialect(text: str) -> tuple[str, str]:
         score = (widths.count(mode) / len(widths), mode)
         if mode > 1 and score > best_score:
             best, best_score = sep, score
-    decimal = "."
-    if best != ",":
-        cells = [c.strip() for row in csv.reader(lines[1:], delimiter=best) for c in row]
-        if sum(bool(DECIMAL_COMMA.match(c)) for c in cells) > 0.2 * max(len(cells), 1):
-            decimal = ","
-    return best, decimal
+    return best
 
 
 def _date_column(frame: pd.DataFrame, wanted: str | None, name: str) -> str:
     if wanted:
         if wanted not in frame.columns:
-            raise DataError(f"{name} has no column {wanted!r} for the dates; its columns are "
-                            f"{', '.join(frame.columns)}")
+            raise DateColumnError(f"{name} has no column {wanted!r} for the dates; its columns are "
+                                  f"{', '.join(frame.columns)}", list(frame.columns))
         return wanted
-    by_name = [c for c in frame.columns if c.lower().replace(" ", "_") in DATE_NAMES or "date" in c.lower()]
-    if by_name:
-        return by_name[0]
-    for column in frame.columns:  # by content: the first column that mostly reads as dates
-        if not pd.api.types.is_float_dtype(frame[column]):
-            dates, _ = _parse_dates(frame[column].head(50))
-            if dates.notna().mean() > 0.9:
-                return column
-    raise DataError(f"{name} has no date column (looked for date, Date, trade_date, 日期, 时间, ... and for "
-                    f"dates inside the columns {', '.join(frame.columns)}). Pick the date column by hand "
-                    "(data.date_column)")
+    exact = [c for c in frame.columns if c.lower().replace(" ", "_") in DATE_NAMES]
+    partial = [c for c in frame.columns if "date" in c.lower() and c not in exact]
+    for column in exact + partial:  # by name, if the column really holds dates
+        if _mostly_dates(frame[column], allow_years=True):
+            return column
+    for column in frame.columns:  # by content: the first column that mostly reads as dates (not 4-digit numbers)
+        if column not in exact + partial and _mostly_dates(frame[column], allow_years=False):
+            return column
+    if exact + partial:
+        return (exact + partial)[0]  # its own error says what it holds
+    raise DateColumnError(f"{name} has no date column (looked for date, Date, trade_date, 日期, 时间, ... and for "
+                          f"dates inside the columns {', '.join(frame.columns)}). Pick the date column (data.date_column in a "
+                          "spec)", list(frame.columns))
 
 
-def _parse_dates(values: pd.Series) -> tuple[pd.Series, str]:
-    """Dates from text or numbers, trying common formats whole-column first; (dates, note)."""
-    text = values.astype(str).str.strip()
+def _mostly_dates(values: pd.Series, allow_years: bool) -> bool:
+    dates, _ = _parse_dates(values.head(50), allow_years)
+    return bool(dates.notna().mean() > 0.9)
+
+
+def _parse_dates(values: pd.Series, allow_years: bool = True) -> tuple[pd.Series, str]:
+    """Dates from text or numbers, trying common formats whole-column first; (dates, note).
+
+    Times keep their local wall-clock time: an offset such as +08:00 is dropped, not converted,
+    so a daily bar dated 2020-01-02 in Shanghai stays on 2020-01-02.
+    """
+    text = values.astype(str).str.strip().str.replace(r"^(\d{4}|\d{8})\.0+$", r"\1", regex=True)
+    text = text.str.replace(r"(?<=\d)(Z|[+-]\d{2}:?\d{2})$", "", regex=True).str.replace("T", " ", regex=False)
     text = text.where(~values.isna(), None)
     sample = text.dropna().head(200)
     if sample.empty:
         return pd.Series(pd.NaT, index=values.index), ""
     for fmt in DATE_FORMATS:
-        if fmt == "%Y" and not sample.str.fullmatch(r"\d{4}(\.0)?").all():
+        if fmt == "%Y" and not (allow_years and sample.str.fullmatch(r"\d{4}").all()):
             continue
-        parsed = pd.to_datetime(sample.str.replace(r"\.0$", "", regex=True) if fmt == "%Y" else sample,
-                                format=fmt, errors="coerce")
-        if parsed.notna().all():
-            src = text.str.replace(r"\.0$", "", regex=True) if fmt == "%Y" else text
-            dates = pd.to_datetime(src, format=fmt, errors="coerce")
+        if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all():
             note = "Dates like 03/04/2020 are read month first." if fmt == "%m/%d/%Y" and _ambiguous_dmy(sample) else ""
-            return dates, note
-    try:  # anything else pandas can read, offsets (+08:00) included; then drop the zone
-        dates = pd.to_datetime(text, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
+            return pd.to_datetime(text, format=fmt, errors="coerce"), note
+    if not allow_years and sample.str.fullmatch(r"[-+]?\d+(\.\d+)?").all():
+        return pd.Series(pd.NaT, index=values.index), ""  # plain numbers are not dates
+    try:  # anything else pandas can read
+        dates = pd.to_datetime(text, errors="coerce", format="mixed")
     except (TypeError, ValueError, OverflowError):
         dates = pd.Series(pd.NaT, index=values.index)
     return dates, ""
@@ -202,25 +257,43 @@ def _ambiguous_dmy(sample: pd.Series) -> bool:
     return bool(parts.notna().all(axis=None) and (parts.astype(int) <= 12).all(axis=None))
 
 
-def _to_numbers(frame: pd.DataFrame, notes: list[str], decimal: str) -> None:
-    """Turn columns that are mostly numbers into numbers; the stray text becomes missing."""
+THOUSANDS_COMMA = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def _to_numbers(frame: pd.DataFrame, notes: list[str], sep: str) -> None:
+    """Turn columns that are mostly numbers into numbers, each with its own decimal mark.
+
+    "1.234,5" and "-0,75" are decimal commas; "1,234.5" has a thousands comma; "1,234" is read as
+    1.234 in a semicolon or tab file and as 1234 in a comma file. Stray text and infinities become
+    missing values, with a note.
+    """
+    commas = []
     for column in frame.columns:
-        try:
-            frame[column] = pd.to_numeric(frame[column]) if decimal == "." else frame[column]
-            if decimal == ".":
-                continue
-        except (ValueError, TypeError):
-            pass
-        text = frame[column].astype("string").str.strip()
-        if decimal == ",":
-            text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-        text = text.str.replace(r"[,\s%$€¥]", "", regex=True)
-        numbers = pd.to_numeric(text, errors="coerce")
-        present = frame[column].notna() & (text != "")
-        if present.sum() and numbers[present].notna().mean() >= 0.8:
-            bad = present & numbers.isna()
-            frame[column] = numbers.astype(np.float64)
-            if bad.any():
-                sample = text[bad].iloc[0]
-                notes.append(f"Column {column!r}: {int(bad.sum())} value{'s' if bad.sum() > 1 else ''} that are not "
-                             f"numbers (e.g. {sample!r}) read as missing.")
+        raw = frame[column].astype("string").str.strip()
+        present = raw.notna() & (raw != "")
+        if not present.any():
+            frame[column] = np.nan
+            continue
+        values = raw[present]
+        ambiguous = values.str.fullmatch(r"[-+]?\d{1,3},\d{3}").fillna(False)
+        decimal_comma = values.str.fullmatch(DECIMAL_COMMA.pattern).fillna(False) & ~(ambiguous & (sep == ","))
+        thousands = values.str.fullmatch(THOUSANDS_COMMA.pattern).fillna(False) & ~decimal_comma
+        text = raw
+        with_comma = values.str.contains(",", regex=False).fillna(False)
+        if decimal_comma.any() and decimal_comma.sum() > 0.5 * with_comma.sum():
+            text = raw.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+            commas.append(column)
+        elif thousands.any():
+            text = raw.str.replace(",", "", regex=False)
+        text = text.str.replace(r"[\s%$€¥]", "", regex=True)
+        numbers = pd.to_numeric(text, errors="coerce").astype(np.float64)
+        if numbers[present].notna().mean() < 0.8:
+            continue  # a text column: leave it as text
+        infinite = np.isinf(numbers)
+        bad = present & (numbers.isna() | infinite)
+        frame[column] = numbers.where(~infinite)
+        if bad.any():
+            notes.append(f"Column {column!r}: {int(bad.sum())} value{'s' if bad.sum() > 1 else ''} that are not "
+                         f"numbers (e.g. {raw[bad].iloc[0]!r}) read as missing.")
+    if commas:
+        notes.append(f"Decimal commas in {', '.join(map(repr, commas))}.")

@@ -7,8 +7,10 @@ Steps, in order:
    known when the prediction is made: log(y_t), y_t - y_last or 100 * (y_t / y_last - 1). So a
    prediction turns back into original units from known values only.
 3. Window: sample j reads rows [j, j + length) and predicts the target at row
-   j + length + horizon - 1. With `stride` s, every s-th sample is kept, counted back from the
-   last one so the newest target is always in.
+   j + length + horizon - 1. Filled-in values (missing values forward-filled or interpolated) may
+   be inputs but never targets, and with interpolation a window's last input must be measured
+   (else it was drawn from the future). With `stride` s, every s-th sample is kept, counted back
+   from the last one so the newest target is always in.
 4. Split the samples chronologically by their *target* row: a target never crosses a split
    boundary, while a window's inputs may reach back into the segment before it (those values are
    known at prediction time).
@@ -116,15 +118,11 @@ def split_counts(targets: int, val: float | int, test: float | int) -> tuple[int
 
 def longest_window(rows: int, horizon: int, stride: int, val: float | int, test: float | int) -> int:
     """The longest window length that leaves every split at least one sample (0 if none does)."""
-    def fits(length: int) -> bool:
+    for length in range(max(rows - horizon, 0), 0, -1):  # long windows leave few samples: the answer is near the top
         samples = len(range(rows - length - horizon, -1, -stride))
-        return samples >= 3 and min(split_counts(samples, val, test)) >= 1
-
-    lo, hi = 0, max(rows - horizon, 0)  # fits() only gets worse as the window grows: bisect
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
-    return lo
+        if samples >= 3 and min(split_counts(samples, val, test)) >= 1:
+            return length
+    return 0
 
 
 def sliding(x: np.ndarray, length: int, start: int = 0, stop: int | None = None, stride: int = 1) -> np.ndarray:
@@ -163,16 +161,23 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
     for column in columns:
         if frame[column].notna().sum() == 0:
             raise DataError(f"the column {column!r} has no values (all {len(frame)} are missing); pick another column")
-    used = handle_missing(frame[columns].astype(np.float64), d.missing)
+    raw = frame[columns].astype(np.float64).replace([np.inf, -np.inf], np.nan)  # an infinity is a missing value
+    used = handle_missing(raw, d.missing)
+    filled = raw.loc[used.index].isna().any(axis=1).to_numpy()  # rows whose values were filled in, not measured
     x_raw = _transform_inputs(used[d.features], d.transform)
     levels = used[d.target].to_numpy(np.float64)
     dropped = len(frame) - len(used)
     if d.transform in ("diff", "pct"):  # the first row has no previous row to change from
-        x_raw, levels, used = x_raw[1:], levels[1:], used.iloc[1:]
+        x_raw, levels, used, filled = x_raw[1:], levels[1:], used.iloc[1:], filled[1:]
         dropped += 1
     rows, length, horizon = len(used), w.length, w.horizon
-    targets = rows - length - horizon + 1
-    starts = np.arange(max(targets, 0) - 1, -1, -w.stride)[::-1]  # counted back from the newest sample
+    candidates = np.arange(max(rows - length - horizon + 1, 0))
+    if filled.any():  # filled values may be inputs, never targets; interpolation must not reach past the window
+        honest = ~filled[candidates + length - 1 + horizon]
+        if d.missing == "interpolate":
+            honest &= ~filled[candidates + length - 1]
+        candidates = candidates[honest]
+    starts = candidates[::-1][::w.stride][::-1]  # every stride-th, counted back from the newest sample
     n_train, n_val, n_test = split_counts(len(starts), spec.split.val, spec.split.test)
     if len(starts) < 3 or min(n_train, n_val, n_test) < 1:
         longest = longest_window(rows, horizon, w.stride, spec.split.val, spec.split.test)
@@ -187,16 +192,25 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
     last_rows = starts + length - 1
     target_rows = last_rows + horizon
     y_raw = _transform_target(levels[target_rows], levels[last_rows], d.transform, d.target)
+    if not (np.isfinite(x_raw).all() and np.isfinite(y_raw).all()):
+        raise DataError(f"the {d.transform} transform produced infinite values (numbers too large for it). Use raw "
+                        "values or another transform, or rescale the column")
     train_rows = int(target_rows[n_train - 1]) + 1
-    x_scaler = scaler(d.scaler).fit(x_raw[:train_rows])
+    measured = ~filled[:train_rows]  # scalers learn from measured training rows only
+    x_scaler = scaler(d.scaler).fit(x_raw[:train_rows][measured] if measured.any() else x_raw[:train_rows])
     y_scaler = scaler(d.scaler).fit(y_raw[:n_train, None])
     x_scaled = x_scaler.transform(x_raw).astype(np.float32)
     y_scaled = y_scaler.transform(y_raw[:, None]).astype(np.float32)
+    if not (np.isfinite(x_scaled).all() and np.isfinite(y_scaled).all()):
+        raise DataError(f"{d.scaler} scaling produced infinite values (numbers too large for it). Use another "
+                        "scaler, or rescale the column")
 
     bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, len(starts))}
     X, y, dates, truth, naive, split_starts = {}, {}, {}, {}, {}, {}
+    regular = bool(np.all(np.diff(starts) == w.stride))
     for split, (a, b) in bounds.items():
-        X[split] = sliding(x_scaled, length, int(starts[a]), int(starts[b - 1]) + 1, w.stride)
+        X[split] = (sliding(x_scaled, length, int(starts[a]), int(starts[b - 1]) + 1, w.stride) if regular
+                    else sliding(x_scaled, length)[starts[a:b]])  # gaps left by filled targets: a copy
         y[split] = y_scaled[a:b]
         dates[split] = pd.DatetimeIndex(used.index[target_rows[a:b]])
         truth[split] = levels[target_rows[a:b]]
@@ -206,6 +220,7 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
                     split_starts, pd.DatetimeIndex(used.index), d.transform, dropped)
 
 
+@np.errstate(over="ignore", divide="ignore", invalid="ignore")  # overflow is caught as a DataError by make()
 def _transform_inputs(frame: pd.DataFrame, transform: str) -> np.ndarray:
     x = frame.to_numpy(np.float64)
     if transform == "log":
@@ -219,6 +234,7 @@ def _transform_inputs(frame: pd.DataFrame, transform: str) -> np.ndarray:
     return x
 
 
+@np.errstate(over="ignore", divide="ignore", invalid="ignore")
 def _transform_target(target: np.ndarray, last: np.ndarray, transform: str, name: str) -> np.ndarray:
     if transform == "log":
         _check_positive(pd.DataFrame({name: target}), "log")

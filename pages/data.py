@@ -57,7 +57,7 @@ if frame is not None:
                                                            "interpolate": "interpolate"}.get,
                              help="Drop the rows, carry the last value forward, or draw a straight line across "
                                   "the gap (in time). Leading gaps that cannot be filled are dropped.")
-        data_views.missing_values(spec, frame)
+        data_views.missing_values(spec, frame, missing)
         transform = state.bind(st.radio, "data", "transform", "Transform", options=spec_module.TRANSFORMS,
                                horizontal=True, help=TRANSFORM_HELP)
         scaler = state.bind(st.radio, "data", "scaler", "Scaling", options=spec_module.SCALERS, horizontal=True,

@@ -35,7 +35,7 @@ def test_semicolons_with_decimal_commas_and_thousands_dots(tmp_path):
     frame = read(tmp_path, "Datum;Schluss;Volumen\n10.12.2015;1.234,5;100\n11.12.2015;1.240,25;200\n")
     assert frame["Schluss"].tolist() == [1234.5, 1240.25]
     assert frame.index[0] == pd.Timestamp("2015-12-10")
-    assert "semicolons, with decimal commas" in " ".join(frame.attrs["notes"])
+    assert "separated by semicolons. Decimal commas in 'Schluss'" in " ".join(frame.attrs["notes"])
 
 
 def test_tab_separated_with_time_column(tmp_path):
@@ -122,3 +122,54 @@ def test_csv_spec_loads_the_file_the_same_way(tmp_path):
     path.write_text("Datum;Wert\n" + "".join(f"{d:02d}.01.2020;{d},5\n" for d in range(1, 20)))
     frame = data.load(DataSpec(source="csv", path=str(path), target="Wert", features=["Wert"]))
     np.testing.assert_allclose(frame["Wert"].to_numpy()[:2], [1.5, 2.5])
+
+
+def test_decimal_marks_are_decided_per_column(tmp_path):
+    frame = read(tmp_path, 'date,v,w,x\n2020-01-01,"1,5","1,234.5",-2\n2020-01-02,"2","2,000.25","-0,75"\n')
+    assert frame["v"].tolist() == [1.5, 2.0]  # a quoted decimal comma in a comma file
+    assert frame["w"].tolist() == [1234.5, 2000.25]  # thousands commas
+    assert frame["x"].tolist() == [-2.0, -0.75]
+    frame = read(tmp_path, "date;v;w\n2020-01-01;1,231;1.5\n2020-01-02;1.210,25;2.5\n")
+    assert frame["v"].tolist() == [1.231, 1210.25] and frame["w"].tolist() == [1.5, 2.5]
+
+
+def test_infinite_values_and_duplicate_column_names_do_not_crash(tmp_path):
+    frame = read(tmp_path, "date,Close ,Close\n2020-01-01,1,2\n2020-01-02,inf,3\n2020-01-03,1e400,4\n")
+    assert list(frame.columns) == ["Close", "Close.1"]
+    assert frame["Close"].isna().sum() == 2 and "'inf'" in " ".join(frame.attrs["notes"])
+
+
+def test_dates_with_offsets_keep_their_local_day(tmp_path):
+    frame = read(tmp_path, "date,close\n2020-01-02 00:00:00+08:00,1\n2020-01-03T00:00:00+08:00,2\n"
+                           "2020-01-06 00:00:00+08:00,3\n")
+    assert [d.date().isoformat() for d in frame.index] == ["2020-01-02", "2020-01-03", "2020-01-06"]
+
+
+def test_an_unnamed_date_index_is_the_date_column(tmp_path):
+    frame = pd.DataFrame({"Close": [1.0, 2.0, 3.0]}, index=pd.date_range("2020-01-01", periods=3))
+    path = tmp_path / "saved.csv"
+    frame.to_csv(path)  # header ",Close"
+    assert data.load_csv(path).index[0] == pd.Timestamp("2020-01-01")
+
+
+def test_date_column_found_by_exact_name_and_content_not_by_a_price_that_looks_like_years(tmp_path):
+    assert read(tmp_path, "updated,date,v\nyes,2020-01-01,1\nno,2020-01-02,2\n").attrs["date_column"] == "date"
+    frame = read(tmp_path, "close,when\n3007,2020-01-01\n3014,2020-01-02\n")
+    assert frame.attrs["date_column"] == "when" and frame["close"].tolist() == [3007, 3014]
+    frame = read(tmp_path, "YEAR,SUNACTIVITY\n1700.0,5\n1701.0,11\n")  # statsmodels' sunspots export
+    assert frame.index[0] == pd.Timestamp("1700-01-01")
+    assert read(tmp_path, "date,v\n20200101.0,1\n20200102.0,2\n").index[1] == pd.Timestamp("2020-01-02")
+
+
+def test_no_date_column_error_lists_the_columns_to_pick_from(tmp_path):
+    with pytest.raises(csvfile.DateColumnError) as err:
+        read(tmp_path, "a,b\n1,2\n3,4\n")
+    assert err.value.columns == ["a", "b"]
+
+
+def test_latin1_is_not_mistaken_for_gbk_and_utf16_without_bom_is_text(tmp_path):
+    rows = "".join(f"2020-01-{d:02d};{d},5\n" for d in range(1, 10))
+    frame = read(tmp_path, ("Datum;Schlußkurs\n" + rows).encode("cp1252"))
+    assert list(frame.columns) == ["Schlußkurs"] and "CP1252" in " ".join(frame.attrs["notes"])
+    frame = read(tmp_path, "date,close\n2020-01-01,1\n2020-01-02,2\n".encode("utf-16-le"))
+    assert frame["close"].tolist() == [1, 2]

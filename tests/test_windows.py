@@ -98,7 +98,7 @@ def test_changing_test_values_leaves_scaled_training_arrays_unchanged():
             spec = _with(scaler=scaler, transform=transform)
             frame = ramp_frame(60) + 1.0
             before = windows.make(frame, spec)
-            frame.iloc[-12:, 0] = np.linspace(1e6, 5e6, 12)  # rows that hold only test targets
+            frame.iloc[-12:, 0] = np.linspace(1e6, 5e6, 12)  # rows after the last training target
             after = windows.make(frame, spec)
             np.testing.assert_array_equal(before.X["train"], after.X["train"], err_msg=f"{scaler} {transform}")
             np.testing.assert_array_equal(before.y["train"], after.y["train"], err_msg=f"{scaler} {transform}")
@@ -148,17 +148,49 @@ def test_stride_keeps_every_nth_window_ending_at_the_newest():
                                                                                   int(w.truth["test"][0])])
 
 
-@pytest.mark.parametrize("how, windows_left", [("drop", 40 - 3 - 5), ("ffill", 40 - 5), ("interpolate", 40 - 5)])
-def test_missing_values_are_dropped_filled_or_interpolated(how, windows_left):
+@pytest.mark.parametrize("how, windows_left", [("drop", 40 - 3 - 5), ("ffill", 35 - 3), ("interpolate", 35 - 5)])
+def test_missing_values_are_dropped_or_filled_and_filled_values_are_never_targets(how, windows_left):
     frame = ramp_frame(40)
     frame.iloc[[10, 11, 20], 0] = np.nan
     w = windows.make(frame, _with(missing=how))
     assert sum(w.counts().values()) == windows_left and w.dropped_rows == (3 if how == "drop" else 0)
-    values = np.concatenate([w.truth[s] for s in windows.SPLITS])
-    if how == "interpolate":
-        assert 10.0 in values and 11.0 in values  # the ramp comes back exactly
+    targets = np.concatenate([w.truth[s] for s in windows.SPLITS])
+    inputs = np.concatenate([w.x_scaler.inverse_transform(w.X[s].reshape(-1, 1)) for s in windows.SPLITS])[:, 0]
     if how == "ffill":
-        assert list(values).count(9.0) == 3  # rows 10 and 11 repeat row 9
+        assert not {10.0, 11.0, 20.0} & set(targets)
+        assert (inputs == 9.0).sum() > 5  # rows 10 and 11 repeat row 9 inside the windows
+    if how == "interpolate":
+        assert not {10.0, 11.0, 12.0, 20.0, 21.0} & set(targets)  # filled, or its window ends on a filled row
+        assert np.isclose(inputs, 10.0).any() and np.isclose(inputs, 11.0).any()  # the ramp comes back as inputs
+
+
+def test_interpolation_at_the_split_boundary_does_not_leak_validation_values():
+    frame = ramp_frame(40)
+    spec = _with(missing="interpolate")
+    last_train_row = windows.make(frame, _with()).train_rows - 1
+    frame.iloc[last_train_row, 0] = np.nan
+    before = windows.make(frame, spec)
+    frame.iloc[last_train_row + 1, 0] = 1000.0  # a validation-only value next to the gap
+    after = windows.make(frame, spec)
+    np.testing.assert_array_equal(before.X["train"], after.X["train"])
+    np.testing.assert_array_equal(before.y["train"], after.y["train"])
+
+
+def test_infinities_are_missing_values_and_overflow_is_a_data_error():
+    frame = ramp_frame(40)
+    frame.iloc[5, 0] = np.inf
+    assert sum(windows.make(frame, _with()).counts().values()) == 39 - 5
+    frame = ramp_frame(40) + 1.0
+    frame.iloc[30, 0] = 1e308
+    with pytest.raises(DataError, match="infinite values"):
+        windows.make(frame, _with(transform="pct"))
+
+
+def test_longest_window_is_really_the_longest():
+    assert windows.longest_window(13, 1, 1, 0.5, 0.4) == 8  # rounding makes the counts non-monotonic
+    windows.make(ramp_frame(13), tiny_spec(window={"length": 8}, split={"val": 0.5, "test": 0.4}))
+    with pytest.raises(DataError):
+        windows.make(ramp_frame(13), tiny_spec(window={"length": 9}, split={"val": 0.5, "test": 0.4}))
 
 
 def test_all_missing_target_names_the_column():

@@ -129,12 +129,24 @@ def _csv(spec: ExperimentSpec) -> None:
         digest = hashlib.sha256(raw).hexdigest()[:12]
         if st.session_state.get("csv_upload", (None,))[0] != digest:
             error = _store_upload(raw, upload.name, digest)
-            st.session_state["csv_upload"] = (digest, error)
+            failure = st.session_state.get("data_error")
+            columns = failure.columns if isinstance(failure, csvfile.DateColumnError) else None
+            st.session_state["csv_upload"] = (digest, error, columns)
             if error is None:
                 st.rerun()
-        error = st.session_state["csv_upload"][1]
+        _, error, columns = st.session_state["csv_upload"]
         if error:
             st.error(kept(error))
+        if error and columns:  # no dates found: let the person say where they are
+            cols = st.columns([3, 1], vertical_alignment="bottom")
+            choice = cols[0].selectbox("Which column holds the dates?", columns, key=f"w.pick_dates.{digest}")
+            if cols[1].button("Use this column", key=f"w.use_dates.{digest}"):
+                path = next(state.uploads_dir().glob(f"{digest}-*"), None)
+                error = state.use_data(source="csv", path=str(path), date_column=choice)
+                st.session_state["csv_upload"] = (digest, error, columns)
+                if error is None:
+                    st.rerun()
+                st.error(kept(error))
     if spec.data.source == "csv":
         _date_column_picker(spec)
 
@@ -205,17 +217,18 @@ def source_title(spec: ExperimentSpec) -> str:
     return csvfile.UPLOAD_PREFIX.sub("", str(d.path).replace("\\", "/").rsplit("/", 1)[-1])
 
 
-def missing_values(spec: ExperimentSpec, frame: pd.DataFrame) -> None:
-    """Missing values in the used columns, and what the chosen handling does with them."""
+def missing_values(spec: ExperimentSpec, frame: pd.DataFrame, how: str) -> None:
+    """Missing values in the used columns, and what the chosen handling (`how`) does with them."""
     counts = data.missing_counts(frame, [spec.data.target, *spec.data.features])
     total = sum(counts.values())
     if not total:
         st.caption("No missing values in the used columns.")
         return
     done = {"drop": "their rows are dropped", "ffill": "filled with the last value before them",
-            "interpolate": "filled by linear interpolation in time"}[spec.data.missing]
+            "interpolate": "filled by linear interpolation in time"}[how]
     text = ", ".join(f"{c}: {n}" for c, n in counts.items() if n)
-    st.caption(f"Missing values: {text}; {done}.")
+    never = "" if how == "drop" else " Filled values are used as inputs, never as targets."
+    st.caption(f"Missing values: {text}; {done}.{never}")
 
 
 def shape_panel(spec: ExperimentSpec, prepared) -> None:

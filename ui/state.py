@@ -108,10 +108,12 @@ def use_data(**fields: Any) -> str | None:
     spec = get_spec()
     defaults = {"name": None, "ticker": None, "path": None, "date_column": None, "start": None, "end": None,
                 "params": {}}
+    st.session_state.pop("data_error", None)
     try:
         candidate = spec.replace(data={**defaults, **fields})
         frame = load_frame(candidate)
     except (data.DataError, SpecError) as exc:
+        st.session_state["data_error"] = exc  # the exception itself, e.g. a DateColumnError's columns
         return str(exc)
     numeric = data.numeric_columns(frame)
     builtin = data.BUILTINS.get(candidate.data.name or "") if candidate.data.source == "builtin" else None
@@ -221,7 +223,7 @@ def start_training(spec: ExperimentSpec) -> str | None:
         return "A training run is already in progress. Stop it, or wait for it to finish, before you start another."
     try:
         prepared = windowed(spec)
-    except (data.DataError, SpecError) as exc:
+    except ValueError as exc:  # DataError, SpecError, or a library error on odd data
         return sentence(str(exc))
     run_id = new_run_id()
     job = TrainingJob(spec, prepared, run_dir=run_root() / run_id, run_id=run_id).start()

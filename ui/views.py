@@ -47,7 +47,7 @@ def preparation_error(spec: ExperimentSpec) -> str | None:
     """Why the spec's data cannot be windowed, or None when it can."""
     try:
         state.windowed(spec)
-    except (data.DataError, SpecError) as exc:
+    except ValueError as exc:  # DataError, SpecError, or a library error on odd data
         return state.sentence(str(exc))
     return None
 

@@ -43,11 +43,12 @@ def test_builtin_switch_takes_the_datasets_target_and_shows_its_license():
 def test_missing_values_are_counted_and_handling_changes_the_windows():
     at = data_page()
     at.selectbox(key="w.builtin").set_value("co2").run()
-    assert any("co2: 59" in c.value for c in at.caption)
+    assert any("co2: 59; their rows are dropped" in c.value for c in at.caption)
     dropped = split_table(at)["samples"].sum()
     at.radio(key="w.data.missing").set_value("interpolate").run()
     assert at.session_state["spec"].data.missing == "interpolate"
-    assert split_table(at)["samples"].sum() == dropped + 59
+    assert any("co2: 59; filled by linear interpolation" in c.value for c in at.caption)
+    assert split_table(at)["samples"].sum() != dropped and not at.exception
 
 
 def test_transform_scaler_and_stride_reach_the_spec_and_the_shapes():
@@ -141,7 +142,7 @@ def test_csv_upload_loads_the_file_and_offers_the_date_column():
     assert spec.data.source == "csv" and spec.data.target == "Schluss" and spec.data.path.endswith("-euro.csv")
     assert "euro.csv · 200 rows" in loaded_line(at)
     assert date_box(at).value == "Datum"
-    assert any("decimal commas" in c.value for c in at.caption)
+    assert any("Decimal commas in 'Schluss'" in c.value for c in at.caption)
 
 
 def date_box(at):
@@ -214,3 +215,17 @@ def test_trained_run_survives_a_failed_load(monkeypatch):
     assert "is empty" in errors(at) and at.session_state["job"] is job
     at.switch_page("pages/train.py").run()
     assert not at.exception and any(s.value.startswith("Status:") for s in [*at.success, *at.warning])
+
+
+def test_a_file_whose_dates_were_not_found_can_be_told_where_they_are():
+    text = "when,price\n" + "".join(f"{1950 + i},{i * 2}\n" for i in range(60))  # years look like numbers
+    at = upload(data_page(), "years.csv", text.encode())
+    assert "no date column" in errors(at)
+    picker = next(s for s in at.selectbox if s.label == "Which column holds the dates?")
+    assert picker.options == ["when", "price"]
+    picker.set_value("when").run()
+    next(b for b in at.button if b.label == "Use this column").click().run()
+    assert not at.exception, at.exception
+    spec = at.session_state["spec"]
+    assert (spec.data.source, spec.data.date_column, spec.data.target) == ("csv", "when", "price")
+    assert "years.csv · 60 rows · 1950-01-01" in loaded_line(at) and errors(at) == ""
