@@ -30,7 +30,7 @@ from core.training import TrainingJob  # noqa: E402
 def bare_fit(spec, w) -> float:
     t0 = time.perf_counter()  # from model build to the end, as TrainingJob.run is timed
     keras.utils.set_random_seed(spec.train.seed)
-    net = models.build(spec.model, spec.train, w.input_shape)
+    net = models.build(spec.model, spec.train, w.input_shape, spec.window.horizon)
     net.fit(w.X["train"], w.y["train"], validation_data=(w.X["val"], w.y["val"]), epochs=spec.train.epochs,
             batch_size=spec.train.batch_size, shuffle=True, verbose=0)
     return time.perf_counter() - t0

@@ -1,4 +1,4 @@
-"""Build a compiled Keras model from the model and train parts of the spec."""
+"""Build a compiled Keras model from the model and train parts of the spec, for every sequence shape."""
 from __future__ import annotations
 
 import keras
@@ -7,42 +7,132 @@ from .spec import ModelSpec, TrainSpec
 
 _CELLS = {"SimpleRNN": keras.layers.SimpleRNN, "LSTM": keras.layers.LSTM, "GRU": keras.layers.GRU}
 _OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}
+_LOSSES = {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber}
+
+MODE_TEXT = {
+    "many_to_one": "The window's last state predicts one value, `horizon` steps after the window.",
+    "direct": "The last state feeds Dense(horizon), which predicts the next `horizon` values at once.",
+    "many_to_many": "return_sequences keeps a state per step, and TimeDistributed(Dense) turns each into a "
+                    "prediction `horizon` steps ahead, at every step of the window.",
+    "seq2seq": "An encoder reads the window into one state; RepeatVector(horizon) hands it to a decoder that "
+               "unrolls `horizon` steps, each read out by TimeDistributed(Dense).",
+    "stateful": "The layers keep their state from one batch to the next over consecutive, unshuffled windows, "
+                "so memory reaches past one window; states are reset each epoch and before evaluation.",
+}
+MODE_DIAGRAM = {
+    "many_to_one": "x1 → x2 → … → xT\n               ↓\n        [RNN] → h_T → Dense → ŷ(T+h)",
+    "direct": "x1 → x2 → … → xT\n               ↓\n        [RNN] → h_T → Dense(h) → ŷ(T+1) … ŷ(T+h)",
+    "many_to_many": "x1    x2    …   xT\n↓     ↓         ↓\n[RNN return_sequences]\n↓     ↓         ↓\n"
+                    "ŷ(1+h) ŷ(2+h) … ŷ(T+h)   (TimeDistributed Dense)",
+    "seq2seq": "x1 … xT → [encoder] → h_T → RepeatVector(h)\n                 ↓\n"
+               "[decoder] → ŷ(T+1) … ŷ(T+h)   (TimeDistributed Dense)",
+    "stateful": "batch k:   x1 … xT → [RNN] → ŷ\n                        ↓ state carried\n"
+                "batch k+1: x1 … xT → [RNN] → ŷ",
+}
 
 
-def build(model: ModelSpec, train: TrainSpec, input_shape: tuple[int, int]) -> keras.Model:
-    """A stack of recurrent layers and a Dense(1) head, compiled with MSE loss.
+def output_steps(model: ModelSpec, length: int, horizon: int) -> int:
+    """How many values one sample predicts."""
+    return {"direct": horizon, "seq2seq": horizon, "many_to_many": length}.get(model.mode, 1)
 
-    Every recurrent layer but the last returns the whole sequence, (batch, time, units), so the
-    next one has a sequence to read; the last returns only its final state, (batch, units).
+
+def build(model: ModelSpec, train: TrainSpec, input_shape: tuple[int, int], horizon: int = 1) -> keras.Model:
+    """A stack of recurrent layers and a dense head shaped by `model.mode`, compiled.
+
+    In many_to_one, direct and stateful modes every recurrent layer but the last returns the whole
+    sequence (batch, time, units) so the next has a sequence to read; the last returns its final
+    state (batch, units). many_to_many keeps sequences to the end; seq2seq encodes to one state,
+    repeats it `horizon` times and decodes.
 
     Args:
-        model: cell type, units per layer, dropout between layers, bidirectional.
-        train: optimizer and learning rate.
+        model: cell, units per layer, dropouts, bidirectional, mode, head units.
+        train: optimizer, learning rate, loss, clipnorm, momentum; batch size (stateful only).
         input_shape: (time steps, features) of one sample.
+        horizon: steps ahead (direct and seq2seq predict each of them).
     """
     cell = _CELLS[model.cell]
-    layers: list[keras.layers.Layer] = [keras.Input(shape=input_shape, name="window")]
+    stateful = model.mode == "stateful"
+    sequences_out = model.mode == "many_to_many"
+    window = keras.Input(shape=input_shape, batch_size=train.batch_size if stateful else None, name="window")
+    layers: list[keras.layers.Layer] = [window]
     for i, units in enumerate(model.units):
         last = i == len(model.units) - 1
-        rnn = cell(units, return_sequences=not last, name=f"{model.cell.lower()}_{i + 1}")
+        rnn = cell(units, return_sequences=sequences_out or not last, stateful=stateful,
+                   recurrent_dropout=model.recurrent_dropout, name=f"{model.cell.lower()}_{i + 1}")
         layers.append(keras.layers.Bidirectional(rnn, name=f"bi_{rnn.name}") if model.bidirectional else rnn)
         if model.dropout > 0:
             layers.append(keras.layers.Dropout(model.dropout, name=f"dropout_{i + 1}"))
-    layers.append(keras.layers.Dense(1, name="head"))
-    net = keras.Sequential(layers, name=f"{model.cell.lower()}_stack")
-    net.compile(optimizer=optimizer(train), loss="mse")
+    if model.mode == "seq2seq":
+        layers.append(keras.layers.RepeatVector(horizon, name="repeat"))
+        decoder = cell(model.units[-1], return_sequences=True, recurrent_dropout=model.recurrent_dropout,
+                       name=f"{model.cell.lower()}_decoder")
+        layers.append(keras.layers.Bidirectional(decoder, name="bi_decoder") if model.bidirectional else decoder)
+    per_step = model.mode in ("many_to_many", "seq2seq")
+    wrap = (lambda layer, name: keras.layers.TimeDistributed(layer, name=name)) if per_step else (lambda layer, name: layer)
+    if model.head_units:
+        layers.append(wrap(keras.layers.Dense(model.head_units, activation="relu"), "head_hidden"))
+    outputs = horizon if model.mode == "direct" else 1
+    layers.append(wrap(keras.layers.Dense(outputs), "head"))
+    net = keras.Sequential(layers, name=f"{model.cell.lower()}_{model.mode}")
+    compile_model(net, train)
     return net
 
 
+def compile_model(net: keras.Model, train: TrainSpec) -> None:
+    """Compile with a fresh optimizer and the spec's loss (also used after a divergence)."""
+    loss = _LOSSES[train.loss]
+    net.compile(optimizer=optimizer(train), loss=loss() if callable(loss) and not isinstance(loss, str) else loss)
+
+
 def optimizer(train: TrainSpec) -> keras.optimizers.Optimizer:
-    """A fresh optimizer as the spec names it."""
-    return _OPTIMIZERS[train.optimizer](learning_rate=train.learning_rate)
+    """A fresh optimizer as the spec names it, with gradient clipping and SGD momentum if set."""
+    kwargs = {"learning_rate": train.learning_rate}
+    if train.clipnorm:
+        kwargs["clipnorm"] = train.clipnorm
+    if train.optimizer == "sgd":
+        kwargs["momentum"] = train.momentum
+    return _OPTIMIZERS[train.optimizer](**kwargs)
+
+
+def cudnn_reasons(layer: keras.layers.Layer) -> list[str]:
+    """Why a recurrent layer would NOT use the fast cuDNN kernel on a GPU; [] when it would.
+
+    Keras's conditions: activation tanh, recurrent_activation sigmoid, recurrent_dropout 0,
+    unroll False, use_bias True, and for GRU reset_after True. SimpleRNN has no cuDNN kernel.
+    """
+    rnn = layer.forward_layer if isinstance(layer, keras.layers.Bidirectional) else layer
+    if isinstance(rnn, keras.layers.SimpleRNN):
+        return ["SimpleRNN has no cuDNN kernel"]
+    cell = rnn.cell
+    reasons = []
+    if keras.activations.serialize(cell.activation) != "tanh":
+        reasons.append("activation is not tanh")
+    if keras.activations.serialize(cell.recurrent_activation) != "sigmoid":
+        reasons.append("recurrent_activation is not sigmoid")
+    if cell.recurrent_dropout:
+        reasons.append(f"recurrent_dropout is {cell.recurrent_dropout:g}, not 0")
+    if rnn.unroll:
+        reasons.append("unroll is True")
+    if not cell.use_bias:
+        reasons.append("use_bias is False")
+    if isinstance(rnn, keras.layers.GRU) and not cell.reset_after:
+        reasons.append("reset_after is False")
+    return reasons
+
+
+def _is_recurrent(layer) -> bool:
+    inner = layer.forward_layer if isinstance(layer, keras.layers.Bidirectional) else layer
+    return isinstance(inner, keras.layers.RNN)
 
 
 def layer_table(net: keras.Model) -> list[dict[str, object]]:
-    """One row per layer: name, type, output shape, parameter count."""
-    return [
-        {"layer": layer.name, "type": layer.__class__.__name__,
-         "output shape": str(tuple(layer.output.shape)), "parameters": layer.count_params()}
-        for layer in net.layers
-    ]
+    """One row per layer: name, type, output shape, parameter count, and cuDNN use on a GPU."""
+    rows = []
+    for layer in net.layers:
+        row = {"layer": layer.name, "type": layer.__class__.__name__,
+               "output shape": str(tuple(layer.output.shape)), "parameters": layer.count_params(), "cuDNN on GPU": ""}
+        if _is_recurrent(layer):
+            reasons = cudnn_reasons(layer)
+            row["cuDNN on GPU"] = "yes" if not reasons else "no: " + "; ".join(reasons)
+        rows.append(row)
+    return rows

@@ -10,6 +10,8 @@ Layout of a run directory (a public interface; files are only ever added):
     run.json          run_id, status, message, epoch, epochs, elapsed_seconds, saved_at (written
                       last: a directory with run.json is complete)
     model.keras       the trained Keras model (the last good weights)
+    forecast.csv      date, forecast: values past the end of the data (when the mode can forecast)
+    metrics.json also holds "test_by_step": [{"step", "rmse", "mae", "naive_rmse", "windows"}, ...]
 """
 from __future__ import annotations
 
@@ -62,9 +64,14 @@ def save(run_dir: str | Path, spec: ExperimentSpec, windowed: Windowed, snap: Sn
     predictions_frame(windowed, snap.predictions).to_csv(run_dir / "predictions.csv", index=False)
     metrics_path = run_dir / "metrics.json"
     if snap.metrics is not None:
-        metrics_path.write_text(json.dumps(snap.metrics, indent=2) + "\n")
+        metrics = dict(snap.metrics)
+        if snap.by_step is not None:
+            metrics["test_by_step"] = snap.by_step.to_dict(orient="records")
+        metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
     else:
         metrics_path.unlink(missing_ok=True)
+    if snap.forecast is not None:
+        snap.forecast.to_csv(run_dir / "forecast.csv", index=False)
     model.save(run_dir / "model.keras")
     info = {"run_id": snap.run_id, "status": snap.status, "message": snap.message, "epoch": snap.epoch,
             "epochs": snap.epochs, "elapsed_seconds": round(snap.elapsed, 3),
@@ -86,6 +93,10 @@ def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
         metrics=json.loads(metrics_path.read_text()) if metrics_path.exists() else None,
         elapsed=info.get("elapsed_seconds", 0.0),
     )
+    if snap.metrics and "test_by_step" in snap.metrics:
+        snap.by_step = pd.DataFrame(snap.metrics["test_by_step"])
+    if (run_dir / "forecast.csv").is_file():
+        snap.forecast = pd.read_csv(run_dir / "forecast.csv", parse_dates=["date"])
     frame = pd.read_csv(run_dir / "predictions.csv", parse_dates=["date"])
     return spec, snap, frame
 

@@ -7,11 +7,13 @@ The JSON form is a public interface: fields are only ever added, never renamed.
                 "path": null, "date_column": null, "target": "Close", "features": ["Close"],
                 "transform": "raw", "missing": "drop", "scaler": "minmax", "interval": "1d",
                 "period": null, "params": {}},
-     "window": {"length": 60, "horizon": 1, "stride": 1},
+     "window": {"length": 60, "horizon": 1, "stride": 1, "forecast_steps": 20},
      "split":  {"val": 0.15, "test": 0.15},
-     "model":  {"cell": "LSTM", "units": [64], "dropout": 0.0, "bidirectional": false},
+     "model":  {"cell": "LSTM", "units": [64], "dropout": 0.0, "bidirectional": false,
+                "mode": "many_to_one", "recurrent_dropout": 0.0, "head_units": 0},
      "train":  {"epochs": 20, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001,
-                "seed": 7}}
+                "seed": 7, "loss": "mse", "early_stopping": null, "reduce_lr": null,
+                "clipnorm": null, "momentum": 0.0}}
 
 Missing keys take these defaults; unknown keys raise `SpecError` naming them.
 """
@@ -33,6 +35,9 @@ PERIODS = ("1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max")
 TICKER_PATTERN = re.compile(r"^[A-Za-z0-9^][A-Za-z0-9.\-=^]{0,19}$")
 CELLS = ("SimpleRNN", "LSTM", "GRU")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+MODES = ("many_to_one", "direct", "many_to_many", "seq2seq", "stateful")
+LOSSES = ("mse", "mae", "huber")
+MAX_LAYERS = 4
 MAX_UNITS = 1024  # per layer: more does not fit a browser session's memory or patience
 
 
@@ -92,11 +97,14 @@ class WindowSpec:
     """`length` past steps predict the value `horizon` steps after the window's last step.
 
     `stride` keeps every stride-th window (1 keeps them all; `length` makes them not overlap).
+    `forecast_steps`: how far a one-step model forecasts past the data, feeding its predictions
+    back in (direct and seq2seq models forecast `horizon` steps).
     """
 
     length: int = 60
     horizon: int = 1
     stride: int = 1
+    forecast_steps: int = 20
 
 
 @dataclass
@@ -113,21 +121,49 @@ class SplitSpec:
 
 @dataclass
 class ModelSpec:
-    """A stack of recurrent layers, `units[i]` units in layer i, then Dense(1)."""
+    """A stack of 1 to 4 recurrent layers (`units[i]` units in layer i), then a dense head.
+
+    Args:
+        mode: the sequence shape. "many_to_one": the window predicts one value, `horizon` steps
+            after it. "direct": Dense(horizon) predicts the next `horizon` values at once.
+            "many_to_many": every step of the window predicts the value `horizon` steps after
+            it (TimeDistributed Dense). "seq2seq": an encoder, RepeatVector(horizon), a decoder
+            and TimeDistributed Dense predict the next `horizon` values. "stateful": stateful
+            layers carry their state from batch to batch over consecutive, unshuffled windows.
+        dropout: Dropout after each recurrent layer.
+        recurrent_dropout: dropout on the recurrent connections (rules out cuDNN on a GPU).
+        head_units: a hidden Dense(head_units, relu) before the output layer; 0 for none.
+    """
 
     cell: str = "LSTM"
     units: list[int] = field(default_factory=lambda: [64])
     dropout: float = 0.0
     bidirectional: bool = False
+    mode: str = "many_to_one"
+    recurrent_dropout: float = 0.0
+    head_units: int = 0
 
 
 @dataclass
 class TrainSpec:
+    """Args:
+        loss: "mse", "mae" or "huber".
+        early_stopping: null, or {"patience": 5, "restore_best_weights": true} (watches val_loss).
+        reduce_lr: null, or {"factor": 0.5, "patience": 3, "min_lr": 1e-6} (ReduceLROnPlateau).
+        clipnorm: null, or the largest gradient norm (gradient clipping).
+        momentum: SGD's momentum (ignored by the other optimizers).
+    """
+
     epochs: int = 20
     batch_size: int = 64
     optimizer: str = "adam"
     learning_rate: float = 0.001
     seed: int = 7
+    loss: str = "mse"
+    early_stopping: dict[str, Any] | None = None
+    reduce_lr: dict[str, Any] | None = None
+    clipnorm: float | None = None
+    momentum: float = 0.0
 
 
 @dataclass
@@ -211,6 +247,7 @@ class ExperimentSpec:
         _int_at_least("window.length", w.length, 1)
         _int_at_least("window.horizon", w.horizon, 1)
         _int_at_least("window.stride", w.stride, 1)
+        _int_at_least("window.forecast_steps", w.forecast_steps, 1, 1000)
         for name in ("val", "test"):
             _split_value(f"split.{name}", getattr(s, name))
         if isinstance(s.val, float) and isinstance(s.test, float) and s.val + s.test >= 1:
@@ -218,15 +255,36 @@ class ExperimentSpec:
         _one_of("model.cell", m.cell, CELLS)
         if not isinstance(m.units, list) or not m.units:
             raise SpecError("model.units", "list the units of each stacked layer, e.g. [64]")
+        if len(m.units) > MAX_LAYERS:
+            raise SpecError("model.units", f"stack 1 to {MAX_LAYERS} layers, got {len(m.units)}")
         for i, u in enumerate(m.units):
             _int_at_least(f"model.units[{i}]", u, 1, MAX_UNITS)
         _number_in("model.dropout", m.dropout, 0.0, 1.0, hi_open=True)
         _bool("model.bidirectional", m.bidirectional)
+        _one_of("model.mode", m.mode, MODES)
+        _number_in("model.recurrent_dropout", m.recurrent_dropout, 0.0, 1.0, hi_open=True)
+        _int_at_least("model.head_units", m.head_units, 0, MAX_UNITS)
+        if m.mode == "seq2seq" and w.horizon < 2:
+            raise SpecError("model.mode", "seq2seq decodes several steps: set window.horizon to 2 or more "
+                                          "(with horizon 1, use many_to_one)")
+        if m.mode == "direct" and w.horizon < 2:
+            raise SpecError("model.mode", "direct predicts several steps at once: set window.horizon to 2 or more "
+                                          "(with horizon 1, use many_to_one)")
+        if m.mode == "stateful" and m.bidirectional:
+            raise SpecError("model.mode", "a stateful layer carries its state forward in time; it cannot also run "
+                                          "backwards: turn off bidirectional")
         _int_at_least("train.epochs", t.epochs, 1)
         _int_at_least("train.batch_size", t.batch_size, 1)
         _one_of("train.optimizer", t.optimizer, OPTIMIZERS)
         _number_in("train.learning_rate", t.learning_rate, 0.0, 10.0, lo_open=True)
         _int_at_least("train.seed", t.seed, 0)
+        _one_of("train.loss", t.loss, LOSSES)
+        _number_in("train.momentum", t.momentum, 0.0, 1.0, hi_open=True)
+        if t.clipnorm is not None:
+            _number_in("train.clipnorm", t.clipnorm, 0.0, 1e6, lo_open=True)
+        _options("train.early_stopping", t.early_stopping, {"patience": (int, 1, 1000), "restore_best_weights": (bool,)})
+        _options("train.reduce_lr", t.reduce_lr,
+                 {"factor": (float, 0.0, 1.0), "patience": (int, 1, 1000), "min_lr": (float, 0.0, 1.0)})
 
 
 def _build(cls: type, raw: Any, path: str) -> Any:
@@ -289,6 +347,26 @@ def _date(name: str, value: str | None) -> None:
         datetime.fromisoformat(value)
     except ValueError:
         raise SpecError(name, f"must be a date like 2015-01-31, got {value!r}") from None
+
+
+def _options(name: str, value: Any, allowed: dict[str, tuple]) -> None:
+    """null, or an object whose keys are among `allowed`: key -> (type, lo, hi) or (bool,)."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise SpecError(name, f"must be null or an object with keys {', '.join(allowed)}, got {value!r}")
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise SpecError(f"{name}.{unknown[0]}", f"unknown key; known keys: {', '.join(allowed)}")
+    for key, rule in allowed.items():
+        if key not in value:
+            continue
+        if rule[0] is bool:
+            _bool(f"{name}.{key}", value[key])
+        elif rule[0] is int:
+            _int_at_least(f"{name}.{key}", value[key], rule[1], rule[2])
+        else:
+            _number_in(f"{name}.{key}", value[key], rule[1], rule[2], lo_open=True, hi_open=True)
 
 
 def _split_value(name: str, value: Any) -> None:

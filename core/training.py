@@ -20,7 +20,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from . import evaluate, models
+from . import evaluate, forecast, models
 from .spec import ExperimentSpec
 from .windows import Windowed
 
@@ -58,6 +58,9 @@ class Snapshot:
     metrics: dict | None = None
     elapsed: float = 0.0
     eta: float | None = None
+    forecast: object = None  # DataFrame date, forecast: past the data, once training ends
+    by_step: object = None  # DataFrame step, rmse, mae, naive_rmse, windows: test error per step ahead
+    forecast_note: str = ""  # why there is no forecast, when there is none
 
     @property
     def running(self) -> bool:
@@ -156,12 +159,13 @@ class TrainingJob:
         try:
             keras.utils.set_random_seed(spec.train.seed)  # Keras seeds are thread-local: set here
             self._started = time.perf_counter()
-            self.model = models.build(spec.model, spec.train, w.input_shape)
+            self.model = models.build(spec.model, spec.train, w.input_shape, spec.window.horizon)
             self._update(message="training")
             self.model.fit(
                 w.X["train"], w.y["train"], validation_data=(w.X["val"], w.y["val"]),
-                epochs=spec.train.epochs, batch_size=spec.train.batch_size, shuffle=True, verbose=0,
-                callbacks=[_LiveCallback(self)],
+                epochs=spec.train.epochs, batch_size=spec.train.batch_size, verbose=0,
+                shuffle=spec.model.mode != "stateful",  # stateful: consecutive windows, in order
+                callbacks=self._callbacks(),
             )
             status, message = self._final_status()
         except Exception as exc:  # anything: the page shows it, the thread must not die silently
@@ -181,16 +185,39 @@ class TrainingJob:
             self._update(status=final.status, message=final.message)
         return self.snapshot()
 
+    def _callbacks(self) -> list:
+        t = self.spec.train
+        callbacks = [_LiveCallback(self)]  # first: it sees each epoch's logs before the others act
+        if self.spec.model.mode == "stateful":
+            callbacks.insert(0, _ResetStates())
+        if t.early_stopping:
+            self._early = keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=t.early_stopping.get("patience", 5),
+                restore_best_weights=t.early_stopping.get("restore_best_weights", True))
+            callbacks.append(self._early)
+        if t.reduce_lr:
+            callbacks.append(keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=t.reduce_lr.get("factor", 0.5), patience=t.reduce_lr.get("patience", 3),
+                min_lr=t.reduce_lr.get("min_lr", 1e-6)))
+        return callbacks
+
     def _final_status(self) -> tuple[str, str]:
         """Restore good weights after a divergence, predict once more, and say how it ended."""
         if self._diverged:
             self.model.set_weights(self._good_weights)
             # The optimizer's moments are NaN now: give the saved model a fresh optimizer.
-            self.model.compile(optimizer=models.optimizer(self.spec.train), loss="mse")
+            models.compile_model(self.model, self.spec.train)
         snap = self.snapshot()
         self._refresh_predictions(snap.epoch)
+        self._forecast()
         if self._diverged:
             return FAILED, self._diverged
+        early = getattr(self, "_early", None)
+        if early is not None and early.stopped_epoch > 0:
+            best = "; the best epoch's weights are kept" if self.spec.train.early_stopping.get(
+                "restore_best_weights", True) else ""
+            return FINISHED, (f"stopped early at epoch {snap.epoch} of {snap.epochs}: val_loss did not improve for "
+                              f"{early.patience} epochs{best}")
         steps = math.ceil(len(self.windowed.y["train"]) / self.spec.train.batch_size)
         cut_short = int(self.model.optimizer.iterations) < snap.epochs * steps
         if self._stop.is_set() and cut_short:
@@ -260,10 +287,18 @@ class TrainingJob:
         self._last_refresh = time.perf_counter()
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        """(samples, time steps, features) -> (samples, 1) scaled predictions."""
-        if len(X) <= 4096:
-            return self.model.predict_on_batch(X)
-        return self.model.predict(X, batch_size=4096, verbose=0)
+        """(samples, time steps, features) -> scaled predictions in the mode's output shape."""
+        return forecast.predict(self.model, X, self.spec)
+
+    def _forecast(self) -> None:
+        """The forecast past the data and the test error by step, once training has ended."""
+        try:
+            future = forecast.future(self.model, self.windowed, self.spec)
+            steps = forecast.by_step(self.model, self.windowed, self.spec)
+        except Exception as exc:  # noqa: BLE001 - a forecast problem must not lose the trained run
+            self._update(forecast_note=f"no forecast: {exc.__class__.__name__}: {exc}")
+            return
+        self._update(forecast=future, by_step=steps, forecast_note=forecast.kind(self.spec)[1])
 
 
 class _LiveCallback(keras.callbacks.Callback):
@@ -278,6 +313,19 @@ class _LiveCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.job._on_epoch_end(logs or {})
+
+
+class _ResetStates(keras.callbacks.Callback):
+    """Stateful mode: every epoch, and every evaluation, starts from zero states."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        forecast.reset_states(self.model)
+
+    def on_test_begin(self, logs=None):
+        forecast.reset_states(self.model)
+
+    def on_test_end(self, logs=None):
+        forecast.reset_states(self.model)
 
 
 class JobRegistry:

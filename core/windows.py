@@ -69,6 +69,10 @@ class Windowed:
     index: pd.DatetimeIndex | None = None
     transform: str = "raw"
     dropped_rows: int = 0
+    mode: str = "many_to_one"
+    horizon: int = 1
+    levels: np.ndarray | None = None
+    x_scaled: np.ndarray | None = None
 
     @property
     def input_shape(self) -> tuple[int, int]:
@@ -79,14 +83,43 @@ class Windowed:
         return {s: len(self.y[s]) for s in SPLITS}
 
     def inverse_y(self, y_scaled: np.ndarray, split: str) -> np.ndarray:
-        """(samples, 1) or (samples,) scaled predictions for `split` -> (samples,) in original units."""
-        flat = self.y_scaler.inverse_transform(np.asarray(y_scaled, dtype=np.float64).reshape(-1, 1))[:, 0]
+        """Scaled predictions (any mode's shape) for `split` -> (samples,) in original units.
+
+        The value `horizon` steps after each window: the only output in many_to_one and stateful
+        modes, the last step in direct, seq2seq and many_to_many.
+        """
+        y = np.asarray(y_scaled, dtype=np.float64).reshape(len(self.naive[split]), -1)[:, -1]
+        flat = self.y_scaler.inverse_transform(y.reshape(-1, 1))[:, 0]
         return untransform(flat, self.naive[split], self.transform)
+
+    def inverse_steps(self, y_scaled: np.ndarray, split: str) -> np.ndarray:
+        """direct/seq2seq predictions (samples, horizon[, 1]) -> (samples, horizon) in original units."""
+        return self.to_levels(y_scaled, self.naive[split])
+
+    def to_levels(self, y_scaled: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+        """Scaled targets (samples, steps[, 1]) -> original units, given each window's last level (samples,)."""
+        anchor = np.asarray(anchor, dtype=np.float64)
+        y = np.asarray(y_scaled, dtype=np.float64).reshape(len(anchor), -1)
+        flat = self.y_scaler.inverse_transform(y.reshape(-1, 1)).reshape(y.shape)
+        return untransform(flat, anchor[:, None], self.transform)
+
+    def scaled_inputs(self, levels: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """The scaled input feature for new target levels (samples,), for a univariate window."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            raw = {"log": np.log(levels), "diff": levels - previous,
+                   "pct": (levels / previous - 1) * 100}.get(self.transform, levels)
+        return self.x_scaler.transform(raw.reshape(-1, 1)).astype(np.float32)[:, 0]
+
+    def truth_steps(self, split: str) -> np.ndarray:
+        """(samples, horizon): the values 1..horizon steps after each window, original units."""
+        last = self.starts[split] + self.input_shape[0] - 1
+        return self.levels[last[:, None] + np.arange(1, self.horizon + 1)[None, :]]
 
     def shape_text(self) -> str:
         n, t, f = self.X["train"].shape
         total = sum(self.counts().values())
-        return (f"X: ({total} samples, {t} time steps, {f} feature{'s' if f != 1 else ''}), y: ({total}, 1)  -  "
+        y_shape = ", ".join(map(str, (total, *self.y["train"].shape[1:])))
+        return (f"X: ({total} samples, {t} time steps, {f} feature{'s' if f != 1 else ''}), y: ({y_shape})  -  "
                 + ", ".join(f"{s} {c}" for s, c in self.counts().items()))
 
     def window_dates(self, split: str, i: int) -> pd.DatetimeIndex:
@@ -114,6 +147,33 @@ def split_counts(targets: int, val: float | int, test: float | int) -> tuple[int
     n_test = int(round(test * targets)) if isinstance(test, float) else int(test)
     n_val = int(round(val * targets)) if isinstance(val, float) else int(val)
     return targets - n_val - n_test, n_val, n_test
+
+
+def _target_rows(starts: np.ndarray, length: int, horizon: int, mode: str) -> np.ndarray:
+    """(samples, outputs) rows each sample predicts; the last column is always last step + horizon."""
+    last = starts + length - 1
+    if mode in ("direct", "seq2seq"):
+        return last[:, None] + np.arange(1, horizon + 1)[None, :]
+    if mode == "many_to_many":
+        return starts[:, None] + np.arange(length)[None, :] + horizon
+    return (last + horizon)[:, None]
+
+
+def _whole_batches(starts: np.ndarray, counts: tuple[int, int, int], batch: int):
+    """Stateful layers need every batch full: drop each split's oldest samples to a multiple of `batch`."""
+    keep, kept, offset = [], [], 0
+    for n in counts:
+        whole = n - n % batch
+        keep.append(starts[offset + n - whole: offset + n])
+        kept.append(whole)
+        offset += n
+    if min(kept) < 1:
+        names = [name for name, k in zip(("train", "validation", "test"), kept) if k < 1]
+        smallest = min(counts)
+        raise DataError(f"stateful layers train and predict in fixed batches of {batch} windows, but "
+                        f"{' and '.join(names)} {'has' if len(names) == 1 else 'have'} fewer windows than that "
+                        f"(smallest split: {smallest}). Lower the batch size to at most {smallest}, or use more data")
+    return np.concatenate(keep), tuple(kept)
 
 
 def longest_window(rows: int, horizon: int, stride: int, val: float | int, test: float | int) -> int:
@@ -171,14 +231,17 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
         x_raw, levels, used, filled = x_raw[1:], levels[1:], used.iloc[1:], filled[1:]
         dropped += 1
     rows, length, horizon = len(used), w.length, w.horizon
+    mode = spec.model.mode
     candidates = np.arange(max(rows - length - horizon + 1, 0))
     if filled.any():  # filled values may be inputs, never targets; interpolation must not reach past the window
-        honest = ~filled[candidates + length - 1 + horizon]
+        honest = ~filled[_target_rows(candidates, length, horizon, mode)].any(axis=1)
         if d.missing == "interpolate":
             honest &= ~filled[candidates + length - 1]
         candidates = candidates[honest]
     starts = candidates[::-1][::w.stride][::-1]  # every stride-th, counted back from the newest sample
     n_train, n_val, n_test = split_counts(len(starts), spec.split.val, spec.split.test)
+    if mode == "stateful" and min(n_train, n_val, n_test) >= 1:
+        starts, (n_train, n_val, n_test) = _whole_batches(starts, (n_train, n_val, n_test), spec.train.batch_size)
     if len(starts) < 3 or min(n_train, n_val, n_test) < 1:
         longest = longest_window(rows, horizon, w.stride, spec.split.val, spec.split.test)
         fits = (f"the longest window that fits is {longest}" if longest else
@@ -191,16 +254,21 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
         )
     last_rows = starts + length - 1
     target_rows = last_rows + horizon
-    y_raw = _transform_target(levels[target_rows], levels[last_rows], d.transform, d.target)
+    step_targets = _target_rows(starts, length, horizon, mode)  # (samples, outputs); the last is target_rows
+    step_anchors = step_targets - horizon if mode == "many_to_many" else np.repeat(last_rows[:, None],
+                                                                                      step_targets.shape[1], axis=1)
+    y_raw = _transform_target(levels[step_targets], levels[step_anchors], d.transform, d.target)
     if not (np.isfinite(x_raw).all() and np.isfinite(y_raw).all()):
         raise DataError(f"the {d.transform} transform produced infinite values (numbers too large for it). Use raw "
                         "values or another transform, or rescale the column")
     train_rows = int(target_rows[n_train - 1]) + 1
     measured = ~filled[:train_rows]  # scalers learn from measured training rows only
     x_scaler = scaler(d.scaler).fit(x_raw[:train_rows][measured] if measured.any() else x_raw[:train_rows])
-    y_scaler = scaler(d.scaler).fit(y_raw[:n_train, None])
+    y_scaler = scaler(d.scaler).fit(y_raw[:n_train].reshape(-1, 1))
     x_scaled = x_scaler.transform(x_raw).astype(np.float32)
-    y_scaled = y_scaler.transform(y_raw[:, None]).astype(np.float32)
+    y_scaled = y_scaler.transform(y_raw.reshape(-1, 1)).astype(np.float32).reshape(y_raw.shape)
+    if mode in ("seq2seq", "many_to_many"):
+        y_scaled = y_scaled[:, :, None]  # (samples, steps, 1), one value per output step
     if not (np.isfinite(x_scaled).all() and np.isfinite(y_scaled).all()):
         raise DataError(f"{d.scaler} scaling produced infinite values (numbers too large for it). Use another "
                         "scaler, or rescale the column")
@@ -217,11 +285,13 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
         naive[split] = levels[last_rows[a:b]]
         split_starts[split] = starts[a:b]
     return Windowed(X, y, dates, truth, naive, x_scaler, y_scaler, train_rows, list(d.features), d.target,
-                    split_starts, pd.DatetimeIndex(used.index), d.transform, dropped)
+                    split_starts, pd.DatetimeIndex(used.index), d.transform, dropped, mode, horizon, levels,
+                    x_scaled)
 
 
 @np.errstate(over="ignore", divide="ignore", invalid="ignore")  # overflow is caught as a DataError by make()
 def _transform_inputs(frame: pd.DataFrame, transform: str) -> np.ndarray:
+    """Inputs row by row: log(x), x_t - x_(t-1), or 100 * (x_t / x_(t-1) - 1); row 0 is NaN for the last two."""
     x = frame.to_numpy(np.float64)
     if transform == "log":
         _check_positive(frame, "log")
@@ -237,12 +307,12 @@ def _transform_inputs(frame: pd.DataFrame, transform: str) -> np.ndarray:
 @np.errstate(over="ignore", divide="ignore", invalid="ignore")
 def _transform_target(target: np.ndarray, last: np.ndarray, transform: str, name: str) -> np.ndarray:
     if transform == "log":
-        _check_positive(pd.DataFrame({name: target}), "log")
+        _check_positive(pd.DataFrame({name: np.ravel(target)}), "log")
         return np.log(target)
     if transform == "diff":
         return target - last
     if transform == "pct":
-        _check_nonzero(pd.DataFrame({name: last}))
+        _check_nonzero(pd.DataFrame({name: np.ravel(last)}))
         return (target / last - 1) * 100
     return target
 

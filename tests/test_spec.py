@@ -9,10 +9,12 @@ SCHEMA = {
              "path": None, "date_column": None, "target": "Close", "features": ["Close"],
              "transform": "raw", "missing": "drop", "scaler": "minmax", "interval": "1d", "period": None,
              "params": {}},
-    "window": {"length": 60, "horizon": 1, "stride": 1},
+    "window": {"length": 60, "horizon": 1, "stride": 1, "forecast_steps": 20},
     "split": {"val": 0.15, "test": 0.15},
-    "model": {"cell": "LSTM", "units": [64], "dropout": 0.0, "bidirectional": False},
-    "train": {"epochs": 20, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001, "seed": 7},
+    "model": {"cell": "LSTM", "units": [64], "dropout": 0.0, "bidirectional": False, "mode": "many_to_one",
+              "recurrent_dropout": 0.0, "head_units": 0},
+    "train": {"epochs": 20, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001, "seed": 7,
+              "loss": "mse", "early_stopping": None, "reduce_lr": None, "clipnorm": None, "momentum": 0.0},
 }
 
 
@@ -27,8 +29,11 @@ def test_json_round_trip_keeps_every_field():
                  "scaler": "standard", "interval": "1wk", "period": "5y", "params": {"points": 10, "wave": "cosine"}},
         "window": {"length": 30, "horizon": 5, "stride": 2},
         "split": {"val": 100, "test": 0.2}, "model": {"cell": "GRU", "units": [32, 16], "dropout": 0.2,
-                                                      "bidirectional": True},
-        "train": {"epochs": 3, "optimizer": "rmsprop", "learning_rate": 0.01, "seed": 1}})
+                                                      "bidirectional": True, "mode": "seq2seq",
+                                                      "recurrent_dropout": 0.1, "head_units": 8},
+        "train": {"epochs": 3, "optimizer": "sgd", "learning_rate": 0.01, "seed": 1, "loss": "huber",
+                  "early_stopping": {"patience": 2, "restore_best_weights": False},
+                  "reduce_lr": {"factor": 0.5, "patience": 1, "min_lr": 1e-5}, "clipnorm": 1.0, "momentum": 0.9}})
     again = ExperimentSpec.from_json(spec.to_json())
     assert again == spec
     assert json.loads(again.to_json())["split"] == {"val": 100, "test": 0.2}
@@ -90,6 +95,20 @@ def test_every_unknown_key_is_listed():
     ({"data": {"source": "synthetic", "name": None}}, "data.name"),
     ({"data": {"source": "ticker", "ticker": "AA PL"}}, "data.ticker"),
     ({"window": {"stride": 0}}, "window.stride"),
+    ({"model": {"units": [8, 8, 8, 8, 8]}}, "model.units"),
+    ({"model": {"mode": "one_to_many"}}, "model.mode"),
+    ({"model": {"mode": "seq2seq"}}, "model.mode"),
+    ({"model": {"mode": "direct"}}, "model.mode"),
+    ({"model": {"mode": "stateful", "bidirectional": True}}, "model.mode"),
+    ({"model": {"recurrent_dropout": 1.0}}, "model.recurrent_dropout"),
+    ({"model": {"head_units": -1}}, "model.head_units"),
+    ({"train": {"loss": "mape"}}, "train.loss"),
+    ({"train": {"momentum": 1.5}}, "train.momentum"),
+    ({"train": {"clipnorm": 0}}, "train.clipnorm"),
+    ({"train": {"early_stopping": 5}}, "train.early_stopping"),
+    ({"train": {"early_stopping": {"patience": 0}}}, "train.early_stopping.patience"),
+    ({"train": {"early_stopping": {"wait": 3}}}, "train.early_stopping.wait"),
+    ({"train": {"reduce_lr": {"factor": 2.0}}}, "train.reduce_lr.factor"),
 ])
 def test_invalid_values_name_their_field(raw, field):
     with pytest.raises(SpecError) as err:

@@ -239,7 +239,7 @@ def _layer_table(spec_json: str) -> tuple[list[dict], int]:
     from core import models
 
     spec = ExperimentSpec.from_json(spec_json)
-    net = models.build(spec.model, spec.train, (spec.window.length, len(spec.data.features)))
+    net = models.build(spec.model, spec.train, (spec.window.length, len(spec.data.features)), spec.window.horizon)
     return models.layer_table(net), int(net.count_params())
 
 
