@@ -67,12 +67,16 @@ def build(model: ModelSpec, train: TrainSpec, input_shape: tuple[int, int], hori
         decoder = cell(model.units[-1], return_sequences=True, recurrent_dropout=model.recurrent_dropout,
                        name=f"{model.cell.lower()}_decoder")
         layers.append(keras.layers.Bidirectional(decoder, name="bi_decoder") if model.bidirectional else decoder)
-    per_step = model.mode in ("many_to_many", "seq2seq")
-    wrap = (lambda layer, name: keras.layers.TimeDistributed(layer, name=name)) if per_step else (lambda layer, name: layer)
+    per_step = model.mode in ("many_to_many", "seq2seq")  # one Dense read-out per time step
+
+    def dense(units: int, name: str, **kwargs) -> keras.layers.Layer:
+        if per_step:
+            return keras.layers.TimeDistributed(keras.layers.Dense(units, **kwargs), name=name)
+        return keras.layers.Dense(units, name=name, **kwargs)
+
     if model.head_units:
-        layers.append(wrap(keras.layers.Dense(model.head_units, activation="relu"), "head_hidden"))
-    outputs = horizon if model.mode == "direct" else 1
-    layers.append(wrap(keras.layers.Dense(outputs), "head"))
+        layers.append(dense(model.head_units, "head_hidden", activation="relu"))
+    layers.append(dense(horizon if model.mode == "direct" else 1, "head"))
     net = keras.Sequential(layers, name=f"{model.cell.lower()}_{model.mode}")
     compile_model(net, train)
     return net

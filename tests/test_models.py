@@ -39,3 +39,54 @@ def test_layer_table_lists_every_layer():
     assert [r["type"] for r in rows] == ["LSTM", "LSTM", "Dense"]
     assert sum(r["parameters"] for r in rows) == net.count_params()
     assert rows[0]["output shape"] == "(None, 10, 8)"
+
+
+@pytest.mark.parametrize("mode, shape", [("many_to_one", (None, 1)), ("direct", (None, 3)),
+                                         ("many_to_many", (None, 10, 1)), ("seq2seq", (None, 3, 1)),
+                                         ("stateful", (16, 1))])
+def test_each_mode_has_its_output_shape(mode, shape):
+    net = models.build(ModelSpec(units=[6, 4], mode=mode), TrainSpec(batch_size=16), (10, 2), horizon=3)
+    assert net.output_shape == shape
+    names = [layer.__class__.__name__ for layer in net.layers]
+    if mode == "seq2seq":
+        assert names[names.index("RepeatVector") + 1] == "LSTM" and names[-1] == "TimeDistributed"
+    if mode == "many_to_many":
+        assert all(layer.return_sequences for layer in net.layers if names and layer.__class__.__name__ == "LSTM")
+    if mode == "stateful":
+        assert all(layer.stateful for layer in net.layers if layer.__class__.__name__ == "LSTM")
+
+
+def test_head_units_add_a_hidden_dense_layer():
+    net = models.build(ModelSpec(units=[4], head_units=5), TrainSpec(), (10, 1))
+    assert [layer.name for layer in net.layers][-2:] == ["head_hidden", "head"]
+    assert net.layers[-2].units == 5
+
+
+def test_cudnn_flags_follow_the_keras_conditions():
+    import keras
+
+    def flag(layer):
+        return models.cudnn_reasons(layer)
+
+    assert flag(keras.layers.LSTM(4)) == [] and flag(keras.layers.GRU(4)) == []
+    assert flag(keras.layers.Bidirectional(keras.layers.GRU(4))) == []
+    assert flag(keras.layers.SimpleRNN(4)) == ["SimpleRNN has no cuDNN kernel"]
+    assert flag(keras.layers.LSTM(4, recurrent_dropout=0.2)) == ["recurrent_dropout is 0.2, not 0"]
+    assert flag(keras.layers.LSTM(4, activation="relu")) == ["activation is not tanh"]
+    assert flag(keras.layers.LSTM(4, recurrent_activation="hard_sigmoid")) == ["recurrent_activation is not sigmoid"]
+    assert flag(keras.layers.GRU(4, reset_after=False)) == ["reset_after is False"]
+    assert flag(keras.layers.GRU(4, unroll=True)) == ["unroll is True"]
+    assert flag(keras.layers.LSTM(4, use_bias=False)) == ["use_bias is False"]
+    net = models.build(ModelSpec(cell="GRU", units=[4], recurrent_dropout=0.1), TrainSpec(), (10, 1))
+    assert models.layer_table(net)[0]["cuDNN on GPU"] == "no: recurrent_dropout is 0.1, not 0"
+    assert models.layer_table(net)[-1]["cuDNN on GPU"] == ""  # Dense: not recurrent
+
+
+def test_loss_clipnorm_and_momentum_reach_the_compiled_model():
+    import keras
+
+    net = models.build(ModelSpec(units=[4]), TrainSpec(optimizer="sgd", momentum=0.9, clipnorm=1.0, loss="huber"),
+                       (5, 1))
+    assert net.optimizer.momentum == pytest.approx(0.9) and net.optimizer.clipnorm == pytest.approx(1.0)
+    assert isinstance(net.loss, keras.losses.Huber)
+    assert models.build(ModelSpec(units=[4]), TrainSpec(loss="mae"), (5, 1)).loss == "mae"
