@@ -74,6 +74,11 @@ def train(args: argparse.Namespace) -> int:
         test, naive = final.metrics["test"], final.metrics["baselines"]["naive"]
         print(f"test   rmse {test['rmse']:.4f}  mae {test['mae']:.4f}  mape {test['mape']:.3f}%")
         print(f"naive  rmse {naive['rmse']:.4f}  mae {naive['mae']:.4f}  mape {naive['mape']:.3f}%")
+    if final.forecast is not None:
+        last = final.forecast.iloc[-1]
+        print(f"forecast {len(final.forecast)} steps past the data, to {last['date']:%Y-%m-%d}: {last['forecast']:.4f}")
+    elif final.forecast_note:
+        print(f"no forecast: {final.forecast_note}")
     if not job.saved:
         print(final.message, flush=True)
         return 1

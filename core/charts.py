@@ -141,3 +141,33 @@ def window_figure(values: np.ndarray, dates: pd.DatetimeIndex, features: list[st
 def _when(stamp: pd.Timestamp) -> str:
     """A date, with the time of day when it has one (hourly data)."""
     return stamp.strftime("%Y-%m-%d %H:%M") if (stamp.hour or stamp.minute) else stamp.strftime("%Y-%m-%d")
+
+
+def forecast_figure(recent: pd.DataFrame, forecast: pd.DataFrame, target: str, how: str) -> go.Figure:
+    """The last known values, then the forecast past the end of the data.
+
+    Args:
+        recent: date, truth (the newest targets, original units).
+        forecast: date, forecast.
+        how: "recursive" or "direct", for the legend.
+    """
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=list(recent["date"]), y=np.asarray(recent["truth"], dtype=np.float32), name="data",
+                             mode="lines", line=dict(color="#2a2a2a", width=1.5)))
+    joined_x = [recent["date"].iloc[-1], *forecast["date"]]
+    joined_y = np.asarray([recent["truth"].iloc[-1], *forecast["forecast"]], dtype=np.float32)
+    fig.add_trace(go.Scatter(x=joined_x, y=joined_y, name=f"forecast ({how})", mode="lines+markers",
+                             line=dict(color=SPLIT_COLOURS["test"], width=2, dash="dash"), marker=dict(size=4)))
+    fig.add_vline(x=recent["date"].iloc[-1], line_width=1, line_dash="dot", line_color="#7f7f7f")
+    return _layout(fig, "Forecast past the end of the data", target, height=320)
+
+
+def step_error_figure(table: pd.DataFrame, target: str) -> go.Figure:
+    """Test RMSE for each step ahead, the model's against persistence's."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=list(table["step"]), y=np.asarray(table["rmse"], dtype=np.float32), name="model",
+                             mode="lines+markers", line=dict(color=SPLIT_COLOURS["test"])))
+    fig.add_trace(go.Scatter(x=list(table["step"]), y=np.asarray(table["naive_rmse"], dtype=np.float32),
+                             name="persistence", mode="lines+markers", line=dict(color="#7f7f7f", dash="dot")))
+    fig.update_xaxes(title="steps ahead", dtick=max(1, len(table) // 10))
+    return _layout(fig, "Test error by step ahead", f"RMSE ({target} units)", height=320)

@@ -1,11 +1,40 @@
-"""Model: the recurrent architecture and how it trains, with its layer table."""
+"""Model: the sequence shape, the recurrent architecture and how it trains, with its layer table."""
 import streamlit as st
 
-from core.spec import CELLS, OPTIMIZERS
+from core import models
+from core.spec import CELLS, LOSSES, MODES, OPTIMIZERS
 from ui import state
 
 st.title("Model")
 spec = state.get_spec()
+MODE_NAMES = {"many_to_one": "many-to-one", "direct": "direct multi-step", "many_to_many": "many-to-many",
+              "seq2seq": "seq2seq", "stateful": "stateful"}
+
+
+
+def several_steps() -> None:
+    """direct and seq2seq predict several steps: a horizon of 1 becomes 5 (the person can change it)."""
+    if st.session_state["w.model.mode"] in ("direct", "seq2seq") and st.session_state.get("w.window.horizon", 1) < 2:
+        st.session_state["w.window.horizon"] = 5
+        st.session_state["horizon_note"] = True
+
+
+st.subheader("Sequence shape")
+top = st.columns([3, 1, 1])
+mode = state.bind(top[0].radio, "model", "mode", "Mode", options=MODES, format_func=MODE_NAMES.get, horizontal=True,
+                  on_change=several_steps, help="How windows map to predictions.")
+horizon = state.bind(top[1].number_input, "window", "horizon", "Horizon (steps ahead)", min_value=1,
+                     help="many-to-one and stateful: predict the value this many steps after the window. direct "
+                          "and seq2seq: predict every step up to it (2 or more).")
+forecast_steps = state.bind(top[2].number_input, "window", "forecast_steps", "Forecast steps", min_value=1,
+                            max_value=1000, disabled=mode in ("direct", "seq2seq"),
+                            help="How far a one-step model forecasts past the data, feeding its predictions back "
+                                 "in (recursive). direct and seq2seq forecast `horizon` steps at once.")
+if st.session_state.pop("horizon_note", False):
+    st.info(f"{MODE_NAMES[mode]} predicts several steps at once, so the horizon is now 5. Change it above.")
+explain, picture = st.columns([2, 1])
+explain.markdown(models.MODE_TEXT[mode].replace("`horizon`", f"**{int(horizon)}**"))
+picture.code(models.MODE_DIAGRAM[mode], language=None)
 
 left, right = st.columns(2)
 with left:
@@ -14,23 +43,58 @@ with left:
                       help="SimpleRNN: one tanh layer. LSTM: input, forget and output gates with a cell state. "
                            "GRU: update and reset gates, fewer parameters than an LSTM.")
     units_text = state.bind(st.text_input, "model", "units", "Units per layer", to_widget=lambda u: ", ".join(map(str, u)),
-                            help="One number per stacked layer (1 to 1024), e.g. 64 or 64, 32. "
-                                 "Every layer but the last returns its whole sequence to the next.")
+                            help="One number per stacked layer, 1 to 4 layers of 1 to 1024 units, e.g. 64 or 64, 32. "
+                                 "return_sequences is set for you: every layer but the last returns its whole "
+                                 "sequence to the next (many-to-many keeps it to the end).")
     dropout = state.bind(st.slider, "model", "dropout", "Dropout after each recurrent layer", min_value=0.0,
                          max_value=0.95, step=0.05, help="Randomly zeroes this share of activations while training.")
-    bidirectional = state.bind(st.toggle, "model", "bidirectional", "Bidirectional",
-                               help="Read each window forwards and backwards and join both states.")
+    recurrent_dropout = state.bind(st.slider, "model", "recurrent_dropout", "Recurrent dropout", min_value=0.0,
+                                   max_value=0.95, step=0.05,
+                                   help="Dropout on the state passed from step to step. Above 0 it rules out the "
+                                        "fast cuDNN kernel on a GPU (see the layer table).")
+    bidirectional = state.bind(st.toggle, "model", "bidirectional", "Bidirectional", disabled=mode == "stateful",
+                               help="Read each window forwards and backwards and join both states. Not with "
+                                    "stateful layers, which carry state forward in time.")
+    head_units = state.bind(st.number_input, "model", "head_units", "Dense head units (0 = none)", min_value=0,
+                            max_value=1024, help="A hidden Dense(units, relu) layer before the output layer.")
 with right:
     st.subheader("Training")
-    epochs = state.bind(st.number_input, "train", "epochs", "Epochs", min_value=1)
-    batch = state.bind(st.select_slider, "train", "batch_size", "Batch size",
+    cols = st.columns(2)
+    epochs = state.bind(cols[0].number_input, "train", "epochs", "Epochs", min_value=1)
+    batch = state.bind(cols[1].select_slider, "train", "batch_size", "Batch size",
                        options=sorted({8, 16, 32, 64, 128, 256, 512, spec.train.batch_size}),
-                       help="Windows per gradient step. Smaller batches: noisier, slower, sometimes better.")
-    optimizer = state.bind(st.selectbox, "train", "optimizer", "Optimizer", options=list(OPTIMIZERS))
-    lr = state.bind(st.number_input, "train", "learning_rate", "Learning rate", min_value=1e-6, max_value=10.0,
+                       help="Windows per gradient step. Stateful: also the number of windows per fixed batch.")
+    optimizer = state.bind(cols[0].selectbox, "train", "optimizer", "Optimizer", options=list(OPTIMIZERS))
+    momentum = state.bind(cols[1].number_input, "train", "momentum", "Momentum (SGD)", min_value=0.0,
+                          max_value=0.99, step=0.1, disabled=optimizer != "sgd", help="Only SGD uses it.")
+    lr = state.bind(cols[0].number_input, "train", "learning_rate", "Learning rate", min_value=1e-6, max_value=10.0,
                     format="%.5f", step=0.0005, help="Step size of the optimizer. Too high and the loss can become NaN.")
-    seed = state.bind(st.number_input, "train", "seed", "Seed", min_value=0, step=1,
+    loss = state.bind(cols[1].selectbox, "train", "loss", "Loss", options=list(LOSSES),
+                      help="mse punishes big misses most; mae treats all misses alike; huber is mse near zero "
+                           "and mae far out, so outliers pull less.")
+    clipnorm = state.bind(cols[0].number_input, "train", "clipnorm", "Gradient clipping (0 = off)", min_value=0.0,
+                          step=0.5, to_widget=lambda v: float(v or 0.0),
+                          help="Rescale any gradient longer than this norm: a guard against exploding gradients.")
+    seed = state.bind(cols[1].number_input, "train", "seed", "Seed", min_value=0, step=1,
                       help="The same spec and seed give the same loss history on a CPU.")
+    stop_on = state.bind(st.toggle, "train", "early_stopping", "Early stopping", key="w.train.es",
+                         to_widget=lambda v: v is not None, help="Stop when val_loss has not improved for a while.")
+    cols = st.columns(2)
+    patience = state.bind(cols[0].number_input, "train", "early_stopping", "Patience (epochs)", min_value=1,
+                          key="w.train.es.patience", to_widget=lambda v: (v or {}).get("patience", 5),
+                          disabled=not stop_on)
+    restore = state.bind(cols[1].toggle, "train", "early_stopping", "Restore best weights", key="w.train.es.restore",
+                         to_widget=lambda v: (v or {}).get("restore_best_weights", True), disabled=not stop_on)
+    lr_on = state.bind(st.toggle, "train", "reduce_lr", "Reduce the learning rate on a plateau", key="w.train.rl",
+                       to_widget=lambda v: v is not None,
+                       help="Multiply the learning rate by a factor when val_loss stalls (ReduceLROnPlateau).")
+    cols = st.columns(2)
+    factor = state.bind(cols[0].number_input, "train", "reduce_lr", "Factor", min_value=0.05, max_value=0.95,
+                        step=0.05, key="w.train.rl.factor", to_widget=lambda v: (v or {}).get("factor", 0.5),
+                        disabled=not lr_on)
+    lr_patience = state.bind(cols[1].number_input, "train", "reduce_lr", "Patience (epochs) ", min_value=1,
+                             key="w.train.rl.patience", to_widget=lambda v: (v or {}).get("patience", 3),
+                             disabled=not lr_on)
 
 try:
     units = [int(u) for u in str(units_text).replace(";", ",").split(",") if u.strip()]
@@ -39,9 +103,13 @@ except ValueError:
              "the previous units are kept.")
     units = spec.model.units
 spec = state.update_spec(
-    model={"cell": cell, "units": units, "dropout": float(dropout), "bidirectional": bool(bidirectional)},
+    model={"cell": cell, "units": units, "dropout": float(dropout), "bidirectional": bool(bidirectional) and
+           mode != "stateful", "mode": mode, "recurrent_dropout": float(recurrent_dropout), "head_units": int(head_units)},
+    window={"horizon": int(horizon), "forecast_steps": int(forecast_steps)},
     train={"epochs": int(epochs), "batch_size": int(batch), "optimizer": optimizer, "learning_rate": float(lr),
-           "seed": int(seed)},
+           "seed": int(seed), "loss": loss, "momentum": float(momentum), "clipnorm": float(clipnorm) or None,
+           "early_stopping": {"patience": int(patience), "restore_best_weights": bool(restore)} if stop_on else None,
+           "reduce_lr": {"factor": float(factor), "patience": int(lr_patience)} if lr_on else None},
 ) or state.get_spec()
 
 st.subheader("Layers")
@@ -52,4 +120,6 @@ except Exception as exc:  # noqa: BLE001 - e.g. out of memory: say so, keep the 
 else:
     st.dataframe(rows, width="stretch", hide_index=True)
     st.caption(f"Total parameters: **{total:,}** · input: (batch, {spec.window.length} time steps, "
-               f"{len(spec.data.features)} feature{'s' if len(spec.data.features) != 1 else ''})")
+               f"{len(spec.data.features)} feature{'s' if len(spec.data.features) != 1 else ''}) · cuDNN on GPU: "
+               "whether a GPU would run the layer on the fast cuDNN kernel (tanh and sigmoid activations, no "
+               "recurrent dropout, no unroll, biases on, reset_after for GRU).")

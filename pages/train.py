@@ -62,4 +62,5 @@ else:
         st.caption(f"The run below used: {views.describe(run.spec)}. Click **Train** to train the settings above.")
     st.fragment(live_view, run_every=1.0 if was_running else None)()
     if not was_running:
+        views.forecast_section(run, run.snapshot())
         views.downloads(run)

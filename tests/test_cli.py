@@ -148,3 +148,26 @@ def test_bad_csv_and_offline_ticker_exit_2_with_the_reason(tmp_path, capsys, mon
     config.write_text(json.dumps({"data": {"source": "ticker", "ticker": "AAPL"}}))
     code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r2")])
     assert code == 2 and "Could not reach Yahoo Finance" in err
+
+
+def test_every_mode_trains_from_the_command_line(tmp_path, capsys):
+    for mode, horizon in (("direct", 3), ("many_to_many", 1), ("seq2seq", 2), ("stateful", 1)):
+        config = tmp_path / f"{mode}.json"
+        config.write_text(json.dumps({**TINY, "model": {"units": [4], "mode": mode}, "window": {"length": 10,
+                                      "horizon": horizon}, "train": {"epochs": 1, "batch_size": 16}}))
+        out = tmp_path / mode
+        assert main(["train", "--config", str(config), "--out", str(out)]) == 0, capsys.readouterr().err
+        forecast = pd.read_csv(out / "forecast.csv")
+        assert len(forecast) == (horizon if mode in ("direct", "seq2seq") else 20)
+        assert json.loads((out / "metrics.json").read_text())["test_by_step"][0]["step"] == 1
+    assert "forecast 2 steps past the data" in capsys.readouterr().out
+
+
+def test_bad_mode_combinations_exit_2_saying_why(tmp_path, capsys):
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps({**TINY, "model": {"mode": "seq2seq"}}))
+    code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
+    assert code == 2 and "seq2seq decodes several steps: set window.horizon to 2 or more" in err
+    config.write_text(json.dumps({**TINY, "model": {"mode": "stateful"}, "train": {"batch_size": 512}}))
+    code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
+    assert code == 2 and "fixed batches of 512" in err

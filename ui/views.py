@@ -19,8 +19,14 @@ def source_title(spec: ExperimentSpec) -> str:
 
 
 def layers_text(spec: ExperimentSpec) -> str:
-    m = spec.model
-    return " → ".join(f"{'Bi' if m.bidirectional else ''}{m.cell}({u})" for u in m.units) + " → Dense(1)"
+    m, h = spec.model, spec.window.horizon
+    stack = " → ".join(f"{'Bi' if m.bidirectional else ''}{m.cell}({u})" for u in m.units)
+    head = (f" → Dense({m.head_units})" if m.head_units else "") + (f" → Dense({h})" if m.mode == "direct" else " → Dense(1)")
+    if m.mode == "seq2seq":
+        return f"{stack} → RepeatVector({h}) → {m.cell}({m.units[-1]}) → TimeDistributed{head[3:]}"
+    if m.mode == "many_to_many":
+        return f"{stack} (sequences) → TimeDistributed{head[3:]}"
+    return ("stateful " if m.mode == "stateful" else "") + stack + head
 
 
 def describe(spec: ExperimentSpec, bold: bool = False) -> str:
@@ -150,8 +156,8 @@ def sidebar_status() -> None:
 def downloads(run) -> None:
     """Download buttons for what a saved run made."""
     path = getattr(run, "path", None) or (state.run_root() / run.run_id)
-    files = [("predictions.csv", "text/csv"), ("metrics.json", "application/json"), ("spec.json", "application/json"),
-             ("model.keras", "application/octet-stream")]
+    files = [("predictions.csv", "text/csv"), ("forecast.csv", "text/csv"), ("metrics.json", "application/json"),
+             ("spec.json", "application/json"), ("model.keras", "application/octet-stream")]
     present = [(name, mime) for name, mime in files if (path / name).is_file()]
     if not present:
         return
@@ -174,3 +180,32 @@ def figure_once(key: tuple, build):
         cached = (key, build())
         st.session_state[slot] = cached
     return cached[1]
+
+
+def forecast_section(run, snap) -> None:
+    """After a run: the forecast past the data and the test error by step ahead."""
+    spec = run.spec
+    target = spec.data.target
+    if snap.forecast is None and snap.by_step is None:
+        note = getattr(snap, "forecast_note", "")
+        if note:
+            st.caption(f"No forecast past the data: {note}.")
+        return
+    from core import forecast
+
+    how = forecast.kind(spec)[0] or "direct"
+    st.subheader("Forecast")
+    left, right = st.columns(2)
+    if snap.forecast is not None:
+        recent = run.frame(snap).tail(120)[["date", "truth"]]
+        left.plotly_chart(charts.forecast_figure(recent, snap.forecast, target, how), width="stretch",
+                          key="forecast_chart")
+        left.caption(f"{len(snap.forecast)} steps from the last window of the data. "
+                     + ("Each step is predicted from the steps before it, so errors feed back in." if how == "recursive"
+                        else "One prediction gives every step at once."))
+    if snap.by_step is not None:
+        table = snap.by_step
+        right.plotly_chart(charts.step_error_figure(table, target), width="stretch", key="step_error_chart")
+        worse = table["rmse"].iloc[-1] / table["rmse"].iloc[0] if table["rmse"].iloc[0] else float("nan")
+        right.caption(f"Over {int(table['windows'].iloc[0])} test windows. The error at step {len(table)} is "
+                      f"{worse:.1f}× the error at step 1; persistence's grows too, since the future is further away.")

@@ -92,7 +92,7 @@ def test_model_page_shows_layers_and_edits_the_spec():
     at.run()
     at.switch_page("pages/model.py").run()
     assert any("Total parameters: **16,961**" in c.value for c in at.caption)  # LSTM(64) + Dense(1)
-    at.radio[0].set_value("GRU").run()
+    at.radio(key="w.model.cell").set_value("GRU").run()
     at.text_input[0].set_value("32, 16").run()
     spec = at.session_state["spec"]
     assert spec.model.cell == "GRU" and spec.model.units == [32, 16]
@@ -169,10 +169,11 @@ def test_spec_survives_a_page_switch():
     at = new_app(tiny_spec())
     at.run()
     at.switch_page("pages/model.py").run()
-    at.radio[0].set_value("SimpleRNN").run()
+    at.radio(key="w.model.cell").set_value("SimpleRNN").run()
+    at.radio(key="w.model.mode").set_value("many_to_many").run()
     at.switch_page("pages/data.py").run()
     at.switch_page("pages/model.py").run()
-    assert at.radio[0].value == "SimpleRNN"
+    assert at.radio(key="w.model.cell").value == "SimpleRNN" and at.radio(key="w.model.mode").value == "many_to_many"
 
 
 # -- training ------------------------------------------------------------------------------------

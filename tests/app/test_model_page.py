@@ -1,0 +1,79 @@
+"""The Model page through AppTest: modes, training controls, the layer table with cuDNN flags."""
+from __future__ import annotations
+
+from ..conftest import tiny_spec
+from .test_pages import new_app
+
+
+def model_page(spec=None):
+    at = new_app(spec or tiny_spec())
+    at.run()
+    at.switch_page("pages/model.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def layer_rows(at) -> list[dict]:
+    return next(d.value for d in at.dataframe if "cuDNN on GPU" in d.value.columns).to_dict("records")
+
+
+def test_seq2seq_needs_a_horizon_and_shows_its_diagram_and_layers():
+    at = model_page()
+    at.radio(key="w.model.mode").set_value("seq2seq").run()
+    spec = at.session_state["spec"]
+    assert spec.model.mode == "seq2seq" and spec.window.horizon == 5
+    assert any("RepeatVector" in c.value for c in at.code)
+    types = [r["type"] for r in layer_rows(at)]
+    assert types == ["LSTM", "RepeatVector", "LSTM", "TimeDistributed"]
+    assert layer_rows(at)[-1]["output shape"] == "(None, 5, 1)"
+
+
+def test_recurrent_dropout_rules_out_cudnn_in_the_table():
+    at = model_page()
+    assert layer_rows(at)[0]["cuDNN on GPU"] == "yes"
+    at.slider(key="w.model.recurrent_dropout").set_value(0.2).run()
+    assert layer_rows(at)[0]["cuDNN on GPU"] == "no: recurrent_dropout is 0.2, not 0"
+    at.radio(key="w.model.cell").set_value("SimpleRNN").run()
+    assert layer_rows(at)[0]["cuDNN on GPU"].startswith("no: SimpleRNN has no cuDNN kernel")
+
+
+def test_stateful_turns_bidirectional_off():
+    at = model_page(tiny_spec(model={"bidirectional": True}))
+    at.radio(key="w.model.mode").set_value("stateful").run()
+    spec = at.session_state["spec"]
+    assert spec.model.mode == "stateful" and spec.model.bidirectional is False
+    assert at.toggle(key="w.model.bidirectional").disabled
+
+
+def test_training_controls_reach_the_spec():
+    at = model_page()
+    at.selectbox(key="w.train.optimizer").set_value("sgd").run()
+    at.number_input(key="w.train.momentum").set_value(0.9).run()
+    at.selectbox(key="w.train.loss").set_value("huber").run()
+    at.number_input(key="w.train.clipnorm").set_value(1.0).run()
+    at.toggle(key="w.train.es").set_value(True).run()
+    at.number_input(key="w.train.es.patience").set_value(3).run()
+    at.toggle(key="w.train.rl").set_value(True).run()
+    at.number_input(key="w.model.head_units").set_value(8).run()
+    t = at.session_state["spec"].train
+    assert (t.optimizer, t.momentum, t.loss, t.clipnorm) == ("sgd", 0.9, "huber", 1.0)
+    assert t.early_stopping == {"patience": 3, "restore_best_weights": True}
+    assert t.reduce_lr == {"factor": 0.5, "patience": 3}
+    assert at.session_state["spec"].model.head_units == 8
+    at.number_input(key="w.train.clipnorm").set_value(0.0).run()
+    assert at.session_state["spec"].train.clipnorm is None and not at.exception
+
+
+def test_a_seq2seq_run_trains_from_the_app_and_shows_its_forecast():
+    from .test_pages import button, figures, poll
+
+    at = new_app(tiny_spec(model={"mode": "seq2seq"}, window={"horizon": 3}, train={"epochs": 1}))
+    at.run()
+    assert any("RepeatVector(3)" in m.value for m in at.markdown)  # the summary line names the shape
+    button(at, "Train").click().run()
+    at.session_state["job"].join(120)
+    poll(at, lambda a: "Forecast past the end of the data" in figures(a))
+    fig = figures(at)
+    assert len(fig["Forecast past the end of the data"]["data"][1]["x"]) == 4  # last known point + 3 steps
+    assert fig["Test error by step ahead"]["data"][0]["x"] == [1, 2, 3]
+    assert any(b.label == "Download forecast.csv" for b in at.get("download_button"))
