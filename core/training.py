@@ -233,8 +233,9 @@ class TrainingJob:
         done = self._state.epoch
         kept = f"the weights from epoch {done} are kept" if done else "the untrained weights are kept"
         where = " (on the validation data)" if name == "val_loss" else ""
+        clip = "" if self.spec.train.clipnorm else " or turn on gradient clipping"
         self._diverged = (f"loss became {'NaN' if math.isnan(value) else 'infinite'} at epoch {done + 1}{where}: "
-                          f"lower the learning rate (now {self.spec.train.learning_rate:g}); {kept}")
+                          f"lower the learning rate (now {self.spec.train.learning_rate:g}){clip}; {kept}")
         self._update(message=self._diverged)
 
     def _on_train_begin(self) -> None:

@@ -116,3 +116,11 @@ def test_forecast_and_steps_are_saved_and_read_back(run_store):
     job.run()
     _, snap, _ = runs.load(run_store / "r")
     assert len(snap.forecast) == 3 and list(snap.by_step["step"]) == [1, 2, 3]
+
+
+def test_same_seed_same_history_for_a_seq2seq_with_dropout():
+    spec = tiny_spec(model={"mode": "seq2seq", "units": [4], "dropout": 0.2, "recurrent_dropout": 0.1},
+                     window={"horizon": 3}, train={"epochs": 2})
+    w = windows.make(data.load(spec.data), spec)
+    first, second = TrainingJob(spec, w).run(), TrainingJob(spec, w).run()
+    assert first.history == second.history and first.history["loss"]
