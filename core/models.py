@@ -20,14 +20,12 @@ MODE_TEXT = {
                 "so memory reaches past one window; states are reset each epoch and before evaluation.",
 }
 MODE_DIAGRAM = {
-    "many_to_one": "x1 → x2 → … → xT\n               ↓\n        [RNN] → h_T → Dense → ŷ(T+h)",
-    "direct": "x1 → x2 → … → xT\n               ↓\n        [RNN] → h_T → Dense(h) → ŷ(T+1) … ŷ(T+h)",
-    "many_to_many": "x1    x2    …   xT\n↓     ↓         ↓\n[RNN return_sequences]\n↓     ↓         ↓\n"
-                    "ŷ(1+h) ŷ(2+h) … ŷ(T+h)   (TimeDistributed Dense)",
-    "seq2seq": "x1 … xT → [encoder] → h_T → RepeatVector(h)\n                 ↓\n"
-               "[decoder] → ŷ(T+1) … ŷ(T+h)   (TimeDistributed Dense)",
-    "stateful": "batch k:   x1 … xT → [RNN] → ŷ\n                        ↓ state carried\n"
-                "batch k+1: x1 … xT → [RNN] → ŷ",
+    "many_to_one": "x1 … xT → [RNN] → h_T\n              → Dense → ŷ(T+h)",
+    "direct": "x1 … xT → [RNN] → h_T\n     → Dense(h) → ŷ(T+1) … ŷ(T+h)",
+    "many_to_many": "x1     x2    …  xT\n↓      ↓        ↓\n[RNN, sequences]\n↓      ↓        ↓\n"
+                    "ŷ(1+h) ŷ(2+h) … ŷ(T+h)",
+    "seq2seq": "x1 … xT → [encoder] → h_T\n→ RepeatVector(h) → [decoder]\n→ ŷ(T+1) … ŷ(T+h)",
+    "stateful": "batch k:   x… → [RNN] → ŷ\n             ↓ state\nbatch k+1: x… → [RNN] → ŷ",
 }
 
 
@@ -133,7 +131,9 @@ def layer_table(net: keras.Model) -> list[dict[str, object]]:
     """One row per layer: name, type, output shape, parameter count, and cuDNN use on a GPU."""
     rows = []
     for layer in net.layers:
-        row = {"layer": layer.name, "type": layer.__class__.__name__,
+        inner = getattr(layer, "forward_layer", None) or getattr(layer, "layer", None)
+        kind = layer.__class__.__name__ + (f"({inner.__class__.__name__})" if inner is not None else "")
+        row = {"layer": layer.name, "type": kind,
                "output shape": str(tuple(layer.output.shape)), "parameters": layer.count_params(), "cuDNN on GPU": ""}
         if _is_recurrent(layer):
             reasons = cudnn_reasons(layer)

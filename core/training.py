@@ -89,6 +89,8 @@ class TrainingJob:
     def __init__(self, spec: ExperimentSpec, windowed: Windowed, run_dir: str | Path | None = None,
                  prediction_budget: float = 0.03, on_epoch: Callable[[Snapshot], None] | None = None,
                  run_id: str | None = None):
+        if windowed.mode != spec.model.mode:
+            raise ValueError(f"the windows were made for mode {windowed.mode}, the model is {spec.model.mode}")
         self.spec, self.windowed = spec, windowed
         self.run_dir = Path(run_dir) if run_dir else None
         self.prediction_budget = prediction_budget
@@ -169,7 +171,8 @@ class TrainingJob:
             )
             status, message = self._final_status()
         except Exception as exc:  # anything: the page shows it, the thread must not die silently
-            status, message = FAILED, f"training failed: {exc.__class__.__name__}: {exc}"
+            detail = (str(exc).strip().splitlines() or [""])[-1][:200]
+            status, message = FAILED, f"training failed ({exc.__class__.__name__}: {detail})"
         self._ended = time.perf_counter()
         final = self.snapshot()
         final.status, final.message, final.eta = status, message, None

@@ -23,17 +23,22 @@ st.subheader("Sequence shape")
 top = st.columns([3, 1, 1])
 mode = state.bind(top[0].radio, "model", "mode", "Mode", options=MODES, format_func=MODE_NAMES.get, horizontal=True,
                   on_change=several_steps, help="How windows map to predictions.")
-horizon = state.bind(top[1].number_input, "window", "horizon", "Horizon (steps ahead)", min_value=1,
+several = st.session_state.get("w.model.mode", spec.model.mode) in ("direct", "seq2seq")
+horizon = state.bind(top[1].number_input, "window", "horizon", "Horizon (steps ahead)", min_value=2 if several else 1,
                      help="many-to-one and stateful: predict the value this many steps after the window. direct "
                           "and seq2seq: predict every step up to it (2 or more).")
 forecast_steps = state.bind(top[2].number_input, "window", "forecast_steps", "Forecast steps", min_value=1,
-                            max_value=1000, disabled=mode in ("direct", "seq2seq"),
+                            max_value=1000, disabled=mode in ("direct", "seq2seq") or horizon != 1,
                             help="How far a one-step model forecasts past the data, feeding its predictions back "
-                                 "in (recursive). direct and seq2seq forecast `horizon` steps at once.")
+                                 "in (recursive; needs horizon 1). direct and seq2seq forecast `horizon` steps at "
+                                 "once.")
 if st.session_state.pop("horizon_note", False):
     st.info(f"{MODE_NAMES[mode]} predicts several steps at once, so the horizon is now 5. Change it above.")
-explain, picture = st.columns([2, 1])
-explain.markdown(models.MODE_TEXT[mode].replace("`horizon`", f"**{int(horizon)}**"))
+explain, picture = st.columns([1, 1])
+steps_text = f"**{int(horizon)}** step{'s' if horizon != 1 else ''}"
+explain.markdown(models.MODE_TEXT[mode].replace("`horizon` steps", steps_text).replace("`horizon`", f"**{int(horizon)}**"))
+if mode == "stateful":
+    explain.caption("Bidirectional is off: a stateful layer carries its state forward in time only.")
 picture.code(models.MODE_DIAGRAM[mode], language=None)
 
 left, right = st.columns(2)
@@ -118,7 +123,8 @@ try:
 except Exception as exc:  # noqa: BLE001 - e.g. out of memory: say so, keep the page
     st.error(f"This model could not be built ({exc.__class__.__name__}). Use fewer units or layers.")
 else:
-    st.dataframe(rows, width="stretch", hide_index=True)
+    st.dataframe(rows, width="stretch", hide_index=True,
+                 column_config={"cuDNN on GPU": st.column_config.TextColumn(width="large")})
     st.caption(f"Total parameters: **{total:,}** · input: (batch, {spec.window.length} time steps, "
                f"{len(spec.data.features)} feature{'s' if len(spec.data.features) != 1 else ''}) · cuDNN on GPU: "
                "whether a GPU would run the layer on the fast cuDNN kernel (tanh and sigmoid activations, no "

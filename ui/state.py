@@ -22,7 +22,7 @@ SPEC_KEY, JOB_KEY, SAVED_KEY = "spec", "job", "saved_run"
 
 def sentence(message: str) -> str:
     """An error message as a sentence: no spec field prefix, a capital first letter, a full stop."""
-    message = re.sub(r"^data\.\w+: ", "", str(message).strip())
+    message = re.sub(r"^(data|window|split|model|train)\.[\w.\[\]]+: ", "", str(message).strip())
     first = message.split(" ", 1)[0]
     if first.isalpha():  # "the data has ..." -> "The data has ...", but never "prices.csv" -> "Prices.csv"
         message = message[:1].upper() + message[1:]
@@ -76,7 +76,7 @@ def update_spec(**sections: dict[str, Any]) -> ExperimentSpec | None:
     try:
         spec = get_spec().replace(**sections)
     except SpecError as exc:
-        st.error(f"{exc} - the previous setting is kept.")
+        st.error(f"{sentence(str(exc))} The previous setting is kept.")
         return None
     set_spec(spec)
     return spec
@@ -140,8 +140,13 @@ def _windowed(spec_json: str) -> windows.Windowed:
 
 
 def windowed(spec: ExperimentSpec) -> windows.Windowed:
-    """The spec's windows (cached per data, window and split sections). Raises DataError."""
-    return _windowed(ExperimentSpec(data=spec.data, window=spec.window, split=spec.split).to_json())
+    """The spec's windows (cached per data, window and split sections, the mode, and the batch size,
+    which stateful windows come in whole multiples of). Raises DataError."""
+    from core.spec import ModelSpec, TrainSpec
+
+    key = ExperimentSpec(data=spec.data, window=spec.window, split=spec.split,
+                         model=ModelSpec(mode=spec.model.mode), train=TrainSpec(batch_size=spec.train.batch_size))
+    return _windowed(key.to_json())
 
 
 def run_root() -> Path:

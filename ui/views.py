@@ -20,13 +20,17 @@ def source_title(spec: ExperimentSpec) -> str:
 
 def layers_text(spec: ExperimentSpec) -> str:
     m, h = spec.model, spec.window.horizon
-    stack = " → ".join(f"{'Bi' if m.bidirectional else ''}{m.cell}({u})" for u in m.units)
-    head = (f" → Dense({m.head_units})" if m.head_units else "") + (f" → Dense({h})" if m.mode == "direct" else " → Dense(1)")
+    bi = "Bi" if m.bidirectional else ""
+    stack = " → ".join(f"{bi}{m.cell}({u})" for u in m.units)
+    dense = ([f"Dense({m.head_units})"] if m.head_units else []) + [f"Dense({h if m.mode == 'direct' else 1})"]
+    if m.mode in ("seq2seq", "many_to_many"):
+        dense = [f"TimeDistributed({d})" for d in dense]
     if m.mode == "seq2seq":
-        return f"{stack} → RepeatVector({h}) → {m.cell}({m.units[-1]}) → TimeDistributed{head[3:]}"
-    if m.mode == "many_to_many":
-        return f"{stack} (sequences) → TimeDistributed{head[3:]}"
-    return ("stateful " if m.mode == "stateful" else "") + stack + head
+        stack += f" → RepeatVector({h}) → {bi}{m.cell}({m.units[-1]})"
+    extras = [x for x in (m.dropout and f"dropout {m.dropout:g}", m.recurrent_dropout and
+                          f"recurrent dropout {m.recurrent_dropout:g}") if x]
+    return (("stateful " if m.mode == "stateful" else "") + " → ".join([stack, *dense])
+            + (f" ({', '.join(extras)})" if extras else ""))
 
 
 def describe(spec: ExperimentSpec, bold: bool = False) -> str:
@@ -36,10 +40,14 @@ def describe(spec: ExperimentSpec, bold: bool = False) -> str:
     prep = [x for x in (d.transform != "raw" and f"{d.transform} transform",
                         d.scaler != "minmax" and f"{d.scaler} scaling",
                         spec.window.stride > 1 and f"stride {spec.window.stride}") if x]
-    return (f"{b}{source_title(spec)}{b}, predicting {b}{d.target}{b} {spec.window.horizon} step(s) ahead from the "
+    h = spec.window.horizon
+    ahead = (f"1 to {h} steps" if spec.model.mode in ("direct", "seq2seq") else f"{h} step{'s' if h != 1 else ''}")
+    return (f"{b}{source_title(spec)}{b}, predicting {b}{d.target}{b} {ahead} ahead from the "
             f"last {b}{spec.window.length}{b} steps of {', '.join(d.features)}"
             + (f" ({', '.join(prep)})" if prep else "") + f" · {b}{layers_text(spec)}{b} · "
-            f"{t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}")
+            f"{t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}, {t.loss} loss"
+            + "".join(x for x in (t.clipnorm and f", clipnorm {t.clipnorm:g}", t.early_stopping and ", early stopping",
+                                  t.reduce_lr and ", reduce LR on plateau") if x))
 
 
 def setup_summary(spec: ExperimentSpec) -> None:
@@ -107,6 +115,11 @@ def progress(snap) -> None:
     STATUS_STYLE.get(snap.status, st.info)(f"Status: {snap.message}")
 
 
+def state_lr(snap) -> str:
+    run = state.current_run()
+    return f"{run.spec.train.learning_rate:g}" if run is not None else "?"
+
+
 def metrics_table(snap, target: str, horizon: int = 1) -> None:
     """The model's RMSE, MAE and MAPE next to the persistence baseline.
 
@@ -128,9 +141,14 @@ def metrics_table(snap, target: str, horizon: int = 1) -> None:
     st.dataframe(table.style.format("{:.3f}"), width="stretch")
     ratio = model["rmse"] / naive["rmse"] if naive["rmse"] else float("nan")
     verdict = "beats" if ratio < 1 else "does not beat"
-    hint = ("" if ratio < 1 else " Persistence is hard to beat on series that move like a random walk, as "
-            "day-to-day prices do: try more epochs, a GRU, a shorter window, a lower learning rate or the diff "
-            "transform, and compare.")
+    if ratio > 3:
+        hint = (f" That is far worse than repeating the last value, which usually means training went wrong: a "
+                f"learning rate that is too high (now {state_lr(snap)}), too few epochs, or a window too long "
+                "for the data.")
+    else:
+        hint = ("" if ratio < 1 else " Persistence is hard to beat on series that move like a random walk, as "
+                "day-to-day prices do: try more epochs, a GRU, a shorter window, a lower learning rate or the diff "
+                "transform, and compare.")
     st.caption(f"On the {label} targets, in {target} units. The model {verdict} persistence: its RMSE is "
                f"{ratio:.2f}× the baseline's.{hint}")
 
@@ -154,7 +172,10 @@ def sidebar_status() -> None:
 
 
 def downloads(run) -> None:
-    """Download buttons for what a saved run made."""
+    """Download buttons for what a saved run made (none when not one epoch was trained)."""
+    snap = run.snapshot()
+    if snap.status == "failed" and snap.epoch == 0:
+        return
     path = getattr(run, "path", None) or (state.run_root() / run.run_id)
     files = [("predictions.csv", "text/csv"), ("forecast.csv", "text/csv"), ("metrics.json", "application/json"),
              ("spec.json", "application/json"), ("model.keras", "application/octet-stream")]
@@ -163,7 +184,7 @@ def downloads(run) -> None:
         return
     cols = st.columns(len(present))
     for col, (name, mime) in zip(cols, present):
-        col.download_button(f"Download {name}", (path / name).read_bytes(), file_name=f"{run.run_id}-{name}",
+        col.download_button(name, (path / name).read_bytes(), file_name=f"{run.run_id}-{name}",
                             mime=mime, icon=":material/download:", key=f"dl-{name}")
 
 
@@ -185,6 +206,8 @@ def figure_once(key: tuple, build):
 def forecast_section(run, snap) -> None:
     """After a run: the forecast past the data and the test error by step ahead."""
     spec = run.spec
+    if snap.status == "failed" and snap.epoch == 0:
+        return  # nothing was trained: no forecast from random weights
     target = spec.data.target
     if snap.forecast is None and snap.by_step is None:
         note = getattr(snap, "forecast_note", "")
@@ -197,7 +220,7 @@ def forecast_section(run, snap) -> None:
     st.subheader("Forecast")
     left, right = st.columns(2)
     if snap.forecast is not None:
-        recent = run.frame(snap).tail(120)[["date", "truth"]]
+        recent = run.frame(snap).tail(max(30, 6 * len(snap.forecast)))[["date", "truth"]]
         left.plotly_chart(charts.forecast_figure(recent, snap.forecast, target, how), width="stretch",
                           key="forecast_chart")
         left.caption(f"{len(snap.forecast)} steps from the last window of the data. "
@@ -207,5 +230,10 @@ def forecast_section(run, snap) -> None:
         table = snap.by_step
         right.plotly_chart(charts.step_error_figure(table, target), width="stretch", key="step_error_chart")
         worse = table["rmse"].iloc[-1] / table["rmse"].iloc[0] if table["rmse"].iloc[0] else float("nan")
-        right.caption(f"Over {int(table['windows'].iloc[0])} test windows. The error at step {len(table)} is "
-                      f"{worse:.1f}× the error at step 1; persistence's grows too, since the future is further away.")
+        test_windows = len(run.frame(snap).query("split == 'test'"))
+        used = int(table["windows"].iloc[0])
+        over = (f"Over {used} evenly spaced test windows of {test_windows}" if used < test_windows
+                else f"Over all {used} test windows")
+        right.caption(f"{over} that have {len(table)} known steps after them. The model's error at step {len(table)} "
+                      f"is {worse:.1f}× its error at step 1; persistence's is "
+                      f"{table['naive_rmse'].iloc[-1] / max(table['naive_rmse'].iloc[0], 1e-12):.1f}×.")

@@ -24,7 +24,7 @@ def test_seq2seq_needs_a_horizon_and_shows_its_diagram_and_layers():
     assert spec.model.mode == "seq2seq" and spec.window.horizon == 5
     assert any("RepeatVector" in c.value for c in at.code)
     types = [r["type"] for r in layer_rows(at)]
-    assert types == ["LSTM", "RepeatVector", "LSTM", "TimeDistributed"]
+    assert types == ["LSTM", "RepeatVector", "LSTM", "TimeDistributed(Dense)"]
     assert layer_rows(at)[-1]["output shape"] == "(None, 5, 1)"
 
 
@@ -76,4 +76,35 @@ def test_a_seq2seq_run_trains_from_the_app_and_shows_its_forecast():
     fig = figures(at)
     assert len(fig["Forecast past the end of the data"]["data"][1]["x"]) == 4  # last known point + 3 steps
     assert fig["Test error by step ahead"]["data"][0]["x"] == [1, 2, 3]
-    assert any(b.label == "Download forecast.csv" for b in at.get("download_button"))
+    assert any(b.label == "forecast.csv" for b in at.get("download_button"))
+
+
+def test_the_app_trains_on_windows_made_for_the_chosen_mode():
+    """The windows cache must key on the mode: seq2seq targets are (samples, horizon, 1)."""
+    from .test_pages import button
+
+    at = model_page(tiny_spec(window={"horizon": 3}, train={"epochs": 1, "batch_size": 16}))
+    at.radio(key="w.model.mode").set_value("seq2seq").run()
+    at.switch_page("pages/train.py").run()
+    button(at, "Train").click().run()
+    job = at.session_state["job"]
+    assert job.windowed.y["train"].shape[1:] == (3, 1)
+    job.join(120)
+    at.switch_page("pages/model.py").run()
+    at.radio(key="w.model.mode").set_value("stateful").run()
+    at.switch_page("pages/train.py").run()
+    button(at, "Train").click().run()
+    job = at.session_state["job"]
+    job.join(120)
+    assert job.snapshot().status == "finished", job.snapshot().message
+    assert all(n % 16 == 0 for n in job.windowed.counts().values())
+
+
+def test_a_stateful_batch_bigger_than_a_split_is_refused_in_plain_words():
+    from .test_pages import button
+
+    at = model_page(tiny_spec(model={"mode": "stateful"}, train={"batch_size": 512}))
+    at.switch_page("pages/train.py").run()
+    button(at, "Train").click().run()
+    shown = " ".join(w.value for w in at.warning)
+    assert "Stateful layers train and predict in fixed batches of 512" in shown and "job" not in at.session_state

@@ -228,7 +228,7 @@ def test_log_scale_toggle_and_downloads_after_training():
     at.toggle(key="log_loss").set_value(True).run()
     assert figures(at)["Loss"]["layout"]["yaxis"]["type"] == "log"
     labels = [b.proto.label for b in at.get("download_button")]
-    assert "Download predictions.csv" in labels and "Download model.keras" in labels
+    assert "predictions.csv" in labels and "model.keras" in labels
 
 
 def test_diverging_training_shows_why_and_what_to_do():

@@ -28,7 +28,7 @@ def test_train_watch_and_stop(app_url, page):
     epochs = int(re.search(r"stopped at epoch (\d+)", status.inner_text()).group(1))
     assert 2 <= epochs < 20
     # The full rerun after the job ends stops the polling and offers the run's files.
-    page.get_by_role("button", name=re.compile("Download predictions.csv")).wait_for(timeout=30_000)
+    page.get_by_role("button", name=re.compile("predictions.csv")).wait_for(timeout=30_000)
     wait_idle(page)
     assert page.evaluate(LOSS_POINTS) == epochs
     assert page.get_by_text("persistence (tomorrow = today)").first.is_visible()
