@@ -36,7 +36,8 @@ if st.session_state.pop("horizon_note", False):
     st.info(f"{MODE_NAMES[mode]} predicts several steps at once, so the horizon is now 5. Change it above.")
 explain, picture = st.columns([1, 1])
 steps_text = f"**{int(horizon)}** step{'s' if horizon != 1 else ''}"
-explain.markdown(models.MODE_TEXT[mode].replace("`horizon` steps", steps_text).replace("`horizon`", f"**{int(horizon)}**"))
+explain.markdown(models.MODE_TEXT[mode].replace("`horizon` steps", steps_text).replace("`horizon`", f"**{int(horizon)}**")
+                 .replace("(horizon)", f"({int(horizon)})"))
 if mode == "stateful":
     explain.caption("Bidirectional is off: a stateful layer carries its state forward in time only.")
 picture.code(models.MODE_DIAGRAM[mode], language=None)

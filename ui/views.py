@@ -142,9 +142,9 @@ def metrics_table(snap, target: str, horizon: int = 1) -> None:
     ratio = model["rmse"] / naive["rmse"] if naive["rmse"] else float("nan")
     verdict = "beats" if ratio < 1 else "does not beat"
     if ratio > 3:
-        hint = (f" That is far worse than repeating the last value, which usually means training went wrong: a "
-                f"learning rate that is too high (now {state_lr(snap)}), too few epochs, or a window too long "
-                "for the data.")
+        hint = (f" That is far worse than repeating the last value. Common causes: test values outside the range "
+                f"seen in training (a trending series: try the diff or pct transform on the Data page), too few "
+                f"epochs, or a learning rate that is too high (now {state_lr(snap)}).")
     else:
         hint = ("" if ratio < 1 else " Persistence is hard to beat on series that move like a random walk, as "
                 "day-to-day prices do: try more epochs, a GRU, a shorter window, a lower learning rate or the diff "
