@@ -108,6 +108,7 @@ class TrainingJob:
         self._good_weights = None
         self._diverged = ""  # the message, once the loss is no longer finite
         self.saved = False  # True once the run directory is written
+        self.fit_seconds: float | None = None  # model build + fit, without the final predictions and forecast
 
     # -- control -------------------------------------------------------------------------------
     @property
@@ -169,6 +170,7 @@ class TrainingJob:
                 shuffle=spec.model.mode != "stateful",  # stateful: consecutive windows, in order
                 callbacks=self._callbacks(),
             )
+            self.fit_seconds = time.perf_counter() - self._started  # build + fit, as a bare model.fit is timed
             status, message = self._final_status()
         except Exception as exc:  # anything: the page shows it, the thread must not die silently
             detail = (str(exc).strip().splitlines() or [""])[-1][:200]
