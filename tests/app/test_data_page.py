@@ -7,15 +7,11 @@ import pytest
 from core import tickers
 
 from ..conftest import tiny_spec
-from .test_pages import button, new_app
+from .test_pages import button, new_app, open_page
 
 
 def data_page(spec=None):
-    at = new_app(spec or tiny_spec())
-    at.run()
-    at.switch_page("pages/data.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("data", spec)
 
 
 def loaded_line(at) -> str:

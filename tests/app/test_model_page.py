@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from ..conftest import tiny_spec
-from .test_pages import new_app
+from .test_pages import new_app, open_page
 
 
 def model_page(spec=None):
-    at = new_app(spec or tiny_spec())
-    at.run()
-    at.switch_page("pages/model.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("model", spec)
 
 
 def layer_rows(at) -> list[dict]:

@@ -25,6 +25,15 @@ def new_app(spec=None, **query) -> AppTest:
     return at
 
 
+def open_page(page: str, spec=None) -> AppTest:
+    """A fresh app on the tiny spec (or `spec`), switched to pages/<page>.py, with no exception."""
+    at = new_app(spec or tiny_spec())
+    at.run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
 def figures(at: AppTest) -> dict[str, dict]:
     """Plotly figures on the page by title (Streamlit bolds titles: strip the tags)."""
     out = {}
