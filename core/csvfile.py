@@ -269,6 +269,13 @@ def _to_numbers(frame: pd.DataFrame, notes: list[str], sep: str) -> None:
     """
     commas = []
     for column in frame.columns:
+        try:  # the common case, a plain numeric column: no per-value pattern matching
+            plain = pd.to_numeric(frame[column]).astype(np.float64)
+        except (ValueError, TypeError):
+            plain = None
+        if plain is not None and not np.isinf(plain).any():
+            frame[column] = plain
+            continue
         raw = frame[column].astype("string").str.strip()
         present = raw.notna() & (raw != "")
         if not present.any():

@@ -257,7 +257,11 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
     step_targets = _target_rows(starts, length, horizon, mode)  # (samples, outputs); the last is target_rows
     step_anchors = step_targets - horizon if mode == "many_to_many" else np.repeat(last_rows[:, None],
                                                                                       step_targets.shape[1], axis=1)
-    y_raw = _transform_target(levels[step_targets], levels[step_anchors], d.transform, d.target)
+    if d.transform == "log":  # each row once, however many samples and steps use it
+        _check_positive(pd.DataFrame({d.target: levels[np.unique(step_targets)]}), "log")
+    if d.transform == "pct":
+        _check_nonzero(pd.DataFrame({d.target: levels[np.unique(step_anchors)]}))
+    y_raw = _transform_target(levels[step_targets], levels[step_anchors], d.transform)
     if not (np.isfinite(x_raw).all() and np.isfinite(y_raw).all()):
         raise DataError(f"the {d.transform} transform produced infinite values (numbers too large for it). Use raw "
                         "values or another transform, or rescale the column")
@@ -305,14 +309,13 @@ def _transform_inputs(frame: pd.DataFrame, transform: str) -> np.ndarray:
 
 
 @np.errstate(over="ignore", divide="ignore", invalid="ignore")
-def _transform_target(target: np.ndarray, last: np.ndarray, transform: str, name: str) -> np.ndarray:
+def _transform_target(target: np.ndarray, last: np.ndarray, transform: str) -> np.ndarray:
+    """Targets relative to the level they are predicted from (checked by make() first)."""
     if transform == "log":
-        _check_positive(pd.DataFrame({name: np.ravel(target)}), "log")
         return np.log(target)
     if transform == "diff":
         return target - last
     if transform == "pct":
-        _check_nonzero(pd.DataFrame({name: np.ravel(last)}))
         return (target / last - 1) * 100
     return target
 

@@ -46,7 +46,7 @@ def live_view() -> None:
     pred_col.plotly_chart(pred_fig, width="stretch", key="pred_chart")
     if snap.predictions_epoch and snap.running:
         pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")
-    views.metrics_table(snap, target, horizon)
+    views.metrics_table(snap, target, horizon, run.spec.train.learning_rate)
     if was_running and not run.snapshot().running:
         st.rerun()
 

@@ -115,12 +115,7 @@ def progress(snap) -> None:
     STATUS_STYLE.get(snap.status, st.info)(f"Status: {snap.message}")
 
 
-def state_lr(snap) -> str:
-    run = state.current_run()
-    return f"{run.spec.train.learning_rate:g}" if run is not None else "?"
-
-
-def metrics_table(snap, target: str, horizon: int = 1) -> None:
+def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | None = None) -> None:
     """The model's RMSE, MAE and MAPE next to the persistence baseline.
 
     While training runs the table shows the validation targets; the test metrics appear only when
@@ -144,7 +139,7 @@ def metrics_table(snap, target: str, horizon: int = 1) -> None:
     if ratio > 3:
         hint = (f" That is far worse than repeating the last value. Common causes: test values outside the range "
                 f"seen in training (a trending series: try the diff or pct transform on the Data page), too few "
-                f"epochs, or a learning rate that is too high (now {state_lr(snap)}).")
+                f"epochs, or a learning rate that is too high (now {learning_rate:g}).")
     else:
         hint = ("" if ratio < 1 else " Persistence is hard to beat on series that move like a random walk, as "
                 "day-to-day prices do: try more epochs, a GRU, a shorter window, a lower learning rate or the diff "
