@@ -17,6 +17,7 @@ pages = [
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:"),
     st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
     st.Page("pages/train.py", title="Train", icon=":material/play_circle:", default=True),
+    st.Page("pages/inspect.py", title="Inspect", icon=":material/grid_on:"),
 ]
 nav = st.navigation(pages)
 

@@ -12,6 +12,10 @@ Layout of a run directory (a public interface; files are only ever added):
     model.keras       the trained Keras model (the last good weights)
     forecast.csv      date, forecast: values past the end of the data (when the mode can forecast)
     metrics.json also holds "test_by_step": [{"step", "rmse", "mae", "naive_rmse", "windows"}, ...]
+    gates.npz         "<layer name>/<gate>" -> (time steps, units) float32: every gate and state of
+                      every recurrent layer over the first test window, final weights (core/gates.py)
+    weights.npz       "epoch_<n>/<i>" -> model.get_weights()[i] after epoch n (0: before training),
+                      for the epochs the job kept (see TrainingJob.weight_history)
 """
 from __future__ import annotations
 
@@ -54,7 +58,8 @@ def history_frame(history: dict[str, list[float]]) -> pd.DataFrame:
     return frame
 
 
-def save(run_dir: str | Path, spec: ExperimentSpec, windowed: Windowed, snap: Snapshot, model) -> Path:
+def save(run_dir: str | Path, spec: ExperimentSpec, windowed: Windowed, snap: Snapshot, model,
+         weight_history: dict[int, list[np.ndarray]] | None = None) -> Path:
     """Write a finished, stopped or failed run into run_dir (created if needed)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -73,11 +78,36 @@ def save(run_dir: str | Path, spec: ExperimentSpec, windowed: Windowed, snap: Sn
     if snap.forecast is not None:
         snap.forecast.to_csv(run_dir / "forecast.csv", index=False)
     model.save(run_dir / "model.keras")
+    save_gates(run_dir, model, windowed)
+    if weight_history:
+        np.savez_compressed(run_dir / "weights.npz", **{f"epoch_{e}/{i}": a for e, ws in weight_history.items()
+                                                         for i, a in enumerate(ws)})
     info = {"run_id": snap.run_id, "status": snap.status, "message": snap.message, "epoch": snap.epoch,
             "epochs": snap.epochs, "elapsed_seconds": round(snap.elapsed, 3),
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     (run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")  # last: it marks the run complete
     return run_dir
+
+
+def save_gates(run_dir: Path, model, windowed: Windowed) -> None:
+    """gates.npz: the replayed gates of the first test window (nothing when there is none)."""
+    from . import gates
+
+    if len(windowed.X["test"]):
+        np.savez(run_dir / "gates.npz", **gates.flat(gates.replay(model, windowed.X["test"][:1])))
+
+
+def weight_history(run_dir: str | Path) -> dict[int, list[np.ndarray]]:
+    """weights.npz read back: epoch -> model.get_weights() list; {} when the run has none."""
+    path = Path(run_dir) / "weights.npz"
+    if not path.is_file():
+        return {}
+    out: dict[int, dict[int, np.ndarray]] = {}
+    with np.load(path) as archive:
+        for key in archive.files:
+            epoch, i = key.removeprefix("epoch_").split("/")
+            out.setdefault(int(epoch), {})[int(i)] = archive[key]
+    return {e: [ws[i] for i in sorted(ws)] for e, ws in sorted(out.items())}
 
 
 def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:

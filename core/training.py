@@ -25,6 +25,7 @@ from .spec import ExperimentSpec
 from .windows import Windowed
 
 RUNNING, STOPPED, FINISHED, FAILED = "running", "stopped", "finished", "failed"
+WEIGHT_BUDGET = 16 * 2 ** 20  # bytes of per-epoch weight copies kept for scrubbing the gates through training
 LIVE_SPLITS = ("val", "test")
 
 
@@ -106,6 +107,8 @@ class TrainingJob:
         self._last_refresh = -math.inf
         self._live_X: np.ndarray | None = None  # val then test windows, joined once
         self._good_weights = None
+        self._weights: OrderedDict[int, list[np.ndarray]] = OrderedDict()  # epoch -> model.get_weights()
+        self._weights_every = 1  # keep every N-th epoch's weights; doubles when the budget is reached
         self._diverged = ""  # the message, once the loss is no longer finite
         self.saved = False  # True once the run directory is written
         self.fit_seconds: float | None = None  # model build + fit, without the final predictions and forecast
@@ -151,6 +154,28 @@ class TrainingJob:
         with self._lock:
             return self._state.running
 
+    def weight_history(self) -> dict[int, list[np.ndarray]]:
+        """epoch -> the model's weights after that epoch (0: before training), oldest first.
+
+        Every epoch is kept until the copies pass WEIGHT_BUDGET bytes; then every other one is
+        dropped (the first and the latest always stay) and from then on every 2nd, 4th, ...
+        epoch is kept. The arrays are never changed after they are stored.
+        """
+        with self._lock:
+            return dict(self._weights)
+
+    def _keep_weights(self, epoch: int, weights: list[np.ndarray]) -> None:
+        with self._lock:
+            latest = next(reversed(self._weights), None)
+            if latest is not None and latest % self._weights_every and latest != 0:
+                del self._weights[latest]  # it was kept only as "the latest"
+            self._weights[epoch] = weights
+            size = sum(a.nbytes for a in weights)
+            while len(self._weights) > 2 and size * len(self._weights) > WEIGHT_BUDGET:
+                self._weights_every *= 2
+                for e in [e for e in self._weights if e % self._weights_every and e != epoch]:
+                    del self._weights[e]
+
     # -- the training thread -------------------------------------------------------------------
     def run(self) -> Snapshot:
         """Train to the end (or to Stop) in the calling thread; returns the final Snapshot.
@@ -182,7 +207,7 @@ class TrainingJob:
             if self.run_dir is not None and self.model is not None:
                 from . import runs
 
-                runs.save(self.run_dir, self.spec, self.windowed, final, self.model)
+                runs.save(self.run_dir, self.spec, self.windowed, final, self.model, self.weight_history())
                 self.saved = True
         except Exception as exc:  # noqa: BLE001 - a failed save must still end the job
             final.message = f"{message} (could not save the run to {self.run_dir}: {exc})"
@@ -245,6 +270,7 @@ class TrainingJob:
 
     def _on_train_begin(self) -> None:
         self._good_weights = self.model.get_weights()
+        self._keep_weights(0, self._good_weights)
         if self._stop.is_set():  # Stop came while the model was being built; fit() reset the flag
             self.model.stop_training = True
 
@@ -258,6 +284,7 @@ class TrainingJob:
                 self.model.stop_training = True
                 return
         self._good_weights = self.model.get_weights()
+        self._keep_weights(self._state.epoch + 1, self._good_weights)
         with self._lock:
             for key, value in values.items():
                 self._state.history[key].append(value)

@@ -236,7 +236,18 @@ def start_training(spec: ExperimentSpec) -> str | None:
     st.session_state[JOB_KEY] = job
     st.session_state.pop(SAVED_KEY, None)
     st.query_params["run"] = run_id
+    remember_run(run_id)
     return None
+
+
+def session_runs() -> list[str]:
+    """Run ids trained in this browser session, newest first (the runs one may compare with)."""
+    return list(st.session_state.get("session_runs", []))
+
+
+def remember_run(run_id: str) -> None:
+    ids = [r for r in st.session_state.get("session_runs", []) if r != run_id]
+    st.session_state["session_runs"] = [run_id, *ids][:20]
 
 
 @st.cache_data(show_spinner="Building the model...", max_entries=32)

@@ -1,0 +1,318 @@
+"""Replay recurrent layers from their weights: every gate and state at every time step.
+
+Keras returns only h (and, at the end, the states); the gates stay inside the cell. This module
+runs the same equations in numpy from the layer's weights, so each gate can be drawn. Weight
+layouts (Keras 3), with U units and F input features:
+
+- SimpleRNN: kernel (F, U), recurrent (U, U), bias (U,); h = tanh(x W + h_prev R + b).
+- LSTM: kernel (F, 4U), recurrent (U, 4U), bias (4U,), gate order i, f, g (candidate), o;
+  c = f * c_prev + i * g, h = o * tanh(c).
+- GRU: gate order z, r, candidate. reset_after=True: bias (2, 3U), input and recurrent rows, and
+  candidate = tanh(x W_h + b_h + r * (h_prev R_h + b_rec_h)). reset_after=False: bias (3U,) and
+  candidate = tanh(x W_h + b_h + (r * h_prev) R_h). Then h = z * h_prev + (1 - z) * candidate.
+
+Bidirectional layers run the backward copy over the reversed sequence and flip its traces back,
+as Keras does for return_sequences, so both halves share the input's time axis; the two halves
+are joined along units: (time steps, 2 * units), forward units first.
+
+Replays start from zero states, as `predict` does after a reset (stateful models included).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+GATES = {
+    "LSTM": ("input", "forget", "candidate", "output", "cell", "h"),
+    "GRU": ("update", "reset", "candidate", "h"),
+    "SimpleRNN": ("h",),
+}
+SIGMOID_GATES = {"input", "forget", "output", "update", "reset"}
+"""Gates that pass through the recurrent activation (sigmoid by default): values in [0, 1]."""
+GATE_TEXT = {
+    "input": "input gate i: how much of the candidate is written into the cell",
+    "forget": "forget gate f: how much of the old cell state is kept",
+    "candidate": "candidate: the new content proposed at this step",
+    "output": "output gate o: how much of the cell is shown as h",
+    "cell": "cell state c: the long-term memory (not bounded to [-1, 1])",
+    "h": "hidden state h: what the layer passes on",
+    "update": "update gate z: how much of the old h is kept (1 keeps it all)",
+    "reset": "reset gate r: how much of the old h the candidate may read",
+}
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _hard_sigmoid(x):
+    return np.clip(x / 6.0 + 0.5, 0.0, 1.0)
+
+
+_ACTIVATIONS = {"tanh": np.tanh, "sigmoid": _sigmoid, "hard_sigmoid": _hard_sigmoid,
+                "relu": lambda x: np.maximum(x, 0.0), "linear": lambda x: x}
+
+
+def _activation(fn):
+    """A numpy version of a Keras activation (falls back to calling Keras on the array)."""
+    name = keras.activations.serialize(fn)
+    name = name if isinstance(name, str) else getattr(fn, "__name__", "")
+    if name in _ACTIVATIONS:
+        return _ACTIVATIONS[name]
+    return lambda x: np.asarray(keras.ops.convert_to_numpy(fn(x.astype(np.float32))), dtype=np.float64)
+
+
+@dataclass
+class Layer:
+    """A recurrent layer of a model, as the replay sees it.
+
+    Attributes:
+        name: the Keras layer's name (e.g. "lstm_1", "bi_gru_1"); the prefix of export keys.
+        cell: "LSTM", "GRU" or "SimpleRNN".
+        units: units per direction.
+        bidirectional: two directions, traces (time steps, 2 * units).
+        index: position in model.layers; offset: where its weights start in model.get_weights().
+        n_weights: how many arrays it holds (3, or 6 when bidirectional).
+    """
+
+    name: str
+    cell: str
+    units: int
+    bidirectional: bool
+    index: int
+    offset: int
+    n_weights: int
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        return GATES[self.cell]
+
+
+def _inner(layer):
+    return layer.forward_layer if isinstance(layer, keras.layers.Bidirectional) else layer
+
+
+def _cell_name(rnn) -> str | None:
+    for name, cls in (("LSTM", keras.layers.LSTM), ("GRU", keras.layers.GRU), ("SimpleRNN", keras.layers.SimpleRNN)):
+        if isinstance(rnn, cls):
+            return name
+    return None
+
+
+def recurrent_layers(model: keras.Model) -> list[Layer]:
+    """The model's SimpleRNN/LSTM/GRU layers (plain or Bidirectional), in order."""
+    out, offset = [], 0
+    for i, layer in enumerate(model.layers):
+        n = len(layer.weights)
+        cell = _cell_name(_inner(layer))
+        if cell is not None:
+            out.append(Layer(layer.name, cell, _inner(layer).cell.units,
+                             isinstance(layer, keras.layers.Bidirectional), i, offset, n))
+        offset += n
+    return out
+
+
+def layer_weights(model: keras.Model, weights: list[np.ndarray] | None = None) -> dict[str, list[np.ndarray]]:
+    """name -> that layer's weight arrays, from `weights` (a model.get_weights() list) or the model."""
+    weights = model.get_weights() if weights is None else weights
+    return {r.name: weights[r.offset:r.offset + r.n_weights] for r in recurrent_layers(model)}
+
+
+def _run_cell(rnn, kernel, recurrent, bias, x: np.ndarray) -> dict[str, np.ndarray]:
+    """One direction over x (batch, time, features) -> gate -> (batch, time, units), float64."""
+    cell = rnn.cell
+    kind = _cell_name(rnn)
+    act = _activation(cell.activation)
+    rec = _activation(getattr(cell, "recurrent_activation", cell.activation))
+    kernel, recurrent = kernel.astype(np.float64), recurrent.astype(np.float64)
+    batch, steps, _ = x.shape
+    units = recurrent.shape[0]
+    use_bias = bias is not None
+    if kind == "GRU" and cell.reset_after and use_bias:
+        b_in, b_rec = bias[0].astype(np.float64), bias[1].astype(np.float64)
+    else:
+        b_in, b_rec = (bias.astype(np.float64) if use_bias else 0.0), None
+    xw = x.astype(np.float64) @ kernel + b_in  # (batch, time, k * units): the input half, all steps at once
+    h = np.zeros((batch, units))
+    c = np.zeros((batch, units))
+    out = {g: np.empty((batch, steps, units)) for g in GATES[kind]}
+    for t in range(steps):
+        if kind == "SimpleRNN":
+            h = act(xw[:, t] + h @ recurrent)
+        elif kind == "LSTM":
+            z = xw[:, t] + h @ recurrent
+            i, f = rec(z[:, :units]), rec(z[:, units:2 * units])
+            g, o = act(z[:, 2 * units:3 * units]), rec(z[:, 3 * units:])
+            c = f * c + i * g
+            h = o * act(c)
+            for name, value in (("input", i), ("forget", f), ("candidate", g), ("output", o), ("cell", c)):
+                out[name][:, t] = value
+        else:  # GRU
+            xz, xr, xh = xw[:, t, :units], xw[:, t, units:2 * units], xw[:, t, 2 * units:]
+            if cell.reset_after:
+                hr = h @ recurrent + (b_rec if b_rec is not None else 0.0)
+                z, r = rec(xz + hr[:, :units]), rec(xr + hr[:, units:2 * units])
+                cand = act(xh + r * hr[:, 2 * units:])
+            else:
+                z = rec(xz + h @ recurrent[:, :units])
+                r = rec(xr + h @ recurrent[:, units:2 * units])
+                cand = act(xh + (r * h) @ recurrent[:, 2 * units:])
+            h = z * h + (1 - z) * cand
+            out["update"][:, t], out["reset"][:, t], out["candidate"][:, t] = z, r, cand
+        out["h"][:, t] = h
+    return out
+
+
+def _split_bias(arrays: list[np.ndarray], use_bias: bool):
+    return (arrays[0], arrays[1], arrays[2]) if use_bias else (arrays[0], arrays[1], None)
+
+
+def _replay_layer(layer, arrays: list[np.ndarray], x: np.ndarray) -> dict[str, np.ndarray]:
+    """A (possibly bidirectional) recurrent layer over x (batch, time, features)."""
+    if not isinstance(layer, keras.layers.Bidirectional):
+        return _run_cell(layer, *_split_bias(arrays, layer.cell.use_bias), x)
+    fwd, bwd = layer.forward_layer, layer.backward_layer
+    n = len(arrays) // 2
+    forward = _run_cell(fwd, *_split_bias(arrays[:n], fwd.cell.use_bias), x)
+    backward = _run_cell(bwd, *_split_bias(arrays[n:], bwd.cell.use_bias), x[:, ::-1])
+    return {g: np.concatenate([forward[g], backward[g][:, ::-1]], axis=-1) for g in forward}
+
+
+def output(layer, h: np.ndarray) -> np.ndarray:
+    """What a recurrent layer hands on, from its replayed h (windows, time steps, units).
+
+    return_sequences: all of h. Otherwise the final state: h at the last step, and for a
+    bidirectional layer the backward half's final state, which is at the *first* input step.
+    """
+    if _inner(layer).return_sequences:
+        return h
+    if isinstance(layer, keras.layers.Bidirectional):
+        half = h.shape[-1] // 2
+        return np.concatenate([h[:, -1, :half], h[:, 0, half:]], axis=-1)
+    return h[:, -1]
+
+
+def replay(model: keras.Model, X: np.ndarray, weights: list[np.ndarray] | None = None
+           ) -> dict[str, dict[str, np.ndarray]]:
+    """Every gate and state of every recurrent layer, for each window in X.
+
+    Layers between recurrent ones are followed as at inference: Dropout passes values through,
+    RepeatVector repeats the last state (seq2seq), a layer that returns only its final state
+    hands h at the last step on.
+
+    Args:
+        model: a Sequential-style Keras model built by core.models (or any stack of layers).
+        X: (windows, time steps, features) model inputs.
+        weights: a model.get_weights() list to replay instead of the model's current weights
+            (e.g. a snapshot from an earlier epoch).
+
+    Returns:
+        layer name -> gate -> (windows, time steps, units) float32; bidirectional layers
+        (windows, time steps, 2 * units). The decoder of a seq2seq model has `horizon` time steps.
+    """
+    by_layer = layer_weights(model, weights)
+    x = np.asarray(X, dtype=np.float64)
+    last = max((r.index for r in recurrent_layers(model)), default=-1)
+    traces: dict[str, dict[str, np.ndarray]] = {}
+    for i, layer in enumerate(model.layers[:last + 1]):
+        if layer.name in by_layer:
+            gates = _replay_layer(layer, by_layer[layer.name], x)
+            traces[layer.name] = {g: v.astype(np.float32) for g, v in gates.items()}
+            x = output(layer, gates["h"])
+        elif isinstance(layer, keras.layers.RepeatVector):
+            x = np.repeat(x[:, None, :], layer.n, axis=1)
+        elif isinstance(layer, keras.layers.Dropout):
+            continue
+        else:
+            x = np.asarray(keras.ops.convert_to_numpy(layer(x.astype(np.float32), training=False)), dtype=np.float64)
+    return traces
+
+
+def flat(traces: dict[str, dict[str, np.ndarray]], window: int = 0) -> dict[str, np.ndarray]:
+    """"<layer name>/<gate>" -> (time steps, units) for one window: the gates.npz layout."""
+    return {f"{layer}/{gate}": np.ascontiguousarray(v[window]) for layer, gates in traces.items()
+            for gate, v in gates.items()}
+
+
+def saturation(traces: dict[str, np.ndarray], low: float = 0.1, high: float = 0.9) -> dict[str, np.ndarray]:
+    """Per unit, the fraction of (window, time step) values below `low` and above `high`.
+
+    Karpathy, Johnson and Fei-Fei (2015), "Visualizing and Understanding Recurrent Networks":
+    a gate unit is left-saturated when its activation is < 0.1 and right-saturated when > 0.9.
+
+    Args:
+        traces: gate -> (windows, time steps, units) for one layer.
+    Returns:
+        gate -> (2, units): row 0 the left-saturated fraction, row 1 the right-saturated one.
+    """
+    out = {}
+    for gate, values in traces.items():
+        v = values.reshape(-1, values.shape[-1])
+        out[gate] = np.stack([(v < low).mean(axis=0), (v > high).mean(axis=0)])
+    return out
+
+
+def order_units(values: np.ndarray, how: str, target: np.ndarray | None = None) -> np.ndarray:
+    """The order to draw units in, for one gate's trace (time steps, units).
+
+    how: "as built" keeps Keras's order; "mean" sorts by mean activation, highest first;
+    "correlation" by correlation with `target` (time steps,), highest first (a unit that never
+    changes counts as 0).
+    """
+    units = values.shape[-1]
+    if how == "mean":
+        return np.argsort(-values.mean(axis=0), kind="stable")
+    if how == "correlation" and target is not None:
+        return np.argsort(-correlations(values, target), kind="stable")
+    return np.arange(units)
+
+
+def correlations(values: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each unit (time steps, units) with target (time steps,); 0 when flat."""
+    v = values - values.mean(axis=0)
+    t = np.asarray(target, dtype=np.float64) - np.mean(target)
+    denom = np.sqrt((v ** 2).sum(axis=0) * (t ** 2).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (v * t[:, None]).sum(axis=0) / denom
+    return np.nan_to_num(r)
+
+
+def gradient_flow(model: keras.Model, X: np.ndarray) -> np.ndarray:
+    """How much the prediction depends on each input step: mean over windows of |d ŷ / d x_t|.
+
+    ŷ is the model's primary output (the last value it predicts for each window); the norm is
+    taken over features. Vanishing gradients show as norms that fall towards the start.
+
+    Args:
+        model: a stateless model (see `stateless_twin` for a stateful one).
+        X: (windows, time steps, features).
+    Returns:
+        (time steps,) float64, step 0 the oldest input.
+    """
+    import tensorflow as tf
+
+    x = tf.convert_to_tensor(np.asarray(X, dtype=np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = model(x, training=False)
+        primary = tf.reshape(y, (tf.shape(y)[0], -1))[:, -1]
+        total = tf.reduce_sum(primary)  # windows are independent: d total / d x_j = d y_j / d x_j
+    grad = tape.gradient(total, x).numpy().astype(np.float64)  # (windows, time steps, features)
+    return np.linalg.norm(grad, axis=-1).mean(axis=0)
+
+
+def twin(spec, input_shape: tuple[int, int], weights: list[np.ndarray]) -> keras.Model:
+    """A stateless copy of the spec's model holding `weights`, safe to call while the original
+    trains in another thread (a stateful model becomes many_to_one: same layers and weights)."""
+    from . import models
+
+    model = spec.model
+    if model.mode == "stateful":
+        from dataclasses import replace
+
+        model = replace(model, mode="many_to_one")
+    net = models.build(model, spec.train, input_shape, spec.window.horizon)
+    net.set_weights(weights)
+    return net

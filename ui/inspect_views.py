@@ -1,0 +1,324 @@
+"""The Inspect page's views: gate heatmaps, saturation, gradient flow, and the memory race."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import charts, gates, memory
+
+from . import probe as probes
+from . import state, views
+
+VIEWS = {
+    "Gates": "Every gate and state of one window, as the model computes them. Pick a window and a layer; "
+             "while training runs, the heatmaps follow the newest weights.",
+    "Saturation": "How often each gate unit is pinned near 0 (closed) or 1 (open) over the test windows "
+                  "(Karpathy, Johnson & Fei-Fei 2015). Compare two runs side by side, e.g. LSTM vs GRU.",
+    "Gradient flow": "How strongly each input step moves the prediction: |dŷ/dx_t|, averaged over test windows. "
+                     "A curve that sinks towards old steps is the vanishing gradient.",
+    "Memory race": "SimpleRNN, LSTM and GRU race on a task whose answer lies k steps back, with the same budget.",
+}
+SORTS = {"as built": "as built", "mean": "by mean activation of h", "correlation": "by correlation of h with the target"}
+MAX_WINDOWS = 512  # test windows used for saturation (evenly spaced): a few hundred is plenty for fractions
+GRAD_WINDOWS = 256
+
+
+def _memo(key: tuple, build):
+    """Session-level cache of a few expensive results (replays over all test windows, gradients)."""
+    memo = st.session_state.setdefault("inspect_memo", {})
+    if key not in memo:
+        if len(memo) >= 8:
+            memo.pop(next(iter(memo)))
+        memo[key] = build()
+    return memo[key]
+
+
+def _evenly(n: int, limit: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n - 1, min(n, limit)).round().astype(int)) if n else np.arange(0)
+
+
+def _label(p: probes.Probe) -> str:
+    return probes.label(p.spec, p.run_id)
+
+
+def _window_picker(p: probes.Probe, col) -> int:
+    """A slider over the test windows and a date input, kept in step; returns the window index."""
+    dates = p.windowed.dates["test"]
+    n = len(dates)
+    i = min(int(st.session_state.get("inspect_window", 0)), n - 1)
+    if st.session_state.get("inspect_window_run") != p.run_id:  # another run: its own range
+        i = 0
+        st.session_state.update({"inspect_window_run": p.run_id, "inspect_slider": 1,
+                                 "inspect_date": dates[0].date()})
+    st.session_state["inspect_window"] = i
+    st.session_state.setdefault("inspect_slider", i + 1)
+    st.session_state.setdefault("inspect_date", dates[i].date())
+
+    def from_slider() -> None:
+        j = int(st.session_state["inspect_slider"]) - 1
+        st.session_state.update(inspect_window=j, inspect_date=dates[j].date())
+
+    def from_date() -> None:
+        day = pd.Timestamp(st.session_state["inspect_date"])
+        j = int(min(np.searchsorted(dates.normalize(), day), n - 1))
+        st.session_state.update(inspect_window=j, inspect_slider=j + 1)
+
+    if n > 1:
+        col.slider("Test window", 1, n, key="inspect_slider", on_change=from_slider,
+                   help="The test windows in date order; 1 is the first (the one the command line exports).")
+    col.date_input("or its target date", min_value=dates[0].date(), max_value=dates[-1].date(), key="inspect_date",
+                   on_change=from_date, help="Jumps to the first test window whose target falls on or after this day.")
+    return int(st.session_state["inspect_window"])
+
+
+def _epoch_picker(p: probes.Probe, col) -> int:
+    epochs = p.epochs
+    if p.running and col.toggle("Follow training", value=True, key="inspect_follow",
+                                help="Show the newest epoch's weights as training goes on. Turn off to scrub back."):
+        col.caption(f"Epoch {epochs[-1]} (the newest; refreshes every 2 s)")
+        return epochs[-1]
+    if len(epochs) == 1:
+        col.caption(f"Weights after epoch {epochs[0]}" if epochs[0] else "Weights before training")
+        return epochs[0]
+    key = f"inspect_epoch-{p.run_id}"
+    if st.session_state.get(key) not in epochs:
+        st.session_state[key] = epochs[-1]
+    return col.select_slider("Epoch", options=epochs, key=key,
+                             help="Scrub through training: the gates computed with the weights after each epoch "
+                                  "(0 is before training). Long runs keep every 2nd, 4th, ... epoch.")
+
+
+def _times(p: probes.Probe, i: int, decoder: bool) -> tuple[list[str], np.ndarray]:
+    """Time-axis labels and the target's values at those times, for window i of the test split."""
+    w = p.windowed
+    start = int(w.starts["test"][i])
+    length = w.input_shape[0]
+    rows = np.arange(start + length, start + length + w.horizon) if decoder else np.arange(start, start + length)
+    rows = rows[rows < len(w.index)]
+    labels = [charts._when(d) for d in w.index[rows]]
+    return labels, w.levels[rows]
+
+
+def gates_view(p: probes.Probe) -> None:
+    """The Gates view: pick a window, a layer, an order and an epoch; heatmaps below."""
+    w = p.windowed
+    if not len(w.dates["test"]):
+        st.info("This run has no test windows, so there is no window to show. Give the test split more rows on "
+                "the Data page.")
+        return
+    layers = {layer.name: layer for layer in p.layers}
+    left, mid, right = st.columns([3, 2, 2])
+    i = _window_picker(p, left)
+    if st.session_state.get("inspect_layer") not in layers:
+        st.session_state["inspect_layer"] = next(iter(layers))
+    name = mid.selectbox("Layer", list(layers), key="inspect_layer",
+                         format_func=lambda n: f"{n} ({'Bidirectional ' if layers[n].bidirectional else ''}"
+                                               f"{layers[n].cell}, {layers[n].units} units)")
+    sort = mid.selectbox("Order units", list(SORTS), format_func=SORTS.get, key="inspect_sort",
+                         help="Sorting puts units that behave alike next to each other, so patterns stand out. "
+                              "The same order is used in every heatmap, so a row is one unit throughout.")
+    epoch = _epoch_picker(p, right)
+    traces = p.replay(w.X["test"][i:i + 1], epoch)
+    layer = layers[name]
+    decoder = name.endswith("decoder")
+    times, target = _times(p, i, decoder)
+    one = {g: v[0, :len(times)] for g, v in traces[name].items()}
+    order = gates.order_units(one["h"], sort, target)
+    date = charts._when(w.dates["test"][i])
+    title = (f"{name} · test window {i + 1} of {len(w.dates['test'])} (target {date}) · "
+             + (f"epoch {epoch}" if epoch else "before training"))
+    fig = charts.gate_figure(None if decoder else w.X["test"][i], w.features, times, one, order, title)
+    st.plotly_chart(fig, width="stretch", key="gate_chart")
+    notes = ["Sigmoid gates share one 0-to-1 colour scale, tanh states (candidate, h) one -1-to-1 scale"
+             + (", and the cell state c its own scale, since it is not bounded" if "cell" in one else "") + "."]
+    if layer.bidirectional:
+        notes.append(f"Units u0-u{layer.units - 1} read forwards, u{layer.units}-u{2 * layer.units - 1} backwards.")
+    if decoder:
+        notes.append("The decoder's steps are the forecast steps after the window, not input steps.")
+    keep = {"LSTM": ("forget", "keeps"), "GRU": ("update", "keeps")}.get(layer.cell)
+    if keep:
+        notes.append(f"Mean {keep[0]} gate over this window: {one[keep[0]].mean():.2f}, so each step the layer "
+                     f"{keep[1]} about {one[keep[0]].mean():.0%} of its memory.")
+    st.caption(" ".join(notes))
+    _exports(p, traces, i, epoch)
+
+
+def traces_csv(traces: dict[str, dict[str, np.ndarray]], times_by_layer: dict[str, list[str]]) -> bytes:
+    """One window's traces as long CSV: layer, gate, step, date, unit, value."""
+    parts = []
+    for layer, by_gate in traces.items():
+        for gate, values in by_gate.items():
+            v = values[0]  # (time steps, units)
+            steps, units = v.shape
+            dates = (times_by_layer.get(layer, []) + [""] * steps)[:steps]
+            parts.append(pd.DataFrame({
+                "layer": layer, "gate": gate, "step": np.repeat(np.arange(1, steps + 1), units),
+                "date": np.repeat(dates, units), "unit": np.tile(np.arange(units), steps),
+                "value": v.reshape(-1).round(6)}))
+    return pd.concat(parts, ignore_index=True).to_csv(index=False).encode()
+
+
+def traces_npz(traces: dict[str, dict[str, np.ndarray]]) -> bytes:
+    """One window's traces as .npz, keys "<layer>/<gate>", like DIR/gates.npz."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **gates.flat(traces))
+    return buffer.getvalue()
+
+
+def _exports(p: probes.Probe, traces: dict, i: int, epoch: int) -> None:
+    times = {name: _times(p, i, name.endswith("decoder"))[0] for name in traces}
+    stem = f"{p.run_id}-gates-window{i + 1}-epoch{epoch}"
+    a, b, _ = st.columns([1, 1, 4])
+    a.download_button("gates.npz", traces_npz(traces), file_name=f"{stem}.npz", mime="application/octet-stream",
+                      icon=":material/download:", key="dl-gates-npz",
+                      help="Every layer's gates for this window: numpy.load gives '<layer>/<gate>' arrays shaped "
+                           "(time steps, units).")
+    b.download_button("gates.csv", traces_csv(traces, times), file_name=f"{stem}.csv", mime="text/csv",
+                      icon=":material/download:", key="dl-gates-csv",
+                      help="The same values as a long table: layer, gate, step, date, unit, value.")
+
+
+def _compare_with(p: probes.Probe):
+    """A second run of this session to put next to `p`, or None."""
+    others = [r for r in state.session_runs() if r != p.run_id]
+    if not others:
+        st.caption("Train another model in this session (e.g. a GRU after an LSTM) to compare the two here.")
+        return None
+    choice = st.selectbox("Compare with", [None, *others], key="inspect_compare",
+                          format_func=lambda r: "nothing" if r is None else probes.describe_run(r),
+                          help="Another run you trained in this session, drawn next to this one.")
+    if choice is None:
+        return None
+    other = probes.other_run(choice)
+    found = probes.probe(other) if other is not None else "that run is no longer in the run store"
+    if isinstance(found, str):
+        st.warning(f"Cannot compare with {choice}: {found}")
+        return None
+    return found
+
+
+def _saturation_of(p: probes.Probe) -> dict[str, dict[str, np.ndarray]]:
+    epoch = p.epochs[-1]
+
+    def build():
+        X = p.windowed.X["test"][_evenly(len(p.windowed.y["test"]), MAX_WINDOWS)]
+        out = {}
+        for name, by_gate in p.replay(X, epoch).items():
+            sig = {g: v for g, v in by_gate.items() if g in gates.SIGMOID_GATES}
+            out[name] = gates.saturation(sig) if sig else gates.saturation({"h": by_gate["h"]}, -0.9, 0.9)
+        return out
+
+    return _memo(("saturation", p.run_id, epoch), build)
+
+
+def saturation_view(p: probes.Probe) -> None:
+    """The Saturation view: one scatter per run, one point per gate unit."""
+    if not len(p.windowed.y["test"]):
+        st.info("This run has no test windows to measure saturation on.")
+        return
+    other = _compare_with(p)
+    panels = {_label(p): _saturation_of(p)}
+    if other is not None:
+        panels[_label(other)] = _saturation_of(other)
+    st.plotly_chart(charts.saturation_figure(panels), width="stretch", key="saturation_chart")
+    st.caption("Each point is one unit of one gate. Left-saturated: below 0.1 (the gate is shut); right-saturated: "
+               "above 0.9 (wide open). Points near the origin are gates that work in between; points near the "
+               "diagonal's ends are switches. Forget gates far up the y axis are units that remember for a long "
+               "time. SimpleRNN has no gates: its h is shown, with -0.9 and 0.9 as the thresholds. Markers tell "
+               "the layers apart (circle: first layer).")
+
+
+def _flow_of(p: probes.Probe) -> np.ndarray:
+    epoch = p.epochs[-1]
+
+    def build():
+        twin = gates.twin(p.spec, p.windowed.input_shape, p.history[epoch])
+        X = p.windowed.X["test"][_evenly(len(p.windowed.y["test"]), GRAD_WINDOWS)]
+        return gates.gradient_flow(twin, X)
+
+    return _memo(("flow", p.run_id, epoch), build)
+
+
+def gradient_view(p: probes.Probe) -> None:
+    """The Gradient flow view: mean |dŷ/dx_t| per input step, for this run and maybe another."""
+    if not len(p.windowed.y["test"]):
+        st.info("This run has no test windows to measure the gradient on.")
+        return
+    other = _compare_with(p)
+    log_y = st.toggle("Log scale", value=True, key="inspect_grad_log",
+                      help="Gradients often shrink by orders of magnitude; a log axis shows all of them.")
+    flows = {_label(p): _flow_of(p)}
+    if other is not None:
+        flows[_label(other)] = _flow_of(other)
+    st.plotly_chart(charts.gradient_figure(flows, log_y), width="stretch", key="gradient_chart")
+    for label, flow in flows.items():
+        newest, oldest = float(flow[-1]), float(flow[0])
+        ratio = newest / oldest if oldest > 0 else float("inf")
+        st.caption(f"{label}: the newest input step moves the prediction {ratio:,.3g}× as much as the oldest "
+                   f"({len(flow) - 1} steps earlier)." + (" The old steps hardly matter: the gradient vanishes "
+                                                          "on the way back." if ratio > 100 else ""))
+
+
+def memory_race_view() -> None:
+    """The memory race: settings, Run / Stop, then accuracy against k as it comes in."""
+    st.markdown(
+        "Each sequence is Gaussian noise with a key (+1 or -1) on its first step and a marker that flags it. "
+        "The label is the key's sign, **k steps before** the prediction, so guessing gives 50%. Every cell gets "
+        "one layer of the same size, the same data, epochs and optimizer.")
+    race = st.session_state.get("race")
+    busy = race is not None and race.state().running
+    with st.form("race_form", border=True):
+        a, b, c = st.columns(3)
+        lags = a.multiselect("Lags k", [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200], default=[5, 20, 50, 100],
+                             help="How many steps back the answer lies. Each k trains each cell once.")
+        cells = a.multiselect("Cells", list(memory.CELLS), default=list(memory.CELLS))
+        units = b.number_input("Units", 1, 256, 16, help="Units of the single recurrent layer, for every cell.")
+        epochs = b.number_input("Epochs", 1, 100, 4, help="Passes over the training sequences, for every cell.")
+        samples = c.number_input("Training sequences", 100, 50_000, 2000, step=500,
+                                 help="Per k. The test set is a quarter as many (at least 200), drawn separately.")
+        init = c.radio("Gate initialisation", list(memory.INITS), format_func=memory.INITS.get,
+                       help="Keras's default starts LSTM forget gates near 0.73 and GRU update gates near 0.5, so "
+                            "memory fades within a few dozen steps until training fixes it. Chrono (Tallec & "
+                            "Ollivier 2018) starts them so memory lasts up to k steps. SimpleRNN has no gates.")
+        go = st.form_submit_button("Run the race", type="primary", icon=":material/flag:", disabled=busy)
+    if go:
+        spec = memory.RaceSpec(lags=tuple(sorted(lags)), cells=tuple(cells), units=int(units), epochs=int(epochs),
+                               samples=int(samples), init=init)
+        try:
+            st.session_state["race"] = race = memory.MemoryRace(spec).start()
+            busy = True
+        except ValueError as exc:
+            st.error(f"{state.sentence(str(exc))} Change the settings and run again.")
+    if race is None:
+        st.caption("With the defaults the race takes about a minute on two CPU cores. Measured here with chrono "
+                   "initialisation: LSTM and GRU reach 100% at k = 5, 20, 50 and 100, SimpleRNN drops to chance "
+                   "from k = 50. With Keras's default initialisation all three are at chance from k = 50 "
+                   "(GRU already at k = 20) within this budget: the gates can hold memory, but only once training "
+                   "has found them, and the gradient that would find them fades first.")
+        return
+    if busy and st.button("Stop the race", icon=":material/stop:"):
+        race.stop()
+
+    @st.fragment(run_every=1.0 if busy else None)
+    def progress() -> None:
+        s = race.state()
+        st.progress(s.done / s.total if s.total else 0.0, text=f"{s.done} of {s.total} trainings · {s.message}")
+        if s.status == "failed":
+            st.error(s.message)
+        if len(s.results):
+            st.plotly_chart(charts.memory_race_figure(s.results), width="stretch", key="race_chart")
+            table = s.results.pivot_table(index="k", columns="cell", values="accuracy")
+            st.dataframe(table.style.format("{:.0%}"), width="stretch")
+            st.download_button("memory_race.csv", s.results.to_csv(index=False).encode(), "memory_race.csv",
+                               "text/csv", icon=":material/download:", key="dl-race")
+        if busy and not s.running:
+            st.rerun()
+
+    progress()
+    s = race.state()
+    st.caption(f"Settings: {', '.join(race.spec.cells)}, {race.spec.units} units, {race.spec.samples} sequences, "
+               f"{race.spec.epochs} epochs, Adam {race.spec.learning_rate:g}, {memory.INITS[race.spec.init]}."
+               + (" Stopped early: only finished trainings are shown." if s.status == "stopped" else ""))

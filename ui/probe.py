@@ -1,0 +1,107 @@
+"""What the Inspect page looks into: a run's model, its windows and its weights epoch by epoch.
+
+A live run hands over its job's model (only its layer structure is read; the weights come from
+the job's per-epoch copies, so nothing touches the model while it trains). A saved run is read
+back from its directory: model.keras, weights.npz, and the windows rebuilt from its spec.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core import gates, runs
+from core.spec import ExperimentSpec
+
+from . import state
+
+
+@dataclass
+class Probe:
+    """A run ready to replay.
+
+    Attributes:
+        run_id, spec: the run.
+        model: the Keras model (structure; weights from `history`).
+        windowed: the run's windows (core.windows.Windowed).
+        history: epoch -> model.get_weights() list, oldest first (at least one entry).
+        running: True while the run trains (the history grows).
+    """
+
+    run_id: str
+    spec: ExperimentSpec
+    model: object
+    windowed: object
+    history: dict[int, list[np.ndarray]]
+    running: bool
+
+    @property
+    def epochs(self) -> list[int]:
+        return list(self.history)
+
+    @property
+    def layers(self) -> list[gates.Layer]:
+        return gates.recurrent_layers(self.model)
+
+    def replay(self, X: np.ndarray, epoch: int | None = None) -> dict[str, dict[str, np.ndarray]]:
+        """Gates of every recurrent layer for windows X (windows, time steps, features) at `epoch`."""
+        weights = self.history[self.epochs[-1] if epoch is None else epoch]
+        return gates.replay(self.model, X, weights)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the saved model...")
+def _saved_model(path: str, mtime: float):
+    import keras
+
+    return keras.saving.load_model(Path(path) / "model.keras", compile=False)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _saved_history(path: str, mtime: float) -> dict[int, list[np.ndarray]]:
+    return runs.weight_history(path)
+
+
+def probe(run) -> Probe | str:
+    """A Probe for a LiveRun or SavedRun, or a message saying why there is none yet."""
+    if isinstance(run, state.LiveRun):
+        job = run.job
+        history = job.weight_history()
+        if job.model is None or not history:
+            return "The model is being built; its gates appear after a moment."
+        return Probe(run.run_id, run.spec, job.model, job.windowed, history, job.running)
+    path = Path(run.path)
+    model_file = path / "model.keras"
+    if not model_file.is_file():
+        return "This run has no saved model (it failed before training started), so there are no gates to show."
+    try:
+        windowed = state.windowed(run.spec)
+    except ValueError as exc:  # the data cannot be read again (a ticker offline, a moved file)
+        return f"The data this run was trained on cannot be loaded again: {state.sentence(str(exc))}"
+    mtime = model_file.stat().st_mtime
+    model = _saved_model(str(path), mtime)
+    history = _saved_history(str(path), mtime) or {run.snapshot().epoch: model.get_weights()}
+    return Probe(run.run_id, run.spec, model, windowed, history, False)
+
+
+def label(spec: ExperimentSpec, run_id: str) -> str:
+    """A run in a few words: "BiLSTM 64+32 · <run id>"."""
+    m = spec.model
+    return f"{'Bi' if m.bidirectional else ''}{m.cell} {'+'.join(map(str, m.units))} · {run_id}"
+
+
+def describe_run(run_id: str) -> str:
+    run = other_run(run_id)
+    return label(run.spec, run_id) if run is not None else f"{run_id} (no longer saved)"
+
+
+def other_run(run_id: str):
+    """A run of this session other than the current one, as a LiveRun or SavedRun, or None."""
+    from core.training import JOBS
+
+    job = JOBS.get(run_id)
+    if job is not None:
+        return state.LiveRun(job)
+    path = runs.find(run_id, state.run_root())
+    return state.SavedRun(path) if path is not None else None
