@@ -27,6 +27,7 @@ test: $(VENV)/.req-dev
 bench: $(VENV)/.req
 	$(PY) bench/overhead.py
 	$(PY) bench/windowing.py
+	$(PY) bench/gates.py
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache

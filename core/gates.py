@@ -44,7 +44,8 @@ GATE_TEXT = {
 
 
 def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+    with np.errstate(over="ignore"):  # exp(-x) overflows to inf for x < -88 in float32: sigmoid is then 0
+        return 1.0 / (1.0 + np.exp(-x))
 
 
 def _hard_sigmoid(x):
@@ -61,7 +62,7 @@ def _activation(fn):
     name = name if isinstance(name, str) else getattr(fn, "__name__", "")
     if name in _ACTIVATIONS:
         return _ACTIVATIONS[name]
-    return lambda x: np.asarray(keras.ops.convert_to_numpy(fn(x.astype(np.float32))), dtype=np.float64)
+    return lambda x: np.asarray(keras.ops.convert_to_numpy(fn(x.astype(np.float32))), dtype=x.dtype)
 
 
 @dataclass
@@ -121,23 +122,24 @@ def layer_weights(model: keras.Model, weights: list[np.ndarray] | None = None) -
 
 
 def _run_cell(rnn, kernel, recurrent, bias, x: np.ndarray) -> dict[str, np.ndarray]:
-    """One direction over x (batch, time, features) -> gate -> (batch, time, units), float64."""
+    """One direction over x (batch, time, features) -> gate -> (batch, time, units), in x's dtype."""
     cell = rnn.cell
     kind = _cell_name(rnn)
     act = _activation(cell.activation)
     rec = _activation(getattr(cell, "recurrent_activation", cell.activation))
-    kernel, recurrent = kernel.astype(np.float64), recurrent.astype(np.float64)
+    dtype = x.dtype
+    kernel, recurrent = kernel.astype(dtype), recurrent.astype(dtype)
     batch, steps, _ = x.shape
     units = recurrent.shape[0]
     use_bias = bias is not None
     if kind == "GRU" and cell.reset_after and use_bias:
-        b_in, b_rec = bias[0].astype(np.float64), bias[1].astype(np.float64)
+        b_in, b_rec = bias[0].astype(dtype), bias[1].astype(dtype)
     else:
-        b_in, b_rec = (bias.astype(np.float64) if use_bias else 0.0), None
-    xw = x.astype(np.float64) @ kernel + b_in  # (batch, time, k * units): the input half, all steps at once
-    h = np.zeros((batch, units))
-    c = np.zeros((batch, units))
-    out = {g: np.empty((batch, steps, units)) for g in GATES[kind]}
+        b_in, b_rec = (bias.astype(dtype) if use_bias else 0.0), None
+    xw = x @ kernel + b_in  # (batch, time, k * units): the input half, all steps at once
+    h = np.zeros((batch, units), dtype)
+    c = np.zeros((batch, units), dtype)
+    out = {g: np.empty((batch, steps, units), dtype) for g in GATES[kind]}
     for t in range(steps):
         if kind == "SimpleRNN":
             h = act(xw[:, t] + h @ recurrent)
@@ -213,20 +215,20 @@ def replay(model: keras.Model, X: np.ndarray, weights: list[np.ndarray] | None =
         (windows, time steps, 2 * units). The decoder of a seq2seq model has `horizon` time steps.
     """
     by_layer = layer_weights(model, weights)
-    x = np.asarray(X, dtype=np.float64)
+    x = np.asarray(X, dtype=np.float32)  # float32 like Keras: half the memory traffic of float64
     last = max((r.index for r in recurrent_layers(model)), default=-1)
     traces: dict[str, dict[str, np.ndarray]] = {}
     for i, layer in enumerate(model.layers[:last + 1]):
         if layer.name in by_layer:
             gates = _replay_layer(layer, by_layer[layer.name], x)
-            traces[layer.name] = {g: v.astype(np.float32) for g, v in gates.items()}
+            traces[layer.name] = gates
             x = output(layer, gates["h"])
         elif isinstance(layer, keras.layers.RepeatVector):
             x = np.repeat(x[:, None, :], layer.n, axis=1)
         elif isinstance(layer, keras.layers.Dropout):
             continue
         else:
-            x = np.asarray(keras.ops.convert_to_numpy(layer(x.astype(np.float32), training=False)), dtype=np.float64)
+            x = np.asarray(keras.ops.convert_to_numpy(layer(x, training=False)), dtype=np.float32)
     return traces
 
 

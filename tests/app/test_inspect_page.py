@@ -73,6 +73,22 @@ def test_gate_heatmaps_of_a_trained_lstm_follow_the_window_and_epoch_pickers():
     assert labels == ["gates.npz", "gates.csv"]
 
 
+def test_a_saved_run_is_read_back_from_disk_with_its_epochs(run_store):
+    from core import data, windows
+    from core.training import TrainingJob
+
+    spec = tiny_spec(model={"cell": "SimpleRNN", "units": [3]})
+    TrainingJob(spec, windows.make(data.load(spec.data), spec), run_dir=run_store / "saved-1", run_id="saved-1").run()
+    at = new_app(run="saved-1")  # a new session (a refresh, another process): the job is not in memory
+    at.run()
+    at.switch_page("pages/inspect.py").run()
+    assert not at.exception, at.exception
+    title = next(t for t in figures(at) if t.startswith("simplernn_1"))
+    assert "epoch 2" in title
+    assert at.select_slider(key="inspect_epoch-saved-1").options == ["0", "1", "2"]
+    assert set(_heatmaps(figures(at)[title])) == {"h"}
+
+
 def test_gru_run_shows_its_gates_and_the_other_views_render():
     at = _trained(cell="GRU")
     maps = _heatmaps(next(f for t, f in figures(at).items() if t.startswith("gru_1")))

@@ -87,7 +87,7 @@ def test_landing_page_shows_the_builtin_series_and_its_shapes():
     assert [b.label for b in at.button] == ["Train", "Stop"]
 
 
-@pytest.mark.parametrize("page", ["pages/data.py", "pages/model.py", "pages/train.py"])
+@pytest.mark.parametrize("page", ["pages/data.py", "pages/model.py", "pages/train.py", "pages/inspect.py"])
 def test_each_page_renders_without_exception(page):
     at = new_app(tiny_spec())
     at.run()

@@ -12,6 +12,10 @@ LOSS_POINTS = """() => {
 }"""
 
 
+HEATMAPS = """(() => [...document.querySelectorAll('.js-plotly-plot')]
+  .map(p => (p.data || []).filter(t => t.type === 'heatmap').length).reduce((a, b) => a + b, 0))()"""
+
+
 def test_train_watch_and_stop(app_url, page):
     page.goto(app_url)
     wait_idle(page)
@@ -45,3 +49,10 @@ def test_train_watch_and_stop(app_url, page):
     sidebar.locator("[data-testid='stSidebarNav']").get_by_text("Train").click()
     page.get_by_text(f"Status: stopped at epoch {epochs} of 20").wait_for(timeout=30_000)
     screenshot(page, "04-after-refresh")
+
+    # Inspect: the run's gates as heatmaps, one per gate, under the input window.
+    page.locator("[data-testid='stSidebarNav']").get_by_text("Inspect").click()
+    page.wait_for_function(HEATMAPS + " >= 6", timeout=60_000)
+    wait_idle(page)
+    assert page.get_by_text(re.compile(r"lstm_1 · test window 1 of \d+")).first.is_visible()
+    screenshot(page, "05-inspect")
