@@ -134,7 +134,7 @@ def window_figure(values: np.ndarray, dates: pd.DatetimeIndex, features: list[st
                              showscale=False, **common), row=1, col=2)
     fig.update_yaxes(showticklabels=False, row=1, col=2)
     fig.update_xaxes(title_text="time step", row=1, col=1)
-    fig.update_layout(height=max(240, 140 + 28 * len(features)), margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(height=max(260, 160 + 28 * len(features)), margin=dict(l=10, r=10, t=64, b=10))  # titles below the toolbar
     return fig
 
 
@@ -187,7 +187,8 @@ def gate_scale(gate: str) -> str:
 
 
 def gate_figure(inputs: np.ndarray, features: list[str], times: list[str], traces: dict[str, np.ndarray],
-                order: np.ndarray, title: str, input_title: str = "input (scaled)") -> go.Figure:
+                order: np.ndarray, title: str, input_title: str = "input (scaled)", split: int | None = None
+                ) -> go.Figure:
     """The input window on top, then one heatmap per gate (time step x unit) on the same time axis.
 
     Args:
@@ -196,10 +197,11 @@ def gate_figure(inputs: np.ndarray, features: list[str], times: list[str], trace
         times: (time steps,) labels of the time axis (dates).
         traces: gate -> (time steps, units) for one window of one layer.
         order: the units in the order to draw them (top row first).
+        split: draw a line after this many units (a bidirectional layer's forward half), or None.
     """
     from plotly.subplots import make_subplots
 
-    from .gates import GATE_TEXT
+    from .gates import GATE_TEXT, SIGMOID_GATES
 
     gates = list(traces)
     has_input = inputs is not None
@@ -220,10 +222,13 @@ def gate_figure(inputs: np.ndarray, features: list[str], times: list[str], trace
         axis = {"sigmoid": "coloraxis", "tanh": "coloraxis2", "cell": "coloraxis3"}[kind]
         z = np.asarray(traces[gate][:, order].T, dtype=np.float32)  # (units, time steps)
         used[axis] = max(used.get(axis, 0.0), float(np.abs(z).max()) if z.size else 1.0)
+        what = f"{gate} gate" if gate in SIGMOID_GATES else {"h": "hidden state h", "cell": "cell state c"}.get(gate, gate)
         fig.add_trace(go.Heatmap(z=z.round(4), x=times, y=unit_labels, coloraxis=axis, name=gate,
-                                 hovertemplate=f"{gate}<br>%{{x}}<br>unit %{{y}}: %{{z:.3f}}<extra></extra>"),
+                                 hovertemplate=f"{what}<br>%{{x}}<br>unit %{{y}}: %{{z:.3f}}<extra></extra>"),
                       row=r, col=1)
-        fig.update_yaxes(autorange="reversed", showticklabels=units <= 32, row=r, col=1)
+        fig.update_yaxes(autorange="reversed", title_text="unit", title_standoff=2, tickfont_size=9, row=r, col=1)
+        if split:
+            fig.add_hline(y=split - 0.5, line_color="white", line_width=2, row=r, col=1)
     bars = {"coloraxis": "gates (sigmoid)", "coloraxis2": "states (tanh)", "coloraxis3": "cell c"}
     for n, axis in enumerate(a for a in bars if a in used):
         scale = dict(GATE_SCALES[{"coloraxis": "sigmoid", "coloraxis2": "tanh", "coloraxis3": "cell"}[axis]])
@@ -232,6 +237,7 @@ def gate_figure(inputs: np.ndarray, features: list[str], times: list[str], trace
             scale.pop("cmid")
         fig.update_layout(**{axis: dict(**scale, colorbar=dict(title=bars[axis], thickness=10, len=0.28,
                                                                   y=0.85 - 0.33 * n, yanchor="middle", x=1.01))})
+    fig.update_xaxes(type="category", nticks=12)  # one column per time step; no gaps for weekends or hours
     fig.update_layout(height=120 + 170 * rows, margin=dict(l=10, r=10, t=60, b=10), title=title, showlegend=has_input,
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1), uirevision="keep")
     fig.update_annotations(font_size=12)
@@ -284,13 +290,18 @@ def gradient_figure(flows: dict[str, np.ndarray], log_y: bool = True) -> go.Figu
         flows: label -> (time steps,) from gates.gradient_flow; several runs share the axes.
     """
     fig = go.Figure()
-    for label, flow in flows.items():
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+    for n, (label, flow) in enumerate(flows.items()):
         back = np.arange(len(flow) - 1, -1, -1)  # step 0 is the oldest: len - 1 steps before the last
         fig.add_trace(go.Scatter(x=-back, y=np.asarray(flow, dtype=np.float32), name=label, mode="lines+markers",
-                                 marker=dict(size=4),
+                                 marker=dict(size=4), line=dict(color=colours[n % len(colours)]), showlegend=True,
                                  hovertemplate="%{x} steps: |dŷ/dx| %{y:.3g}<extra>" + label + "</extra>"))
     fig.update_xaxes(title="input step, relative to the window's last step (0)")
-    fig.update_yaxes(type="log" if log_y else "linear")
+    fig.update_yaxes(type="log" if log_y else "linear", exponentformat="power")
+    values = np.concatenate([np.asarray(f, dtype=np.float64) for f in flows.values()]) if flows else np.ones(1)
+    positive = values[values > 0]
+    if log_y and positive.size and positive.max() / positive.min() > 10:
+        fig.update_yaxes(dtick=1)  # one tick per decade, not 2 and 5 in between
     return _layout(fig, "Gradient flow: how much each input step moves the prediction",
                    "mean |dŷ / dx_t|" + (" (log scale)" if log_y else ""), height=360)
 
@@ -306,10 +317,11 @@ def memory_race_figure(results: pd.DataFrame, chance: float = 0.5) -> go.Figure:
     for cell, part in results.groupby("cell", sort=False):
         part = part.sort_values("k")
         fig.add_trace(go.Scatter(x=list(part["k"]), y=np.asarray(part["accuracy"], dtype=np.float32), name=cell,
-                                 mode="lines+markers", line=dict(color=colours.get(cell)),
+                                 mode="lines+markers", line=dict(color=colours.get(cell)), showlegend=True,
                                  hovertemplate=f"{cell}, k=%{{x}}: %{{y:.0%}}<extra></extra>"))
     fig.add_hline(y=chance, line_dash="dot", line_color="#bbbbbb", annotation_text="chance",
                   annotation_position="bottom right")
-    fig.update_xaxes(title="k: how many steps back the answer lies")
+    fig.update_xaxes(title="k: how many steps back the answer lies",
+                     tickvals=sorted(set(results["k"].astype(int))) if len(results) else None)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return _layout(fig, "Memory race: test accuracy against the lag", "test accuracy", height=360)

@@ -13,10 +13,21 @@ MODE_NAMES = {"many_to_one": "many-to-one", "direct": "direct multi-step", "many
 
 
 def several_steps() -> None:
-    """direct and seq2seq predict several steps: a horizon of 1 becomes 5 (the person can change it)."""
-    if st.session_state["w.model.mode"] in ("direct", "seq2seq") and st.session_state.get("w.window.horizon", 1) < 2:
-        st.session_state["w.window.horizon"] = 5
-        st.session_state["horizon_note"] = True
+    """direct and seq2seq predict several steps: a horizon of 1 becomes 5 (the person can change it).
+    Leaving them for a one-step mode puts a horizon that was set this way back to 1."""
+    horizon = st.session_state.get("w.window.horizon", 1)
+    if st.session_state["w.model.mode"] in ("direct", "seq2seq"):
+        if horizon < 2:
+            st.session_state["w.window.horizon"] = 5
+            st.session_state["horizon_note"] = "several"
+            st.session_state["horizon_auto"] = True
+    elif st.session_state.pop("horizon_auto", False) and horizon == 5:
+        st.session_state["w.window.horizon"] = 1
+        st.session_state["horizon_note"] = "one"
+
+
+def horizon_by_hand() -> None:
+    st.session_state.pop("horizon_auto", None)
 
 
 st.subheader("Sequence shape")
@@ -25,15 +36,19 @@ mode = state.bind(top[0].radio, "model", "mode", "Mode", options=MODES, format_f
                   on_change=several_steps, help="How windows map to predictions.")
 several = st.session_state.get("w.model.mode", spec.model.mode) in ("direct", "seq2seq")
 horizon = state.bind(top[1].number_input, "window", "horizon", "Horizon (steps ahead)", min_value=2 if several else 1,
-                     help="many-to-one and stateful: predict the value this many steps after the window. direct "
+                     on_change=horizon_by_hand, help="many-to-one and stateful: predict the value this many steps after the window. direct "
                           "and seq2seq: predict every step up to it (2 or more).")
 forecast_steps = state.bind(top[2].number_input, "window", "forecast_steps", "Forecast steps", min_value=1,
                             max_value=1000, disabled=mode in ("direct", "seq2seq") or horizon != 1,
                             help="How far a one-step model forecasts past the data, feeding its predictions back "
                                  "in (recursive; needs horizon 1). direct and seq2seq forecast `horizon` steps at "
                                  "once.")
-if st.session_state.pop("horizon_note", False):
+note = st.session_state.pop("horizon_note", None)
+if note == "several":
     st.info(f"{MODE_NAMES[mode]} predicts several steps at once, so the horizon is now 5. Change it above.")
+elif note == "one":
+    st.info(f"{MODE_NAMES[mode]} predicts one value, so the horizon set for the multi-step mode is back to 1 "
+            "(the next step). Change it above.")
 explain, picture = st.columns([1, 1])
 steps_text = f"**{int(horizon)}** step{'s' if horizon != 1 else ''}"
 explain.markdown(models.MODE_TEXT[mode].replace("`horizon` steps", steps_text).replace("`horizon`", f"**{int(horizon)}**")

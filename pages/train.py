@@ -61,6 +61,7 @@ else:
     if run.spec != spec:
         st.caption(f"The run below used: {views.describe(run.spec)}. Click **Train** to train the settings above.")
     st.fragment(live_view, run_every=1.0 if was_running else None)()
+    st.page_link("pages/inspect.py", label="Look inside the cells: the gates of this run, live", icon=":material/grid_on:")
     if not was_running:
         views.forecast_section(run, run.snapshot())
         views.downloads(run)

@@ -26,6 +26,26 @@ MAX_WINDOWS = 512  # test windows used for saturation (evenly spaced): a few hun
 GRAD_WINDOWS = 256
 
 
+def view_picker() -> str:
+    """The view control; the choice survives page switches, and clicking the active view keeps it."""
+    saved = st.session_state.get("inspect_view_saved", "Gates")
+    if st.session_state.get("inspect_view") is None:
+        st.session_state["inspect_view"] = saved
+
+    def keep() -> None:
+        if st.session_state.get("inspect_view") is None:  # a click on the active segment deselects it
+            st.session_state["inspect_view"] = st.session_state.get("inspect_view_saved", "Gates")
+        st.session_state["inspect_view_saved"] = st.session_state["inspect_view"]
+
+    view = st.segmented_control(
+        "View", list(VIEWS), key="inspect_view", on_change=keep,
+        help="Gates: every gate and state of one window, time step by unit. Saturation: how often each gate unit "
+             "is pinned near 0 or 1. Gradient flow: how far back the prediction reaches. Memory race: SimpleRNN "
+             "vs LSTM vs GRU on a task that needs memory.") or saved
+    st.session_state["inspect_view_saved"] = view
+    return view
+
+
 def _memo(key: tuple, build):
     """Session-level cache of a few expensive results (replays over all test windows, gradients)."""
     memo = st.session_state.setdefault("inspect_memo", {})
@@ -64,13 +84,15 @@ def _window_picker(p: probes.Probe, col) -> int:
     def from_date() -> None:
         day = pd.Timestamp(st.session_state["inspect_date"])
         j = int(min(np.searchsorted(dates.normalize(), day), n - 1))
-        st.session_state.update(inspect_window=j, inspect_slider=j + 1)
+        st.session_state.update(inspect_window=j, inspect_slider=j + 1, inspect_date=dates[j].date())
 
     if n > 1:
         col.slider("Test window", 1, n, key="inspect_slider", on_change=from_slider,
                    help="The test windows in date order; 1 is the first (the one the command line exports).")
     col.date_input("or its target date", min_value=dates[0].date(), max_value=dates[-1].date(), key="inspect_date",
-                   on_change=from_date, help="Jumps to the first test window whose target falls on or after this day.")
+                   on_change=from_date,
+                   help=f"Test targets run from {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}. A day without a "
+                        "target (a weekend, a holiday) jumps to the next one.")
     return int(st.session_state["inspect_window"])
 
 
@@ -128,9 +150,12 @@ def gates_view(p: probes.Probe) -> None:
     one = {g: v[0, :len(times)] for g, v in traces[name].items()}
     order = gates.order_units(one["h"], sort, target)
     date = charts._when(w.dates["test"][i])
-    title = (f"{name} · test window {i + 1} of {len(w.dates['test'])} (target {date}) · "
+    target_text = (f"forecast steps 1-{w.horizon}, to {date}" if decoder
+                   else f"target {date}" + (f", {w.horizon} steps ahead" if w.horizon > 1 else ""))
+    title = (f"{name} · test window {i + 1} of {len(w.dates['test'])} ({target_text}) · "
              + (f"epoch {epoch}" if epoch else "before training"))
-    fig = charts.gate_figure(None if decoder else w.X["test"][i], w.features, times, one, order, title)
+    split = layer.units if layer.bidirectional and sort == "as built" else None
+    fig = charts.gate_figure(None if decoder else w.X["test"][i], w.features, times, one, order, title, split=split)
     st.plotly_chart(fig, width="stretch", key="gate_chart")
     notes = ["Sigmoid gates share one 0-to-1 colour scale, tanh states (candidate, h) one -1-to-1 scale"
              + (", and the cell state c its own scale, since it is not bounded" if "cell" in one else "") + "."]
@@ -224,6 +249,13 @@ def saturation_view(p: probes.Probe) -> None:
     if other is not None:
         panels[_label(other)] = _saturation_of(other)
     st.plotly_chart(charts.saturation_figure(panels), width="stretch", key="saturation_chart")
+    for label, by_layer in panels.items():
+        fractions = np.concatenate([f for by_gate in by_layer.values() for f in by_gate.values()], axis=1)
+        idle = int(np.sum(fractions.max(axis=0) < 0.01))
+        if idle:
+            st.caption(f"**{label}**: {idle} of {fractions.shape[1]} gate units sit at (0, 0), on top of each other: "
+                       "they are almost never below 0.1 or above 0.9. The gates work in between, as is usual early in "
+                       "training or on smooth series; the unit points that moved away are the ones to look at.")
     st.caption("Each point is one unit of one gate. Left-saturated: below 0.1 (the gate is shut); right-saturated: "
                "above 0.9 (wide open). Points near the origin are gates that work in between; points near the "
                "diagonal's ends are switches. Forget gates far up the y axis are units that remember for a long "
@@ -254,12 +286,24 @@ def gradient_view(p: probes.Probe) -> None:
     if other is not None:
         flows[_label(other)] = _flow_of(other)
     st.plotly_chart(charts.gradient_figure(flows, log_y), width="stretch", key="gradient_chart")
+    if p.spec.window.horizon > 1 or p.spec.model.mode == "many_to_many":
+        st.caption("ŷ is the model's main output: the value furthest ahead (the last forecast step, or in "
+                   "many-to-many the prediction made at the window's last step).")
     for label, flow in flows.items():
         newest, oldest = float(flow[-1]), float(flow[0])
         ratio = newest / oldest if oldest > 0 else float("inf")
-        st.caption(f"{label}: the newest input step moves the prediction {ratio:,.3g}× as much as the oldest "
+        st.caption(f"{label}: the newest input step moves the prediction {_times_text(ratio)} as much as the oldest "
                    f"({len(flow) - 1} steps earlier)." + (" The old steps hardly matter: the gradient vanishes "
                                                           "on the way back." if ratio > 100 else ""))
+
+
+def _times_text(ratio: float) -> str:
+    """1.5 -> "1.5×", 2300 -> "2,300×", 7e10 -> "about 10^10.8×"."""
+    if not np.isfinite(ratio):
+        return "infinitely more"
+    if ratio >= 1e6:
+        return f"about 10^{np.log10(ratio):.1f}×"
+    return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:.3g}×"
 
 
 def memory_race_view() -> None:
@@ -311,6 +355,7 @@ def memory_race_view() -> None:
         if len(s.results):
             st.plotly_chart(charts.memory_race_figure(s.results), width="stretch", key="race_chart")
             table = s.results.pivot_table(index="k", columns="cell", values="accuracy")
+            table = table[[c for c in race.spec.cells if c in table.columns]]
             st.dataframe(table.style.format("{:.0%}"), width="stretch")
             st.download_button("memory_race.csv", s.results.to_csv(index=False).encode(), "memory_race.csv",
                                "text/csv", icon=":material/download:", key="dl-race")

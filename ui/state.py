@@ -198,6 +198,7 @@ def current_run() -> LiveRun | SavedRun | None:
     job = JOBS.get(run_id)
     if job is not None:
         st.session_state[JOB_KEY] = job
+        remember_run(job.run_id)
         return LiveRun(job)
     saved = st.session_state.get(SAVED_KEY)
     if saved is not None and saved.run_id == run_id:
@@ -209,6 +210,7 @@ def current_run() -> LiveRun | SavedRun | None:
         st.session_state[SAVED_KEY] = SavedRun(path)
     except (OSError, ValueError, KeyError):
         return None
+    remember_run(st.session_state[SAVED_KEY].run_id)
     return st.session_state[SAVED_KEY]
 
 
@@ -241,7 +243,8 @@ def start_training(spec: ExperimentSpec) -> str | None:
 
 
 def session_runs() -> list[str]:
-    """Run ids trained in this browser session, newest first (the runs one may compare with)."""
+    """Run ids trained in this browser session, or reopened in it from the URL, newest first (the
+    runs one may compare with)."""
     return list(st.session_state.get("session_runs", []))
 
 

@@ -41,6 +41,9 @@ def test_empty_state_says_to_train_first():
     assert not at.get("plotly_chart")
     at.segmented_control(key="inspect_view").set_value("Gradient flow").run()
     assert any("train a model first" in i.value for i in at.info)
+    at.switch_page("pages/train.py").run()
+    at.switch_page("pages/inspect.py").run()
+    assert at.segmented_control(key="inspect_view").value == "Gradient flow"  # the choice survives a page switch
 
 
 def test_gate_heatmaps_of_a_trained_lstm_follow_the_window_and_epoch_pickers():
@@ -87,6 +90,7 @@ def test_a_saved_run_is_read_back_from_disk_with_its_epochs(run_store):
     assert "epoch 2" in title
     assert at.select_slider(key="inspect_epoch-saved-1").options == ["0", "1", "2"]
     assert set(_heatmaps(figures(at)[title])) == {"h"}
+    assert at.session_state["session_runs"] == ["saved-1"]  # reopened from the URL: it can be compared with
 
 
 def test_gru_run_shows_its_gates_and_the_other_views_render():

@@ -24,6 +24,20 @@ def test_seq2seq_needs_a_horizon_and_shows_its_diagram_and_layers():
     assert layer_rows(at)[-1]["output shape"] == "(None, 5, 1)"
 
 
+def test_leaving_seq2seq_puts_an_automatic_horizon_back_but_keeps_a_chosen_one():
+    at = model_page()
+    at.radio(key="w.model.mode").set_value("seq2seq").run()
+    at.radio(key="w.model.mode").set_value("many_to_one").run()
+    assert at.session_state["spec"].window.horizon == 1
+    assert any("back to 1" in i.value for i in at.info)
+    at.radio(key="w.model.mode").set_value("direct").run()
+    at.number_input(key="w.window.horizon").set_value(4).run()
+    at.number_input(key="w.window.horizon").set_value(5).run()  # chosen by hand: 5 is now the person's choice
+    at.radio(key="w.model.mode").set_value("stateful").run()
+    assert at.session_state["spec"].window.horizon == 5
+    assert not at.exception
+
+
 def test_recurrent_dropout_rules_out_cudnn_in_the_table():
     at = model_page()
     assert layer_rows(at)[0]["cuDNN on GPU"] == "yes"
