@@ -325,3 +325,47 @@ def memory_race_figure(results: pd.DataFrame, chance: float = 0.5) -> go.Figure:
                      tickvals=sorted(set(results["k"].astype(int))) if len(results) else None)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return _layout(fig, "Memory race: test accuracy against the lag", "test accuracy", height=360)
+
+
+def error_figure(frame: pd.DataFrame, target: str) -> go.Figure:
+    """Test residuals (prediction - truth) over time, and their histogram next to persistence's.
+
+    Args:
+        frame: predictions.csv-shaped rows (date, split, truth, prediction, naive).
+    """
+    from plotly.subplots import make_subplots
+
+    test = frame[frame["split"] == "test"]
+    model = (test["prediction"] - test["truth"]).to_numpy(np.float64)
+    naive = (test["naive"] - test["truth"]).to_numpy(np.float64)
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.08,
+                        subplot_titles=("Residuals over the test targets", "Error histogram"))
+    idx = downsample(len(test))
+    fig.add_trace(_line(test["date"].to_numpy()[idx], model[idx], "model", line=dict(color=SPLIT_COLOURS["test"],
+                                                                                   width=1)), row=1, col=1)
+    fig.add_hline(y=0, line_color="#7f7f7f", line_width=1, row=1, col=1)
+    finite = np.concatenate([model[np.isfinite(model)], naive[np.isfinite(naive)]])
+    bins = dict(start=float(finite.min()), end=float(finite.max()), size=float(np.ptp(finite) / 40 or 1)) \
+        if finite.size else None
+    for values, name, colour in ((model, "model", SPLIT_COLOURS["test"]), (naive, "persistence", "#7f7f7f")):
+        fig.add_trace(go.Histogram(x=np.asarray(values, dtype=np.float32), name=name, xbins=bins, opacity=0.6,
+                                   marker_color=colour, showlegend=name == "persistence",
+                                   hovertemplate=f"{name}: %{{y}} errors in %{{x}}<extra></extra>"), row=1, col=2)
+    fig.update_layout(barmode="overlay")
+    fig.update_yaxes(title_text=f"prediction - truth ({target})", row=1, col=1)
+    fig.update_xaxes(title_text=f"prediction - truth ({target})", row=1, col=2)
+    fig.update_yaxes(title_text="targets", row=1, col=2)
+    return _layout(fig, "Errors", "", height=340)
+
+
+def lag_figure(correlations: dict[str, float]) -> go.Figure:
+    """Correlation of the prediction's changes with the truth's changes, lag by lag (-5..+5)."""
+    lags = sorted(int(k) for k in correlations)
+    values = np.asarray([correlations[str(k)] for k in lags], dtype=np.float32)
+    best = lags[int(np.nanargmax(values))] if np.isfinite(values).any() else None
+    colours = [SPLIT_COLOURS["test"] if k == best else "#9aa5b1" for k in lags]
+    fig = go.Figure(go.Bar(x=lags, y=values, marker_color=colours,
+                           hovertemplate="lag %{x}: r = %{y:.2f}<extra></extra>"))
+    fig.update_xaxes(title="lag (+1: the prediction follows the truth one step late)", dtick=1)
+    fig.update_yaxes(range=[-1, 1])
+    return _layout(fig, "Lag check: which shift lines up best", "correlation of changes", height=340)

@@ -1,30 +1,215 @@
-"""Metrics in original units, and the baselines every model is compared with."""
+"""Metrics in original units, the baselines every model is compared with, and the lag diagnosis.
+
+Baselines predict the same targets as the model (the value `horizon` steps after each window),
+from the same window, in original units:
+
+- naive (persistence): the window's last value.
+- seasonal_naive: the value one season (m steps) before the target, or whole seasons before it
+  when the horizon is longer than a season; m is `evaluate.season`, or detected from the
+  training rows.
+- moving_average: the mean of the window's last `evaluate.moving_average` values of the target.
+- linear: a linear autoregression on the same window: least squares from the flattened window
+  (time steps x features, scaled as the network sees it) to the scaled target, fitted on the
+  training windows only.
+"""
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error, root_mean_squared_error
+import pandas as pd
+
+METRICS = ("rmse", "mae", "mape", "smape", "mase", "direction")
+BASELINES = ("naive", "seasonal_naive", "moving_average", "linear")
+BASELINE_NAMES = {"naive": "persistence", "seasonal_naive": "seasonal naive", "moving_average": "moving average",
+                  "linear": "linear AR"}
+MAX_LAG = 5
+_FREQ_SEASONS = {"B": 5, "C": 5, "D": 7, "h": 24, "H": 24, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4,
+                 "QE": 4, "min": 60, "T": 60}
 
 
-def metrics(truth: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
-    """RMSE, MAE and MAPE (in percent) of (samples,) predictions against (samples,) truth.
+def metrics(truth: np.ndarray, prediction: np.ndarray, last: np.ndarray | None = None,
+            scale: float | None = None) -> dict[str, float]:
+    """RMSE, MAE, MAPE, sMAPE, MASE and direction accuracy of (samples,) predictions.
 
-    MAPE skips targets equal to zero, where it is undefined; it is NaN when all are zero.
+    Args:
+        truth, prediction: (samples,) in original units.
+        last: (samples,) the window's last known value; direction accuracy is the share of
+            samples (in percent) where prediction and truth move the same way from it (a flat
+            truth counts as right only for a flat prediction). NaN without `last`.
+        scale: MASE's denominator, the mean absolute change over `horizon` steps on the training
+            rows; MASE < 1 beats that naive forecast's in-sample error. NaN without it.
+
+    MAPE skips targets equal to zero, where it is undefined; sMAPE (0..200) skips samples where
+    both are zero. Each is NaN when nothing is left. Percentages are in percent.
     """
     truth, prediction = np.asarray(truth, float), np.asarray(prediction, float)
+    err = prediction - truth
     nonzero = truth != 0
-    mape = (100 * mean_absolute_percentage_error(truth[nonzero], prediction[nonzero])
-            if nonzero.any() else float("nan"))
-    return {
-        "rmse": float(root_mean_squared_error(truth, prediction)),
-        "mae": float(mean_absolute_error(truth, prediction)),
-        "mape": float(mape),
-    }
+    mape = 100 * np.mean(np.abs(err[nonzero] / truth[nonzero])) if nonzero.any() else math.nan
+    denom = np.abs(truth) + np.abs(prediction)
+    some = denom != 0
+    smape = 100 * np.mean(2 * np.abs(err[some]) / denom[some]) if some.any() else math.nan
+    mae = float(np.mean(np.abs(err))) if len(err) else math.nan
+    out = {"rmse": float(np.sqrt(np.mean(err ** 2))) if len(err) else math.nan, "mae": mae, "mape": float(mape),
+           "smape": float(smape), "mase": mae / scale if scale else math.nan, "direction": math.nan}
+    if last is not None and len(err):
+        last = np.asarray(last, float)
+        out["direction"] = float(100 * np.mean(np.sign(prediction - last) == np.sign(truth - last)))
+    return out
+
+
+def detect_season(levels: np.ndarray, index: pd.DatetimeIndex | None = None, max_lag: int = 400) -> tuple[int, str]:
+    """The season length m in steps, and how it was found ("detected" or from the frequency).
+
+    The autocorrelation of the series' changes (differencing removes the trend) is searched for
+    its highest peak between lags 2 and max_lag; a peak above 0.2 is taken. Otherwise the
+    calendar decides: business days 5, days 7, hours 24, weeks 52, months 12, quarters 4.
+    """
+    changes = np.diff(np.asarray(levels, float))
+    changes = changes[np.isfinite(changes)]
+    n = len(changes)
+    if n > 8:
+        top = min(max_lag, n // 3)
+        centred = changes - changes.mean()
+        spectrum = np.fft.rfft(centred, 2 * n)
+        acf = np.fft.irfft(spectrum * np.conj(spectrum))[:top + 1]
+        if acf[0] > 0 and top >= 2:
+            acf = acf / acf[0]
+            lag = int(np.argmax(acf[2:]) + 2)
+            if acf[lag] > 0.2:
+                return lag, "detected"
+    freq = pd.infer_freq(index[:50]) if index is not None and len(index) >= 3 else None
+    if freq:
+        base = freq.lstrip("0123456789").split("-")[0]
+        if base in _FREQ_SEASONS:
+            return _FREQ_SEASONS[base], f"{base} calendar"
+    return 1, "none found"
+
+
+def baselines(w, split: str, season: int, moving_average: int, linear_fit=None) -> dict[str, np.ndarray]:
+    """name -> (samples,) baseline predictions for `split`, original units.
+
+    Args:
+        w: a core.windows.Windowed.
+        season: the seasonal naive's m (>= 1).
+        moving_average: how many of the window's last values to average (capped at its length).
+        linear_fit: coefficients from `fit_linear(w)` (fitted when None).
+    """
+    length = w.input_shape[0]
+    last = w.starts[split] + length - 1  # (samples,) the window's last row
+    target = last + w.horizon
+    back = season * math.ceil(w.horizon / season)  # whole seasons, never past the window's end
+    seasonal_rows = target - back
+    seasonal = np.where(seasonal_rows >= 0, w.levels[np.clip(seasonal_rows, 0, None)], w.levels[last])
+    k = max(1, min(moving_average, length))
+    csum = np.concatenate([[0.0], np.cumsum(w.levels)])
+    average = (csum[last + 1] - csum[last + 1 - k]) / k
+    coef = fit_linear(w) if linear_fit is None else linear_fit
+    return {"naive": np.asarray(w.naive[split], float), "seasonal_naive": seasonal, "moving_average": average,
+            "linear": w.inverse_y(_design(w.X[split]) @ coef, split)}
+
+
+def _design(X: np.ndarray) -> np.ndarray:
+    """(samples, time steps, features) -> (samples, time steps * features + 1), with an intercept column."""
+    flat = np.asarray(X, np.float64).reshape(len(X), -1)
+    return np.hstack([flat, np.ones((len(flat), 1))])
+
+
+def fit_linear(w) -> np.ndarray:
+    """Least-squares coefficients from the training windows to their (primary, scaled) targets."""
+    y = np.asarray(w.y["train"], np.float64).reshape(len(w.y["train"]), -1)[:, -1]
+    coef, *_ = np.linalg.lstsq(_design(w.X["train"]), y, rcond=None)
+    return coef
+
+
+def mase_scale(w) -> float | None:
+    """Mean absolute change over `horizon` steps on the training rows (MASE's denominator)."""
+    levels = w.levels[: max(w.train_rows, w.horizon + 1)]
+    changes = np.abs(levels[w.horizon:] - levels[:-w.horizon])
+    scale = float(np.mean(changes)) if len(changes) else 0.0
+    return scale or None
+
+
+def lag_scan(truth: np.ndarray, prediction: np.ndarray, max_lag: int = MAX_LAG) -> dict[int, float]:
+    """lag -> correlation of the prediction's changes with the truth's changes `lag` targets earlier.
+
+    A model that mostly repeats the last value predicts at t what happened at t - 1, so its
+    changes line up best with the truth's at lag +1; a model that forecasts lines up at 0.
+    Changes are used, not levels: the levels of a trending series correlate at every lag.
+    """
+    p = np.diff(np.asarray(prediction, float))
+    t = np.diff(np.asarray(truth, float))
+    out = {}
+    for lag in range(-max_lag, max_lag + 1):
+        a, b = (p[lag:], t[:len(t) - lag]) if lag >= 0 else (p[:lag], t[-lag:])
+        ok = np.isfinite(a) & np.isfinite(b)
+        a, b = a[ok], b[ok]
+        if len(a) < 3 or a.std() == 0 or b.std() == 0:
+            out[lag] = math.nan
+        else:
+            out[lag] = float(np.corrcoef(a, b)[0, 1])
+    return out
+
+
+def best_lag(scan: dict[int, float]) -> int | None:
+    finite = {k: v for k, v in scan.items() if np.isfinite(v)}
+    return max(finite, key=finite.get) if finite else None
+
+
+def verdict(model_name: str, model: dict[str, float], naive: dict[str, float]) -> str:
+    """One line in plain words: does the model beat persistence on RMSE, and by how much."""
+    if not (np.isfinite(model.get("rmse", math.nan)) and naive.get("rmse")):
+        return f"{model_name} has no finite test error to compare"
+    change = 1 - model["rmse"] / naive["rmse"]
+    if change > 0.0005:
+        return f"{model_name} beats persistence by {change:.0%} RMSE" if change >= 0.01 else \
+            f"{model_name} beats persistence by {change:.1%} RMSE"
+    return f"{model_name} does not beat persistence (its RMSE is {-change:.0%} higher)" if change < -0.005 else \
+        f"{model_name} ties with persistence (RMSE within 0.5%)"
+
+
+class Evaluator:
+    """Scores predictions for one Windowed dataset; the baselines are computed once.
+
+    Args:
+        w: the windows (core.windows.Windowed).
+        season: `evaluate.season` (None: detect from the training rows).
+        moving_average: `evaluate.moving_average`.
+    """
+
+    def __init__(self, w, season: int | None = None, moving_average: int = 5):
+        self.w = w
+        train_levels = w.levels[: w.train_rows] if w.levels is not None else np.zeros(0)
+        index = w.index[: w.train_rows] if w.index is not None else None
+        self.season, self.season_how = (season, "set") if season else detect_season(train_levels, index)
+        self.scale = mase_scale(w)
+        coef = fit_linear(w)
+        self.baselines = {split: baselines(w, split, self.season, moving_average, coef) for split in ("val", "test")}
+
+    def report(self, predictions: dict[str, np.ndarray]) -> dict[str, object]:
+        """The metrics.json dict for {"val": (samples,), "test": (samples,)} predictions (original units).
+
+        Keys: "test", "baselines" (naive, seasonal_naive, moving_average, linear), "val",
+        "val_baselines", "lag" (the best lag on the test targets), "lag_correlations"
+        ({"-5": r, ..., "5": r}), "season" and "season_how".
+        """
+        w, out = self.w, {}
+        for split, key in (("test", "baselines"), ("val", "val_baselines")):
+            truth, last = w.truth[split], w.naive[split]
+            out[split] = metrics(truth, predictions[split], last, self.scale)
+            out[key] = {name: metrics(truth, pred, last, self.scale) for name, pred in self.baselines[split].items()}
+        scan = lag_scan(w.truth["test"], predictions["test"])
+        out["lag"] = best_lag(scan)
+        out["lag_correlations"] = {str(k): v for k, v in scan.items()}
+        out["season"], out["season_how"] = int(self.season), self.season_how
+        return out
 
 
 def report(truth: np.ndarray, prediction: np.ndarray, naive: np.ndarray, prefix: str = "test") -> dict[str, object]:
-    """The metrics.json shape: {"test": {...}, "baselines": {"naive": {...}}}.
+    """The persistence-only shape {"test": {...}, "baselines": {"naive": {...}}} for bare arrays.
 
-    With prefix="val" the keys are "val" and "val_baselines", for the validation targets.
+    With prefix="val" the keys are "val" and "val_baselines".
     """
-    baselines = "baselines" if prefix == "test" else f"{prefix}_baselines"
-    return {prefix: metrics(truth, prediction), baselines: {"naive": metrics(truth, naive)}}
+    baselines_key = "baselines" if prefix == "test" else f"{prefix}_baselines"
+    return {prefix: metrics(truth, prediction, naive), baselines_key: {"naive": metrics(truth, naive, naive)}}

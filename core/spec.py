@@ -13,7 +13,8 @@ The JSON form is a public interface: fields are only ever added, never renamed.
                 "mode": "many_to_one", "recurrent_dropout": 0.0, "head_units": 0},
      "train":  {"epochs": 20, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001,
                 "seed": 7, "loss": "mse", "early_stopping": null, "reduce_lr": null,
-                "clipnorm": null, "momentum": 0.0}}
+                "clipnorm": null, "momentum": 0.0},
+     "evaluate": {"season": null, "moving_average": 5}}
 
 Missing keys take these defaults; unknown keys raise `SpecError` naming them.
 """
@@ -167,12 +168,28 @@ class TrainSpec:
 
 
 @dataclass
+class EvaluateSpec:
+    """How the baselines are set up (see core/evaluate.py).
+
+    Args:
+        season: the seasonal naive baseline's season in steps (e.g. 5 for a business week of
+            daily data, 24 for hourly data); null detects it from the training rows.
+        moving_average: how many of the window's last values the moving-average baseline
+            averages (at most the window length is used).
+    """
+
+    season: int | None = None
+    moving_average: int = 5
+
+
+@dataclass
 class ExperimentSpec:
     data: DataSpec = field(default_factory=DataSpec)
     window: WindowSpec = field(default_factory=WindowSpec)
     split: SplitSpec = field(default_factory=SplitSpec)
     model: ModelSpec = field(default_factory=ModelSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
+    evaluate: EvaluateSpec = field(default_factory=EvaluateSpec)
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -285,6 +302,10 @@ class ExperimentSpec:
         _options("train.early_stopping", t.early_stopping, {"patience": (int, 1, 1000), "restore_best_weights": (bool,)})
         _options("train.reduce_lr", t.reduce_lr,
                  {"factor": (float, 0.0, 1.0), "patience": (int, 1, 1000), "min_lr": (float, 0.0, 1.0)})
+        e = self.evaluate
+        if e.season is not None:
+            _int_at_least("evaluate.season", e.season, 1, 100_000)
+        _int_at_least("evaluate.moving_average", e.moving_average, 1, 100_000)
 
 
 def _build(cls: type, raw: Any, path: str) -> Any:
@@ -308,7 +329,8 @@ def _build(cls: type, raw: Any, path: str) -> Any:
     return cls(**kwargs)
 
 
-_SECTIONS = {"data": DataSpec, "window": WindowSpec, "split": SplitSpec, "model": ModelSpec, "train": TrainSpec}
+_SECTIONS = {"data": DataSpec, "window": WindowSpec, "split": SplitSpec, "model": ModelSpec, "train": TrainSpec,
+             "evaluate": EvaluateSpec}
 
 
 def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -106,6 +106,7 @@ class TrainingJob:
         self._predict_cost = math.inf  # seconds for one val + test prediction, once traced
         self._last_refresh = -math.inf
         self._live_X: np.ndarray | None = None  # val then test windows, joined once
+        self._evaluator: evaluate.Evaluator | None = None
         self._good_weights = None
         self._weights: OrderedDict[int, list[np.ndarray]] = OrderedDict()  # epoch -> model.get_weights()
         self._weights_every = 1  # keep every N-th epoch's weights; doubles when the budget is reached
@@ -314,8 +315,9 @@ class TrainingJob:
         self._predict_cost = min(self._predict_cost, cost)
         n_val = len(w.y["val"])
         predictions = {"val": w.inverse_y(scaled[:n_val], "val"), "test": w.inverse_y(scaled[n_val:], "test")}
-        report = evaluate.report(w.truth["test"], predictions["test"], w.naive["test"])
-        report.update(evaluate.report(w.truth["val"], predictions["val"], w.naive["val"], prefix="val"))
+        if self._evaluator is None:  # the baselines do not change while training: once per job
+            self._evaluator = evaluate.Evaluator(w, self.spec.evaluate.season, self.spec.evaluate.moving_average)
+        report = self._evaluator.report(predictions)
         self._update(predictions=predictions, predictions_epoch=epoch, metrics=report)
         self._last_refresh = time.perf_counter()
 

@@ -46,7 +46,7 @@ def live_view() -> None:
     pred_col.plotly_chart(pred_fig, width="stretch", key="pred_chart")
     if snap.predictions_epoch and snap.running:
         pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")
-    views.metrics_table(snap, target, horizon, run.spec.train.learning_rate)
+    views.metrics_table(snap, target, horizon, run.spec.train.learning_rate, cell=run.spec.model.cell)
     if was_running and not run.snapshot().running:
         st.rerun()
 
@@ -64,4 +64,5 @@ else:
     st.page_link("pages/inspect.py", label="Look inside the cells: the gates of this run, live", icon=":material/grid_on:")
     if not was_running:
         views.forecast_section(run, run.snapshot())
+        views.error_section(run, run.snapshot())
         views.downloads(run)

@@ -1,24 +1,106 @@
 import math
 
 import numpy as np
+import pandas as pd
+import pytest
 
-from core import evaluate
+from core import data, evaluate, windows
+
+from .conftest import ramp_frame, tiny_spec
 
 
 def test_metrics_known_values():
-    m = evaluate.metrics(np.array([100.0, 200.0]), np.array([110.0, 180.0]))
+    m = evaluate.metrics(np.array([100.0, 200.0]), np.array([110.0, 180.0]), last=np.array([90.0, 210.0]), scale=5.0)
     assert math.isclose(m["rmse"], math.sqrt((100 + 400) / 2))
     assert math.isclose(m["mae"], 15.0)
     assert math.isclose(m["mape"], 10.0)  # percent
+    assert math.isclose(m["smape"], 100 * (20 / 210 + 40 / 380) / 2)
+    assert math.isclose(m["mase"], 3.0)
+    assert m["direction"] == 100.0  # up from 90 and predicted up; down from 210 and predicted down
 
 
-def test_mape_skips_zero_targets():
+def test_direction_counts_wrong_moves_and_missing_inputs_give_nan():
+    m = evaluate.metrics(np.array([2.0, 0.0, 5.0]), np.array([3.0, 2.0, 5.0]), last=np.array([1.0, 1.0, 5.0]))
+    assert math.isclose(m["direction"], 100 * 2 / 3)  # right, wrong (down vs up), right (flat and flat)
+    assert math.isnan(m["mase"])
+    assert math.isnan(evaluate.metrics(np.array([1.0]), np.array([1.0]))["direction"])
+
+
+def test_mape_and_smape_are_safe_at_zero():
     m = evaluate.metrics(np.array([0.0, 100.0]), np.array([5.0, 90.0]))
     assert math.isclose(m["mape"], 10.0)
     assert math.isnan(evaluate.metrics(np.zeros(3), np.ones(3))["mape"])
+    assert math.isnan(evaluate.metrics(np.zeros(3), np.zeros(3))["smape"])
+    assert evaluate.metrics(np.zeros(3), np.ones(3))["smape"] == 200.0
 
 
-def test_report_shape():
+def test_report_shape_for_bare_arrays():
     r = evaluate.report(np.array([1.0, 2.0]), np.array([1.0, 2.0]), np.array([0.0, 1.0]))
     assert r["test"]["rmse"] == 0 and set(r["baselines"]) == {"naive"}
-    assert set(r["baselines"]["naive"]) == {"rmse", "mae", "mape"} and r["baselines"]["naive"]["mae"] == 1
+    assert set(r["baselines"]["naive"]) == set(evaluate.METRICS) and r["baselines"]["naive"]["mae"] == 1
+
+
+def _ramp_windowed(rows=60, **window):
+    frame = ramp_frame(rows)
+    spec = tiny_spec(data={"target": "Close", "features": ["Close"], "scaler": "none"},
+                     window={"length": 5, **window}, split={"val": 10, "test": 10})
+    return windows.make(frame, spec)
+
+
+def test_baselines_on_a_ramp_are_exact_by_hand():
+    w = _ramp_windowed()  # Close = row number: the target of a window ending at row r is r + 1
+    b = evaluate.baselines(w, "test", season=3, moving_average=4)
+    last = w.starts["test"] + 4
+    np.testing.assert_allclose(b["naive"], last)
+    np.testing.assert_allclose(b["seasonal_naive"], last + 1 - 3)
+    np.testing.assert_allclose(b["moving_average"], last - 1.5)  # mean of the last 4 values
+    np.testing.assert_allclose(b["linear"], w.truth["test"], atol=1e-6)  # a ramp is linear in its window
+    two = _ramp_windowed(horizon=4)
+    b = evaluate.baselines(two, "test", season=3, moving_average=50)  # season < horizon: whole seasons back
+    last = two.starts["test"] + 4
+    np.testing.assert_allclose(b["seasonal_naive"], last + 4 - 6)
+    np.testing.assert_allclose(b["moving_average"], last - 2)  # capped at the window's 5 values
+
+
+def test_linear_baseline_is_fitted_on_training_windows_only():
+    w = _ramp_windowed()
+    spoiled = windows.Windowed(**{**w.__dict__, "y": {**w.y, "test": w.y["test"] * 0 + 1e6}})
+    np.testing.assert_allclose(evaluate.fit_linear(spoiled), evaluate.fit_linear(w))
+
+
+def test_season_is_detected_from_a_seasonal_series_and_falls_back_to_the_calendar():
+    t = np.arange(600)
+    levels = 10 * np.sin(2 * np.pi * t / 24) + np.random.default_rng(0).normal(0, 0.5, 600)
+    assert evaluate.detect_season(levels) == (24, "detected")
+    walk = np.cumsum(np.random.default_rng(1).normal(size=600))
+    days = pd.bdate_range("2020-01-01", periods=600)
+    assert evaluate.detect_season(walk, days) == (5, "B calendar")
+
+
+def test_lag_scan_finds_plus_one_for_a_model_that_repeats_the_last_value():
+    truth = np.cumsum(np.random.default_rng(2).normal(size=300))
+    lagged = np.concatenate([[truth[0]], truth[:-1]])  # persistence
+    assert evaluate.best_lag(evaluate.lag_scan(truth, lagged)) == 1
+    assert evaluate.best_lag(evaluate.lag_scan(truth, truth + 0.01)) == 0
+    assert set(evaluate.lag_scan(truth, lagged)) == set(range(-5, 6))
+
+
+@pytest.mark.parametrize("rmse,expected", [
+    (0.88, "LSTM beats persistence by 12% RMSE"),
+    (1.2, "LSTM does not beat persistence (its RMSE is 20% higher)"),
+    (1.001, "LSTM ties with persistence (RMSE within 0.5%)"),
+])
+def test_verdict_in_plain_words(rmse, expected):
+    assert evaluate.verdict("LSTM", {"rmse": rmse}, {"rmse": 1.0}) == expected
+
+
+def test_evaluator_report_has_every_baseline_and_the_lag():
+    spec = tiny_spec()
+    w = windows.make(data.load(spec.data), spec)
+    ev = evaluate.Evaluator(w)
+    report = ev.report({"val": w.naive["val"], "test": w.naive["test"]})  # a "model" that is persistence
+    assert set(report["baselines"]) == set(evaluate.BASELINES) == set(report["val_baselines"])
+    assert report["test"] == report["baselines"]["naive"]
+    assert report["lag"] == 1 and set(report["lag_correlations"]) == {str(k) for k in range(-5, 6)}
+    assert report["season"] >= 1 and report["season_how"]
+    assert 0 < report["baselines"]["naive"]["mase"] < 5

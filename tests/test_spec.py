@@ -15,6 +15,7 @@ SCHEMA = {
               "recurrent_dropout": 0.0, "head_units": 0},
     "train": {"epochs": 20, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001, "seed": 7,
               "loss": "mse", "early_stopping": None, "reduce_lr": None, "clipnorm": None, "momentum": 0.0},
+    "evaluate": {"season": None, "moving_average": 5},
 }
 
 
@@ -131,3 +132,12 @@ def test_replace_merges_and_validates():
     assert spec.train.epochs == 2 and spec.train.batch_size == 64
     with pytest.raises(SpecError):
         ExperimentSpec().replace(train={"epochs": 0})
+
+
+@pytest.mark.parametrize("evaluate,field", [({"season": 0}, "evaluate.season"),
+                                            ({"moving_average": "5"}, "evaluate.moving_average"),
+                                            ({"seasons": 5}, "evaluate.seasons")])
+def test_evaluate_section_is_checked(evaluate, field):
+    with pytest.raises(SpecError) as info:
+        ExperimentSpec.from_dict({"evaluate": evaluate})
+    assert info.value.field == field

@@ -32,7 +32,7 @@ def test_job_trains_to_the_end_and_publishes_everything():
     assert snap.epoch == 2 and len(snap.history["loss"]) == len(snap.history["val_loss"]) == 2
     assert snap.predictions["test"].shape == w.truth["test"].shape
     assert snap.predictions_epoch == 2
-    assert set(snap.metrics["test"]) == {"rmse", "mae", "mape"}
+    assert set(snap.metrics["test"]) == {"rmse", "mae", "mape", "smape", "mase", "direction"}
     assert snap.metrics["baselines"]["naive"]["rmse"] > 0
     assert snap.progress == 1.0
 
@@ -211,7 +211,8 @@ def test_live_metrics_cover_validation_too():
     spec = tiny_spec()
     w = _windowed(spec)
     snap = TrainingJob(spec, w).run()
-    assert set(snap.metrics) == {"test", "baselines", "val", "val_baselines"}
+    assert {"test", "baselines", "val", "val_baselines", "lag", "lag_correlations"} <= set(snap.metrics)
     from core import evaluate
 
-    assert snap.metrics["val"] == evaluate.metrics(w.truth["val"], snap.predictions["val"])
+    scale = evaluate.mase_scale(w)
+    assert snap.metrics["val"] == evaluate.metrics(w.truth["val"], snap.predictions["val"], w.naive["val"], scale)

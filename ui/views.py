@@ -115,8 +115,34 @@ def progress(snap) -> None:
     STATUS_STYLE.get(snap.status, st.info)(f"Status: {snap.message}")
 
 
-def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | None = None) -> None:
-    """The model's RMSE, MAE and MAPE next to the persistence baseline.
+def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1) -> pd.DataFrame:
+    """Model and baselines, one row each, for `split` ("test" or "val")."""
+    from core.evaluate import BASELINE_NAMES, METRICS
+
+    baselines = metrics["baselines" if split == "test" else "val_baselines"]
+    rows, index = [metrics[split]], [model_label]
+    season = metrics.get("season")
+    for key, values in baselines.items():
+        name = charts.naive_label(horizon) if key == "naive" else BASELINE_NAMES.get(key, key)
+        if key == "seasonal_naive" and season:
+            name += f" (season {season}{', detected' if metrics.get('season_how') == 'detected' else ''})"
+        rows.append(values)
+        index.append(name)
+    table = pd.DataFrame(rows, index=index)
+    table = table[[m for m in METRICS if m in table.columns]]
+    return table.rename(columns={"rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "smape": "sMAPE %", "mase": "MASE",
+                                 "direction": "Direction %"})
+
+
+METRIC_HELP = ("RMSE and MAE are in the target's units. MAPE % skips zero targets; sMAPE % is symmetric (0-200). "
+               "MASE divides MAE by the average change over the horizon in the training rows (below 1: better "
+               "than that naive step). Direction % is how often the prediction moves the right way from the "
+               "window's last value.")
+
+
+def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | None = None, cell: str = "model"
+                  ) -> None:
+    """The model's metrics next to every baseline, a one-line verdict, and the lag warning.
 
     While training runs the table shows the validation targets; the test metrics appear only when
     the run has ended, so nobody picks the stopping point by the test score.
@@ -124,28 +150,36 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
     if not snap.metrics:
         st.caption("Metrics appear with the first predictions.")
         return
+    from core import evaluate
+
     split = "val" if snap.running and "val" in snap.metrics else "test"
+    label = "validation" if split == "val" else "test"
     model = snap.metrics[split]
     naive = snap.metrics["baselines" if split == "test" else "val_baselines"]["naive"]
-    label = "validation" if split == "val" else "test"
-    table = pd.DataFrame(
-        [model, naive], index=[f"model (epoch {snap.predictions_epoch or snap.epoch})", charts.naive_label(horizon)]
-    ).rename(columns={"rmse": "RMSE", "mae": "MAE", "mape": "MAPE %"})
+    table = metrics_frame(snap.metrics, split, f"{cell} (epoch {snap.predictions_epoch or snap.epoch})", horizon)
     st.markdown(f"**{label.capitalize()} metrics**" + (" (live; test metrics appear when training ends)"
                                                       if split == "val" else ""))
-    st.dataframe(table.style.format("{:.3f}"), width="stretch")
+    best = table["RMSE"].iloc[1:].idxmin() if table["RMSE"].iloc[1:].notna().any() else None
+    st.dataframe(table.style.format("{:.3f}", na_rep="–").highlight_min(subset=["RMSE", "MAE"], color="#d8f0d8"),
+                 width="stretch")
+    st.caption(METRIC_HELP)
     ratio = model["rmse"] / naive["rmse"] if naive["rmse"] else float("nan")
-    verdict = "beats" if ratio < 1 else "does not beat"
+    line = evaluate.verdict(cell, model, naive)
+    if best is not None and table.loc[best, "RMSE"] < min(model["rmse"], naive["rmse"]):
+        line += f"; the {best} baseline does better than both (RMSE {table.loc[best, 'RMSE']:.3f})"
+    (st.success if ratio < 1 else st.warning)(f"On the {label} targets: {line}.", icon=":material/balance:")
     if ratio > 3:
-        hint = (f" That is far worse than repeating the last value. Common causes: test values outside the range "
-                f"seen in training (a trending series: try the diff or pct transform on the Data page), too few "
-                f"epochs, or a learning rate that is too high (now {learning_rate:g}).")
-    else:
-        hint = ("" if ratio < 1 else " Persistence is hard to beat on series that move like a random walk, as "
-                "day-to-day prices do: try more epochs, a GRU, a shorter window, a lower learning rate or the diff "
-                "transform, and compare.")
-    st.caption(f"On the {label} targets, in {target} units. The model {verdict} persistence: its RMSE is "
-               f"{ratio:.2f}× the baseline's.{hint}")
+        st.caption(f"That is far worse than repeating the last value. Common causes: test values outside the range "
+                   f"seen in training (a trending series: try the diff or pct transform on the Data page), too few "
+                   f"epochs, or a learning rate that is too high (now {learning_rate:g}).")
+    elif ratio >= 1:
+        st.caption("Persistence is hard to beat on series that move like a random walk, as day-to-day prices do: "
+                   "try more epochs, a GRU, a shorter window, a lower learning rate or the diff transform, and "
+                   "compare.")
+    if split == "test" and snap.metrics.get("lag") == 1:
+        st.warning("Lag check: the model's moves line up best with the truth's moves one step **earlier**. It mostly "
+                   "repeats the last value it saw, so its curve looks like the truth shifted right by one step, "
+                   "which is persistence, not a forecast.", icon=":material/warning:")
 
 
 def sidebar_status() -> None:
@@ -232,3 +266,22 @@ def forecast_section(run, snap) -> None:
         right.caption(f"{over} that have {len(table)} known steps after them. The model's error at step {len(table)} "
                       f"is {worse:.1f}× its error at step 1; persistence's is "
                       f"{table['naive_rmse'].iloc[-1] / max(table['naive_rmse'].iloc[0], 1e-12):.1f}×.")
+
+
+def error_section(run, snap) -> None:
+    """After a run: residuals, the error histogram and the lag check on the test targets."""
+    frame = run.frame(snap)
+    if snap.metrics is None or not frame["prediction"].notna().any():
+        return
+    target = run.spec.data.target
+    st.subheader("Error analysis")
+    left, right = st.columns([3, 2])
+    left.plotly_chart(charts.error_figure(frame, target), width="stretch", key="error_chart")
+    correlations = snap.metrics.get("lag_correlations")
+    if correlations:
+        right.plotly_chart(charts.lag_figure(correlations), width="stretch", key="lag_chart")
+        lag = snap.metrics.get("lag")
+        right.caption(f"The best lag is {lag:+d}. " + (
+            "0 means the predicted moves happen when the real ones do." if lag == 0 else
+            "+1 means the model mostly repeats the last value: its moves come one step after the real ones."
+            if lag == 1 else "The predicted moves line up best with real moves at this shift."))
