@@ -18,9 +18,14 @@ pages = [
     st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
     st.Page("pages/train.py", title="Train", icon=":material/play_circle:", default=True),
     st.Page("pages/inspect.py", title="Inspect", icon=":material/grid_on:"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
 ]
 nav = st.navigation(pages)
 
+state.get_spec()  # first: a share link's setup is read from the URL before anything else changes it
+link = st.session_state.pop("link_message", None)
+if link:
+    (st.error if link[0] == "error" else st.success)(link[1], icon=":material/link:")
 state.keep_run_in_url()  # page switches drop query params; a refresh must find the run again
 nav.run()  # pages draw first, so the sidebar below reflects what they changed (a Train click, a new target)
 
@@ -29,3 +34,7 @@ with st.sidebar:
     st.caption(views.describe(state.get_spec()))
     if nav.title != "Train":  # the Train page shows the run itself
         views.sidebar_status()
+    with st.popover("Share this setup", icon=":material/share:", width="stretch"):
+        st.caption("This link opens RNN Lab with the whole configuration above (data, window, model, training). "
+                   "It does not give access to your runs.")
+        st.code(state.share_link(state.get_spec()), language=None, wrap_lines=True)

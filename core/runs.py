@@ -16,12 +16,21 @@ Layout of a run directory (a public interface; files are only ever added):
                       every recurrent layer over the first test window, final weights (core/gates.py)
     weights.npz       "epoch_<n>/<i>" -> model.get_weights()[i] after epoch n (0: before training),
                       for the epochs the job kept (see TrainingJob.weight_history)
+    started.json      run_id, workspace, started_at, written when training starts: a directory
+                      with started.json but no run.json was interrupted (the process ended)
+
+run.json also holds "workspace": a hash of the workspace token of the browser session that made
+the run (null for the command line). The app lists, opens and deletes only its own workspace's runs.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
+import shutil
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +67,21 @@ def history_frame(history: dict[str, list[float]]) -> pd.DataFrame:
     return frame
 
 
+def workspace_id(token: str | None) -> str | None:
+    """What run.json stores for a workspace token: a hash, so the token itself is never on disk."""
+    return hashlib.sha256(token.encode()).hexdigest()[:20] if token else None
+
+
+def mark_started(run_dir: str | Path, run_id: str, workspace: str | None) -> None:
+    """started.json: the run exists from the first moment, and can be told apart when interrupted."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    info = {"run_id": run_id, "workspace": workspace, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    (run_dir / "started.json").write_text(json.dumps(info, indent=2) + "\n")
+
+
 def save(run_dir: str | Path, spec: ExperimentSpec, windowed: Windowed, snap: Snapshot, model,
-         weight_history: dict[int, list[np.ndarray]] | None = None) -> Path:
+         weight_history: dict[int, list[np.ndarray]] | None = None, workspace: str | None = None) -> Path:
     """Write a finished, stopped or failed run into run_dir (created if needed)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -84,7 +106,7 @@ def save(run_dir: str | Path, spec: ExperimentSpec, windowed: Windowed, snap: Sn
                                                          for i, a in enumerate(ws)})
     info = {"run_id": snap.run_id, "status": snap.status, "message": snap.message, "epoch": snap.epoch,
             "epochs": snap.epochs, "elapsed_seconds": round(snap.elapsed, 3),
-            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "workspace": workspace}
     (run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")  # last: it marks the run complete
     return run_dir
 
@@ -137,3 +159,188 @@ def find(run_id: str, root: str | Path | None = None) -> Path | None:
         return None
     path = Path(root or default_root()) / run_id
     return path if (path / "run.json").is_file() else None
+
+
+BUNDLE_FILES = ("spec.json", "model.keras", "history.csv", "predictions.csv", "metrics.json", "gates.npz",
+                "run.json", "forecast.csv")
+
+
+def owner(run_dir: Path) -> str | None:
+    """The workspace hash a run belongs to (from run.json, or started.json while it runs)."""
+    for name in ("run.json", "started.json"):
+        path = run_dir / name
+        if path.is_file():
+            try:
+                return json.loads(path.read_text()).get("workspace")
+            except (OSError, ValueError):
+                return None
+    return None
+
+
+def list_runs(root: str | Path | None = None, workspace: str | None = None, everyone: bool = False) -> list[dict]:
+    """The runs in the store, newest first: run_id, status, message, epoch, epochs, saved_at, cell,
+    units, data, test RMSE and persistence RMSE (None when missing), path.
+
+    Only runs of `workspace` are listed, unless `everyone` (the command line). A directory with
+    started.json and no run.json is listed with status "interrupted".
+    """
+    root = Path(root or default_root())
+    out = []
+    for path in sorted(root.iterdir() if root.is_dir() else [], reverse=True):
+        if not path.is_dir() or not ((path / "run.json").is_file() or (path / "started.json").is_file()):
+            continue
+        if not everyone and owner(path) != workspace:
+            continue
+        try:
+            out.append(summary(path))
+        except (OSError, ValueError, KeyError):
+            continue
+    return out
+
+
+def summary(path: Path) -> dict:
+    """One row of list_runs for a run directory."""
+    done = (path / "run.json").is_file()
+    info = json.loads((path / ("run.json" if done else "started.json")).read_text())
+    spec = ExperimentSpec.from_json((path / "spec.json").read_text()) if (path / "spec.json").is_file() else None
+    metrics = json.loads((path / "metrics.json").read_text()) if (path / "metrics.json").is_file() else {}
+    row = {"run_id": info["run_id"], "status": info.get("status", "interrupted"),
+           "message": info.get("message", "the app stopped before this run ended"),
+           "epoch": info.get("epoch"), "epochs": info.get("epochs", spec.train.epochs if spec else None),
+           "saved_at": info.get("saved_at", info.get("started_at")),
+           "cell": spec.model.cell if spec else None, "units": "+".join(map(str, spec.model.units)) if spec else None,
+           "data": (spec.data.ticker or spec.data.name or Path(spec.data.path or "").name) if spec else None,
+           "target": spec.data.target if spec else None,
+           "rmse": metrics.get("test", {}).get("rmse"),
+           "naive_rmse": metrics.get("baselines", {}).get("naive", {}).get("rmse"),
+           "path": str(path)}
+    return row
+
+
+def delete(run_id: str, root: str | Path | None = None, workspace: str | None = None) -> bool:
+    """Remove a run of `workspace` from the store; False when it is not there or not theirs."""
+    path = Path(root or default_root()) / run_id
+    if not run_id or not all(c.isalnum() or c == "-" for c in run_id) or not path.is_dir():
+        return False
+    if owner(path) != workspace:
+        return False
+    shutil.rmtree(path)
+    return True
+
+
+def bundle(run_dir: str | Path) -> bytes:
+    """The run as a .zip: spec.json, model.keras, history.csv, predictions.csv, metrics.json,
+    gates.npz (and run.json, forecast.csv when present), at the top level of the archive."""
+    run_dir = Path(run_dir)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in BUNDLE_FILES:
+            if (run_dir / name).is_file():
+                archive.write(run_dir / name, name)
+    return buffer.getvalue()
+
+
+class ImportRefused(ValueError):
+    """An uploaded model or bundle that RNN Lab will not load; the message says why and what to do."""
+
+
+def max_model_bytes() -> int:
+    """The largest model or bundle accepted for import: $RNNLAB_MAX_MODEL_MB (default 50) megabytes."""
+    return int(float(os.environ.get("RNNLAB_MAX_MODEL_MB", "50")) * 2 ** 20)
+
+
+def load_model_safely(path: str | Path):
+    """Load a .keras file with Keras's safe_mode=True, so no Python code inside it (Lambda layers,
+    pickled functions) is run. Raises ImportRefused with a reason a person can act on."""
+    import keras
+
+    path = Path(path)
+    size = path.stat().st_size
+    if size > max_model_bytes():
+        raise ImportRefused(f"the model is {size / 2 ** 20:.1f} MB; the limit is {max_model_bytes() / 2 ** 20:.0f} MB "
+                            "(set RNNLAB_MAX_MODEL_MB to change it)")
+    if not zipfile.is_zipfile(path):
+        raise ImportRefused("this is not a .keras file (a .keras file is a zip archive written by model.save); "
+                            "legacy .h5 files are not accepted")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many kinds; all mean "not loadable"
+        text = str(exc)
+        if "safe_mode" in text or "lambda" in text.lower():
+            raise ImportRefused("the model contains Python code (e.g. a Lambda layer), which RNN Lab does not run: "
+                                "it is loaded only with Keras's safe_mode. Rebuild the model without Lambda "
+                                "layers") from None
+        raise ImportRefused(f"Keras could not load the model ({exc.__class__.__name__}: "
+                            f"{(text.strip().splitlines() or [''])[0][:200]})") from None
+
+
+def import_model(model_path: str | Path, spec: ExperimentSpec, windowed: Windowed, run_dir: str | Path,
+                 run_id: str, workspace: str | None = None) -> Path:
+    """Evaluate an uploaded .keras model on the spec's validation and test windows and save it as a run.
+
+    Raises ImportRefused when it cannot be loaded safely or does not fit the windows."""
+    from . import evaluate, forecast
+
+    model = load_model_safely(model_path)
+    expected = tuple(windowed.input_shape)
+    got = tuple(model.input_shape[1:]) if getattr(model, "input_shape", None) else None
+    if got is not None and tuple(d for d in got) != expected and None not in got:
+        raise ImportRefused(f"the model reads windows shaped (time steps, features) = {got}, but the current setup "
+                            f"makes {expected}; set the window length and inputs on the Data page to match")
+    try:
+        predictions = {}
+        for split in ("val", "test"):
+            out = forecast.predict(model, windowed.X[split], spec)
+            predictions[split] = windowed.inverse_y(out, split)
+    except Exception as exc:  # noqa: BLE001
+        raise ImportRefused(f"the model's output does not fit the current setup's targets ({exc.__class__.__name__}); "
+                            "check the sequence shape and horizon on the Model page") from None
+    snap = Snapshot(run_id=run_id, status="finished", message=f"imported model {Path(model_path).name}, "
+                    "evaluated on the current data", epoch=0, epochs=0, predictions=predictions)
+    snap.metrics = evaluate.Evaluator(windowed, spec.evaluate.season, spec.evaluate.moving_average).report(predictions)
+    return save(run_dir, spec, windowed, snap, model, None, workspace)
+
+
+def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: str) -> str:
+    """Unpack a run bundle (.zip from `bundle`) into the store as a run of `workspace`; returns its id.
+
+    Only the known file names are read; the model inside must load with safe_mode. Raises
+    ImportRefused otherwise."""
+    if len(data) > max_model_bytes():
+        raise ImportRefused(f"the bundle is {len(data) / 2 ** 20:.1f} MB; the limit is "
+                            f"{max_model_bytes() / 2 ** 20:.0f} MB (set RNNLAB_MAX_MODEL_MB to change it)")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise ImportRefused("this is not a .zip run bundle") from None
+    names = {Path(n).name: n for n in archive.namelist() if Path(n).name in BUNDLE_FILES}
+    missing = [n for n in ("spec.json", "predictions.csv", "history.csv") if n not in names]
+    if missing:
+        raise ImportRefused(f"the bundle has no {', '.join(missing)}; export a run from RNN Lab's Runs page or "
+                            "with `python -m core runs export`")
+    if sum(archive.getinfo(n).file_size for n in names.values()) > 4 * max_model_bytes():
+        raise ImportRefused("the bundle unpacks to more than the size limit allows")
+    root = Path(root)
+    run_dir = root / new_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    try:
+        for name, member in names.items():
+            (run_dir / name).write_bytes(archive.read(member))
+        ExperimentSpec.from_json((run_dir / "spec.json").read_text())
+        if (run_dir / "model.keras").is_file():
+            load_model_safely(run_dir / "model.keras")
+        info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
+        history = pd.read_csv(run_dir / "history.csv")
+        info.update({"run_id": new_id, "workspace": workspace, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                     "status": info.get("status", "finished"),
+                     "message": f"imported from a bundle ({info.get('message', 'no message')})",
+                     "epoch": info.get("epoch", len(history)), "epochs": info.get("epochs", len(history)),
+                     "elapsed_seconds": info.get("elapsed_seconds", 0.0)})
+        (run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")
+    except ImportRefused:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    except (ValueError, KeyError, OSError) as exc:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise ImportRefused(f"the bundle is damaged ({exc.__class__.__name__}: {str(exc)[:200]})") from None
+    return new_id

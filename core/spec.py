@@ -205,6 +205,41 @@ class ExperimentSpec:
         spec.validate()
         return spec
 
+    def to_query(self) -> dict[str, str]:
+        """URL query parameters for the fields that differ from the defaults: {"model.cell": "GRU",
+        "model.units": "[32,16]", ...}. Text fields are written as they are ("" for null), every
+        other field as compact JSON."""
+        default, out = ExperimentSpec().to_dict(), {}
+        for section, fields in self.to_dict().items():
+            for name, value in fields.items():
+                if value == default[section][name]:
+                    continue
+                if name in _TEXT_FIELDS.get(section, ()):
+                    out[f"{section}.{name}"] = "" if value is None else str(value)
+                else:
+                    out[f"{section}.{name}"] = json.dumps(value, separators=(",", ":"))
+        return out
+
+    @classmethod
+    def from_query(cls, params: dict[str, str]) -> "ExperimentSpec":
+        """The spec from `to_query` parameters; other parameters (ws, run) are ignored and missing
+        fields take the defaults. Raises SpecError naming a bad or unknown field."""
+        raw = ExperimentSpec().to_dict()
+        for key, text in params.items():
+            section, _, name = key.partition(".")
+            if section not in raw or not name:
+                continue
+            if name not in raw[section]:
+                raise SpecError(key, f"unknown key in the link; known keys in {section}: {', '.join(raw[section])}")
+            if name in _TEXT_FIELDS.get(section, ()):
+                raw[section][name] = text or None
+                continue
+            try:
+                raw[section][name] = json.loads(text)
+            except json.JSONDecodeError:
+                raise SpecError(key, f"{text!r} in the link is not a valid value") from None
+        return cls.from_dict(raw)
+
     @classmethod
     def from_json(cls, text: str) -> "ExperimentSpec":
         try:
@@ -328,6 +363,11 @@ def _build(cls: type, raw: Any, path: str) -> Any:
         kwargs[name] = _build(sub, value, name) if sub else value
     return cls(**kwargs)
 
+
+_TEXT_FIELDS = {"data": ("source", "name", "ticker", "start", "end", "path", "date_column", "target", "transform",
+                          "missing", "scaler", "interval", "period"),
+                "model": ("cell", "mode"), "train": ("optimizer", "loss")}
+"""Fields that hold text (or null): in a link they are written as they are, never as JSON."""
 
 _SECTIONS = {"data": DataSpec, "window": WindowSpec, "split": SplitSpec, "model": ModelSpec, "train": TrainSpec,
              "evaluate": EvaluateSpec}

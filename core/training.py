@@ -79,7 +79,8 @@ class TrainingJob:
     Args:
         spec: the experiment.
         windowed: the arrays to train on (from windows.make).
-        run_dir: where to save the run when it ends (None: do not save).
+        run_dir: where to save the run when it ends (None: do not save); started.json is
+            written there when training starts.
         prediction_budget: the share of training time that live val/test predictions may take.
             After an epoch, predictions refresh only when the last refresh is at least
             (cost of one prediction / budget) seconds old, so watching costs little throughput.
@@ -89,13 +90,14 @@ class TrainingJob:
 
     def __init__(self, spec: ExperimentSpec, windowed: Windowed, run_dir: str | Path | None = None,
                  prediction_budget: float = 0.03, on_epoch: Callable[[Snapshot], None] | None = None,
-                 run_id: str | None = None):
+                 run_id: str | None = None, workspace: str | None = None):
         if windowed.mode != spec.model.mode:
             raise ValueError(f"the windows were made for mode {windowed.mode}, the model is {spec.model.mode}")
         self.spec, self.windowed = spec, windowed
         self.run_dir = Path(run_dir) if run_dir else None
         self.prediction_budget = prediction_budget
         self.on_epoch = on_epoch
+        self.workspace = workspace  # runs.workspace_id of the session that started it (None: command line)
         self.model = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -186,6 +188,13 @@ class TrainingJob:
         """
         spec, w = self.spec, self.windowed
         try:
+            if self.run_dir is not None:
+                from . import runs
+
+                try:
+                    runs.mark_started(self.run_dir, self.run_id, self.workspace)
+                except OSError:
+                    pass  # the final save says what is wrong with the directory
             keras.utils.set_random_seed(spec.train.seed)  # Keras seeds are thread-local: set here
             self._started = time.perf_counter()
             self.model = models.build(spec.model, spec.train, w.input_shape, spec.window.horizon)
@@ -208,7 +217,8 @@ class TrainingJob:
             if self.run_dir is not None and self.model is not None:
                 from . import runs
 
-                runs.save(self.run_dir, self.spec, self.windowed, final, self.model, self.weight_history())
+                runs.save(self.run_dir, self.spec, self.windowed, final, self.model, self.weight_history(),
+                          self.workspace)
                 self.saved = True
         except Exception as exc:  # noqa: BLE001 - a failed save must still end the job
             final.message = f"{message} (could not save the run to {self.run_dir}: {exc})"

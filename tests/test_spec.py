@@ -141,3 +141,43 @@ def test_evaluate_section_is_checked(evaluate, field):
     with pytest.raises(SpecError) as info:
         ExperimentSpec.from_dict({"evaluate": evaluate})
     assert info.value.field == field
+
+
+EVERY_FIELD = {  # every field set away from its default (text fields include number-like and spaced text)
+    "data": {"source": "ticker", "name": None, "ticker": "BRK-B", "start": "2010-01-01", "end": "2020-12-31",
+             "path": "cache/uploads/my prices.csv", "date_column": "2020", "target": "1", "features": ["1", "Open"],
+             "transform": "pct", "missing": "interpolate", "scaler": "standard", "interval": "1wk", "period": "5y",
+             "params": {"points": 10, "wave": "cosine"}},
+    "window": {"length": 30, "horizon": 3, "stride": 2, "forecast_steps": 7},
+    "split": {"val": 100, "test": 0.2},
+    "model": {"cell": "GRU", "units": [32, 16], "dropout": 0.1, "bidirectional": True, "mode": "direct",
+              "recurrent_dropout": 0.2, "head_units": 8},
+    "train": {"epochs": 3, "batch_size": 16, "optimizer": "sgd", "learning_rate": 0.01, "seed": 1, "loss": "huber",
+              "early_stopping": {"patience": 3, "restore_best_weights": False},
+              "reduce_lr": {"factor": 0.5, "patience": 2, "min_lr": 1e-05}, "clipnorm": 1.0, "momentum": 0.9},
+    "evaluate": {"season": 7, "moving_average": 10},
+}
+
+
+def test_query_round_trip_covers_every_field():
+    spec = ExperimentSpec.from_dict(EVERY_FIELD)
+    default = ExperimentSpec().to_dict()
+    assert all(spec.to_dict()[s][f] != default[s][f] for s in default for f in default[s])  # truly every field
+    query = spec.to_query()
+    assert len(query) == sum(len(fields) for fields in default.values())
+    assert all(isinstance(v, str) for v in query.values())
+    assert ExperimentSpec.from_query(query) == spec
+    assert ExperimentSpec.from_query({**query, "ws": "token", "run": "x"}) == spec  # other parameters are ignored
+    assert ExperimentSpec.from_query({}) == ExperimentSpec() and ExperimentSpec().to_query() == {}
+
+
+def test_bad_link_values_name_the_field():
+    with pytest.raises(SpecError) as info:
+        ExperimentSpec.from_query({"model.units": "[32,"})
+    assert info.value.field == "model.units"
+    with pytest.raises(SpecError) as info:
+        ExperimentSpec.from_query({"model.cells": "GRU"})
+    assert info.value.field == "model.cells"
+    with pytest.raises(SpecError) as info:
+        ExperimentSpec.from_query({"model.cell": "Transformer"})
+    assert info.value.field == "model.cell"

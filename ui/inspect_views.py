@@ -27,23 +27,12 @@ GRAD_WINDOWS = 256
 
 
 def view_picker() -> str:
-    """The view control; the choice survives page switches, and clicking the active view keeps it."""
-    saved = st.session_state.get("inspect_view_saved", "Gates")
-    if st.session_state.get("inspect_view") is None:
-        st.session_state["inspect_view"] = saved
-
-    def keep() -> None:
-        if st.session_state.get("inspect_view") is None:  # a click on the active segment deselects it
-            st.session_state["inspect_view"] = st.session_state.get("inspect_view_saved", "Gates")
-        st.session_state["inspect_view_saved"] = st.session_state["inspect_view"]
-
-    view = st.segmented_control(
-        "View", list(VIEWS), key="inspect_view", on_change=keep,
+    """The view control; the choice survives page switches."""
+    return views.sticky_choice(
+        "View", list(VIEWS), key="inspect_view",
         help="Gates: every gate and state of one window, time step by unit. Saturation: how often each gate unit "
              "is pinned near 0 or 1. Gradient flow: how far back the prediction reaches. Memory race: SimpleRNN "
-             "vs LSTM vs GRU on a task that needs memory.") or saved
-    st.session_state["inspect_view_saved"] = view
-    return view
+             "vs LSTM vs GRU on a task that needs memory.")
 
 
 def _memo(key: tuple, build):

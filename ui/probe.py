@@ -101,7 +101,7 @@ def other_run(run_id: str):
     from core.training import JOBS
 
     job = JOBS.get(run_id)
-    if job is not None:
+    if job is not None and job.workspace == state.workspace():
         return state.LiveRun(job)
     path = runs.find(run_id, state.run_root())
-    return state.SavedRun(path) if path is not None else None
+    return state.SavedRun(path) if path is not None and runs.owner(path) == state.workspace() else None

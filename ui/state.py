@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,6 +19,29 @@ from core import data, runs, windows
 from core.spec import ExperimentSpec, SpecError
 
 SPEC_KEY, JOB_KEY, SAVED_KEY = "spec", "job", "saved_run"
+WS_PARAM = "ws"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def workspace_token() -> str:
+    """This visitor's workspace token: from ?ws= in the URL, or a new random one.
+
+    Runs are stored with a hash of it, and the app lists, opens and deletes only the runs of the
+    session's workspace, so on a shared deployment no visitor sees another's runs. The token
+    stays in the URL, so a refresh or a bookmark keeps the runs; sharing a setup uses a link
+    without it (see share_link).
+    """
+    token = st.session_state.get("workspace")
+    if token is None:
+        given = st.query_params.get(WS_PARAM)
+        token = given if given and _TOKEN.match(given) else secrets.token_urlsafe(12)
+        st.session_state["workspace"] = token
+    return token
+
+
+def workspace() -> str:
+    """The workspace id runs of this session are stored under (a hash of the token)."""
+    return runs.workspace_id(workspace_token())
 
 
 def sentence(message: str) -> str:
@@ -42,10 +66,39 @@ def default_spec() -> ExperimentSpec:
 
 
 def get_spec() -> ExperimentSpec:
-    """The session's spec. A new session opened on ?run=<id> (a refresh) starts from that run's."""
+    """The session's spec. A new session opened on a share link starts from the link's setup; one
+    opened on ?run=<id> (a refresh) from that run's."""
     if SPEC_KEY not in st.session_state:
-        st.session_state[SPEC_KEY] = _spec_of_url_run() or default_spec()
+        st.session_state[SPEC_KEY] = _spec_of_link() or _spec_of_url_run() or default_spec()
     return st.session_state[SPEC_KEY]
+
+
+def _spec_of_link() -> ExperimentSpec | None:
+    """The setup in a share link's query parameters ("model.cell=GRU&..."), which are then removed
+    from the URL (the spec in the session is the truth from here on)."""
+    params = {key: st.query_params[key] for key in st.query_params if "." in key}
+    if not params:
+        return None
+    for key in params:
+        del st.query_params[key]
+    try:
+        spec = ExperimentSpec.from_query(params)
+    except SpecError as exc:
+        st.session_state["link_message"] = ("error", f"The link's setup could not be used: {sentence(str(exc))} "
+                                                     "Starting from the defaults instead.")
+        return None
+    st.session_state["link_message"] = ("ok", "Opened a shared setup: " + ", ".join(
+        f"{k} = {v}" for k, v in list(params.items())[:6]) + (" ..." if len(params) > 6 else ""))
+    return spec
+
+
+def share_link(spec: ExperimentSpec) -> str:
+    """A link that opens the app with `spec`'s whole configuration (and not this visitor's runs)."""
+    from urllib.parse import urlencode
+
+    base = (st.context.url or "http://localhost:8501/").split("?")[0]
+    query = urlencode(spec.to_query())
+    return base + ("?" + query if query else "")
 
 
 def _spec_of_url_run() -> ExperimentSpec | None:
@@ -196,7 +249,7 @@ def current_run() -> LiveRun | SavedRun | None:
         return LiveRun(job)
     run_id = st.query_params.get("run")
     job = JOBS.get(run_id)
-    if job is not None:
+    if job is not None and job.workspace == workspace():
         st.session_state[JOB_KEY] = job
         remember_run(job.run_id)
         return LiveRun(job)
@@ -204,7 +257,7 @@ def current_run() -> LiveRun | SavedRun | None:
     if saved is not None and saved.run_id == run_id:
         return saved
     path = runs.find(run_id or "", run_root())
-    if path is None:
+    if path is None or runs.owner(path) != workspace():  # another visitor's run is not found, not refused
         return None
     try:
         st.session_state[SAVED_KEY] = SavedRun(path)
@@ -215,7 +268,10 @@ def current_run() -> LiveRun | SavedRun | None:
 
 
 def keep_run_in_url() -> None:
-    """Put this session's run id in the URL (?run=), which a page switch clears."""
+    """Put this session's workspace token and run id in the URL (?ws=, ?run=), which a page switch clears."""
+    token = workspace_token()
+    if st.query_params.get(WS_PARAM) != token:
+        st.query_params[WS_PARAM] = token
     run = st.session_state.get(JOB_KEY) or st.session_state.get(SAVED_KEY)
     if run is not None and st.query_params.get("run") != run.run_id:
         st.query_params["run"] = run.run_id
@@ -225,15 +281,15 @@ def start_training(spec: ExperimentSpec) -> str | None:
     """Start a TrainingJob for `spec` unless one is running. Returns an error message or None."""
     from core.training import JOBS, TrainingJob, new_run_id
 
-    run = current_run()
-    if isinstance(run, LiveRun) and run.job.running:
-        return "A training run is already in progress. Stop it, or wait for it to finish, before you start another."
+    busy = training_busy()
+    if busy:
+        return busy
     try:
         prepared = windowed(spec)
     except ValueError as exc:  # DataError, SpecError, or a library error on odd data
         return sentence(str(exc))
     run_id = new_run_id()
-    job = TrainingJob(spec, prepared, run_dir=run_root() / run_id, run_id=run_id).start()
+    job = TrainingJob(spec, prepared, run_dir=run_root() / run_id, run_id=run_id, workspace=workspace()).start()
     JOBS.add(job)
     st.session_state[JOB_KEY] = job
     st.session_state.pop(SAVED_KEY, None)
@@ -265,3 +321,103 @@ def _layer_table(spec_json: str) -> tuple[list[dict], int]:
 def layer_table(spec: ExperimentSpec) -> tuple[list[dict], int]:
     """(rows of name/type/output shape/parameters, total parameters) for the spec's model."""
     return _layer_table(ExperimentSpec(data=spec.data, window=spec.window, model=spec.model, train=spec.train).to_json())
+
+
+def forget_widgets() -> None:
+    """Drop the widget keys bound to the spec, so every widget shows the (new) spec's values."""
+    for key in [k for k in st.session_state if str(k).startswith("w.")]:
+        del st.session_state[key]
+
+
+def open_run(run_id: str) -> bool:
+    """Make a run of this workspace the session's current run (Train shows it, Inspect looks into it)."""
+    from core.training import JOBS
+
+    job = JOBS.get(run_id)
+    if job is not None and job.workspace == workspace():
+        st.session_state[JOB_KEY] = job
+        st.session_state.pop(SAVED_KEY, None)
+    else:
+        path = runs.find(run_id, run_root())
+        if path is None or runs.owner(path) != workspace():
+            return False
+        try:
+            st.session_state[SAVED_KEY] = SavedRun(path)
+        except (OSError, ValueError, KeyError):
+            return False
+        st.session_state.pop(JOB_KEY, None)
+    st.query_params["run"] = run_id
+    remember_run(run_id)
+    return True
+
+
+def forget_run(run_id: str) -> None:
+    """After a delete: the session no longer shows or offers that run."""
+    run = st.session_state.get(JOB_KEY) or st.session_state.get(SAVED_KEY)
+    if run is not None and run.run_id == run_id:
+        st.session_state.pop(JOB_KEY, None)
+        st.session_state.pop(SAVED_KEY, None)
+        st.query_params.pop("run", None)
+    st.session_state["session_runs"] = [r for r in session_runs() if r != run_id]
+
+
+def training_busy() -> str | None:
+    """Why no new training may start now (one job or race at a time per session), or None."""
+    run = current_run()
+    race = st.session_state.get("cell_race")
+    if (isinstance(run, LiveRun) and run.job.running) or (race is not None and race.running):
+        return "A training run is already in progress. Stop it, or wait for it to finish, before you start another."
+    return None
+
+
+def start_race(spec: ExperimentSpec) -> str | None:
+    """Start the cell race (SimpleRNN, LSTM, GRU) on `spec`. Returns an error message or None."""
+    from core.race import CellRace
+    from core.training import JOBS
+
+    busy = training_busy()
+    if busy:
+        return busy
+    try:
+        prepared = windowed(spec)
+    except ValueError as exc:
+        return sentence(str(exc))
+    race = CellRace(spec, prepared, run_root(), workspace()).start()
+    for job in race.jobs:
+        JOBS.add(job)
+        remember_run(job.run_id)
+    st.session_state["cell_race"] = race
+    return None
+
+
+def import_model(name: str, data: bytes) -> str:
+    """Save an uploaded .keras model as a run evaluated on the current setup; returns its run id.
+    Raises runs.ImportRefused."""
+    import tempfile
+
+    from core.training import new_run_id
+
+    if len(data) > runs.max_model_bytes():
+        raise runs.ImportRefused(f"the model is {len(data) / 2 ** 20:.1f} MB; the limit is "
+                                 f"{runs.max_model_bytes() / 2 ** 20:.0f} MB (set RNNLAB_MAX_MODEL_MB to change it)")
+    spec = get_spec()
+    try:
+        prepared = windowed(spec)
+    except ValueError as exc:
+        raise runs.ImportRefused(f"the current setup's data cannot be prepared: {sentence(str(exc))}") from None
+    run_id = new_run_id()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(name).name
+        path.write_bytes(data)
+        runs.import_model(path, spec, prepared, run_root() / run_id, run_id, workspace())
+    remember_run(run_id)
+    return run_id
+
+
+def import_bundle(data: bytes) -> str:
+    """Add an uploaded run bundle (.zip) to this workspace's runs; returns its new run id."""
+    from core.training import new_run_id
+
+    run_id = runs.import_bundle(data, run_root(), workspace(), new_run_id())
+    remember_run(run_id)
+    return run_id

@@ -50,6 +50,24 @@ def describe(spec: ExperimentSpec, bold: bool = False) -> str:
                                   t.reduce_lr and ", reduce LR on plateau") if x))
 
 
+def sticky_choice(label: str, options: list[str], key: str, help: str | None = None) -> str:
+    """A segmented control whose choice survives page switches (Streamlit drops widget keys one run
+    after their widget disappears), and where clicking the chosen segment keeps it chosen."""
+    saved_key = f"{key}-saved"
+    saved = st.session_state.get(saved_key, options[0])
+    if st.session_state.get(key) is None:
+        st.session_state[key] = saved
+
+    def keep() -> None:
+        if st.session_state.get(key) is None:  # a click on the active segment deselects it
+            st.session_state[key] = st.session_state.get(saved_key, options[0])
+        st.session_state[saved_key] = st.session_state[key]
+
+    choice = st.segmented_control(label, options, key=key, on_change=keep, help=help) or saved
+    st.session_state[saved_key] = choice
+    return choice
+
+
 def setup_summary(spec: ExperimentSpec) -> None:
     st.markdown(describe(spec, bold=True))
     cols = st.columns(2)

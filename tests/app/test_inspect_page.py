@@ -80,9 +80,12 @@ def test_a_saved_run_is_read_back_from_disk_with_its_epochs(run_store):
     from core import data, windows
     from core.training import TrainingJob
 
+    from core import runs
+
     spec = tiny_spec(model={"cell": "SimpleRNN", "units": [3]})
-    TrainingJob(spec, windows.make(data.load(spec.data), spec), run_dir=run_store / "saved-1", run_id="saved-1").run()
-    at = new_app(run="saved-1")  # a new session (a refresh, another process): the job is not in memory
+    TrainingJob(spec, windows.make(data.load(spec.data), spec), run_dir=run_store / "saved-1", run_id="saved-1",
+                workspace=runs.workspace_id("my-token-123")).run()
+    at = new_app(run="saved-1", ws="my-token-123")  # a new session (a refresh, another process)
     at.run()
     at.switch_page("pages/inspect.py").run()
     assert not at.exception, at.exception

@@ -254,20 +254,43 @@ def test_refresh_reattaches_to_the_job_and_later_reads_the_saved_run():
     at = new_app(tiny_spec())
     at.run()
     button(at, "Train").click().run()
-    run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
+    run_id, token = param(at, "run"), param(at, "ws")
     job = at.session_state["job"]
     job.join(60)
 
-    fresh = new_app(run=run_id)  # a refreshed tab: new session, same URL
+    fresh = new_app(run=run_id, ws=token)  # a refreshed tab: new session, same URL
     fresh.run()
     assert fresh.session_state["job"] is job and "finished 2 epochs" in status(fresh)
     assert fresh.session_state["spec"] == job.spec  # the settings come back with the run
 
     JOBS._jobs.pop(run_id)  # another process, or long after: only the run store has it
-    later = new_app(run=run_id)
+    later = new_app(run=run_id, ws=token)
     later.run()
     assert not later.exception
     assert "finished 2 epochs" in status(later) and loss_points(later) == 2
+
+
+def param(at: AppTest, key: str) -> str:
+    value = at.query_params[key]
+    return value[0] if isinstance(value, list) else value
+
+
+def test_another_visitor_cannot_open_a_run_by_its_id():
+    at = new_app(tiny_spec(train={"epochs": 1}))
+    at.run()
+    button(at, "Train").click().run()
+    run_id = param(at, "run")
+    job = at.session_state["job"]
+    job.join(60)
+    for intruder in (new_app(run=run_id), new_app(run=run_id, ws="someone-elses-token")):
+        intruder.run()  # the job is still in this process's memory, and on disk
+        assert not intruder.exception
+        assert "job" not in intruder.session_state and status(intruder) == ""
+        assert any("Click **Train** to start" in i.value for i in intruder.info)
+    JOBS._jobs.pop(run_id)
+    intruder = new_app(run=run_id, ws="someone-elses-token")
+    intruder.run()
+    assert status(intruder) == "" and "saved_run" not in intruder.session_state
 
 
 def test_streamlit_does_not_clear_the_keras_session(monkeypatch):

@@ -1,0 +1,205 @@
+"""The Runs page through AppTest: history, overlays, open, export, delete, privacy, race, imports, share links."""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import keras
+
+from core import runs
+from core.spec import ExperimentSpec
+from core.training import JOBS
+
+from ..conftest import tiny_spec
+from .test_pages import button, figures, new_app, param, poll, status
+
+
+def _trained_app(cells=("LSTM",), epochs=1):
+    """A session that trained one tiny run per cell; returns the app on the Runs page."""
+    at = new_app(tiny_spec(train={"epochs": epochs}))
+    at.run()
+    for cell in cells:
+        at.session_state["spec"] = tiny_spec(model={"cell": cell, "units": [3]}, train={"epochs": epochs})
+        at.run()
+        button(at, "Train").click().run()
+        poll(at, lambda a: not a.session_state["job"].running)
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_empty_history_points_to_train():
+    at = new_app(tiny_spec())
+    at.run()
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    assert any("No runs in this workspace yet" in i.value for i in at.info)
+
+
+def test_history_lists_runs_overlays_them_and_deletes_one(run_store):
+    at = _trained_app(cells=("LSTM", "GRU"))
+    table = next(d.value for d in at.dataframe if "run" in d.value.columns)
+    assert sorted(table["cell"]) == ["GRU", "LSTM"] and set(table["status"]) == {"finished"}
+    assert (table["test RMSE"] > 0).all() and (table["persistence RMSE"] > 0).all()
+    figs = figures(at)
+    loss = figs["Loss of each run"]
+    assert len(loss["data"]) == 4  # validation and train per run
+    pred = figs["Test predictions of each run"]
+    assert [t["name"] for t in pred["data"]][:2] == ["truth", "persistence"] and len(pred["data"]) == 4
+
+    victim = at.selectbox(key="runs_one").value
+    at.button(key="runs_delete").click().run()
+    assert not at.exception
+    assert not (run_store / victim).exists()
+    table = next(d.value for d in at.dataframe if "run" in d.value.columns)
+    assert victim not in set(table["run"]) and len(table) == 1
+
+
+def test_open_a_run_and_download_its_bundle():
+    at = _trained_app()
+    run_id = at.selectbox(key="runs_one").value
+    data = next(d for d in at.get("download_button") if d.label == "Download .zip")
+    assert data is not None
+    bundle = runs.bundle(runs.find(run_id))
+    names = set(zipfile.ZipFile(io.BytesIO(bundle)).namelist())
+    assert {"spec.json", "model.keras", "history.csv", "predictions.csv", "metrics.json", "gates.npz"} <= names
+    button(at, "Open on Train").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Train" and "finished 1 epochs" in status(at)
+    shown = at.session_state["job"] if "job" in at.session_state else at.session_state["saved_run"]
+    assert shown.run_id == run_id
+
+
+def test_another_workspace_sees_none_of_these_runs(run_store):
+    at = _trained_app()
+    mine = next(d.value for d in at.dataframe if "run" in d.value.columns)
+    assert len(mine) == 1
+    other = new_app(tiny_spec(), ws="another-visitor-token")
+    other.run()
+    other.switch_page("pages/runs.py").run()
+    assert any("No runs in this workspace yet" in i.value for i in other.info)
+    run_id = mine["run"].iloc[0]
+    assert not runs.delete(run_id, run_store, runs.workspace_id("another-visitor-token"))
+    assert (run_store / run_id / "run.json").is_file()
+    again = new_app(tiny_spec(), ws=param(at, "ws"))  # the owner, after a refresh
+    again.run()
+    again.switch_page("pages/runs.py").run()
+    assert len(next(d.value for d in again.dataframe if "run" in d.value.columns)) == 1
+
+
+def test_cell_race_trains_three_cells_and_tabulates_them():
+    at = new_app(tiny_spec(model={"units": [3]}, train={"epochs": 1}))
+    at.run()
+    at.switch_page("pages/runs.py").run()
+    at.segmented_control(key="runs_section").set_value("Race").run()
+    button(at, "Race the three cells").click().run()
+    race = at.session_state["cell_race"]
+    race.join(120)
+    at.run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+    assert list(table["cell"]) == ["SimpleRNN", "LSTM", "GRU"] and set(table["status"]) == {"finished"}
+    assert (table["parameters"] > 0).all() and table["verdict"].str.contains("persistence").all()
+    assert len(figures(at)["Loss of each run"]["data"]) == 6
+    assert set(at.session_state["session_runs"]) >= {j.run_id for j in race.jobs}
+
+
+def test_import_spec_json_restores_the_configuration():
+    at = new_app(tiny_spec())
+    at.run()
+    at.switch_page("pages/runs.py").run()
+    at.segmented_control(key="runs_section").set_value("Import").run()
+    wanted = tiny_spec(model={"cell": "GRU", "units": [7, 5]}, window={"length": 12})
+    at.get("file_uploader")[0].set_value(("spec.json", wanted.to_json().encode(), "application/json")).run()
+    assert not at.exception
+    assert at.session_state["spec"] == wanted
+    assert any("Configuration restored" in s.value for s in at.success)
+
+
+def test_import_refuses_a_broken_spec_and_a_lambda_model_and_keeps_the_setup(tmp_path):
+    at = new_app(tiny_spec())
+    at.run()
+    at.switch_page("pages/runs.py").run()
+    at.segmented_control(key="runs_section").set_value("Import").run()
+    before = at.session_state["spec"]
+    at.get("file_uploader")[0].set_value(("spec.json", b'{"model": {"cells": 1}}', "application/json")).run()
+    assert any("unknown key" in e.value for e in at.error) and at.session_state["spec"] == before
+
+    model = keras.Sequential([keras.Input((10, 1)), keras.layers.Lambda(lambda x: x * 2), keras.layers.LSTM(2),
+                              keras.layers.Dense(1)])
+    path = tmp_path / "evil.keras"
+    model.save(path)
+    at.get("file_uploader")[0].set_value(("evil.keras", path.read_bytes(), "application/octet-stream")).run()
+    assert not at.exception
+    assert any("Lambda" in e.value and "safe_mode" in e.value for e in at.error)
+    assert runs.list_runs(workspace=runs.workspace_id(at.session_state["workspace"])) == []
+
+
+def test_import_a_keras_model_evaluates_it_as_a_run(tmp_path):
+    model = keras.Sequential([keras.Input((10, 1)), keras.layers.GRU(3), keras.layers.Dense(1)])
+    path = tmp_path / "mine.keras"
+    model.save(path)
+    at = new_app(tiny_spec())
+    at.run()
+    at.switch_page("pages/runs.py").run()
+    at.segmented_control(key="runs_section").set_value("Import").run()
+    at.get("file_uploader")[0].set_value(("mine.keras", path.read_bytes(), "application/octet-stream")).run()
+    assert not at.exception, at.exception
+    assert any("is now run" in s.value for s in at.success)
+    rows = runs.list_runs(workspace=runs.workspace_id(at.session_state["workspace"]))
+    assert len(rows) == 1 and rows[0]["cell"] == "LSTM" and rows[0]["rmse"] > 0  # scored on the current setup
+    metrics = json.loads((runs.find(rows[0]["run_id"]) / "metrics.json").read_text())
+    assert set(metrics["baselines"]) == {"naive", "seasonal_naive", "moving_average", "linear"}
+
+    wrong = keras.Sequential([keras.Input((30, 2)), keras.layers.GRU(3), keras.layers.Dense(1)])
+    wrong.save(tmp_path / "wrong.keras")
+    at.get("file_uploader")[0].set_value(("wrong.keras", (tmp_path / "wrong.keras").read_bytes(),
+                                          "application/octet-stream")).run()
+    assert any("(30, 2)" in e.value and "(10, 1)" in e.value for e in at.error)
+
+
+def test_bundle_round_trip_into_another_workspace(run_store):
+    at = _trained_app()
+    run_id = at.selectbox(key="runs_one").value
+    data = runs.bundle(runs.find(run_id))
+    other = new_app(tiny_spec(), ws="second-workspace-token")
+    other.run()
+    other.switch_page("pages/runs.py").run()
+    other.segmented_control(key="runs_section").set_value("Import").run()
+    other.get("file_uploader")[0].set_value(("run.zip", data, "application/zip")).run()
+    assert not other.exception, other.exception
+    rows = runs.list_runs(run_store, runs.workspace_id("second-workspace-token"))
+    assert len(rows) == 1 and rows[0]["run_id"] != run_id and rows[0]["rmse"] > 0
+    other.get("file_uploader")[0].set_value(("junk.zip", b"not a zip", "application/zip")).run()
+    assert not any("is now run" in s.value for s in other.success[1:])
+
+
+def test_share_link_restores_the_setup_and_leaves_the_runs_out():
+    spec = tiny_spec(model={"cell": "GRU", "units": [9]}, window={"length": 14})
+    shared = new_app(**spec.to_query())
+    shared.run()
+    assert not shared.exception
+    assert shared.session_state["spec"] == spec
+    assert any("Opened a shared setup" in s.value for s in shared.success)
+    assert not any("." in k for k in shared.query_params)  # the setup now lives in the session
+    assert "ws" in shared.query_params
+
+    broken = new_app(**{"model.cell": "Transformer"})
+    broken.run()
+    assert not broken.exception
+    assert any("could not be used" in e.value for e in broken.error)
+    assert broken.session_state["spec"] == ExperimentSpec()
+
+
+def test_an_interrupted_run_is_listed_as_such(run_store):
+    at = new_app(tiny_spec())
+    at.run()
+    ws = runs.workspace_id(at.session_state["workspace"])
+    runs.mark_started(run_store / "20260101-000000-abcdef", "20260101-000000-abcdef", ws)
+    (run_store / "20260101-000000-abcdef" / "spec.json").write_text(tiny_spec().to_json())
+    at.switch_page("pages/runs.py").run()
+    table = next(d.value for d in at.dataframe if "run" in d.value.columns)
+    assert list(table["status"]) == ["interrupted"]
+    assert table["test RMSE"].isna().all()
+    assert JOBS.get("20260101-000000-abcdef") is None

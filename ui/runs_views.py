@@ -1,0 +1,201 @@
+"""The Runs page's sections: the run history, the cell race and imports."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core import charts, runs
+from core.spec import ExperimentSpec, SpecError
+
+from . import state, views
+
+MAX_COMPARE = 8
+
+
+def _table(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    frame["ratio"] = frame["rmse"] / frame["naive_rmse"]
+    frame["epochs"] = [f"{e}/{n}" if e is not None else f"?/{n}" for e, n in zip(frame["epoch"], frame["epochs"])]
+    frame = frame[["run_id", "status", "cell", "units", "data", "target", "epochs", "rmse", "naive_rmse", "ratio",
+                   "saved_at"]]
+    return frame.rename(columns={"run_id": "run", "rmse": "test RMSE", "naive_rmse": "persistence RMSE",
+                                 "ratio": "RMSE / persistence", "saved_at": "saved"})
+
+
+def _label(row: dict) -> str:
+    return f"{row['cell']} {row['units']} · {row['data']} · {row['run_id']}"
+
+
+def history() -> None:
+    """The run table, overlays of the picked runs, and actions on one run."""
+    rows = runs.list_runs(state.run_root(), workspace=state.workspace())
+    if not rows:
+        st.info("No runs in this workspace yet. Every training you start on the Train page (or in the Race above) "
+                "is kept here.", icon=":material/history:")
+        st.page_link("pages/train.py", label="Go to Train", icon=":material/play_circle:")
+        return
+    by_id = {r["run_id"]: r for r in rows}
+    st.dataframe(_table(rows), hide_index=True, width="stretch",
+                 column_config={"test RMSE": st.column_config.NumberColumn(format="%.4f"),
+                                "persistence RMSE": st.column_config.NumberColumn(format="%.4f"),
+                                "RMSE / persistence": st.column_config.NumberColumn(
+                                    format="%.3f", help="Below 1: the model beats persistence on the test targets.")})
+    done = [r["run_id"] for r in rows if r["status"] in ("finished", "stopped")]
+    picked = st.multiselect("Compare runs", list(by_id), default=done[:min(3, len(done))], key="runs_compare",
+                            max_selections=MAX_COMPARE, format_func=lambda r: _label(by_id[r]),
+                            help="Overlay their loss curves and test predictions.")
+    if picked:
+        _overlays([by_id[r] for r in picked])
+    st.divider()
+    _actions(by_id)
+
+
+def _overlays(rows: list[dict]) -> None:
+    histories, frames = {}, {}
+    for row in rows:
+        path = Path(row["path"])
+        if (path / "history.csv").is_file():
+            h = pd.read_csv(path / "history.csv")
+            histories[_label(row)] = {"loss": h["loss"].tolist(), "val_loss": h["val_loss"].tolist()}
+        if (path / "predictions.csv").is_file():
+            frames[_label(row)] = pd.read_csv(path / "predictions.csv", parse_dates=["date"])
+    left, right = st.columns([2, 3])
+    if histories:
+        log_y = left.toggle("Log-scale loss", key="runs_log", value=False)
+        left.plotly_chart(charts.loss_overlay_figure(histories, log_y), width="stretch", key="runs_loss")
+    if frames:
+        first = next(iter(frames.values()))
+        same = {k: f for k, f in frames.items() if _same_targets(first, f)}
+        right.plotly_chart(charts.prediction_overlay_figure(same, rows[0]["target"] or "value"), width="stretch",
+                           key="runs_pred")
+        if len(same) < len(frames):
+            right.caption(f"Left out of the prediction chart: {', '.join(k for k in frames if k not in same)}: "
+                          "they predict other targets (other data, window or split), so their lines would not "
+                          "be comparable.")
+
+
+def _same_targets(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    ta, tb = a[a["split"] == "test"], b[b["split"] == "test"]
+    return len(ta) == len(tb) and (ta["date"].to_numpy() == tb["date"].to_numpy()).all() and bool(
+        (ta["truth"].to_numpy() == tb["truth"].to_numpy()).all())
+
+
+def _actions(by_id: dict[str, dict]) -> None:
+    """Open, export or delete one run."""
+    st.markdown("**One run**")
+    run_id = st.selectbox("Run", list(by_id), key="runs_one", format_func=lambda r: _label(by_id[r]))
+    row = by_id[run_id]
+    st.caption(f"Status: {row['status']}: {row['message']}")
+    a, b, c, d = st.columns(4)
+    if a.button("Open on Train", icon=":material/open_in_new:", disabled=row["status"] == "interrupted",
+                help="Show this run on the Train page (its charts, metrics and downloads) and Inspect it."):
+        if state.open_run(run_id):
+            st.switch_page("pages/train.py")
+        st.error("That run can no longer be read from the store.")
+    if b.button("Use its settings", icon=":material/tune:",
+                help="Load this run's spec (data, window, model, training) as the current setup."):
+        try:
+            state.set_spec(ExperimentSpec.from_json((Path(row["path"]) / "spec.json").read_text()))
+            state.forget_widgets()
+            st.success("Its settings are now the current setup.")
+        except (OSError, SpecError) as exc:
+            st.error(f"Its spec could not be read: {state.sentence(str(exc))}")
+    c.download_button("Download .zip", runs.bundle(row["path"]), file_name=f"{run_id}.zip",
+                      mime="application/zip", icon=":material/download:", key="runs_zip",
+                      help="spec.json, model.keras, history.csv, predictions.csv, metrics.json and gates.npz.")
+    with d.popover("Delete", icon=":material/delete:"):
+        st.write(f"Delete run {run_id} and all its files?")
+        if st.button("Yes, delete it", type="primary", key="runs_delete"):
+            if runs.delete(run_id, state.run_root(), state.workspace()):
+                state.forget_run(run_id)
+                st.rerun()
+            st.error("It could not be deleted (it is not in this workspace, or it is gone already).")
+
+
+def race() -> None:
+    """Train SimpleRNN, LSTM and GRU on the current setup, one after another, and compare."""
+    from core.race import CellRace
+
+    spec = state.get_spec()
+    st.markdown("One click trains **SimpleRNN, LSTM and GRU** one after another on the same data, window, split, "
+                "layer sizes, training settings and seed: " + views.describe(spec))
+    current = st.session_state.get("cell_race")
+    busy = current is not None and current.running
+    a, b, _ = st.columns([2, 1, 4])
+    if a.button("Race the three cells", type="primary", icon=":material/flag:", disabled=busy):
+        error = state.start_race(spec)
+        if error:
+            st.warning(error, icon=":material/block:")
+        current = st.session_state.get("cell_race")
+        busy = current is not None and current.running
+    if busy and b.button("Stop the race", icon=":material/stop:"):
+        current.stop()
+    if current is None:
+        st.caption("Each training is saved as a run, so you can open, inspect and compare them afterwards.")
+        return
+
+    @st.fragment(run_every=1.0 if busy else None)
+    def live() -> None:
+        started = current.started
+        done = sum(not j.running for j in started)
+        now = next((j for j in started if j.running), None)
+        text = (f"Training {now.spec.model.cell} ({len(started)} of {len(current.jobs)}), "
+                f"{now.snapshot().message}" if now else f"{done} of {len(current.jobs)} trained")
+        st.progress(done / len(current.jobs), text=text)
+        histories = {j.spec.model.cell: j.snapshot().history for j in started}
+        if histories:
+            st.plotly_chart(charts.loss_overlay_figure(histories), width="stretch", key="race_loss")
+        table = current.results()
+        if len(table):
+            st.dataframe(table, hide_index=True, width="stretch",
+                         column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                        for c in ("test RMSE", "test MAE", "persistence RMSE")}
+                         | {"s / epoch": st.column_config.NumberColumn(format="%.2f"),
+                            "direction %": st.column_config.NumberColumn(format="%.1f")})
+        if busy and not current.running:
+            st.rerun()
+
+    live()
+
+
+def imports() -> None:
+    """Upload a spec.json, a .keras model or a run bundle."""
+    st.markdown("- **spec.json**: restores the whole configuration.\n"
+                "- **.keras model**: loaded with Keras's `safe_mode` (no code inside it runs), evaluated on the "
+                "current setup's validation and test windows, and saved as a run you can inspect and compare.\n"
+                "- **.zip run bundle** (from *Download .zip*): added to your runs.")
+    limit = runs.max_model_bytes() / 2 ** 20
+    upload = st.file_uploader("File to import", type=["json", "keras", "zip"], key="runs_import",
+                              max_upload_size=int(max(1, limit)),
+                              help=f"Models and bundles up to {limit:.0f} MB (RNNLAB_MAX_MODEL_MB).")
+    if upload is None:
+        return
+    marker = (upload.name, upload.size)
+    if st.session_state.get("runs_imported") == marker:  # already handled on an earlier rerun
+        st.caption(f"{upload.name} was imported. Remove it above to import another file.")
+        return
+    suffix = Path(upload.name).suffix.lower()
+    data = upload.getvalue()
+    try:
+        if suffix == ".json":
+            try:
+                spec = ExperimentSpec.from_json(data.decode("utf-8-sig"))
+            except UnicodeDecodeError:
+                raise runs.ImportRefused("the file is not UTF-8 text; save the spec as UTF-8 JSON") from None
+            except SpecError as exc:
+                raise runs.ImportRefused(f"it is not a usable spec ({exc})") from None
+            state.set_spec(spec)
+            state.forget_widgets()
+            st.success(f"Configuration restored from {upload.name}: {views.describe(spec)}", icon=":material/check:")
+        elif suffix == ".keras":
+            run_id = state.import_model(upload.name, data)
+            st.success(f"{upload.name} is now run {run_id}, evaluated on the current setup. Open it from History, "
+                       "or look inside it on Inspect.", icon=":material/check:")
+        else:
+            run_id = state.import_bundle(data)
+            st.success(f"{upload.name} is now run {run_id}. It is in History.", icon=":material/check:")
+        st.session_state["runs_imported"] = marker
+    except runs.ImportRefused as exc:
+        st.error(f"{upload.name} was not imported: {state.sentence(str(exc))}", icon=":material/block:")
