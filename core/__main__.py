@@ -1,10 +1,14 @@
 """The command line: the same pipeline as the app, headless.
 
-    python -m core train --config spec.json --out DIR [--epochs N]
+    python -m core train --config spec.json [--out DIR] [--epochs N]
+    python -m core runs list
+    python -m core runs export RUN --out FILE.zip
 
-Prints one line per epoch and writes the run directory (see core/runs.py). A bad spec or bad
-data exits with code 2 and a one-line message; a run that fails while training, or whose run
-directory cannot be written, exits with 1.
+`train` prints one line per epoch and writes the run directory (see core/runs.py); without --out
+it goes into the run store ($RNNLAB_RUNS_DIR, default ./runs) under a new run id. A bad spec or
+bad data exits with code 2 and a one-line message; a run that fails while training, or whose run
+directory cannot be written, exits with 1. `runs list` prints the store's runs (all workspaces),
+`runs export` writes a run's bundle (.zip), as the app's Runs page does.
 """
 from __future__ import annotations
 
@@ -22,8 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train a spec and write a run directory")
     train.add_argument("--config", type=Path, help="spec JSON file (missing keys take defaults; omit for all defaults)")
-    train.add_argument("--out", type=Path, required=True, help="run directory to write")
+    train.add_argument("--out", type=Path, help="run directory to write (default: a new run in the run store)")
     train.add_argument("--epochs", type=int, help="override train.epochs")
+    store = sub.add_parser("runs", help="the run store ($RNNLAB_RUNS_DIR, default ./runs)")
+    actions = store.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="list the runs, newest first")
+    export = actions.add_parser("export", help="write a run's bundle (.zip)")
+    export.add_argument("run", help="the run id (see `runs list`)")
+    export.add_argument("--out", type=Path, required=True, help="the .zip file to write")
     return parser
 
 
@@ -51,6 +61,11 @@ def train(args: argparse.Namespace) -> int:
     from . import data, windows
     from .data import DataError
 
+    if args.out is None:
+        from .runs import default_root
+        from .training import new_run_id
+
+        args.out = default_root() / new_run_id()
     if args.out.exists() and not args.out.is_dir():
         return _fail(f"--out {args.out} is a file; give a directory for the run")
     try:
@@ -68,7 +83,9 @@ def train(args: argparse.Namespace) -> int:
         print(f"epoch {snap.epoch}/{snap.epochs}  loss {h['loss'][-1]:.6f}  val_loss {h['val_loss'][-1]:.6f}"
               f"  {snap.elapsed:.1f}s", flush=True)
 
-    job = TrainingJob(spec, windowed, run_dir=args.out, on_epoch=print_epoch)
+    name = args.out.resolve().name
+    run_id = name if name and all(c.isalnum() or c == "-" for c in name) else None  # the directory names the run
+    job = TrainingJob(spec, windowed, run_dir=args.out, on_epoch=print_epoch, run_id=run_id)
     final = job.run()
     if final.metrics:
         test, naive = final.metrics["test"], final.metrics["baselines"]["naive"]
@@ -86,9 +103,38 @@ def train(args: argparse.Namespace) -> int:
     return 1 if final.status == FAILED else 0
 
 
+def runs_command(args: argparse.Namespace) -> int:
+    from . import runs
+
+    root = runs.default_root()
+    if args.action == "list":
+        rows = runs.list_runs(root, everyone=True)
+        if not rows:
+            print(f"no runs in {root}")
+            return 0
+        print(f"{'run':<24}{'status':<12}{'cell':<10}{'units':<8}{'data':<16}{'epochs':>8}{'test RMSE':>12}"
+              f"{'persistence':>13}")
+        for r in rows:
+            epochs = f"{r['epoch'] if r['epoch'] is not None else '?'}/{r['epochs']}"
+            rmse = f"{r['rmse']:.4f}" if r["rmse"] is not None else "-"
+            naive = f"{r['naive_rmse']:.4f}" if r["naive_rmse"] is not None else "-"
+            print(f"{r['run_id']:<24}{r['status']:<12}{str(r['cell']):<10}{str(r['units']):<8}"
+                  f"{str(r['data'])[:15]:<16}{epochs:>8}{rmse:>12}{naive:>13}")
+        return 0
+    path = runs.find(args.run, root)
+    if path is None:
+        return _fail(f"no run {args.run!r} in {root}; `python -m core runs list` shows the runs")
+    try:
+        args.out.write_bytes(runs.bundle(path))
+    except OSError as exc:
+        return _fail(f"cannot write {args.out}: {exc.strerror}", 1)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"train": train}[args.command](args)
+    return {"train": train, "runs": runs_command}[args.command](args)
 
 
 if __name__ == "__main__":

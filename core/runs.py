@@ -199,12 +199,12 @@ def list_runs(root: str | Path | None = None, workspace: str | None = None, ever
 
 
 def summary(path: Path) -> dict:
-    """One row of list_runs for a run directory."""
+    """One row of list_runs for a run directory (its id is the directory's name, as `find` reads it)."""
     done = (path / "run.json").is_file()
     info = json.loads((path / ("run.json" if done else "started.json")).read_text())
     spec = ExperimentSpec.from_json((path / "spec.json").read_text()) if (path / "spec.json").is_file() else None
     metrics = json.loads((path / "metrics.json").read_text()) if (path / "metrics.json").is_file() else {}
-    row = {"run_id": info["run_id"], "status": info.get("status", "interrupted"),
+    row = {"run_id": path.name, "status": info.get("status", "interrupted"),
            "message": info.get("message", "the app stopped before this run ended"),
            "epoch": info.get("epoch"), "epochs": info.get("epochs", spec.train.epochs if spec else None),
            "saved_at": info.get("saved_at", info.get("started_at")),

@@ -1,7 +1,9 @@
 """The command line is a public interface: python -m core train --config spec.json --out DIR."""
 import json
+import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -174,3 +176,30 @@ def test_bad_mode_combinations_exit_2_saying_why(tmp_path, capsys):
     config.write_text(json.dumps({**TINY, "model": {"mode": "stateful"}, "train": {"batch_size": 512}}))
     code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
     assert code == 2 and "fixed batches of 512" in err
+
+
+def test_runs_list_and_export_work_on_the_app_store(tmp_path, run_store):
+    env = {**os.environ, "RNNLAB_RUNS_DIR": str(run_store)}
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps({**TINY, "train": {"epochs": 1}}))
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=300, env=env)
+
+    empty = cli("runs", "list")
+    assert empty.returncode == 0 and "no runs in" in empty.stdout
+    trained = cli("train", "--config", str(config))  # no --out: a new run in the store
+    assert trained.returncode == 0, trained.stderr
+    listed = cli("runs", "list")
+    assert listed.returncode == 0
+    line = listed.stdout.splitlines()[1]
+    run_id = line.split()[0]
+    assert "finished" in line and "LSTM" in line and "1/1" in line
+    out = tmp_path / "bundle.zip"
+    exported = cli("runs", "export", run_id, "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    names = set(zipfile.ZipFile(out).namelist())
+    assert {"spec.json", "model.keras", "history.csv", "predictions.csv", "metrics.json", "gates.npz"} <= names
+    missing = cli("runs", "export", "no-such-run", "--out", str(out))
+    assert missing.returncode == 2 and "no run 'no-such-run'" in missing.stderr
