@@ -72,10 +72,13 @@ def workspace_id(token: str | None) -> str | None:
     return hashlib.sha256(token.encode()).hexdigest()[:20] if token else None
 
 
-def mark_started(run_dir: str | Path, run_id: str, workspace: str | None) -> None:
-    """started.json: the run exists from the first moment, and can be told apart when interrupted."""
+def mark_started(run_dir: str | Path, run_id: str, workspace: str | None, spec: ExperimentSpec | None = None) -> None:
+    """started.json (and spec.json): the run exists from the first moment, and can be told apart
+    (and its settings recovered) when the process ends before it does."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if spec is not None:
+        (run_dir / "spec.json").write_text(spec.to_json() + "\n")
     info = {"run_id": run_id, "workspace": workspace, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     (run_dir / "started.json").write_text(json.dumps(info, indent=2) + "\n")
 
@@ -151,6 +154,14 @@ def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
         snap.forecast = pd.read_csv(run_dir / "forecast.csv", parse_dates=["date"])
     frame = pd.read_csv(run_dir / "predictions.csv", parse_dates=["date"])
     return spec, snap, frame
+
+
+def interrupted(run_id: str, root: str | Path | None = None) -> Path | None:
+    """The directory of a run that started but never finished (no run.json), or None."""
+    if not run_id or not all(c.isalnum() or c == "-" for c in run_id):
+        return None
+    path = Path(root or default_root()) / run_id
+    return path if (path / "started.json").is_file() and not (path / "run.json").is_file() else None
 
 
 def find(run_id: str, root: str | Path | None = None) -> Path | None:

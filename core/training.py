@@ -192,7 +192,7 @@ class TrainingJob:
                 from . import runs
 
                 try:
-                    runs.mark_started(self.run_dir, self.run_id, self.workspace)
+                    runs.mark_started(self.run_dir, self.run_id, self.workspace, self.spec)
                 except OSError:
                     pass  # the final save says what is wrong with the directory
             keras.utils.set_random_seed(spec.train.seed)  # Keras seeds are thread-local: set here

@@ -77,6 +77,18 @@ if frame is not None:
         val = split_input("val", "Validation", by_count)
     with cols[1]:
         test = split_input("test", "Test", by_count)
+    with st.expander("Baselines the model is scored against"):
+        st.caption("Persistence (the last value), seasonal naive (the value one season before the target), a moving "
+                   "average of the window's last values, and a linear autoregression on the same window. All are "
+                   "scored on the same test targets as the model.")
+        b1, b2 = st.columns(2)
+        season = state.bind(b1.number_input, "evaluate", "season", "Season (steps; 0 = detect)", min_value=0,
+                            to_widget=lambda v: v or 0,
+                            help="The seasonal naive baseline repeats the value one season before the target: 5 for "
+                                 "a business week of daily data, 24 for a day of hourly data. 0 detects it from the "
+                                 "training rows (the strongest autocorrelation of the changes, else the calendar).")
+        moving = state.bind(b2.number_input, "evaluate", "moving_average", "Moving average of the last", min_value=1,
+                            help="How many of the window's last values the moving-average baseline averages.")
 
     if not features:
         st.error("Pick at least one input feature; the previous features are kept.")
@@ -86,6 +98,7 @@ if frame is not None:
               "scaler": scaler},
         window={"length": int(length), "horizon": int(horizon), "stride": int(stride)},
         split={"val": int(val) if by_count else float(val), "test": int(test) if by_count else float(test)},
+        evaluate={"season": int(season) or None, "moving_average": int(moving)},
     ) or state.get_spec()
 
     st.subheader("What the network sees")

@@ -18,6 +18,11 @@ if train_error:
     st.warning(train_error, icon=":material/block:")
 
 run = state.current_run()
+broken = st.session_state.pop("interrupted_run", None)
+if broken and run is None:
+    st.query_params.pop("run", None)
+    st.warning(f"Run {broken} was interrupted: the app stopped while it trained (a restart or a redeploy), so it "
+               "has no results. Its settings are loaded; click **Train** to run it again.", icon=":material/history:")
 if stop_clicked:
     if run is not None and run.snapshot().running:
         run.stop()

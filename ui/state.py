@@ -103,7 +103,14 @@ def share_link(spec: ExperimentSpec) -> str:
 
 def _spec_of_url_run() -> ExperimentSpec | None:
     run = current_run()  # reattaches the ?run= job (or saved run) to this session
-    return run.spec if run is not None else None
+    if run is not None:
+        return run.spec
+    broken = st.session_state.get("interrupted_run")
+    path = runs.interrupted(broken, run_root()) if broken else None
+    try:
+        return ExperimentSpec.from_json((path / "spec.json").read_text()) if path is not None else None
+    except (OSError, SpecError):
+        return None
 
 
 def set_spec(spec: ExperimentSpec) -> None:
@@ -258,6 +265,9 @@ def current_run() -> LiveRun | SavedRun | None:
         return saved
     path = runs.find(run_id or "", run_root())
     if path is None or runs.owner(path) != workspace():  # another visitor's run is not found, not refused
+        broken = runs.interrupted(run_id or "", run_root())
+        if broken is not None and runs.owner(broken) == workspace() and JOBS.get(run_id) is None:
+            st.session_state["interrupted_run"] = run_id
         return None
     try:
         st.session_state[SAVED_KEY] = SavedRun(path)

@@ -203,3 +203,18 @@ def test_an_interrupted_run_is_listed_as_such(run_store):
     assert list(table["status"]) == ["interrupted"]
     assert table["test RMSE"].isna().all()
     assert JOBS.get("20260101-000000-abcdef") is None
+
+
+def test_refresh_on_an_interrupted_run_says_so_and_keeps_its_settings(run_store):
+    token = "interrupted-visitor"
+    spec = tiny_spec(model={"cell": "GRU", "units": [6]})
+    runs.mark_started(run_store / "20260101-000000-aaaaaa", "20260101-000000-aaaaaa", runs.workspace_id(token), spec)
+    at = new_app(run="20260101-000000-aaaaaa", ws=token)  # the server restarted mid-training; the tab reloads
+    at.run()
+    assert not at.exception
+    assert any("was interrupted" in w.value for w in at.warning)
+    assert at.session_state["spec"] == spec
+    stranger = new_app(run="20260101-000000-aaaaaa", ws="someone-else-123")
+    stranger.run()
+    assert not any("was interrupted" in w.value for w in stranger.warning)
+    assert stranger.session_state["spec"] == ExperimentSpec()
