@@ -201,8 +201,9 @@ def _compare_with(p: probes.Probe):
     if not others:
         st.caption("Train another model in this session (e.g. a GRU after an LSTM) to compare the two here.")
         return None
+    labels = {r: probes.describe_run(r) for r in others}  # worked out here, in the script run, not in the widget
     choice = st.selectbox("Compare with", [None, *others], key="inspect_compare",
-                          format_func=lambda r: "nothing" if r is None else probes.describe_run(r),
+                          format_func=lambda r: "nothing" if r is None else labels.get(r, r),
                           help="Another run you trained in this session, drawn next to this one.")
     if choice is None:
         return None
