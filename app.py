@@ -28,6 +28,7 @@ if link:
     (st.error if link[0] == "error" else st.success)(link[1], icon=":material/link:")
 state.keep_run_in_url()  # page switches drop query params; a refresh must find the run again
 nav.run()  # pages draw first, so the sidebar below reflects what they changed (a Train click, a new target)
+state.keep_run_in_url()  # again: the page may have changed the setup or started a run
 
 with st.sidebar:
     st.markdown("**RNN Lab**: train a recurrent network on a time series and watch it learn.")

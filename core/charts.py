@@ -351,11 +351,15 @@ def error_figure(frame: pd.DataFrame, target: str) -> go.Figure:
         fig.add_trace(go.Histogram(x=np.asarray(values, dtype=np.float32), name=name, xbins=bins, opacity=0.6,
                                    marker_color=colour, showlegend=name == "persistence",
                                    hovertemplate=f"{name}: %{{y}} errors in %{{x}}<extra></extra>"), row=1, col=2)
-    fig.update_layout(barmode="overlay")
     fig.update_yaxes(title_text=f"prediction - truth ({target})", row=1, col=1)
     fig.update_xaxes(title_text=f"prediction - truth ({target})", row=1, col=2)
-    fig.update_yaxes(title_text="targets", row=1, col=2)
-    return _layout(fig, "Errors", "", height=340)
+    fig.update_yaxes(title_text="targets", title_standoff=0, row=1, col=2)
+    _layout(fig, "", "", height=340)
+    fig.update_layout(barmode="overlay", margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="v", x=0.99, xanchor="right", y=0.9, yanchor="top",
+                                  bgcolor="rgba(255,255,255,0.7)"))
+    fig.update_yaxes(title_text=f"prediction - truth ({target})", row=1, col=1)
+    return fig
 
 
 def lag_figure(correlations: dict[str, float]) -> go.Figure:
@@ -384,9 +388,18 @@ def loss_overlay_figure(histories: dict[str, dict[str, list[float]]], log_y: boo
             fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=np.asarray(values, dtype=np.float32),
                                      name=f"{label} ({suffix})", legendgroup=label, mode="lines+markers",
                                      marker=dict(size=4), line=dict(color=colour, dash=dash)))
-    fig.update_xaxes(title="epoch", rangemode="tozero")
+    longest = max((len(h.get("loss", [])) for h in histories.values()), default=0)
+    fig.update_xaxes(title="epoch", rangemode="tozero", dtick=max(1, longest // 10))
     fig.update_yaxes(type="log" if log_y else "linear")
-    return _layout(fig, "Loss of each run", "MSE (scaled units)" + (", log scale" if log_y else ""), height=360)
+    _layout(fig, "Loss of each run", "MSE (scaled units)" + (", log scale" if log_y else ""), height=400)
+    return _legend_below(fig)
+
+
+def _legend_below(fig: go.Figure) -> go.Figure:
+    """Long legends (one entry per run) go under the chart, where they cannot cover the title."""
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
+                      margin=dict(l=10, r=10, t=50, b=10))
+    return fig
 
 
 def prediction_overlay_figure(frames: dict[str, pd.DataFrame], target: str) -> go.Figure:
@@ -404,4 +417,5 @@ def prediction_overlay_figure(frames: dict[str, pd.DataFrame], target: str) -> g
         idx = downsample(len(part))
         fig.add_trace(_line(part["date"].to_numpy()[idx], part["prediction"].to_numpy()[idx], label,
                             line=dict(color=RUN_COLOURS[n % len(RUN_COLOURS)], width=1.3)))
-    return _layout(fig, "Test predictions of each run", target, height=380)
+    _layout(fig, "Test predictions of each run", target, height=420)
+    return _legend_below(fig)

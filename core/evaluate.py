@@ -34,9 +34,9 @@ def metrics(truth: np.ndarray, prediction: np.ndarray, last: np.ndarray | None =
 
     Args:
         truth, prediction: (samples,) in original units.
-        last: (samples,) the window's last known value; direction accuracy is the share of
-            samples (in percent) where prediction and truth move the same way from it (a flat
-            truth counts as right only for a flat prediction). NaN without `last`.
+        last: (samples,) the window's last known value; direction accuracy is the share (in
+            percent) of the samples where the prediction moves away from it that it moves the way
+            the truth did. NaN without `last`, and for a forecast that never moves (persistence).
         scale: MASE's denominator, the mean absolute change over `horizon` steps on the training
             rows; MASE < 1 beats that naive forecast's in-sample error. NaN without it.
 
@@ -55,7 +55,9 @@ def metrics(truth: np.ndarray, prediction: np.ndarray, last: np.ndarray | None =
            "smape": float(smape), "mase": mae / scale if scale else math.nan, "direction": math.nan}
     if last is not None and len(err):
         last = np.asarray(last, float)
-        out["direction"] = float(100 * np.mean(np.sign(prediction - last) == np.sign(truth - last)))
+        moves = prediction != last
+        if moves.any():
+            out["direction"] = float(100 * np.mean(np.sign(prediction - last)[moves] == np.sign(truth - last)[moves]))
     return out
 
 
@@ -79,12 +81,31 @@ def detect_season(levels: np.ndarray, index: pd.DatetimeIndex | None = None, max
             lag = int(np.argmax(acf[2:]) + 2)
             if acf[lag] > 0.2:
                 return lag, "detected"
-    freq = pd.infer_freq(index[:50]) if index is not None and len(index) >= 3 else None
-    if freq:
-        base = freq.lstrip("0123456789").split("-")[0]
-        if base in _FREQ_SEASONS:
-            return _FREQ_SEASONS[base], f"{base} calendar"
+    calendar = _calendar_season(index)
+    if calendar:
+        return calendar
     return 1, "none found"
+
+
+def _calendar_season(index: pd.DatetimeIndex | None) -> tuple[int, str] | None:
+    """The season the row spacing suggests: trading days 5, days 7, hours 24, weeks 52, months 12."""
+    if index is None or len(index) < 3:
+        return None
+    step = pd.Series(index).diff().median()
+    if step >= pd.Timedelta(days=300):
+        return None
+    if step >= pd.Timedelta(days=80):
+        return 4, "quarterly rows"
+    if step >= pd.Timedelta(days=27):
+        return 12, "monthly rows"
+    if step >= pd.Timedelta(days=6):
+        return 52, "weekly rows"
+    if step >= pd.Timedelta(hours=20):
+        weekend = (pd.DatetimeIndex(index).dayofweek >= 5).mean() < 0.02
+        return (5, "trading days: a week") if weekend else (7, "daily rows: a week")
+    if step >= pd.Timedelta(minutes=50):
+        return 24, "hourly rows: a day"
+    return None
 
 
 def baselines(w, split: str, season: int, moving_average: int, linear_fit=None) -> dict[str, np.ndarray]:
@@ -152,9 +173,20 @@ def lag_scan(truth: np.ndarray, prediction: np.ndarray, max_lag: int = MAX_LAG) 
     return out
 
 
+CLEAR_LAG = 0.3  # below this correlation no lag lines up clearly (changes of noise correlate near 0)
+
+
 def best_lag(scan: dict[int, float]) -> int | None:
     finite = {k: v for k, v in scan.items() if np.isfinite(v)}
     return max(finite, key=finite.get) if finite else None
+
+
+def lag_is_clear(scan: dict, lag: int | None) -> bool:
+    """True when the best lag's correlation reaches CLEAR_LAG (keys may be ints or strings)."""
+    if lag is None:
+        return False
+    value = scan.get(lag, scan.get(str(lag), math.nan))
+    return bool(np.isfinite(value) and value >= CLEAR_LAG)
 
 
 def verdict(model_name: str, model: dict[str, float], naive: dict[str, float]) -> str:
@@ -162,6 +194,8 @@ def verdict(model_name: str, model: dict[str, float], naive: dict[str, float]) -
     if not (np.isfinite(model.get("rmse", math.nan)) and naive.get("rmse")):
         return f"{model_name} has no finite test error to compare"
     change = 1 - model["rmse"] / naive["rmse"]
+    if change < -1:
+        return f"{model_name} does not beat persistence (its RMSE is {1 - change:.1f}× persistence's)"
     if change > 0.0005:
         return f"{model_name} beats persistence by {change:.0%} RMSE" if change >= 0.01 else \
             f"{model_name} beats persistence by {change:.1%} RMSE"
@@ -191,8 +225,9 @@ class Evaluator:
         """The metrics.json dict for {"val": (samples,), "test": (samples,)} predictions (original units).
 
         Keys: "test", "baselines" (naive, seasonal_naive, moving_average, linear), "val",
-        "val_baselines", "lag" (the best lag on the test targets), "lag_correlations"
-        ({"-5": r, ..., "5": r}), "season" and "season_how".
+        "val_baselines", "lag" (the best lag on the test targets), "lag_clear" (its correlation
+        reaches CLEAR_LAG), "lag_correlations" ({"-5": r, ..., "5": r}), "up_share" (percent of
+        test targets above the window's last value), "season" and "season_how".
         """
         w, out = self.w, {}
         for split, key in (("test", "baselines"), ("val", "val_baselines")):
@@ -201,6 +236,8 @@ class Evaluator:
             out[key] = {name: metrics(truth, pred, last, self.scale) for name, pred in self.baselines[split].items()}
         scan = lag_scan(w.truth["test"], predictions["test"])
         out["lag"] = best_lag(scan)
+        out["lag_clear"] = lag_is_clear(scan, out["lag"])
+        out["up_share"] = float(100 * np.mean(w.truth["test"] > w.naive["test"])) if len(w.truth["test"]) else None
         out["lag_correlations"] = {str(k): v for k, v in scan.items()}
         out["season"], out["season_how"] = int(self.season), self.season_how
         return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import evaluate
@@ -42,7 +43,7 @@ class CellRace:
                                          workspace=workspace))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._current = -1
+        self._started = 0  # how many jobs have begun; the others never run after a Stop
 
     def start(self) -> "CellRace":
         self._thread = threading.Thread(target=self.run, name="cell-race", daemon=True)
@@ -50,12 +51,14 @@ class CellRace:
         return self
 
     def run(self) -> None:
+        from .training import JOBS
+
         for i, job in enumerate(self.jobs):
             if self._stop.is_set():
                 break
-            self._current = i
+            self._started = i + 1
+            JOBS.add(job)  # findable (Train, Inspect, a refresh) from the moment it starts, not before
             job.run()
-        self._current = len(self.jobs)
 
     def stop(self) -> None:
         """Stop the job that is training and skip the rest."""
@@ -73,8 +76,12 @@ class CellRace:
 
     @property
     def started(self) -> list[TrainingJob]:
-        """The jobs that have started (or finished), in order."""
-        return self.jobs[: max(0, min(self._current + 1, len(self.jobs)))]
+        """The jobs that have started (or finished), in order; jobs skipped after a Stop are not."""
+        return self.jobs[: self._started]
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
 
     def results(self) -> pd.DataFrame:
         """One row per started job: cell, run, status, parameters, seconds per epoch, test metrics,
@@ -86,12 +93,12 @@ class CellRace:
             naive = (snap.metrics or {}).get("baselines", {}).get("naive", {}) if not snap.running else {}
             cell = job.spec.model.cell
             rows.append({
-                "cell": cell, "run": job.run_id, "status": snap.status if not snap.running else f"epoch {snap.epoch}",
-                "parameters": int(job.model.count_params()) if job.model is not None else None,
-                "s / epoch": snap.elapsed / snap.epoch if snap.epoch else None,
+                "cell": cell, "verdict": evaluate.verdict(cell, test, naive) if test and naive else "training...",
+                "run": job.run_id, "status": snap.status if not snap.running else f"epoch {snap.epoch}",
+                "parameters": int(job.model.count_params()) if job.model is not None else np.nan,
+                "s / epoch": snap.elapsed / snap.epoch if snap.epoch else np.nan,
                 "epochs": snap.epoch,
-                "test RMSE": test.get("rmse"), "test MAE": test.get("mae"), "direction %": test.get("direction"),
-                "persistence RMSE": naive.get("rmse"),
-                "verdict": evaluate.verdict(cell, test, naive) if test and naive else "",
+                "test RMSE": test.get("rmse", np.nan), "test MAE": test.get("mae", np.nan),
+                "direction %": test.get("direction", np.nan), "persistence RMSE": naive.get("rmse", np.nan),
             })
         return pd.DataFrame(rows)

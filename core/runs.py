@@ -206,7 +206,7 @@ def list_runs(root: str | Path | None = None, workspace: str | None = None, ever
             out.append(summary(path))
         except (OSError, ValueError, KeyError):
             continue
-    return out
+    return sorted(out, key=lambda r: (r["saved_at"] or "", r["run_id"]), reverse=True)
 
 
 def summary(path: Path) -> dict:
@@ -222,6 +222,8 @@ def summary(path: Path) -> dict:
            "cell": spec.model.cell if spec else None, "units": "+".join(map(str, spec.model.units)) if spec else None,
            "data": (spec.data.ticker or spec.data.name or Path(spec.data.path or "").name) if spec else None,
            "target": spec.data.target if spec else None,
+           "setup": (f"w{spec.window.length}" + (f" h{spec.window.horizon}" if spec.window.horizon > 1 else "")
+                     + (f" {spec.data.transform}" if spec.data.transform != "raw" else "")) if spec else "",
            "rmse": metrics.get("test", {}).get("rmse"),
            "naive_rmse": metrics.get("baselines", {}).get("naive", {}).get("rmse"),
            "path": str(path)}

@@ -2,15 +2,14 @@
 import streamlit as st
 
 from ui import runs_views as views
-from ui import state
 from ui.views import sticky_choice
 
 st.title("Runs")
 section = sticky_choice("Section", ["History", "Race", "Import"], key="runs_section",
                         help="History: every run you made here. Race: SimpleRNN, LSTM and GRU on the same setup. "
                              "Import: a spec.json, a .keras model or a run bundle (.zip).")
-st.caption(f"Runs belong to this browser's workspace (the `ws` in the address bar): bookmark the address to keep "
-           f"them. Others on the same server cannot see them. Store: `{state.run_root()}`.")
+st.caption("Runs belong to this browser's workspace (the `ws` in the address bar): bookmark the address to keep "
+           "them. Others on the same server cannot see them.")
 
 if section == "History":
     views.history()

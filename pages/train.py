@@ -18,6 +18,12 @@ if train_error:
     st.warning(train_error, icon=":material/block:")
 
 run = state.current_run()
+missing = st.session_state.pop("missing_run", None)
+if missing and run is None:
+    st.query_params.pop("run", None)
+    st.info(f"Run {missing} is not in this workspace: it was deleted, or it belongs to another browser (runs are "
+            "private to the workspace in the address, `ws=...`). Open your runs on the Runs page.",
+            icon=":material/search_off:")
 broken = st.session_state.pop("interrupted_run", None)
 if broken and run is None:
     st.query_params.pop("run", None)

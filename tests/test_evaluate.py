@@ -19,11 +19,13 @@ def test_metrics_known_values():
     assert m["direction"] == 100.0  # up from 90 and predicted up; down from 210 and predicted down
 
 
-def test_direction_counts_wrong_moves_and_missing_inputs_give_nan():
+def test_direction_counts_only_predicted_moves_and_persistence_has_none():
     m = evaluate.metrics(np.array([2.0, 0.0, 5.0]), np.array([3.0, 2.0, 5.0]), last=np.array([1.0, 1.0, 5.0]))
-    assert math.isclose(m["direction"], 100 * 2 / 3)  # right, wrong (down vs up), right (flat and flat)
+    assert math.isclose(m["direction"], 50.0)  # right (up, up), wrong (predicted up, went down); no move: left out
     assert math.isnan(m["mase"])
     assert math.isnan(evaluate.metrics(np.array([1.0]), np.array([1.0]))["direction"])
+    persistence = evaluate.metrics(np.array([2.0, 0.0]), np.array([1.0, 1.0]), last=np.array([1.0, 1.0]))
+    assert math.isnan(persistence["direction"])
 
 
 def test_mape_and_smape_are_safe_at_zero():
@@ -73,8 +75,11 @@ def test_season_is_detected_from_a_seasonal_series_and_falls_back_to_the_calenda
     levels = 10 * np.sin(2 * np.pi * t / 24) + np.random.default_rng(0).normal(0, 0.5, 600)
     assert evaluate.detect_season(levels) == (24, "detected")
     walk = np.cumsum(np.random.default_rng(1).normal(size=600))
-    days = pd.bdate_range("2020-01-01", periods=600)
-    assert evaluate.detect_season(walk, days) == (5, "B calendar")
+    days = pd.bdate_range("2020-01-01", periods=620).delete([5, 30, 77, 200])[:600]  # with holidays, as markets
+    assert evaluate.detect_season(walk, days)[0] == 5
+    assert evaluate.detect_season(walk, pd.date_range("2020-01-01", periods=600, freq="D"))[0] == 7
+    assert evaluate.detect_season(walk, pd.date_range("2020-01-01", periods=600, freq="h"))[0] == 24
+    assert evaluate.detect_season(walk, pd.date_range("1700-01-01", periods=600, freq="YS")) == (1, "none found")
 
 
 def test_lag_scan_finds_plus_one_for_a_model_that_repeats_the_last_value():
@@ -83,12 +88,16 @@ def test_lag_scan_finds_plus_one_for_a_model_that_repeats_the_last_value():
     assert evaluate.best_lag(evaluate.lag_scan(truth, lagged)) == 1
     assert evaluate.best_lag(evaluate.lag_scan(truth, truth + 0.01)) == 0
     assert set(evaluate.lag_scan(truth, lagged)) == set(range(-5, 6))
+    noise = np.random.default_rng(3).normal(size=300)
+    scan = evaluate.lag_scan(truth, noise)
+    assert not evaluate.lag_is_clear(scan, evaluate.best_lag(scan))  # unrelated: no lag lines up clearly
 
 
 @pytest.mark.parametrize("rmse,expected", [
     (0.88, "LSTM beats persistence by 12% RMSE"),
     (1.2, "LSTM does not beat persistence (its RMSE is 20% higher)"),
     (1.001, "LSTM ties with persistence (RMSE within 0.5%)"),
+    (32.0, "LSTM does not beat persistence (its RMSE is 32.0× persistence's)"),
 ])
 def test_verdict_in_plain_words(rmse, expected):
     assert evaluate.verdict("LSTM", {"rmse": rmse}, {"rmse": 1.0}) == expected
@@ -101,6 +110,7 @@ def test_evaluator_report_has_every_baseline_and_the_lag():
     report = ev.report({"val": w.naive["val"], "test": w.naive["test"]})  # a "model" that is persistence
     assert set(report["baselines"]) == set(evaluate.BASELINES) == set(report["val_baselines"])
     assert report["test"] == report["baselines"]["naive"]
-    assert report["lag"] == 1 and set(report["lag_correlations"]) == {str(k) for k in range(-5, 6)}
+    assert report["lag"] == 1 and report["lag_clear"] and set(report["lag_correlations"]) == {str(k) for k in range(-5, 6)}
+    assert 0 < report["up_share"] < 100
     assert report["season"] >= 1 and report["season_how"]
     assert 0 < report["baselines"]["naive"]["mase"] < 5

@@ -18,14 +18,14 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     frame["ratio"] = frame["rmse"] / frame["naive_rmse"]
     frame["epochs"] = [f"{e}/{n}" if e is not None else f"?/{n}" for e, n in zip(frame["epoch"], frame["epochs"])]
-    frame = frame[["run_id", "status", "cell", "units", "data", "target", "epochs", "rmse", "naive_rmse", "ratio",
-                   "saved_at"]]
+    frame = frame[["run_id", "status", "cell", "units", "data", "target", "setup", "epochs", "rmse", "naive_rmse",
+                   "ratio", "saved_at"]]
     return frame.rename(columns={"run_id": "run", "rmse": "test RMSE", "naive_rmse": "persistence RMSE",
                                  "ratio": "RMSE / persistence", "saved_at": "saved"})
 
 
 def _label(row: dict) -> str:
-    return f"{row['cell']} {row['units']} · {row['data']} · {row['run_id']}"
+    return f"{row['cell']} {row['units']} · {row['data']} {row['setup']} · {row['run_id']}"
 
 
 def history() -> None:
@@ -63,7 +63,9 @@ def _overlays(rows: list[dict]) -> None:
             frames[_label(row)] = pd.read_csv(path / "predictions.csv", parse_dates=["date"])
     left, right = st.columns([2, 3])
     if histories:
-        log_y = left.toggle("Log-scale loss", key="runs_log", value=False)
+        log_y = left.toggle("Log-scale loss", key="runs_log", value=False,
+                            help="Losses are on each run's scaled targets: compare runs with the same data and "
+                                 "transform.")
         left.plotly_chart(charts.loss_overlay_figure(histories, log_y), width="stretch", key="runs_loss")
     if frames:
         first = next(iter(frames.values()))
@@ -139,14 +141,23 @@ def race() -> None:
     @st.fragment(run_every=1.0 if busy else None)
     def live() -> None:
         started = current.started
+        for job in started:
+            state.remember_run(job.run_id)  # offered for comparison on Inspect
         done = sum(not j.running for j in started)
-        now = next((j for j in started if j.running), None)
-        text = (f"Training {now.spec.model.cell} ({len(started)} of {len(current.jobs)}), "
-                f"{now.snapshot().message}" if now else f"{done} of {len(current.jobs)} trained")
-        st.progress(done / len(current.jobs), text=text)
+        now = next((j for j in started if j.running), None) if current.running else None
+        total = len(current.jobs)
+        if now is not None:
+            text = f"Training {now.spec.model.cell} ({len(started)} of {total}): {now.snapshot().message}"
+        elif current.stopped:
+            text = f"Race stopped after {done} of {total} cells; the ones not started were skipped"
+        else:
+            text = f"{done} of {total} trained" if current.running else f"Race over: {done} of {total} cells trained"
+        st.progress(done / total, text=text)
         histories = {j.spec.model.cell: j.snapshot().history for j in started}
         if histories:
             st.plotly_chart(charts.loss_overlay_figure(histories), width="stretch", key="race_loss")
+            st.caption("Solid: validation loss; dotted: training loss. All three use the same data and scaling, "
+                       "so their losses are comparable.")
         table = current.results()
         if len(table):
             st.dataframe(table, hide_index=True, width="stretch",
@@ -172,7 +183,7 @@ def imports() -> None:
                               help=f"Models and bundles up to {limit:.0f} MB (RNNLAB_MAX_MODEL_MB).")
     if upload is None:
         return
-    marker = (upload.name, upload.size)
+    marker = upload.file_id  # a new upload of the same file is a new import
     if st.session_state.get("runs_imported") == marker:  # already handled on an earlier rerun
         st.caption(f"{upload.name} was imported. Remove it above to import another file.")
         return
@@ -185,7 +196,7 @@ def imports() -> None:
             except UnicodeDecodeError:
                 raise runs.ImportRefused("the file is not UTF-8 text; save the spec as UTF-8 JSON") from None
             except SpecError as exc:
-                raise runs.ImportRefused(f"it is not a usable spec ({exc})") from None
+                raise runs.ImportRefused(f"it is not a usable spec. {state.sentence(str(exc))}") from None
             state.set_spec(spec)
             state.forget_widgets()
             st.success(f"Configuration restored from {upload.name}: {views.describe(spec)}", icon=":material/check:")
@@ -198,4 +209,6 @@ def imports() -> None:
             st.success(f"{upload.name} is now run {run_id}. It is in History.", icon=":material/check:")
         st.session_state["runs_imported"] = marker
     except runs.ImportRefused as exc:
-        st.error(f"{upload.name} was not imported: {state.sentence(str(exc))}", icon=":material/block:")
+        text = str(exc)
+        st.error(f"{upload.name} was not imported: {text if text.endswith('.') else state.sentence(text)}",
+                 icon=":material/block:")

@@ -74,22 +74,40 @@ def get_spec() -> ExperimentSpec:
 
 
 def _spec_of_link() -> ExperimentSpec | None:
-    """The setup in a share link's query parameters ("model.cell=GRU&..."), which are then removed
-    from the URL (the spec in the session is the truth from here on)."""
+    """The setup in the URL's query parameters ("model.cell=GRU&..."): a share link, or this
+    visitor's own address after a refresh (the URL always carries the current setup)."""
     params = {key: st.query_params[key] for key in st.query_params if "." in key}
     if not params:
         return None
-    for key in params:
-        del st.query_params[key]
+    shared = WS_PARAM not in st.query_params  # a refresh has the visitor's ws; a share link never does
     try:
         spec = ExperimentSpec.from_query(params)
     except SpecError as exc:
+        for key in params:
+            del st.query_params[key]
         st.session_state["link_message"] = ("error", f"The link's setup could not be used: {sentence(str(exc))} "
                                                      "Starting from the defaults instead.")
         return None
-    st.session_state["link_message"] = ("ok", "Opened a shared setup: " + ", ".join(
-        f"{k} = {v}" for k, v in list(params.items())[:6]) + (" ..." if len(params) > 6 else ""))
+    if shared:
+        from ui.views import describe
+
+        st.session_state["link_message"] = ("ok", f"Opened a shared setup: {describe(spec)}.")
     return spec
+
+
+def _sync_spec_params() -> None:
+    """Write the current setup into the URL (only fields that differ from the defaults), so a
+    refresh or a bookmark keeps it."""
+    wanted = get_spec().to_query()
+    present = {key: st.query_params[key] for key in st.query_params if "." in key}
+    if present == wanted:
+        return
+    for key in present:
+        if key not in wanted:
+            del st.query_params[key]
+    for key, value in wanted.items():
+        if present.get(key) != value:
+            st.query_params[key] = value
 
 
 def share_link(spec: ExperimentSpec) -> str:
@@ -268,6 +286,8 @@ def current_run() -> LiveRun | SavedRun | None:
         broken = runs.interrupted(run_id or "", run_root())
         if broken is not None and runs.owner(broken) == workspace() and JOBS.get(run_id) is None:
             st.session_state["interrupted_run"] = run_id
+        elif run_id:
+            st.session_state["missing_run"] = run_id
         return None
     try:
         st.session_state[SAVED_KEY] = SavedRun(path)
@@ -278,7 +298,9 @@ def current_run() -> LiveRun | SavedRun | None:
 
 
 def keep_run_in_url() -> None:
-    """Put this session's workspace token and run id in the URL (?ws=, ?run=), which a page switch clears."""
+    """Put this session's workspace token, run id and setup in the URL (?ws=, ?run=, ?model.cell=...),
+    which a page switch clears."""
+    _sync_spec_params()
     token = workspace_token()
     if st.query_params.get(WS_PARAM) != token:
         st.query_params[WS_PARAM] = token
@@ -383,7 +405,6 @@ def training_busy() -> str | None:
 def start_race(spec: ExperimentSpec) -> str | None:
     """Start the cell race (SimpleRNN, LSTM, GRU) on `spec`. Returns an error message or None."""
     from core.race import CellRace
-    from core.training import JOBS
 
     busy = training_busy()
     if busy:
@@ -392,10 +413,7 @@ def start_race(spec: ExperimentSpec) -> str | None:
         prepared = windowed(spec)
     except ValueError as exc:
         return sentence(str(exc))
-    race = CellRace(spec, prepared, run_root(), workspace()).start()
-    for job in race.jobs:
-        JOBS.add(job)
-        remember_run(job.run_id)
+    race = CellRace(spec, prepared, run_root(), workspace()).start()  # it adds each job to JOBS as it starts
     st.session_state["cell_race"] = race
     return None
 

@@ -143,11 +143,13 @@ def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1)
     for key, values in baselines.items():
         name = charts.naive_label(horizon) if key == "naive" else BASELINE_NAMES.get(key, key)
         if key == "seasonal_naive" and season:
-            name += f" (season {season}{', detected' if metrics.get('season_how') == 'detected' else ''})"
+            how = metrics.get("season_how", "")
+            name += (" (no season found: same as persistence)" if how == "none found" else
+                     f" (season {season}, {'detected' if how == 'detected' else how or 'set'})")
         rows.append(values)
         index.append(name)
     table = pd.DataFrame(rows, index=index)
-    table = table[[m for m in METRICS if m in table.columns]]
+    table = table[[m for m in METRICS if m in table.columns]].astype(float)  # None (no value) becomes NaN, shown as –
     return table.rename(columns={"rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "smape": "sMAPE %", "mase": "MASE",
                                  "direction": "Direction %"})
 
@@ -180,7 +182,10 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
     best = table["RMSE"].iloc[1:].idxmin() if table["RMSE"].iloc[1:].notna().any() else None
     st.dataframe(table.style.format("{:.3f}", na_rep="–").highlight_min(subset=["RMSE", "MAE"], color="#d8f0d8"),
                  width="stretch")
-    st.caption(METRIC_HELP)
+    up = snap.metrics.get("up_share")
+    st.caption(METRIC_HELP + (f" On the test targets the value rose in {up:.0f}% of cases, so always predicting a "
+                              f"rise would score {up:.0f}% Direction, always a fall {100 - up:.0f}%."
+                              if split == "test" and up is not None else ""))
     ratio = model["rmse"] / naive["rmse"] if naive["rmse"] else float("nan")
     line = evaluate.verdict(cell, model, naive)
     if best is not None and table.loc[best, "RMSE"] < min(model["rmse"], naive["rmse"]):
@@ -194,7 +199,7 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
         st.caption("Persistence is hard to beat on series that move like a random walk, as day-to-day prices do: "
                    "try more epochs, a GRU, a shorter window, a lower learning rate or the diff transform, and "
                    "compare.")
-    if split == "test" and snap.metrics.get("lag") == 1:
+    if split == "test" and snap.metrics.get("lag") == 1 and snap.metrics.get("lag_clear", True):
         st.warning("Lag check: the model's moves line up best with the truth's moves one step **earlier**. It mostly "
                    "repeats the last value it saw, so its curve looks like the truth shifted right by one step, "
                    "which is persistence, not a forecast.", icon=":material/warning:")
@@ -299,7 +304,13 @@ def error_section(run, snap) -> None:
     if correlations:
         right.plotly_chart(charts.lag_figure(correlations), width="stretch", key="lag_chart")
         lag = snap.metrics.get("lag")
-        right.caption(f"The best lag is {lag:+d}. " + (
-            "0 means the predicted moves happen when the real ones do." if lag == 0 else
-            "+1 means the model mostly repeats the last value: its moves come one step after the real ones."
-            if lag == 1 else "The predicted moves line up best with real moves at this shift."))
+        best = correlations.get(str(lag), float("nan")) if lag is not None else float("nan")
+        if lag is None or not snap.metrics.get("lag_clear", True):
+            right.caption(f"No shift lines up clearly (the best, {lag:+d}, has r = {best:.2f}): the predicted moves "
+                          "hardly follow the real ones at any lag." if lag is not None else
+                          "The predictions do not move, so there is no lag to check.")
+        else:
+            right.caption(f"The best lag is {lag:+d} (r = {best:.2f}). " + (
+                "0 means the predicted moves happen when the real ones do." if lag == 0 else
+                "+1 means the model mostly repeats the last value: its moves come one step after the real ones."
+                if lag == 1 else "The predicted moves line up best with real moves at this shift."))

@@ -124,7 +124,7 @@ def test_import_refuses_a_broken_spec_and_a_lambda_model_and_keeps_the_setup(tmp
     at.segmented_control(key="runs_section").set_value("Import").run()
     before = at.session_state["spec"]
     at.get("file_uploader")[0].set_value(("spec.json", b'{"model": {"cells": 1}}', "application/json")).run()
-    assert any("unknown key" in e.value for e in at.error) and at.session_state["spec"] == before
+    assert any("unknown key model.cells" in e.value.lower() for e in at.error) and at.session_state["spec"] == before
 
     model = keras.Sequential([keras.Input((10, 1)), keras.layers.Lambda(lambda x: x * 2), keras.layers.LSTM(2),
                               keras.layers.Dense(1)])
@@ -181,15 +181,22 @@ def test_share_link_restores_the_setup_and_leaves_the_runs_out():
     shared.run()
     assert not shared.exception
     assert shared.session_state["spec"] == spec
-    assert any("Opened a shared setup" in s.value for s in shared.success)
-    assert not any("." in k for k in shared.query_params)  # the setup now lives in the session
-    assert "ws" in shared.query_params
+    assert any("Opened a shared setup" in s.value and "GRU(9)" in s.value for s in shared.success)
+    assert "ws" in shared.query_params  # the visitor gets a workspace of their own
+    link = {k: param(shared, k) for k in shared.query_params if "." in k}
+    assert link == spec.to_query()  # the address keeps the setup, so a refresh restores it
+
+    refreshed = new_app(**link, ws=param(shared, "ws"))  # F5: same address, new session
+    refreshed.run()
+    assert refreshed.session_state["spec"] == spec
+    assert not any("shared setup" in s.value for s in refreshed.success)  # it is their own setup, not a link
 
     broken = new_app(**{"model.cell": "Transformer"})
     broken.run()
     assert not broken.exception
     assert any("could not be used" in e.value for e in broken.error)
     assert broken.session_state["spec"] == ExperimentSpec()
+    assert not any("." in k for k in broken.query_params)
 
 
 def test_an_interrupted_run_is_listed_as_such(run_store):
