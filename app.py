@@ -37,5 +37,6 @@ with st.sidebar:
         views.sidebar_status()
     with st.popover("Share this setup", icon=":material/share:", width="stretch"):
         st.caption("This link opens RNN Lab with the whole configuration above (data, window, model, training). "
-                   "It does not give access to your runs.")
+                   "It does not give access to your runs; if the data is a CSV you uploaded, whoever opens the link "
+                   "can train on that file.")
         st.code(state.share_link(state.get_spec()), language=None, wrap_lines=True)

@@ -226,7 +226,7 @@ class Evaluator:
 
         Keys: "test", "baselines" (naive, seasonal_naive, moving_average, linear), "val",
         "val_baselines", "lag" (the best lag on the test targets), "lag_clear" (its correlation
-        reaches CLEAR_LAG), "lag_correlations" ({"-5": r, ..., "5": r}), "up_share" (percent of
+        reaches CLEAR_LAG), "naive_lag" (persistence's best lag, +horizon with stride 1), "lag_correlations" ({"-5": r, ..., "5": r}), "up_share" (percent of
         test targets above the window's last value), "season" and "season_how".
         """
         w, out = self.w, {}
@@ -237,6 +237,7 @@ class Evaluator:
         scan = lag_scan(w.truth["test"], predictions["test"])
         out["lag"] = best_lag(scan)
         out["lag_clear"] = lag_is_clear(scan, out["lag"])
+        out["naive_lag"] = best_lag(lag_scan(w.truth["test"], w.naive["test"]))  # where persistence peaks: +h
         out["up_share"] = float(100 * np.mean(w.truth["test"] > w.naive["test"])) if len(w.truth["test"]) else None
         out["lag_correlations"] = {str(k): v for k, v in scan.items()}
         out["season"], out["season_how"] = int(self.season), self.season_how

@@ -172,9 +172,12 @@ def _split_bias(arrays: list[np.ndarray], use_bias: bool):
 
 
 def _replay_layer(layer, arrays: list[np.ndarray], x: np.ndarray) -> dict[str, np.ndarray]:
-    """A (possibly bidirectional) recurrent layer over x (batch, time, features)."""
+    """A (possibly bidirectional) recurrent layer over x (batch, time, features).
+
+    A plain layer with go_backwards reads the sequence from the end and, like Keras, returns its
+    steps in that reversed order."""
     if not isinstance(layer, keras.layers.Bidirectional):
-        return _run_cell(layer, *_split_bias(arrays, layer.cell.use_bias), x)
+        return _run_cell(layer, *_split_bias(arrays, layer.cell.use_bias), x[:, ::-1] if layer.go_backwards else x)
     fwd, bwd = layer.forward_layer, layer.backward_layer
     n = len(arrays) // 2
     forward = _run_cell(fwd, *_split_bias(arrays[:n], fwd.cell.use_bias), x)
@@ -188,12 +191,23 @@ def output(layer, h: np.ndarray) -> np.ndarray:
     return_sequences: all of h. Otherwise the final state: h at the last step, and for a
     bidirectional layer the backward half's final state, which is at the *first* input step.
     """
-    if _inner(layer).return_sequences:
-        return h
-    if isinstance(layer, keras.layers.Bidirectional):
-        half = h.shape[-1] // 2
-        return np.concatenate([h[:, -1, :half], h[:, 0, half:]], axis=-1)
-    return h[:, -1]
+    if not isinstance(layer, keras.layers.Bidirectional):
+        return h if layer.return_sequences else h[:, -1]
+    half = h.shape[-1] // 2
+    if layer.return_sequences:
+        forward, backward = h[..., :half], h[..., half:]
+    else:
+        forward, backward = h[:, -1, :half], h[:, 0, half:]
+    merge = layer.merge_mode
+    if merge == "concat":
+        return np.concatenate([forward, backward], axis=-1)
+    if merge == "sum":
+        return forward + backward
+    if merge == "mul":
+        return forward * backward
+    if merge == "ave":
+        return (forward + backward) / 2
+    raise ValueError(f"Bidirectional merge_mode {merge!r} is not supported by the replay")
 
 
 def replay(model: keras.Model, X: np.ndarray, weights: list[np.ndarray] | None = None
@@ -225,7 +239,7 @@ def replay(model: keras.Model, X: np.ndarray, weights: list[np.ndarray] | None =
             x = output(layer, gates["h"])
         elif isinstance(layer, keras.layers.RepeatVector):
             x = np.repeat(x[:, None, :], layer.n, axis=1)
-        elif isinstance(layer, keras.layers.Dropout):
+        elif isinstance(layer, (keras.layers.Dropout, keras.layers.InputLayer)):
             continue
         else:
             x = np.asarray(keras.ops.convert_to_numpy(layer(x, training=False)), dtype=np.float32)

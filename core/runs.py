@@ -67,6 +67,19 @@ def history_frame(history: dict[str, list[float]]) -> pd.DataFrame:
     return frame
 
 
+def _json_safe(value):
+    """NaN and infinities become null, so metrics.json is strict JSON (JavaScript's JSON.parse reads it)."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
 def workspace_id(token: str | None) -> str | None:
     """What run.json stores for a workspace token: a hash, so the token itself is never on disk."""
     return hashlib.sha256(token.encode()).hexdigest()[:20] if token else None
@@ -97,7 +110,7 @@ def save(run_dir: str | Path, spec: ExperimentSpec, windowed: Windowed, snap: Sn
         metrics = dict(snap.metrics)
         if snap.by_step is not None:
             metrics["test_by_step"] = snap.by_step.to_dict(orient="records")
-        metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+        metrics_path.write_text(json.dumps(_json_safe(metrics), indent=2) + "\n")
     else:
         metrics_path.unlink(missing_ok=True)
     if snap.forecast is not None:
@@ -118,8 +131,13 @@ def save_gates(run_dir: Path, model, windowed: Windowed) -> None:
     """gates.npz: the replayed gates of the first test window (nothing when there is none)."""
     from . import gates
 
-    if len(windowed.X["test"]):
-        np.savez(run_dir / "gates.npz", **gates.flat(gates.replay(model, windowed.X["test"][:1])))
+    if not len(windowed.X["test"]):
+        return
+    try:
+        traces = gates.replay(model, windowed.X["test"][:1])
+    except (ValueError, TypeError):  # a model the replay does not understand (an imported one): no gates
+        return
+    np.savez(run_dir / "gates.npz", **gates.flat(traces))
 
 
 def weight_history(run_dir: str | Path) -> dict[int, list[np.ndarray]]:
@@ -173,7 +191,7 @@ def find(run_id: str, root: str | Path | None = None) -> Path | None:
 
 
 BUNDLE_FILES = ("spec.json", "model.keras", "history.csv", "predictions.csv", "metrics.json", "gates.npz",
-                "run.json", "forecast.csv")
+                "run.json", "forecast.csv", "weights.npz")
 
 
 def owner(run_dir: Path) -> str | None:
@@ -204,8 +222,8 @@ def list_runs(root: str | Path | None = None, workspace: str | None = None, ever
             continue
         try:
             out.append(summary(path))
-        except (OSError, ValueError, KeyError):
-            continue
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # a damaged directory is left out, not allowed to break the list
     return sorted(out, key=lambda r: (r["saved_at"] or "", r["run_id"]), reverse=True)
 
 
@@ -215,11 +233,15 @@ def summary(path: Path) -> dict:
     info = json.loads((path / ("run.json" if done else "started.json")).read_text())
     spec = ExperimentSpec.from_json((path / "spec.json").read_text()) if (path / "spec.json").is_file() else None
     metrics = json.loads((path / "metrics.json").read_text()) if (path / "metrics.json").is_file() else {}
-    row = {"run_id": path.name, "status": info.get("status", "interrupted"),
-           "message": info.get("message", "the app stopped before this run ended"),
+    from .training import JOBS
+
+    job = JOBS.get(path.name)
+    live = job is not None and job.running
+    row = {"run_id": path.name, "status": "running" if live else info.get("status", "interrupted"),
+           "message": "training now" if live else info.get("message", "the app stopped before this run ended"),
            "epoch": info.get("epoch"), "epochs": info.get("epochs", spec.train.epochs if spec else None),
            "saved_at": info.get("saved_at", info.get("started_at")),
-           "cell": spec.model.cell if spec else None, "units": "+".join(map(str, spec.model.units)) if spec else None,
+           "cell": ("imported" if info.get("imported") == "model" else spec.model.cell) if spec else None, "units": "+".join(map(str, spec.model.units)) if spec else None,
            "data": (spec.data.ticker or spec.data.name or Path(spec.data.path or "").name) if spec else None,
            "target": spec.data.target if spec else None,
            "setup": (f"w{spec.window.length}" + (f" h{spec.window.horizon}" if spec.window.horizon > 1 else "")
@@ -236,6 +258,11 @@ def delete(run_id: str, root: str | Path | None = None, workspace: str | None = 
     if not run_id or not all(c.isalnum() or c == "-" for c in run_id) or not path.is_dir():
         return False
     if owner(path) != workspace:
+        return False
+    from .training import JOBS
+
+    job = JOBS.get(run_id)
+    if job is not None and job.running:  # its final save would bring the directory back
         return False
     shutil.rmtree(path)
     return True
@@ -275,6 +302,9 @@ def load_model_safely(path: str | Path):
     if not zipfile.is_zipfile(path):
         raise ImportRefused("this is not a .keras file (a .keras file is a zip archive written by model.save); "
                             "legacy .h5 files are not accepted")
+    with zipfile.ZipFile(path) as archive:
+        if sum(i.file_size for i in archive.infolist()) > 4 * max_model_bytes():
+            raise ImportRefused("the model unpacks to more than four times the size limit")
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - Keras raises many kinds; all mean "not loadable"
@@ -311,7 +341,11 @@ def import_model(model_path: str | Path, spec: ExperimentSpec, windowed: Windowe
     snap = Snapshot(run_id=run_id, status="finished", message=f"imported model {Path(model_path).name}, "
                     "evaluated on the current data", epoch=0, epochs=0, predictions=predictions)
     snap.metrics = evaluate.Evaluator(windowed, spec.evaluate.season, spec.evaluate.moving_average).report(predictions)
-    return save(run_dir, spec, windowed, snap, model, None, workspace)
+    path = save(run_dir, spec, windowed, snap, model, None, workspace)
+    info = json.loads((path / "run.json").read_text())
+    info["imported"] = "model"
+    (path / "run.json").write_text(json.dumps(info, indent=2) + "\n")
+    return path
 
 
 def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: str) -> str:
@@ -343,9 +377,13 @@ def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: 
         if (run_dir / "model.keras").is_file():
             load_model_safely(run_dir / "model.keras")
         info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
+        metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}
+        if not isinstance(info, dict) or not isinstance(metrics, dict):
+            raise ImportRefused("the bundle's run.json or metrics.json is not a JSON object")
         history = pd.read_csv(run_dir / "history.csv")
+        status = info.get("status") if info.get("status") in ("finished", "stopped", "failed") else "finished"
         info.update({"run_id": new_id, "workspace": workspace, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                     "status": info.get("status", "finished"),
+                     "status": status, "imported": "bundle",
                      "message": f"imported from a bundle ({info.get('message', 'no message')})",
                      "epoch": info.get("epoch", len(history)), "epochs": info.get("epochs", len(history)),
                      "elapsed_seconds": info.get("elapsed_seconds", 0.0)})
@@ -353,7 +391,7 @@ def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: 
     except ImportRefused:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
-    except (ValueError, KeyError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a bad CRC, zlib, encryption, odd JSON: all mean "damaged"
         shutil.rmtree(run_dir, ignore_errors=True)
         raise ImportRefused(f"the bundle is damaged ({exc.__class__.__name__}: {str(exc)[:200]})") from None
     return new_id

@@ -249,6 +249,8 @@ class TrainingJob:
             # The optimizer's moments are NaN now: give the saved model a fresh optimizer.
             models.compile_model(self.model, self.spec.train)
         snap = self.snapshot()
+        if self._weights and not self._diverged:  # EarlyStopping may have restored an earlier epoch's weights:
+            self._keep_weights(snap.epoch, self.model.get_weights())  # the last entry is what the model holds
         self._refresh_predictions(snap.epoch)
         self._forecast()
         if self._diverged:

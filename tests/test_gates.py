@@ -33,8 +33,8 @@ def _trained(layers: list, seed: int = 0) -> tuple[keras.Model, np.ndarray]:
     return model, X[:8]
 
 
-def _keras_sequences(layer: keras.layers.Layer, x: np.ndarray) -> np.ndarray:
-    """The layer's own h at every step: a copy with return_sequences=True and the same weights."""
+def _keras_sequences(layer: keras.layers.Layer, x: np.ndarray) -> tuple[keras.layers.Layer, np.ndarray]:
+    """The layer's own output at every step: a copy with return_sequences=True and the same weights."""
     config = layer.get_config()
     inner = config["layer"]["config"] if isinstance(layer, keras.layers.Bidirectional) else config
     inner["return_sequences"] = True
@@ -43,7 +43,7 @@ def _keras_sequences(layer: keras.layers.Layer, x: np.ndarray) -> np.ndarray:
     copy = layer.__class__.from_config(config)
     copy.build(x.shape)
     copy.set_weights(layer.get_weights())
-    return np.asarray(copy(x))
+    return copy, np.asarray(copy(x))
 
 
 def _assert_replay_matches(model: keras.Model, X: np.ndarray) -> dict:
@@ -55,8 +55,8 @@ def _assert_replay_matches(model: keras.Model, X: np.ndarray) -> dict:
         if layer.name not in traces:
             x = np.asarray(layer(x))
             continue
-        expected = _keras_sequences(layer, x)
-        np.testing.assert_allclose(traces[layer.name]["h"], expected, atol=1e-5)
+        copy, expected = _keras_sequences(layer, x)
+        np.testing.assert_allclose(gates.output(copy, traces[layer.name]["h"]), expected, atol=1e-5)
         np.testing.assert_allclose(gates.output(layer, traces[layer.name]["h"]), np.asarray(layer(x)), atol=1e-5)
         x = np.asarray(layer(x))
     return traces
@@ -206,3 +206,23 @@ def test_cli_writes_gates_npz(tmp_path):
         assert sorted(archive.files) == ["gru_1/candidate", "gru_1/h", "gru_1/reset", "gru_1/update"]
         assert archive["gru_1/update"].shape == (10, 3)
         assert 0 <= archive["gru_1/update"].min() and archive["gru_1/update"].max() <= 1
+
+
+def test_replay_handles_go_backwards_other_merge_modes_and_functional_models():
+    model, X = _trained([keras.layers.GRU(4, go_backwards=True, return_sequences=True),
+                         keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True), merge_mode="sum"),
+                         keras.layers.Bidirectional(keras.layers.SimpleRNN(2), merge_mode="ave")])
+    _assert_replay_matches(model, X)
+    inputs = keras.Input((STEPS, FEATURES))
+    functional = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.LSTM(3, name="lstm_f")(inputs)))
+    traces = gates.replay(functional, X)  # its layers include the InputLayer
+    assert list(traces) == ["lstm_f"] and traces["lstm_f"]["h"].shape == (8, STEPS, 3)
+
+
+def test_the_last_kept_weights_are_the_models_after_early_stopping_restores_the_best():
+    spec = tiny_spec(train={"epochs": 8, "learning_rate": 0.05, "early_stopping": {"patience": 1}})
+    job = TrainingJob(spec, windows.make(data.load(spec.data), spec))
+    job.run()
+    last = list(job.weight_history().values())[-1]
+    for a, b in zip(last, job.model.get_weights()):
+        np.testing.assert_array_equal(a, b)  # what Inspect shows last is what model.keras and gates.npz hold

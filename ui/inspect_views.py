@@ -152,6 +152,9 @@ def gates_view(p: probes.Probe) -> None:
         notes.append(f"Units u0-u{layer.units - 1} read forwards, u{layer.units}-u{2 * layer.units - 1} backwards.")
     if decoder:
         notes.append("The decoder's steps are the forecast steps after the window, not input steps.")
+    if p.spec.model.mode == "stateful":
+        notes.append("Stateful model: the replay starts this window from zero states; when predicting, the model "
+                     "carries its state over from the windows before, so only the first test window matches exactly.")
     keep = {"LSTM": ("forget", "keeps"), "GRU": ("update", "keeps")}.get(layer.cell)
     if keep:
         notes.append(f"Mean {keep[0]} gate over this window: {one[keep[0]].mean():.2f}, so each step the layer "
@@ -257,7 +260,13 @@ def _flow_of(p: probes.Probe) -> np.ndarray:
     epoch = p.epochs[-1]
 
     def build():
-        twin = gates.twin(p.spec, p.windowed.input_shape, p.history[epoch])
+        if p.imported:  # an uploaded model: its own layers, not the spec's
+            import keras
+
+            twin = keras.models.clone_model(p.model)
+            twin.set_weights(p.history[epoch])
+        else:
+            twin = gates.twin(p.spec, p.windowed.input_shape, p.history[epoch])
         X = p.windowed.X["test"][_evenly(len(p.windowed.y["test"]), GRAD_WINDOWS)]
         return gates.gradient_flow(twin, X)
 

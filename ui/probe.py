@@ -36,6 +36,7 @@ class Probe:
     windowed: object
     history: dict[int, list[np.ndarray]]
     running: bool
+    imported: bool = False  # a model uploaded as .keras: its layers are not the spec's
 
     @property
     def epochs(self) -> list[int]:
@@ -76,13 +77,23 @@ def probe(run) -> Probe | str:
     if not model_file.is_file():
         return "This run has no saved model (it failed before training started), so there are no gates to show."
     try:
-        windowed = state.windowed(run.spec)
+        windowed = state.windowed(state.check_outside_spec(run.spec) if _imported(path) else run.spec)
     except ValueError as exc:  # the data cannot be read again (a ticker offline, a moved file)
         return f"The data this run was trained on cannot be loaded again: {state.sentence(str(exc))}"
     mtime = model_file.stat().st_mtime
     model = _saved_model(str(path), mtime)
     history = _saved_history(str(path), mtime) or {run.snapshot().epoch: model.get_weights()}
-    return Probe(run.run_id, run.spec, model, windowed, history, False)
+    return Probe(run.run_id, run.spec, model, windowed, history, False, _imported(path) == "model")
+
+
+def _imported(path: Path) -> str | None:
+    """"model" or "bundle" for an imported run (run.json's "imported"), else None."""
+    import json
+
+    try:
+        return json.loads((path / "run.json").read_text()).get("imported")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def label(spec: ExperimentSpec, run_id: str) -> str:

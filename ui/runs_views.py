@@ -99,7 +99,8 @@ def _actions(by_id: dict[str, dict]) -> None:
     if b.button("Use its settings", icon=":material/tune:",
                 help="Load this run's spec (data, window, model, training) as the current setup."):
         try:
-            state.set_spec(ExperimentSpec.from_json((Path(row["path"]) / "spec.json").read_text()))
+            state.set_spec(state.check_outside_spec(
+                ExperimentSpec.from_json((Path(row["path"]) / "spec.json").read_text())))
             state.forget_widgets()
             st.success("Its settings are now the current setup.")
         except (OSError, SpecError) as exc:
@@ -110,10 +111,13 @@ def _actions(by_id: dict[str, dict]) -> None:
     with d.popover("Delete", icon=":material/delete:"):
         st.write(f"Delete run {run_id} and all its files?")
         if st.button("Yes, delete it", type="primary", key="runs_delete"):
-            if runs.delete(run_id, state.run_root(), state.workspace()):
+            if row["status"] == "running":
+                st.error("It is still training: stop it on the Train page first.")
+            elif runs.delete(run_id, state.run_root(), state.workspace()):
                 state.forget_run(run_id)
                 st.rerun()
-            st.error("It could not be deleted (it is not in this workspace, or it is gone already).")
+            else:
+                st.error("It could not be deleted (it is training, not in this workspace, or gone already).")
 
 
 def race() -> None:
@@ -192,7 +196,7 @@ def imports() -> None:
     try:
         if suffix == ".json":
             try:
-                spec = ExperimentSpec.from_json(data.decode("utf-8-sig"))
+                spec = state.check_outside_spec(ExperimentSpec.from_json(data.decode("utf-8-sig")))
             except UnicodeDecodeError:
                 raise runs.ImportRefused("the file is not UTF-8 text; save the spec as UTF-8 JSON") from None
             except SpecError as exc:

@@ -81,7 +81,7 @@ def _spec_of_link() -> ExperimentSpec | None:
         return None
     shared = WS_PARAM not in st.query_params  # a refresh has the visitor's ws; a share link never does
     try:
-        spec = ExperimentSpec.from_query(params)
+        spec = check_outside_spec(ExperimentSpec.from_query(params))
     except SpecError as exc:
         for key in params:
             del st.query_params[key]
@@ -202,6 +202,20 @@ def use_data(**fields: Any) -> str | None:
     for key in DATA_WIDGETS:
         st.session_state.pop(key, None)
     return None
+
+
+def check_outside_spec(spec: ExperimentSpec) -> ExperimentSpec:
+    """A spec that came from outside (a link, an imported file, a bundle) may name a CSV only if it
+    was uploaded to this app: otherwise a link could make the server read any file it can see.
+    Raises SpecError; returns the spec."""
+    if spec.data.source == "csv" or spec.data.path:
+        path = Path(spec.data.path or "")
+        root = uploads_dir().resolve()
+        if not path.resolve().is_relative_to(root):
+            raise SpecError("data.path", f"{spec.data.path!r} is not a file uploaded to this app; a link or an "
+                                         "imported spec can only use CSV files uploaded here (upload it on the Data "
+                                         "page)")
+    return spec
 
 
 def uploads_dir() -> Path:

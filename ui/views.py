@@ -199,10 +199,13 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
         st.caption("Persistence is hard to beat on series that move like a random walk, as day-to-day prices do: "
                    "try more epochs, a GRU, a shorter window, a lower learning rate or the diff transform, and "
                    "compare.")
-    if split == "test" and snap.metrics.get("lag") == 1 and snap.metrics.get("lag_clear", True):
-        st.warning("Lag check: the model's moves line up best with the truth's moves one step **earlier**. It mostly "
-                   "repeats the last value it saw, so its curve looks like the truth shifted right by one step, "
-                   "which is persistence, not a forecast.", icon=":material/warning:")
+    lag = snap.metrics.get("lag")
+    if (split == "test" and lag and lag > 0 and snap.metrics.get("lag_clear", True)
+            and lag == snap.metrics.get("naive_lag", 1)):
+        steps = "one step" if lag == 1 else f"{lag} steps"
+        st.warning(f"Lag check: the model's moves line up best with the truth's moves {steps} **earlier**, where "
+                   f"persistence's do. It mostly repeats the last value it saw, so its curve looks like the truth "
+                   f"shifted right by {steps}, which is persistence, not a forecast.", icon=":material/warning:")
 
 
 def sidebar_status() -> None:

@@ -225,3 +225,54 @@ def test_refresh_on_an_interrupted_run_says_so_and_keeps_its_settings(run_store)
     stranger.run()
     assert not any("was interrupted" in w.value for w in stranger.warning)
     assert stranger.session_state["spec"] == ExperimentSpec()
+
+
+def test_links_and_imports_cannot_point_the_server_at_other_files(tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("date,value\n2020-01-01,1\n")
+    at = new_app(**{"data.source": "csv", "data.path": str(secret), "data.target": "value", "data.features": '["value"]'})
+    at.run()
+    assert not at.exception
+    assert any("not a file uploaded to this app" in e.value for e in at.error)
+    assert at.session_state["spec"] == ExperimentSpec()
+    at.switch_page("pages/runs.py").run()
+    at.segmented_control(key="runs_section").set_value("Import").run()
+    sneaky = tiny_spec(data={"source": "csv", "path": str(secret), "target": "value", "features": ["value"]})
+    at.get("file_uploader")[0].set_value(("spec.json", sneaky.to_json().encode(), "application/json")).run()
+    assert any("not a file uploaded to this app" in e.value for e in at.error)
+    assert at.session_state["spec"] == ExperimentSpec()
+
+
+def test_damaged_bundles_are_refused_without_leaving_anything_behind(run_store, tmp_path):
+    at = _trained_app()
+    good = runs.bundle(runs.find(at.selectbox(key="runs_one").value))
+
+    def rebuilt(**replace) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(good and io.BytesIO(good)) as src, zipfile.ZipFile(out, "w") as dst:
+            for name in src.namelist():
+                dst.writestr(name, replace.get(name, src.read(name)))
+        return out.getvalue()
+
+    before = sorted(p.name for p in run_store.iterdir())
+    for data in (rebuilt(**{"run.json": b"[]"}), rebuilt(**{"metrics.json": b"[1, 2]"}), good[:-40]):
+        with __import__("pytest").raises(runs.ImportRefused):
+            runs.import_bundle(data, run_store, "ws", "20260101-000000-bbbbbb")
+        assert sorted(p.name for p in run_store.iterdir()) == before  # no orphan directory
+
+
+def test_a_running_run_is_listed_as_running_and_cannot_be_deleted(run_store):
+    at = new_app(tiny_spec(train={"epochs": 300}))
+    at.run()
+    button(at, "Train").click().run()
+    job = at.session_state["job"]
+    poll(at, lambda a: (run_store / job.run_id / "started.json").is_file())
+    ws = runs.workspace_id(at.session_state["workspace"])
+    rows = runs.list_runs(run_store, ws)
+    assert rows[0]["run_id"] == job.run_id and rows[0]["status"] == "running"
+    assert not runs.delete(job.run_id, run_store, ws) and (run_store / job.run_id).is_dir()
+    job.stop()
+    job.join(60)
+    metrics = (run_store / job.run_id / "metrics.json").read_text()
+    json.loads(metrics, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))  # strict JSON: no NaN
+    assert runs.delete(job.run_id, run_store, ws)
