@@ -3,6 +3,8 @@
     python -m core train --config spec.json [--out DIR] [--epochs N]
     python -m core runs list
     python -m core runs export RUN --out FILE.zip
+    python -m core presets
+    python -m core train --preset NAME [--out DIR] [--epochs N]
 
 `train` prints one line per epoch and writes the run directory (see core/runs.py); without --out
 it goes into the run store ($RNNLAB_RUNS_DIR, default ./runs) under a new run id. A bad spec or
@@ -25,9 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="RNN Lab command line")
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train a spec and write a run directory")
-    train.add_argument("--config", type=Path, help="spec JSON file (missing keys take defaults; omit for all defaults)")
+    source = train.add_mutually_exclusive_group()
+    source.add_argument("--config", type=Path, help="spec JSON file (missing keys take defaults; omit for all defaults)")
+    source.add_argument("--preset", help="a preset's name instead of a spec file (see `python -m core presets`)")
     train.add_argument("--out", type=Path, help="run directory to write (default: a new run in the run store)")
     train.add_argument("--epochs", type=int, help="override train.epochs")
+    sub.add_parser("presets", help="list the presets (the classic tutorials as specs)")
     store = sub.add_parser("runs", help="the run store ($RNNLAB_RUNS_DIR, default ./runs)")
     actions = store.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="list the runs, newest first")
@@ -69,7 +74,13 @@ def train(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         return _fail(f"--out {args.out} is a file; give a directory for the run")
     try:
-        spec = load_spec(args.config, args.epochs)
+        if getattr(args, "preset", None):
+            from . import presets
+
+            spec = presets.get(args.preset).experiment()
+            spec = spec.replace(train={"epochs": args.epochs}) if args.epochs is not None else spec
+        else:
+            spec = load_spec(args.config, args.epochs)
         frame = data.load(spec.data)
         windowed = windows.make(frame, spec)
     except (SpecError, DataError) as exc:
@@ -132,9 +143,18 @@ def runs_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def presets_command(args: argparse.Namespace) -> int:
+    from .presets import PRESETS
+
+    width = max(len(name) for name in PRESETS)
+    for preset in PRESETS.values():
+        print(f"{preset.name:<{width}}  {preset.title}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"train": train, "runs": runs_command}[args.command](args)
+    return {"train": train, "runs": runs_command, "presets": presets_command}[args.command](args)
 
 
 if __name__ == "__main__":
