@@ -166,6 +166,13 @@ def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
         metrics=json.loads(metrics_path.read_text()) if metrics_path.exists() else None,
         elapsed=info.get("elapsed_seconds", 0.0),
     )
+    if snap.metrics:  # metrics.json writes NaN as null; the metric values are floats again here
+        for key in ("test", "val"):
+            if isinstance(snap.metrics.get(key), dict):
+                snap.metrics[key] = {k: float("nan") if v is None else v for k, v in snap.metrics[key].items()}
+        for key in ("baselines", "val_baselines"):
+            for name, values in (snap.metrics.get(key) or {}).items():
+                snap.metrics[key][name] = {k: float("nan") if v is None else v for k, v in values.items()}
     if snap.metrics and "test_by_step" in snap.metrics:
         snap.by_step = pd.DataFrame(snap.metrics["test_by_step"])
     if (run_dir / "forecast.csv").is_file():

@@ -148,7 +148,7 @@ def test_import_a_keras_model_evaluates_it_as_a_run(tmp_path):
     assert not at.exception, at.exception
     assert any("is now run" in s.value for s in at.success)
     rows = runs.list_runs(workspace=runs.workspace_id(at.session_state["workspace"]))
-    assert len(rows) == 1 and rows[0]["cell"] == "LSTM" and rows[0]["rmse"] > 0  # scored on the current setup
+    assert len(rows) == 1 and rows[0]["cell"] == "imported" and rows[0]["rmse"] > 0  # scored on the current setup
     metrics = json.loads((runs.find(rows[0]["run_id"]) / "metrics.json").read_text())
     assert set(metrics["baselines"]) == {"naive", "seasonal_naive", "moving_average", "linear"}
 
