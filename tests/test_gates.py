@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from core import data, gates, models, runs, training, windows
+from core import data, gates, runs, training, windows
 from core.training import TrainingJob
 
 from .conftest import TINY, tiny_spec

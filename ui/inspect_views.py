@@ -232,15 +232,21 @@ def _saturation_of(p: probes.Probe) -> dict[str, dict[str, np.ndarray]]:
     return _memo(("saturation", p.run_id, epoch), build)
 
 
+def _runs_to_show(p: probes.Probe, what: str) -> list[probes.Probe]:
+    """This run and the one picked to compare with it; [] (with a note) when there are no test windows."""
+    if not len(p.windowed.y["test"]):
+        st.info(f"This run has no test windows to measure {what} on.")
+        return []
+    other = _compare_with(p)
+    return [p] if other is None else [p, other]
+
+
 def saturation_view(p: probes.Probe) -> None:
     """The Saturation view: one scatter per run, one point per gate unit."""
-    if not len(p.windowed.y["test"]):
-        st.info("This run has no test windows to measure saturation on.")
+    shown = _runs_to_show(p, "saturation")
+    if not shown:
         return
-    other = _compare_with(p)
-    panels = {_label(p): _saturation_of(p)}
-    if other is not None:
-        panels[_label(other)] = _saturation_of(other)
+    panels = {_label(q): _saturation_of(q) for q in shown}
     st.plotly_chart(charts.saturation_figure(panels), width="stretch", key="saturation_chart")
     for label, by_layer in panels.items():
         fractions = np.concatenate([f for by_gate in by_layer.values() for f in by_gate.values()], axis=1)
@@ -275,15 +281,12 @@ def _flow_of(p: probes.Probe) -> np.ndarray:
 
 def gradient_view(p: probes.Probe) -> None:
     """The Gradient flow view: mean |dŷ/dx_t| per input step, for this run and maybe another."""
-    if not len(p.windowed.y["test"]):
-        st.info("This run has no test windows to measure the gradient on.")
+    shown = _runs_to_show(p, "the gradient")
+    if not shown:
         return
-    other = _compare_with(p)
     log_y = st.toggle("Log scale", value=True, key="inspect_grad_log",
                       help="Gradients often shrink by orders of magnitude; a log axis shows all of them.")
-    flows = {_label(p): _flow_of(p)}
-    if other is not None:
-        flows[_label(other)] = _flow_of(other)
+    flows = {_label(q): _flow_of(q) for q in shown}
     st.plotly_chart(charts.gradient_figure(flows, log_y), width="stretch", key="gradient_chart")
     if p.spec.window.horizon > 1 or p.spec.model.mode == "many_to_many":
         st.caption("ŷ is the model's main output: the value furthest ahead (the last forecast step, or in "

@@ -122,7 +122,6 @@ def _actions(by_id: dict[str, dict]) -> None:
 
 def race() -> None:
     """Train SimpleRNN, LSTM and GRU on the current setup, one after another, and compare."""
-    from core.race import CellRace
 
     spec = state.get_spec()
     st.markdown("One click trains **SimpleRNN, LSTM and GRU** one after another on the same data, window, split, "

@@ -327,13 +327,9 @@ def start_training(spec: ExperimentSpec) -> str | None:
     """Start a TrainingJob for `spec` unless one is running. Returns an error message or None."""
     from core.training import JOBS, TrainingJob, new_run_id
 
-    busy = training_busy()
-    if busy:
-        return busy
-    try:
-        prepared = windowed(spec)
-    except ValueError as exc:  # DataError, SpecError, or a library error on odd data
-        return sentence(str(exc))
+    prepared, error = _prepare(spec)
+    if error:
+        return error
     run_id = new_run_id()
     job = TrainingJob(spec, prepared, run_dir=run_root() / run_id, run_id=run_id, workspace=workspace()).start()
     JOBS.add(job)
@@ -416,17 +412,24 @@ def training_busy() -> str | None:
     return None
 
 
+def _prepare(spec: ExperimentSpec) -> tuple[windows.Windowed | None, str | None]:
+    """The spec's windows for a new training, or why none may start (one at a time; bad data)."""
+    busy = training_busy()
+    if busy:
+        return None, busy
+    try:
+        return windowed(spec), None
+    except ValueError as exc:  # DataError, SpecError, or a library error on odd data
+        return None, sentence(str(exc))
+
+
 def start_race(spec: ExperimentSpec) -> str | None:
     """Start the cell race (SimpleRNN, LSTM, GRU) on `spec`. Returns an error message or None."""
     from core.race import CellRace
 
-    busy = training_busy()
-    if busy:
-        return busy
-    try:
-        prepared = windowed(spec)
-    except ValueError as exc:
-        return sentence(str(exc))
+    prepared, error = _prepare(spec)
+    if error:
+        return error
     race = CellRace(spec, prepared, run_root(), workspace()).start()  # it adds each job to JOBS as it starts
     st.session_state["cell_race"] = race
     return None

@@ -9,15 +9,14 @@ import numpy as np
 from core import memory
 
 from ..conftest import tiny_spec
-from .test_pages import button, figures, new_app, open_page, poll, stop_job
+from .test_pages import button, figures, new_app, open_page, poll, stop_job, train_to_the_end
 
 
 def _trained(spec=None, cell="LSTM"):
     """An app whose tiny run has finished, switched to Inspect."""
     at = new_app(spec or tiny_spec(model={"cell": cell, "units": [5]}))
     at.run()
-    button(at, "Train").click().run()
-    poll(at, lambda a: not a.session_state["job"].running)
+    train_to_the_end(at)
     at.switch_page("pages/inspect.py").run()
     assert not at.exception, at.exception
     return at
@@ -120,8 +119,7 @@ def test_saturation_compares_two_runs_of_the_session():
     at.switch_page("pages/train.py").run()
     at.session_state["spec"] = tiny_spec(model={"cell": "GRU", "units": [3]})
     at.run()
-    button(at, "Train").click().run()
-    poll(at, lambda a: not a.session_state["job"].running)
+    train_to_the_end(at)
     at.switch_page("pages/inspect.py").run()
     at.segmented_control(key="inspect_view").set_value("Saturation").run()
     first = at.session_state["session_runs"][1]

@@ -69,6 +69,12 @@ def button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
 
+def train_to_the_end(at: AppTest) -> None:
+    """Click Train and poll until the session's job has ended."""
+    button(at, "Train").click().run()
+    poll(at, lambda a: not a.session_state["job"].running)
+
+
 def stop_job(at: AppTest) -> None:
     job = at.session_state["job"] if "job" in at.session_state else None
     if job is not None:

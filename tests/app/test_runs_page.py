@@ -12,7 +12,7 @@ from core.spec import ExperimentSpec
 from core.training import JOBS
 
 from ..conftest import tiny_spec
-from .test_pages import button, figures, new_app, param, poll, status
+from .test_pages import button, figures, new_app, param, poll, status, train_to_the_end
 
 
 def _trained_app(cells=("LSTM",), epochs=1):
@@ -22,8 +22,7 @@ def _trained_app(cells=("LSTM",), epochs=1):
     for cell in cells:
         at.session_state["spec"] = tiny_spec(model={"cell": cell, "units": [3]}, train={"epochs": epochs})
         at.run()
-        button(at, "Train").click().run()
-        poll(at, lambda a: not a.session_state["job"].running)
+        train_to_the_end(at)
     at.switch_page("pages/runs.py").run()
     assert not at.exception, at.exception
     return at
