@@ -95,7 +95,9 @@ def train(args: argparse.Namespace) -> int:
               f"  {snap.elapsed:.1f}s", flush=True)
 
     name = args.out.resolve().name
-    run_id = name if name and all(c.isalnum() or c == "-" for c in name) else None  # the directory names the run
+    from .runs import valid_id
+
+    run_id = name if valid_id(name) else None  # the directory names the run
     job = TrainingJob(spec, windowed, run_dir=args.out, on_epoch=print_epoch, run_id=run_id)
     final = job.run()
     if final.metrics:

@@ -167,12 +167,14 @@ def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
         elapsed=info.get("elapsed_seconds", 0.0),
     )
     if snap.metrics:  # metrics.json writes NaN as null; the metric values are floats again here
+        def floats(values: dict) -> dict:
+            return {k: float("nan") if v is None else v for k, v in values.items()}
+
         for key in ("test", "val"):
             if isinstance(snap.metrics.get(key), dict):
-                snap.metrics[key] = {k: float("nan") if v is None else v for k, v in snap.metrics[key].items()}
+                snap.metrics[key] = floats(snap.metrics[key])
         for key in ("baselines", "val_baselines"):
-            for name, values in (snap.metrics.get(key) or {}).items():
-                snap.metrics[key][name] = {k: float("nan") if v is None else v for k, v in values.items()}
+            snap.metrics[key] = {name: floats(v) for name, v in (snap.metrics.get(key) or {}).items()}
     if snap.metrics and "test_by_step" in snap.metrics:
         snap.by_step = pd.DataFrame(snap.metrics["test_by_step"])
     if (run_dir / "forecast.csv").is_file():
@@ -181,9 +183,14 @@ def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
     return spec, snap, frame
 
 
+def valid_id(run_id: str | None) -> bool:
+    """Run ids are plain names (letters, digits, '-'), never paths."""
+    return bool(run_id) and all(c.isalnum() or c == "-" for c in run_id)
+
+
 def interrupted(run_id: str, root: str | Path | None = None) -> Path | None:
     """The directory of a run that started but never finished (no run.json), or None."""
-    if not run_id or not all(c.isalnum() or c == "-" for c in run_id):
+    if not valid_id(run_id):
         return None
     path = Path(root or default_root()) / run_id
     return path if (path / "started.json").is_file() and not (path / "run.json").is_file() else None
@@ -191,7 +198,7 @@ def interrupted(run_id: str, root: str | Path | None = None) -> Path | None:
 
 def find(run_id: str, root: str | Path | None = None) -> Path | None:
     """The directory of a saved run, or None. Run ids are plain names, never paths."""
-    if not run_id or not all(c.isalnum() or c == "-" for c in run_id):
+    if not valid_id(run_id):
         return None
     path = Path(root or default_root()) / run_id
     return path if (path / "run.json").is_file() else None
@@ -248,7 +255,8 @@ def summary(path: Path) -> dict:
            "message": "training now" if live else info.get("message", "the app stopped before this run ended"),
            "epoch": info.get("epoch"), "epochs": info.get("epochs", spec.train.epochs if spec else None),
            "saved_at": info.get("saved_at", info.get("started_at")),
-           "cell": ("imported" if info.get("imported") == "model" else spec.model.cell) if spec else None, "units": "+".join(map(str, spec.model.units)) if spec else None,
+           "cell": ("imported" if info.get("imported") == "model" else
+                    ("Bi" if spec.model.bidirectional else "") + spec.model.cell) if spec else None, "units": "+".join(map(str, spec.model.units)) if spec else None,
            "data": (spec.data.ticker or spec.data.name or Path(spec.data.path or "").name) if spec else None,
            "target": spec.data.target if spec else None,
            "setup": (f"w{spec.window.length}" + (f" h{spec.window.horizon}" if spec.window.horizon > 1 else "")
@@ -262,7 +270,7 @@ def summary(path: Path) -> dict:
 def delete(run_id: str, root: str | Path | None = None, workspace: str | None = None) -> bool:
     """Remove a run of `workspace` from the store; False when it is not there or not theirs."""
     path = Path(root or default_root()) / run_id
-    if not run_id or not all(c.isalnum() or c == "-" for c in run_id) or not path.is_dir():
+    if not valid_id(run_id) or not path.is_dir():
         return False
     if owner(path) != workspace:
         return False
@@ -296,16 +304,20 @@ def max_model_bytes() -> int:
     return int(float(os.environ.get("RNNLAB_MAX_MODEL_MB", "50")) * 2 ** 20)
 
 
+def check_size(size: int, what: str) -> None:
+    """ImportRefused when an upload of `size` bytes is over the RNNLAB_MAX_MODEL_MB limit."""
+    if size > max_model_bytes():
+        raise ImportRefused(f"the {what} is {size / 2 ** 20:.1f} MB; the limit is {max_model_bytes() / 2 ** 20:.0f} MB "
+                            "(set RNNLAB_MAX_MODEL_MB to change it)")
+
+
 def load_model_safely(path: str | Path):
     """Load a .keras file with Keras's safe_mode=True, so no Python code inside it (Lambda layers,
     pickled functions) is run. Raises ImportRefused with a reason a person can act on."""
     import keras
 
     path = Path(path)
-    size = path.stat().st_size
-    if size > max_model_bytes():
-        raise ImportRefused(f"the model is {size / 2 ** 20:.1f} MB; the limit is {max_model_bytes() / 2 ** 20:.0f} MB "
-                            "(set RNNLAB_MAX_MODEL_MB to change it)")
+    check_size(path.stat().st_size, "model")
     if not zipfile.is_zipfile(path):
         raise ImportRefused("this is not a .keras file (a .keras file is a zip archive written by model.save); "
                             "legacy .h5 files are not accepted")
@@ -360,9 +372,7 @@ def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: 
 
     Only the known file names are read; the model inside must load with safe_mode. Raises
     ImportRefused otherwise."""
-    if len(data) > max_model_bytes():
-        raise ImportRefused(f"the bundle is {len(data) / 2 ** 20:.1f} MB; the limit is "
-                            f"{max_model_bytes() / 2 ** 20:.0f} MB (set RNNLAB_MAX_MODEL_MB to change it)")
+    check_size(len(data), "bundle")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:

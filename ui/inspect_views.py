@@ -189,11 +189,12 @@ def _exports(p: probes.Probe, traces: dict, i: int, epoch: int) -> None:
     times = {name: _times(p, i, name.endswith("decoder"))[0] for name in traces}
     stem = f"{p.run_id}-gates-window{i + 1}-epoch{epoch}"
     a, b, _ = st.columns([1, 1, 4])
-    a.download_button("gates.npz", traces_npz(traces), file_name=f"{stem}.npz", mime="application/octet-stream",
+    # built when clicked, not on every 2-second refresh while training runs
+    a.download_button("gates.npz", lambda: traces_npz(traces), file_name=f"{stem}.npz", mime="application/octet-stream",
                       icon=":material/download:", key="dl-gates-npz",
                       help="Every layer's gates for this window: numpy.load gives '<layer>/<gate>' arrays shaped "
                            "(time steps, units).")
-    b.download_button("gates.csv", traces_csv(traces, times), file_name=f"{stem}.csv", mime="text/csv",
+    b.download_button("gates.csv", lambda: traces_csv(traces, times), file_name=f"{stem}.csv", mime="text/csv",
                       icon=":material/download:", key="dl-gates-csv",
                       help="The same values as a long table: layer, gate, step, date, unit, value.")
 

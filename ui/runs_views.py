@@ -105,7 +105,7 @@ def _actions(by_id: dict[str, dict]) -> None:
             st.success("Its settings are now the current setup.")
         except (OSError, SpecError) as exc:
             st.error(f"Its spec could not be read: {state.sentence(str(exc))}")
-    c.download_button("Download .zip", runs.bundle(row["path"]), file_name=f"{run_id}.zip",
+    c.download_button("Download .zip", lambda path=row["path"]: runs.bundle(path), file_name=f"{run_id}.zip",
                       mime="application/zip", icon=":material/download:", key="runs_zip",
                       help="spec.json, model.keras, history.csv, predictions.csv, metrics.json and gates.npz.")
     with d.popover("Delete", icon=":material/delete:"):

@@ -442,9 +442,7 @@ def import_model(name: str, data: bytes) -> str:
 
     from core.training import new_run_id
 
-    if len(data) > runs.max_model_bytes():
-        raise runs.ImportRefused(f"the model is {len(data) / 2 ** 20:.1f} MB; the limit is "
-                                 f"{runs.max_model_bytes() / 2 ** 20:.0f} MB (set RNNLAB_MAX_MODEL_MB to change it)")
+    runs.check_size(len(data), "model")  # before the data is prepared
     spec = get_spec()
     try:
         prepared = windowed(spec)
