@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--preset", help="a preset's name instead of a spec file (see `python -m core presets`)")
     train.add_argument("--out", type=Path, help="run directory to write (default: a new run in the run store)")
     train.add_argument("--epochs", type=int, help="override train.epochs")
+    train.add_argument("--csv", type=Path, help="with --preset: run it on this CSV (columns matched by name, any case)")
     sub.add_parser("presets", help="list the presets (the classic tutorials as specs)")
     store = sub.add_parser("runs", help="the run store ($RNNLAB_RUNS_DIR, default ./runs)")
     actions = store.add_subparsers(dest="action", required=True)
@@ -79,6 +80,12 @@ def train(args: argparse.Namespace) -> int:
 
             spec = presets.get(args.preset).experiment()
             spec = spec.replace(train={"epochs": args.epochs}) if args.epochs is not None else spec
+            if args.csv is not None:
+                columns = list(data.load_csv(args.csv).columns)
+                spec, note = presets.on_csv(spec, str(args.csv), columns)
+                print(note, flush=True)
+        elif args.csv is not None:
+            return _fail("--csv goes with --preset; for a spec file, set data.source \"csv\" and data.path in it")
         else:
             spec = load_spec(args.config, args.epochs)
         frame = data.load(spec.data)
@@ -91,8 +98,10 @@ def train(args: argparse.Namespace) -> int:
 
     def print_epoch(snap) -> None:
         h = snap.history
+        accuracy = (f"  accuracy {100 * h['accuracy'][-1]:.1f}%  val_accuracy {100 * h['val_accuracy'][-1]:.1f}%"
+                    if h.get("accuracy") else "")
         print(f"epoch {snap.epoch}/{snap.epochs}  loss {h['loss'][-1]:.6f}  val_loss {h['val_loss'][-1]:.6f}"
-              f"  {snap.elapsed:.1f}s", flush=True)
+              f"{accuracy}  {snap.elapsed:.1f}s", flush=True)
 
     name = args.out.resolve().name
     from .runs import valid_id
@@ -100,10 +109,14 @@ def train(args: argparse.Namespace) -> int:
     run_id = name if valid_id(name) else None  # the directory names the run
     job = TrainingJob(spec, windowed, run_dir=args.out, on_epoch=print_epoch, run_id=run_id)
     final = job.run()
-    if final.metrics:
+    if final.metrics and windowed.classes:
         test, naive = final.metrics["test"], final.metrics["baselines"]["naive"]
-        print(f"test   rmse {test['rmse']:.4f}  mae {test['mae']:.4f}  mape {test['mape']:.3f}%")
-        print(f"naive  rmse {naive['rmse']:.4f}  mae {naive['mae']:.4f}  mape {naive['mape']:.3f}%")
+        print(f"test   accuracy {test['accuracy']:.2f}%  log loss {test['log_loss']:.4f}")
+        print(f"{windowed.naive_name}  accuracy {naive['accuracy']:.2f}%")
+    elif final.metrics:
+        test, naive = final.metrics["test"], final.metrics["baselines"]["naive"]
+        print(f"test   mse {test['mse']:.6g}  rmse {test['rmse']:.4f}  mae {test['mae']:.4f}  mape {test['mape']:.3f}%")
+        print(f"{windowed.naive_name}  rmse {naive['rmse']:.4f}  mae {naive['mae']:.4f}  mape {naive['mape']:.3f}%")
     if final.forecast is not None:
         last = final.forecast.iloc[-1]
         print(f"forecast {len(final.forecast)} steps past the data, to {last['date']:%Y-%m-%d}: {last['forecast']:.4f}")

@@ -7,6 +7,7 @@ and what to do about it.
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -74,6 +75,48 @@ def _elnino() -> pd.DataFrame:
     return pd.DataFrame({"temperature": long.to_numpy()}, index=dates)
 
 
+IMAGE_ROWS_TEXT = ("One row per image row: the pixel columns px0, px1, ... of that row, and the image's label in "
+                   "`digit` on every row of it. A window as long as the image reads one image, one row per "
+                   "time step (windows that long start only where an image starts).")
+
+
+def _image_rows(images: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """(images, height, width) -> one row per image row: px0..px(width-1), digit; a day per row."""
+    n, height, width = images.shape
+    frame = pd.DataFrame(images.reshape(n * height, width).astype(np.float64),
+                         columns=[f"px{i}" for i in range(width)])
+    frame["digit"] = np.repeat(labels.astype(np.int64), height)
+    frame.index = pd.date_range("2000-01-01", periods=len(frame), freq="D", name="date")
+    frame.attrs["image_height"] = height
+    return frame
+
+
+def _digits() -> pd.DataFrame:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return _image_rows(digits.images, digits.target)
+
+
+MNIST_IMAGES = 12_000  # the first 10,000 training images, then the first 2,000 test images
+
+
+def mnist_path() -> Path:
+    """Where Keras caches MNIST (keras.datasets.mnist.load_data downloads it there)."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / "mnist.npz"
+
+
+def _mnist() -> pd.DataFrame:
+    path = mnist_path()
+    if not path.exists():
+        raise DataError(f"MNIST is not cached on this machine ({path}), and RNN Lab does not download it; use the "
+                        "8x8 digits (built-in dataset \"digits\"), which ship with scikit-learn")
+    with np.load(path) as f:
+        images = np.concatenate([f["x_train"][:10_000], f["x_test"][:2_000]])
+        labels = np.concatenate([f["y_train"][:10_000], f["y_test"][:2_000]])
+    return _image_rows(images, labels)
+
+
 STOCK_LICENSE = "arch is NCSA-licensed; the price data is public market data"
 BUILTINS: dict[str, Builtin] = {
     b.name: b
@@ -103,6 +146,15 @@ BUILTINS: dict[str, Builtin] = {
                 "El Niño swings.",
                 "monthly", "NOAA ERSST.V3B via `statsmodels` (datasets.elnino)", "public domain", "temperature",
                 _elnino),
+        Builtin("digits", "Handwritten digits, 8x8 images",
+                "1797 handwritten digits (0-9) as 8x8 grey images. " + IMAGE_ROWS_TEXT,
+                "one row per image row", "UCI ML hand-written digits via `scikit-learn` (datasets.load_digits)",
+                "CC BY 4.0 (UCI); scikit-learn is BSD-licensed", "digit", _digits),
+        Builtin("mnist", "MNIST digits, 28x28 images (only when cached)",
+                f"The first {MNIST_IMAGES:,} MNIST digits (10,000 training, then 2,000 test images), 28x28. "
+                + IMAGE_ROWS_TEXT + " Loads only when Keras has already downloaded MNIST on this machine.",
+                "one row per image row", "MNIST via the Keras dataset cache (~/.keras/datasets/mnist.npz)",
+                "CC BY-SA 3.0", "digit", _mnist),
         Builtin("sunspots", "Sunspots, yearly",
                 "Yearly mean sunspot number, 1700-2008: the roughly 11-year solar cycle.",
                 "yearly", "NOAA National Geophysical Data Center via `statsmodels` (datasets.sunspots)",
@@ -174,6 +226,21 @@ def _seasonal(points, level, trend, period1, amplitude1, period2, amplitude2, no
             + amplitude2 * np.sin(2 * np.pi * t / period2) + np.random.default_rng(seed).normal(0, noise, points))
 
 
+def _waves(points, step, x0) -> pd.DataFrame:
+    x = x0 + step * np.arange(points, dtype=np.float64)
+    return pd.DataFrame({"x": x, "sin": np.sin(x), "cos": np.cos(x), "sign": (np.cos(4 * x) < 0).astype(np.int64)})
+
+
+def _letters(points, letters) -> pd.DataFrame:
+    names = "abcdefghijklmnopqrstuvwxyz"[:letters]
+    index = np.arange(points) % letters
+    frame = pd.DataFrame({"letter": index})
+    for i, name in enumerate(names):
+        frame[name] = (index == i).astype(np.float64)
+    frame.attrs["class_names"] = list(names)
+    return frame
+
+
 GENERATORS: dict[str, Generator] = {
     g.name: g
     for g in (
@@ -201,6 +268,21 @@ GENERATORS: dict[str, Generator] = {
                    Param("amplitude2", 10.0, "Height of the long cycle.", 0, 1e6, label="Long amplitude"),
                    SEED),
                   _seasonal),
+        Generator("waves", "x, sin(x), cos(x) and a class label",
+                  "x grows by a fixed step; the columns are x, sin(x), cos(x) and sign, which is 1 where "
+                  "cos(4x) < 0 and 0 elsewhere (a class label). For mapping one wave to another and for labelling "
+                  "steps.",
+                  (Param("points", 3000, "How many time steps to generate.", 10, 2_000_000, label="Points"),
+                   Param("step", 0.05, "How much x grows per step.", 1e-4, 100, label="Step of x"),
+                   Param("x0", 0.0, "The first x. Start at 3000 to see what unscaled inputs do.", -1e6, 1e6,
+                         label="First x")),
+                  _waves),
+        Generator("letters", "Letters in a cycle", "The first N letters of the alphabet over and over "
+                  "(a, b, c, d, e, a, ...): the column letter holds each letter's index, and one 0/1 column per "
+                  "letter (one-hot).",
+                  (Param("points", 500, "How many letters to generate.", 10, 1_000_000, label="Points"),
+                   Param("letters", 5, "How many letters the cycle has.", 2, 26, label="Letters in the cycle")),
+                  _letters),
     )
 }
 
@@ -244,12 +326,13 @@ def load_builtin(name: str) -> pd.DataFrame:
 
 
 def load_synthetic(name: str, params: dict) -> pd.DataFrame:
-    """A generated series in the column "value", one row per day from 2000-01-01."""
+    """A generated series (the column "value", or the generator's columns), one row per day from 2000-01-01."""
     if name not in GENERATORS:
         raise DataError(f"there is no generator called {name!r}; choose one of {', '.join(GENERATORS)}")
     values = GENERATORS[name].make(**GENERATORS[name].values(params))
-    index = pd.date_range("2000-01-01", periods=len(values), freq="D", name="date")
-    return pd.DataFrame({"value": values}, index=index)
+    frame = values if isinstance(values, pd.DataFrame) else pd.DataFrame({"value": values})
+    frame.index = pd.date_range("2000-01-01", periods=len(frame), freq="D", name="date")
+    return frame
 
 
 def load_csv(path: str | Path, date_column: str | None = None) -> pd.DataFrame:

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 
-METRICS = ("rmse", "mae", "mape", "smape", "mase", "direction")
+METRICS = ("mse", "rmse", "mae", "mape", "smape", "mase", "direction")
 BASELINES = ("naive", "seasonal_naive", "moving_average", "linear")
 BASELINE_NAMES = {"naive": "persistence", "seasonal_naive": "seasonal naive", "moving_average": "moving average",
                   "linear": "linear AR"}
@@ -51,7 +51,8 @@ def metrics(truth: np.ndarray, prediction: np.ndarray, last: np.ndarray | None =
     some = denom != 0
     smape = 100 * np.mean(2 * np.abs(err[some]) / denom[some]) if some.any() else math.nan
     mae = float(np.mean(np.abs(err))) if len(err) else math.nan
-    out = {"rmse": float(np.sqrt(np.mean(err ** 2))) if len(err) else math.nan, "mae": mae, "mape": float(mape),
+    mse = float(np.mean(err ** 2)) if len(err) else math.nan
+    out = {"mse": mse, "rmse": math.sqrt(mse) if len(err) else math.nan, "mae": mae, "mape": float(mape),
            "smape": float(smape), "mase": mae / scale if scale else math.nan, "direction": math.nan}
     if last is not None and len(err):
         last = np.asarray(last, float)
@@ -127,8 +128,13 @@ def baselines(w, split: str, season: int, moving_average: int, linear_fit=None) 
     csum = np.concatenate([[0.0], np.cumsum(w.levels)])
     average = (csum[last + 1] - csum[last + 1 - k]) / k
     coef = fit_linear(w) if linear_fit is None else linear_fit
+    linear = w.inverse_y(_design(w.X[split]) @ coef, split)
+    if w.horizon == 0:  # the target's own window values are the answer (or unknown): no seasonal or average
+        if w.mode == "autoencoder":
+            return {"naive": np.asarray(w.naive[split], float)}  # a linear map would copy the input
+        return {"naive": np.asarray(w.naive[split], float), "linear": linear}
     return {"naive": np.asarray(w.naive[split], float), "seasonal_naive": seasonal, "moving_average": average,
-            "linear": w.inverse_y(_design(w.X[split]) @ coef, split)}
+            "linear": linear}
 
 
 def _design(X: np.ndarray) -> np.ndarray:
@@ -146,6 +152,8 @@ def fit_linear(w) -> np.ndarray:
 
 def mase_scale(w) -> float | None:
     """Mean absolute change over `horizon` steps on the training rows (MASE's denominator)."""
+    if w.horizon < 1:
+        return None
     levels = w.levels[: max(w.train_rows, w.horizon + 1)]
     changes = np.abs(levels[w.horizon:] - levels[:-w.horizon])
     scale = float(np.mean(changes)) if len(changes) else 0.0
@@ -189,18 +197,59 @@ def lag_is_clear(scan: dict, lag: int | None) -> bool:
     return bool(np.isfinite(value) and value >= CLEAR_LAG)
 
 
-def verdict(model_name: str, model: dict[str, float], naive: dict[str, float]) -> str:
-    """One line in plain words: does the model beat persistence on RMSE, and by how much."""
+def verdict(model_name: str, model: dict[str, float], naive: dict[str, float], baseline: str = "persistence") -> str:
+    """One line in plain words: does the model beat persistence (or `baseline`) on RMSE, and by how much."""
     if not (np.isfinite(model.get("rmse", math.nan)) and naive.get("rmse")):
         return f"{model_name} has no finite test error to compare"
     change = 1 - model["rmse"] / naive["rmse"]
     if change < -1:
-        return f"{model_name} does not beat persistence (its RMSE is {1 - change:.1f}× persistence's)"
+        return f"{model_name} does not beat {baseline} (its RMSE is {1 - change:.1f}× {baseline}'s)"
     if change > 0.0005:
-        return f"{model_name} beats persistence by {change:.0%} RMSE" if change >= 0.01 else \
-            f"{model_name} beats persistence by {change:.1%} RMSE"
-    return f"{model_name} does not beat persistence (its RMSE is {-change:.0%} higher)" if change < -0.005 else \
-        f"{model_name} ties with persistence (RMSE within 0.5%)"
+        return f"{model_name} beats {baseline} by {change:.0%} RMSE" if change >= 0.01 else \
+            f"{model_name} beats {baseline} by {change:.1%} RMSE"
+    return f"{model_name} does not beat {baseline} (its RMSE is {-change:.0%} higher)" if change < -0.005 else \
+        f"{model_name} ties with {baseline} (RMSE within 0.5%)"
+
+
+CLASS_METRICS = ("accuracy", "log_loss")
+
+
+def class_metrics(truth: np.ndarray, prediction: np.ndarray, probabilities: np.ndarray | None = None
+                  ) -> dict[str, float]:
+    """Accuracy (percent) of (samples,) class labels, and the log loss of (samples, classes) probabilities."""
+    truth, prediction = np.asarray(truth, int), np.asarray(prediction, int)
+    out = {"accuracy": float(100 * np.mean(truth == prediction)) if len(truth) else math.nan, "log_loss": math.nan}
+    if probabilities is not None and len(truth):
+        p = np.clip(np.asarray(probabilities, float)[np.arange(len(truth)), truth], 1e-12, 1.0)
+        out["log_loss"] = float(-np.mean(np.log(p)))
+    return out
+
+
+def confusion(truth: np.ndarray, prediction: np.ndarray, classes: int) -> np.ndarray:
+    """(classes, classes) counts: row = true class, column = predicted class."""
+    table = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(table, (np.asarray(truth, int), np.asarray(prediction, int)), 1)
+    return table
+
+
+class ClassEvaluator:
+    """Scores class predictions: accuracy and log loss against the baseline class (see Windowed.naive_name)."""
+
+    def __init__(self, w):
+        self.w = w
+
+    def report(self, predictions: dict[str, np.ndarray], probabilities: dict[str, np.ndarray] | None = None
+               ) -> dict[str, object]:
+        """The metrics.json dict: "test"/"val" {accuracy, log_loss}, "baselines"/"val_baselines"
+        {"naive": {...}}, "confusion" (test, rows = truth), "classes", "naive_name", "task"."""
+        w = self.w
+        out = {"task": "classification", "classes": list(w.classes), "naive_name": w.naive_name}
+        for split, key in (("test", "baselines"), ("val", "val_baselines")):
+            probs = probabilities.get(split) if probabilities else None
+            out[split] = class_metrics(w.truth[split], predictions[split], probs)
+            out[key] = {"naive": class_metrics(w.truth[split], w.naive[split])}
+        out["confusion"] = confusion(w.truth["test"], predictions["test"], len(w.classes)).tolist()
+        return out
 
 
 class Evaluator:
@@ -241,6 +290,7 @@ class Evaluator:
         out["up_share"] = float(100 * np.mean(w.truth["test"] > w.naive["test"])) if len(w.truth["test"]) else None
         out["lag_correlations"] = {str(k): v for k, v in scan.items()}
         out["season"], out["season_how"] = int(self.season), self.season_how
+        out["naive_name"] = w.naive_name
         return out
 
 

@@ -20,6 +20,12 @@ MAX_WINDOWS = 256  # test windows rolled forward for the by-step errors (evenly 
 
 def kind(spec: ExperimentSpec) -> tuple[str | None, str]:
     """("direct" | "recursive" | None, why not when None)."""
+    if spec.model.task == "classification":
+        return None, "a classifier labels windows; it does not forecast values past the data"
+    if spec.model.mode == "autoencoder":
+        return None, "an autoencoder rebuilds the windows it reads; it does not forecast past the data"
+    if spec.window.horizon == 0:
+        return None, "with horizon 0 the model maps each window to its own steps; there is nothing ahead to forecast"
     if spec.model.mode in ("direct", "seq2seq"):
         return "direct", ""
     if spec.window.horizon != 1:

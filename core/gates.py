@@ -295,11 +295,11 @@ def correlations(values: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.nan_to_num(r)
 
 
-def gradient_flow(model: keras.Model, X: np.ndarray) -> np.ndarray:
+def gradient_flow(model: keras.Model, X: np.ndarray, classify: bool = False) -> np.ndarray:
     """How much the prediction depends on each input step: mean over windows of |d ŷ / d x_t|.
 
-    ŷ is the model's primary output (the last value it predicts for each window); the norm is
-    taken over features. Vanishing gradients show as norms that fall towards the start.
+    ŷ is the model's primary output (the last value it predicts for each window; with `classify`,
+    the probability of the class it picks at the last step); the norm is taken over features. Vanishing gradients show as norms that fall towards the start.
 
     Args:
         model: a stateless model (see `stateless_twin` for a stateful one).
@@ -313,13 +313,17 @@ def gradient_flow(model: keras.Model, X: np.ndarray) -> np.ndarray:
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = model(x, training=False)
-        primary = tf.reshape(y, (tf.shape(y)[0], -1))[:, -1]
+        if classify:  # (windows[, steps], classes): the winning class's probability at the last step
+            primary = tf.reduce_max(tf.reshape(y, (tf.shape(y)[0], -1, tf.shape(y)[-1]))[:, -1, :], axis=-1)
+        else:
+            primary = tf.reshape(y, (tf.shape(y)[0], -1))[:, -1]
         total = tf.reduce_sum(primary)  # windows are independent: d total / d x_j = d y_j / d x_j
     grad = tape.gradient(total, x).numpy().astype(np.float64)  # (windows, time steps, features)
     return np.linalg.norm(grad, axis=-1).mean(axis=0)
 
 
-def twin(spec, input_shape: tuple[int, int], weights: list[np.ndarray]) -> keras.Model:
+def twin(spec, input_shape: tuple[int, int], weights: list[np.ndarray], classes: int = 0,
+         vocab: int = 0) -> keras.Model:
     """A stateless copy of the spec's model holding `weights`, safe to call while the original
     trains in another thread (a stateful model becomes many_to_one: same layers and weights)."""
     from . import models
@@ -329,6 +333,6 @@ def twin(spec, input_shape: tuple[int, int], weights: list[np.ndarray]) -> keras
         from dataclasses import replace
 
         model = replace(model, mode="many_to_one")
-    net = models.build(model, spec.train, input_shape, spec.window.horizon)
+    net = models.build(model, spec.train, input_shape, spec.window.horizon, classes, vocab)
     net.set_weights(weights)
     return net

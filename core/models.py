@@ -7,7 +7,8 @@ from .spec import ModelSpec, TrainSpec
 
 _CELLS = {"SimpleRNN": keras.layers.SimpleRNN, "LSTM": keras.layers.LSTM, "GRU": keras.layers.GRU}
 _OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}
-_LOSSES = {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber}
+_LOSSES = {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber,
+           "crossentropy": keras.losses.SparseCategoricalCrossentropy}
 
 MODE_TEXT = {
     "many_to_one": "The window's last state predicts one value, `horizon` steps after the window.",
@@ -16,6 +17,9 @@ MODE_TEXT = {
                     "prediction `horizon` steps ahead, at every step of the window.",
     "seq2seq": "An encoder reads the window into one state; RepeatVector(horizon) hands it to a decoder that "
                "unrolls `horizon` steps, each read out by TimeDistributed(Dense).",
+    "autoencoder": "An encoder reads the window into one state; RepeatVector(length) hands it to a decoder that "
+                   "unrolls the window again, read out by TimeDistributed(Dense): the network must squeeze the "
+                   "window through one state and rebuild it.",
     "stateful": "The layers keep their state from one batch to the next over consecutive, unshuffled windows, "
                 "so memory reaches past one window; states are reset each epoch and before evaluation.",
 }
@@ -25,16 +29,18 @@ MODE_DIAGRAM = {
     "many_to_many": "x1     x2    …  xT\n↓      ↓        ↓\n[RNN, sequences]\n↓      ↓        ↓\n"
                     "ŷ(1+h) ŷ(2+h) … ŷ(T+h)",
     "seq2seq": "x1 … xT → [encoder] → h_T\n→ RepeatVector(h) → [decoder]\n→ ŷ(T+1) … ŷ(T+h)",
+    "autoencoder": "x1 … xT → [encoder] → h_T\n→ RepeatVector(T) → [decoder]\n→ x̂1 … x̂T",
     "stateful": "batch k:   x… → [RNN] → ŷ\n             ↓ state\nbatch k+1: x… → [RNN] → ŷ",
 }
 
 
 def output_steps(model: ModelSpec, length: int, horizon: int) -> int:
     """How many values one sample predicts."""
-    return {"direct": horizon, "seq2seq": horizon, "many_to_many": length}.get(model.mode, 1)
+    return {"direct": horizon, "seq2seq": horizon, "many_to_many": length, "autoencoder": length}.get(model.mode, 1)
 
 
-def build(model: ModelSpec, train: TrainSpec, input_shape: tuple[int, int], horizon: int = 1) -> keras.Model:
+def build(model: ModelSpec, train: TrainSpec, input_shape: tuple[int, int], horizon: int = 1, classes: int = 0,
+          vocab: int = 0) -> keras.Model:
     """A stack of recurrent layers and a dense head shaped by `model.mode`, compiled.
 
     In many_to_one, direct and stateful modes every recurrent layer but the last returns the whole
@@ -47,12 +53,19 @@ def build(model: ModelSpec, train: TrainSpec, input_shape: tuple[int, int], hori
         train: optimizer, learning rate, loss, clipnorm, momentum; batch size (stateful only).
         input_shape: (time steps, features) of one sample.
         horizon: steps ahead (direct and seq2seq predict each of them).
+        classes: classification: how many classes (the head is Dense(classes, softmax)).
+        vocab: with model.embedding_dim, how many distinct tokens the input holds.
     """
     cell = _CELLS[model.cell]
     stateful = model.mode == "stateful"
     sequences_out = model.mode == "many_to_many"
     window = keras.Input(shape=input_shape, batch_size=train.batch_size if stateful else None, name="window")
     layers: list[keras.layers.Layer] = [window]
+    if model.embedding_dim:  # (time steps, 1) tokens -> (time steps, embedding_dim)
+        layers.append(keras.layers.Reshape((input_shape[0],), name="tokens"))
+        layers.append(keras.layers.Embedding(max(vocab, 1), model.embedding_dim, name="embedding"))
+    if model.input_dense:  # Dense on a sequence acts on every time step with the same weights
+        layers.append(keras.layers.Dense(model.input_dense, name="input_dense"))
     for i, units in enumerate(model.units):
         last = i == len(model.units) - 1
         rnn = cell(units, return_sequences=sequences_out or not last, stateful=stateful,
@@ -60,12 +73,13 @@ def build(model: ModelSpec, train: TrainSpec, input_shape: tuple[int, int], hori
         layers.append(keras.layers.Bidirectional(rnn, name=f"bi_{rnn.name}") if model.bidirectional else rnn)
         if model.dropout > 0:
             layers.append(keras.layers.Dropout(model.dropout, name=f"dropout_{i + 1}"))
-    if model.mode == "seq2seq":
-        layers.append(keras.layers.RepeatVector(horizon, name="repeat"))
+    if model.mode in ("seq2seq", "autoencoder"):
+        steps = input_shape[0] if model.mode == "autoencoder" else horizon
+        layers.append(keras.layers.RepeatVector(steps, name="repeat"))
         decoder = cell(model.units[-1], return_sequences=True, recurrent_dropout=model.recurrent_dropout,
                        name=f"{model.cell.lower()}_decoder")
         layers.append(keras.layers.Bidirectional(decoder, name="bi_decoder") if model.bidirectional else decoder)
-    per_step = model.mode in ("many_to_many", "seq2seq")  # one Dense read-out per time step
+    per_step = model.mode in ("many_to_many", "seq2seq", "autoencoder")  # one Dense read-out per time step
 
     def dense(units: int, name: str, **kwargs) -> keras.layers.Layer:
         if per_step:
@@ -74,16 +88,22 @@ def build(model: ModelSpec, train: TrainSpec, input_shape: tuple[int, int], hori
 
     if model.head_units:
         layers.append(dense(model.head_units, "head_hidden", activation="relu"))
-    layers.append(dense(horizon if model.mode == "direct" else 1, "head"))
+    if model.task == "classification":
+        layers.append(dense(max(classes, 2), "head", activation="softmax"))
+    else:
+        layers.append(dense(horizon if model.mode == "direct" else 1, "head"))
     net = keras.Sequential(layers, name=f"{model.cell.lower()}_{model.mode}")
     compile_model(net, train)
     return net
 
 
 def compile_model(net: keras.Model, train: TrainSpec) -> None:
-    """Compile with a fresh optimizer and the spec's loss (also used after a divergence)."""
+    """Compile with a fresh optimizer and the spec's loss (also used after a divergence).
+    Cross-entropy (classification) also tracks accuracy, so every epoch logs accuracy and val_accuracy."""
     loss = _LOSSES[train.loss]
-    net.compile(optimizer=optimizer(train), loss=loss() if callable(loss) and not isinstance(loss, str) else loss)
+    metrics = ["accuracy"] if train.loss == "crossentropy" else None
+    net.compile(optimizer=optimizer(train), loss=loss() if callable(loss) and not isinstance(loss, str) else loss,
+                metrics=metrics)
 
 
 def optimizer(train: TrainSpec) -> keras.optimizers.Optimizer:

@@ -4,7 +4,9 @@ Layout of a run directory (a public interface; files are only ever added):
 
     spec.json         the full spec, defaults filled in
     history.csv       epoch, loss, val_loss (one row per completed epoch; losses in scaled units)
-    predictions.csv   date, split, truth, prediction, naive (one row per val/test target, original units)
+    predictions.csv   date, split, truth, prediction, naive (one row per val/test target, original units);
+                      classification adds p_<class> per class (truth/prediction/naive are label
+                      indices), the autoencoder adds window_error
     metrics.json      {"test": {"rmse", "mae", "mape"}, "baselines": {"naive": {...}},
                        "val": {...}, "val_baselines": {"naive": {...}}}  (mape in percent)
     run.json          run_id, status, message, epoch, epochs, elapsed_seconds, saved_at (written
@@ -48,21 +50,37 @@ def default_root() -> Path:
     return Path(os.environ.get("RNNLAB_RUNS_DIR", "runs"))
 
 
-def predictions_frame(windowed: Windowed, predictions: dict[str, np.ndarray] | None) -> pd.DataFrame:
-    """One row per val/test target: date, split, truth, prediction (NaN before any), naive."""
+def predictions_frame(windowed: Windowed, predictions: dict[str, np.ndarray] | None,
+                      probabilities: dict[str, np.ndarray] | None = None,
+                      window_error: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """One row per val/test target: date, split, truth, prediction (NaN before any), naive.
+
+    Classification adds "p_<class>" (each class's probability; truth, prediction and naive are
+    label indices); the autoencoder adds "window_error" (RMSE of the rebuilt window).
+    """
     parts = []
     for split in ("val", "test"):
         n = len(windowed.truth[split])
         pred = predictions[split] if predictions else np.full(n, np.nan)
-        parts.append(pd.DataFrame({
+        part = pd.DataFrame({
             "date": windowed.dates[split], "split": split, "truth": windowed.truth[split],
             "prediction": pred, "naive": windowed.naive[split],
-        }))
+        })
+        if windowed.classes:
+            probs = probabilities[split] if probabilities else np.full((n, len(windowed.classes)), np.nan)
+            for i, name in enumerate(windowed.classes):
+                part[f"p_{name}"] = probs[:, i]
+        if window_error is not None:
+            part["window_error"] = window_error[split]
+        parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
 
+HISTORY_COLUMNS = ("loss", "val_loss", "accuracy", "val_accuracy")
+
+
 def history_frame(history: dict[str, list[float]]) -> pd.DataFrame:
-    frame = pd.DataFrame(history, columns=["loss", "val_loss"])
+    frame = pd.DataFrame(history, columns=[c for c in HISTORY_COLUMNS if c in history] or ["loss", "val_loss"])
     frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
     return frame
 
@@ -104,7 +122,8 @@ def save(run_dir: str | Path, spec: ExperimentSpec, windowed: Windowed, snap: Sn
     (run_dir / "spec.json").write_text(spec.to_json() + "\n")
     history_frame(snap.history).to_csv(run_dir / "history.csv", index=False)
     # pandas writes dates without a time when every time is midnight, with one otherwise
-    predictions_frame(windowed, snap.predictions).to_csv(run_dir / "predictions.csv", index=False)
+    frame = predictions_frame(windowed, snap.predictions, snap.probabilities, snap.window_error)
+    frame.to_csv(run_dir / "predictions.csv", index=False)
     metrics_path = run_dir / "metrics.json"
     if snap.metrics is not None:
         metrics = dict(snap.metrics)
@@ -162,7 +181,7 @@ def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
     metrics_path = run_dir / "metrics.json"
     snap = Snapshot(
         run_id=info["run_id"], status=info["status"], message=info["message"], epoch=info["epoch"],
-        epochs=info["epochs"], history={k: history[k].tolist() for k in ("loss", "val_loss")},
+        epochs=info["epochs"], history={k: history[k].tolist() for k in HISTORY_COLUMNS if k in history},
         metrics=json.loads(metrics_path.read_text()) if metrics_path.exists() else None,
         elapsed=info.get("elapsed_seconds", 0.0),
     )
@@ -262,6 +281,7 @@ def summary(path: Path) -> dict:
            "setup": (f"w{spec.window.length}" + (f" h{spec.window.horizon}" if spec.window.horizon > 1 else "")
                      + (f" {spec.data.transform}" if spec.data.transform != "raw" else "")) if spec else "",
            "rmse": metrics.get("test", {}).get("rmse"),
+           "accuracy": metrics.get("test", {}).get("accuracy"),
            "naive_rmse": metrics.get("baselines", {}).get("naive", {}).get("rmse"),
            "path": str(path)}
     return row
@@ -350,16 +370,23 @@ def import_model(model_path: str | Path, spec: ExperimentSpec, windowed: Windowe
         raise ImportRefused(f"the model reads windows shaped (time steps, features) = {got}, but the current setup "
                             f"makes {expected}; set the window length and inputs on the Data page to match")
     try:
-        predictions = {}
+        predictions, probabilities = {}, {}
         for split in ("val", "test"):
             out = forecast.predict(model, windowed.X[split], spec)
             predictions[split] = windowed.inverse_y(out, split)
+            if windowed.classes:
+                probabilities[split] = windowed.probabilities(out, split)
     except Exception as exc:  # noqa: BLE001
         raise ImportRefused(f"the model's output does not fit the current setup's targets ({exc.__class__.__name__}); "
                             "check the sequence shape and horizon on the Model page") from None
     snap = Snapshot(run_id=run_id, status="finished", message=f"imported model {Path(model_path).name}, "
                     "evaluated on the current data", epoch=0, epochs=0, predictions=predictions)
-    snap.metrics = evaluate.Evaluator(windowed, spec.evaluate.season, spec.evaluate.moving_average).report(predictions)
+    if windowed.classes:
+        snap.probabilities = probabilities
+        snap.metrics = evaluate.ClassEvaluator(windowed).report(predictions, probabilities)
+    else:
+        snap.metrics = evaluate.Evaluator(windowed, spec.evaluate.season, spec.evaluate.moving_average
+                                          ).report(predictions)
     path = save(run_dir, spec, windowed, snap, model, None, workspace)
     info = json.loads((path / "run.json").read_text())
     info["imported"] = "model"

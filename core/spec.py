@@ -10,7 +10,8 @@ The JSON form is a public interface: fields are only ever added, never renamed.
      "window": {"length": 60, "horizon": 1, "stride": 1, "forecast_steps": 20},
      "split":  {"val": 0.15, "test": 0.15},
      "model":  {"cell": "LSTM", "units": [64], "dropout": 0.0, "bidirectional": false,
-                "mode": "many_to_one", "recurrent_dropout": 0.0, "head_units": 0},
+                "mode": "many_to_one", "recurrent_dropout": 0.0, "head_units": 0,
+                "task": "regression", "input_dense": 0, "embedding_dim": 0},
      "train":  {"epochs": 20, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001,
                 "seed": 7, "loss": "mse", "early_stopping": null, "reduce_lr": null,
                 "clipnorm": null, "momentum": 0.0},
@@ -36,8 +37,9 @@ PERIODS = ("1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max")
 TICKER_PATTERN = re.compile(r"^[A-Za-z0-9^][A-Za-z0-9.\-=^]{0,19}$")
 CELLS = ("SimpleRNN", "LSTM", "GRU")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
-MODES = ("many_to_one", "direct", "many_to_many", "seq2seq", "stateful")
-LOSSES = ("mse", "mae", "huber")
+MODES = ("many_to_one", "direct", "many_to_many", "seq2seq", "stateful", "autoencoder")
+LOSSES = ("mse", "mae", "huber", "crossentropy")
+TASKS = ("regression", "classification")
 MAX_LAYERS = 4
 MAX_UNITS = 1024  # per layer: more does not fit a browser session's memory or patience
 
@@ -97,6 +99,11 @@ class DataSpec:
 class WindowSpec:
     """`length` past steps predict the value `horizon` steps after the window's last step.
 
+    `horizon` 0 predicts the target at the window's own steps (its last step, or every step in
+    many_to_many): labelling a window, or mapping one column to another. Then the target column
+    may not be an input (that would hand the model the answer), except in the autoencoder mode,
+    which reconstructs its input window by design.
+
     `stride` keeps every stride-th window (1 keeps them all; `length` makes them not overlap).
     `forecast_steps`: how far a one-step model forecasts past the data, feeding its predictions
     back in (direct and seq2seq models forecast `horizon` steps).
@@ -134,6 +141,15 @@ class ModelSpec:
         dropout: Dropout after each recurrent layer.
         recurrent_dropout: dropout on the recurrent connections (rules out cuDNN on a GPU).
         head_units: a hidden Dense(head_units, relu) before the output layer; 0 for none.
+            "autoencoder": an encoder, RepeatVector(length) and a decoder reconstruct the window
+            itself (window.horizon 0).
+        task: "regression" predicts numbers; "classification" predicts a class label (the target
+            column holds whole-number labels, e.g. 0/1 or a letter's index): softmax output,
+            cross-entropy loss (train.loss "crossentropy") and accuracy.
+        input_dense: a Dense(input_dense) projection of every time step before the first
+            recurrent layer (the classic "input hidden layer"); 0 for none.
+        embedding_dim: an Embedding(vocabulary, embedding_dim) in front: the single input feature
+            holds whole-number tokens (e.g. a letter's index); 0 for none.
     """
 
     cell: str = "LSTM"
@@ -143,12 +159,15 @@ class ModelSpec:
     mode: str = "many_to_one"
     recurrent_dropout: float = 0.0
     head_units: int = 0
+    task: str = "regression"
+    input_dense: int = 0
+    embedding_dim: int = 0
 
 
 @dataclass
 class TrainSpec:
     """Args:
-        loss: "mse", "mae" or "huber".
+        loss: "mse", "mae" or "huber" (regression); "crossentropy" (classification).
         early_stopping: null, or {"patience": 5, "restore_best_weights": true} (watches val_loss).
         reduce_lr: null, or {"factor": 0.5, "patience": 3, "min_lr": 1e-6} (ReduceLROnPlateau).
         clipnorm: null, or the largest gradient norm (gradient clipping).
@@ -297,7 +316,7 @@ class ExperimentSpec:
         ):
             raise SpecError("data.params", "must be an object of generator parameters, e.g. {\"points\": 2000}")
         _int_at_least("window.length", w.length, 1)
-        _int_at_least("window.horizon", w.horizon, 1)
+        _int_at_least("window.horizon", w.horizon, 0)
         _int_at_least("window.stride", w.stride, 1)
         _int_at_least("window.forecast_steps", w.forecast_steps, 1, 1000)
         for name in ("val", "test"):
@@ -322,6 +341,47 @@ class ExperimentSpec:
         if m.mode == "direct" and w.horizon < 2:
             raise SpecError("model.mode", "direct predicts several steps at once: set window.horizon to 2 or more "
                                           "(with horizon 1, use many_to_one)")
+        _one_of("model.task", m.task, TASKS)
+        _int_at_least("model.input_dense", m.input_dense, 0, MAX_UNITS)
+        _int_at_least("model.embedding_dim", m.embedding_dim, 0, MAX_UNITS)
+        if m.embedding_dim and len(d.features) != 1:
+            raise SpecError("model.embedding_dim", "an embedding reads one input column of whole-number tokens; "
+                                                   f"pick one feature (now {len(d.features)}) or set it to 0")
+        if m.embedding_dim and d.scaler != "none":
+            raise SpecError("data.scaler", "an embedding looks tokens up by their whole-number index: set the "
+                                           "scaler to none")
+        if m.embedding_dim and m.input_dense:
+            raise SpecError("model.input_dense", "use an embedding or an input projection, not both")
+        if w.horizon == 0:
+            if m.mode in ("direct", "seq2seq", "stateful"):
+                raise SpecError("window.horizon", f"{m.mode} predicts steps after the window: set the horizon to 1 "
+                                                  "or more (horizon 0 labels the window's own steps)")
+            if m.mode != "autoencoder" and d.target in d.features:
+                raise SpecError("window.horizon", f"horizon 0 predicts {d.target!r} at the window's own steps, but "
+                                                  f"{d.target!r} is also an input, so the model would read the "
+                                                  "answer: remove it from the features, or set the horizon to 1")
+            if d.transform not in ("raw", "log"):
+                raise SpecError("data.transform", f"the {d.transform} transform is relative to the window's last "
+                                                  "step, which horizon 0 predicts: use raw or log")
+        if m.mode == "autoencoder":
+            if w.horizon != 0:
+                raise SpecError("window.horizon", "the autoencoder reconstructs its own window: set the horizon to 0")
+            if m.task != "regression":
+                raise SpecError("model.task", "the autoencoder reconstructs values: use the regression task")
+            if m.bidirectional:
+                raise SpecError("model.bidirectional", "the autoencoder here is one-directional: turn off "
+                                                       "bidirectional")
+        if m.task == "classification":
+            if m.mode in ("direct", "seq2seq", "stateful"):
+                raise SpecError("model.mode", f"classification works with many_to_one or many_to_many, not {m.mode}")
+            if t.loss != "crossentropy":
+                raise SpecError("train.loss", "classification trains with cross-entropy: set train.loss to "
+                                              "\"crossentropy\"")
+            if d.transform != "raw":
+                raise SpecError("data.transform", "classification predicts class labels: use the raw transform")
+        elif t.loss == "crossentropy":
+            raise SpecError("train.loss", "cross-entropy is the classification loss: use mse, mae or huber for "
+                                          "regression, or set model.task to \"classification\"")
         if m.mode == "stateful" and m.bidirectional:
             raise SpecError("model.mode", "a stateful layer carries its state forward in time; it cannot also run "
                                           "backwards: turn off bidirectional")
@@ -366,7 +426,7 @@ def _build(cls: type, raw: Any, path: str) -> Any:
 
 _TEXT_FIELDS = {"data": ("source", "name", "ticker", "start", "end", "path", "date_column", "target", "transform",
                           "missing", "scaler", "interval", "period"),
-                "model": ("cell", "mode"), "train": ("optimizer", "loss")}
+                "model": ("cell", "mode", "task"), "train": ("optimizer", "loss")}
 """Fields that hold text (or null): in a link they are written as they are, never as JSON."""
 
 _SECTIONS = {"data": DataSpec, "window": WindowSpec, "split": SplitSpec, "model": ModelSpec, "train": TrainSpec,

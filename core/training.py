@@ -62,6 +62,8 @@ class Snapshot:
     forecast: object = None  # DataFrame date, forecast: past the data, once training ends
     by_step: object = None  # DataFrame step, rmse, mae, naive_rmse, windows: test error per step ahead
     forecast_note: str = ""  # why there is no forecast, when there is none
+    probabilities: dict[str, np.ndarray] | None = None  # classification: split -> (samples, classes)
+    window_error: dict[str, np.ndarray] | None = None  # autoencoder: split -> (samples,) RMSE of each window
 
     @property
     def running(self) -> bool:
@@ -103,6 +105,10 @@ class TrainingJob:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._state = Snapshot(run_id=run_id or new_run_id(), epochs=spec.train.epochs)
+        self._logged = ("loss", "val_loss")
+        if windowed.classes:  # cross-entropy also logs accuracy every epoch
+            self._logged += ("accuracy", "val_accuracy")
+            self._state.history.update(accuracy=[], val_accuracy=[])
         self._started = time.perf_counter()
         self._ended: float | None = None
         self._predict_cost = math.inf  # seconds for one val + test prediction, once traced
@@ -197,7 +203,8 @@ class TrainingJob:
                     pass  # the final save says what is wrong with the directory
             keras.utils.set_random_seed(spec.train.seed)  # Keras seeds are thread-local: set here
             self._started = time.perf_counter()
-            self.model = models.build(spec.model, spec.train, w.input_shape, spec.window.horizon)
+            self.model = models.build(spec.model, spec.train, w.input_shape, spec.window.horizon,
+                                      len(w.classes or ()), w.vocab)
             self._update(message="training")
             self.model.fit(
                 w.X["train"], w.y["train"], validation_data=(w.X["val"], w.y["val"]),
@@ -290,9 +297,9 @@ class TrainingJob:
     def _on_epoch_end(self, logs: dict) -> None:
         if self._diverged:
             return
-        values = {k: float(logs.get(k, float("nan"))) for k in ("loss", "val_loss")}
+        values = {k: float(logs.get(k, float("nan"))) for k in self._logged}
         for key, value in values.items():
-            if not math.isfinite(value):
+            if key in ("loss", "val_loss") and not math.isfinite(value):
                 self._diverge(key, value)
                 self.model.stop_training = True
                 return
@@ -326,11 +333,21 @@ class TrainingJob:
             cost = time.perf_counter() - t1
         self._predict_cost = min(self._predict_cost, cost)
         n_val = len(w.y["val"])
-        predictions = {"val": w.inverse_y(scaled[:n_val], "val"), "test": w.inverse_y(scaled[n_val:], "test")}
-        if self._evaluator is None:  # the baselines do not change while training: once per job
-            self._evaluator = evaluate.Evaluator(w, self.spec.evaluate.season, self.spec.evaluate.moving_average)
-        report = self._evaluator.report(predictions)
-        self._update(predictions=predictions, predictions_epoch=epoch, metrics=report)
+        outputs = {"val": scaled[:n_val], "test": scaled[n_val:]}
+        predictions = {split: w.inverse_y(out, split) for split, out in outputs.items()}
+        extra = {}
+        if w.classes:
+            if self._evaluator is None:
+                self._evaluator = evaluate.ClassEvaluator(w)
+            extra["probabilities"] = {split: w.probabilities(out, split) for split, out in outputs.items()}
+            report = self._evaluator.report(predictions, extra["probabilities"])
+        else:
+            if self._evaluator is None:  # the baselines do not change while training: once per job
+                self._evaluator = evaluate.Evaluator(w, self.spec.evaluate.season, self.spec.evaluate.moving_average)
+            report = self._evaluator.report(predictions)
+        if w.mode == "autoencoder":
+            extra["window_error"] = {split: window_errors(w, out, split) for split, out in outputs.items()}
+        self._update(predictions=predictions, predictions_epoch=epoch, metrics=report, **extra)
         self._last_refresh = time.perf_counter()
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
@@ -346,6 +363,13 @@ class TrainingJob:
             self._update(forecast_note=f"no forecast: {exc.__class__.__name__}: {exc}")
             return
         self._update(forecast=future, by_step=steps, forecast_note=forecast.kind(self.spec)[1])
+
+
+def window_errors(w: Windowed, output: np.ndarray, split: str) -> np.ndarray:
+    """Autoencoder: (samples,) RMSE between each reconstructed window and the window, original units."""
+    rebuilt = w.to_levels(output, w.naive[split])  # raw/log transforms: the anchor is not used
+    rows = w.starts[split][:, None] + np.arange(w.input_shape[0])[None, :]
+    return np.sqrt(np.mean((rebuilt - w.levels[rows]) ** 2, axis=1))
 
 
 class _LiveCallback(keras.callbacks.Callback):

@@ -30,6 +30,7 @@ from .data import DataError, check_columns
 from .spec import ExperimentSpec
 
 SPLITS = ("train", "val", "test")
+MAX_CLASSES = 100
 TRANSFORM_TEXT = {"raw": "raw values", "log": "log of the values", "pct": "percent change",
                   "diff": "difference"}
 
@@ -73,7 +74,13 @@ class Windowed:
     horizon: int = 1
     levels: np.ndarray | None = None
     x_scaled: np.ndarray | None = None
+    classes: list[str] | None = None  # classification: the class names, by label index
+    vocab: int = 0  # embedding: how many distinct tokens the input column may hold
+    naive_name: str = "persistence"  # what the `naive` baseline is (see make)
 
+    @property
+    def task(self) -> str:
+        return "classification" if self.classes else "regression"
     @property
     def input_shape(self) -> tuple[int, int]:
         """(time steps, features) of one sample."""
@@ -88,9 +95,19 @@ class Windowed:
         The value `horizon` steps after each window: the only output in many_to_one and stateful
         modes, the last step in direct, seq2seq and many_to_many.
         """
+        if self.classes:  # probabilities (samples[, steps], classes) -> the last step's class
+            return self.probabilities(y_scaled, split).argmax(axis=1).astype(np.float64)
         y = np.asarray(y_scaled, dtype=np.float64).reshape(len(self.naive[split]), -1)[:, -1]
         flat = self.y_scaler.inverse_transform(y.reshape(-1, 1))[:, 0]
         return untransform(flat, self.naive[split], self.transform)
+
+    def probabilities(self, output: np.ndarray, split: str) -> np.ndarray:
+        """Classification output (samples[, steps], classes) -> (samples, classes) at each window's last step."""
+        k = len(self.classes)
+        return np.asarray(output, dtype=np.float64).reshape(len(self.naive[split]), -1, k)[:, -1, :]
+
+    def class_name(self, label: float) -> str:
+        return self.classes[int(label)] if self.classes and 0 <= int(label) < len(self.classes) else str(label)
 
     def inverse_steps(self, y_scaled: np.ndarray, split: str) -> np.ndarray:
         """direct/seq2seq predictions (samples, horizon[, 1]) -> (samples, horizon) in original units."""
@@ -154,7 +171,7 @@ def _target_rows(starts: np.ndarray, length: int, horizon: int, mode: str) -> np
     last = starts + length - 1
     if mode in ("direct", "seq2seq"):
         return last[:, None] + np.arange(1, horizon + 1)[None, :]
-    if mode == "many_to_many":
+    if mode in ("many_to_many", "autoencoder"):  # the autoencoder's horizon is 0: the window itself
         return starts[:, None] + np.arange(length)[None, :] + horizon
     return (last + horizon)[:, None]
 
@@ -238,6 +255,10 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
         if d.missing == "interpolate":
             honest &= ~filled[candidates + length - 1]
         candidates = candidates[honest]
+    height = frame.attrs.get("image_height")
+    if height and length == height and len(used):  # an image dataset: a window reads one whole image
+        first = (used.index[0] - pd.Timestamp("2000-01-01")).days  # rows are days from 2000-01-01
+        candidates = candidates[(first + candidates) % height == 0]
     starts = candidates[::-1][::w.stride][::-1]  # every stride-th, counted back from the newest sample
     n_train, n_val, n_test = split_counts(len(starts), spec.split.val, spec.split.test)
     if mode == "stateful" and min(n_train, n_val, n_test) >= 1:
@@ -255,8 +276,11 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
     last_rows = starts + length - 1
     target_rows = last_rows + horizon
     step_targets = _target_rows(starts, length, horizon, mode)  # (samples, outputs); the last is target_rows
-    step_anchors = step_targets - horizon if mode == "many_to_many" else np.repeat(last_rows[:, None],
-                                                                                      step_targets.shape[1], axis=1)
+    step_anchors = step_targets - horizon if mode in ("many_to_many", "autoencoder") else np.repeat(
+        last_rows[:, None], step_targets.shape[1], axis=1)
+    classes = None
+    if spec.model.task == "classification":
+        levels, classes = _labels(levels, frame.attrs.get("class_names"), d.target)
     if d.transform == "log":  # each row once, however many samples and steps use it
         _check_positive(pd.DataFrame({d.target: levels[np.unique(step_targets)]}), "log")
     if d.transform == "pct":
@@ -268,10 +292,11 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
     train_rows = int(target_rows[n_train - 1]) + 1
     measured = ~filled[:train_rows]  # scalers learn from measured training rows only
     x_scaler = scaler(d.scaler).fit(x_raw[:train_rows][measured] if measured.any() else x_raw[:train_rows])
-    y_scaler = scaler(d.scaler).fit(y_raw[:n_train].reshape(-1, 1))
+    y_scaler = scaler("none" if classes else d.scaler).fit(y_raw[:n_train].reshape(-1, 1))  # labels stay labels
+    vocab = _vocabulary(x_raw, d.features) if spec.model.embedding_dim else 0
     x_scaled = x_scaler.transform(x_raw).astype(np.float32)
     y_scaled = y_scaler.transform(y_raw.reshape(-1, 1)).astype(np.float32).reshape(y_raw.shape)
-    if mode in ("seq2seq", "many_to_many"):
+    if mode in ("seq2seq", "many_to_many", "autoencoder"):
         y_scaled = y_scaled[:, :, None]  # (samples, steps, 1), one value per output step
     if not (np.isfinite(x_scaled).all() and np.isfinite(y_scaled).all()):
         raise DataError(f"{d.scaler} scaling produced infinite values (numbers too large for it). Use another "
@@ -288,9 +313,58 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
         truth[split] = levels[target_rows[a:b]]
         naive[split] = levels[last_rows[a:b]]
         split_starts[split] = starts[a:b]
+    naive_name = "persistence"
+    if horizon == 0:  # the target at the window's last step is the answer itself: another baseline
+        naive, naive_name = _horizon0_baseline(levels, starts, length, bounds, n_train, mode, classes is not None)
+    elif classes:
+        naive_name = "last step's class"
     return Windowed(X, y, dates, truth, naive, x_scaler, y_scaler, train_rows, list(d.features), d.target,
                     split_starts, pd.DatetimeIndex(used.index), d.transform, dropped, mode, horizon, levels,
-                    x_scaled)
+                    x_scaled, classes, vocab, naive_name)
+
+
+def _labels(values: np.ndarray, names: list[str] | None, target: str) -> tuple[np.ndarray, list[str]]:
+    """Class labels in a column -> (label index per row, class names)."""
+    if not np.allclose(values, np.round(values)):
+        raise DataError(f"classification needs whole-number class labels in {target!r} (e.g. 0/1, or a letter's "
+                        "index), but it holds fractions; pick a label column, or use the regression task")
+    distinct = np.unique(values)
+    if len(distinct) > MAX_CLASSES:
+        raise DataError(f"{target!r} holds {len(distinct)} different values; classification handles at most "
+                        f"{MAX_CLASSES} classes. Pick a label column, or use the regression task")
+    if len(distinct) < 2:
+        raise DataError(f"{target!r} holds one class only ({distinct[0]:g}); classification needs at least two")
+    whole = [int(round(v)) for v in distinct]
+    named = names is not None and all(0 <= v < len(names) for v in whole)
+    return (np.searchsorted(distinct, values).astype(np.float64),
+            [str(names[v]) if named else str(v) for v in whole])
+
+
+def _vocabulary(x_raw: np.ndarray, features: list[str]) -> int:
+    """An embedding's vocabulary: the input column must hold whole numbers from 0."""
+    if not (np.allclose(x_raw, np.round(x_raw)) and x_raw.min() >= 0):
+        raise DataError(f"an embedding looks up whole-number tokens from 0, but {features[0]!r} holds other values; "
+                        "pick a token column (e.g. letter), or turn the embedding off")
+    return int(x_raw.max()) + 1
+
+
+def _horizon0_baseline(levels, starts, length, bounds, n_train, mode, classify):
+    """With horizon 0 the window's last value is the answer, so persistence would be perfect.
+
+    Returns (split -> baseline, name): the mean of the window's target values for the
+    autoencoder (a flat reconstruction), else the most common training class (classification)
+    or the training targets' mean (regression).
+    """
+    train_targets = levels[starts[:n_train] + length - 1]
+    if mode == "autoencoder":
+        csum = np.concatenate([[0.0], np.cumsum(levels)])
+        mean = (csum[starts + length] - csum[starts]) / length
+        return {s: mean[a:b] for s, (a, b) in bounds.items()}, "window mean"
+    if classify:
+        value, name = float(np.bincount(train_targets.astype(np.int64)).argmax()), "majority class"
+    else:
+        value, name = float(np.mean(train_targets)), "training mean"
+    return {s: np.full(b - a, value) for s, (a, b) in bounds.items()}, name
 
 
 @np.errstate(over="ignore", divide="ignore", invalid="ignore")  # overflow is caught as a DataError by make()

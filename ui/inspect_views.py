@@ -273,9 +273,10 @@ def _flow_of(p: probes.Probe) -> np.ndarray:
             twin = keras.models.clone_model(p.model)
             twin.set_weights(p.history[epoch])
         else:
-            twin = gates.twin(p.spec, p.windowed.input_shape, p.history[epoch])
+            twin = gates.twin(p.spec, p.windowed.input_shape, p.history[epoch], len(p.windowed.classes or ()),
+                              p.windowed.vocab)
         X = p.windowed.X["test"][_evenly(len(p.windowed.y["test"]), GRAD_WINDOWS)]
-        return gates.gradient_flow(twin, X)
+        return gates.gradient_flow(twin, X, classify=bool(p.windowed.classes))
 
     return _memo(("flow", p.run_id, epoch), build)
 

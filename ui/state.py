@@ -255,7 +255,7 @@ class LiveRun:
         return self.job.snapshot()
 
     def frame(self, snap) -> pd.DataFrame:
-        return runs.predictions_frame(self.job.windowed, snap.predictions)
+        return runs.predictions_frame(self.job.windowed, snap.predictions, snap.probabilities, snap.window_error)
 
     def stop(self) -> None:
         self.job.stop()
@@ -352,17 +352,26 @@ def remember_run(run_id: str) -> None:
 
 
 @st.cache_data(show_spinner="Building the model...", max_entries=32)
-def _layer_table(spec_json: str) -> tuple[list[dict], int]:
+def _layer_table(spec_json: str, classes: int = 0, vocab: int = 0) -> tuple[list[dict], int]:
     from core import models
 
     spec = ExperimentSpec.from_json(spec_json)
-    net = models.build(spec.model, spec.train, (spec.window.length, len(spec.data.features)), spec.window.horizon)
+    net = models.build(spec.model, spec.train, (spec.window.length, len(spec.data.features)), spec.window.horizon,
+                       classes, vocab)
     return models.layer_table(net), int(net.count_params())
 
 
 def layer_table(spec: ExperimentSpec) -> tuple[list[dict], int]:
     """(rows of name/type/output shape/parameters, total parameters) for the spec's model."""
-    return _layer_table(ExperimentSpec(data=spec.data, window=spec.window, model=spec.model, train=spec.train).to_json())
+    classes = vocab = 0
+    if spec.model.task == "classification" or spec.model.embedding_dim:
+        try:  # the class count and the vocabulary come from the data
+            w = windowed(spec)
+            classes, vocab = len(w.classes or ()), w.vocab
+        except ValueError:
+            pass  # the Data page says what is wrong with the data
+    return _layer_table(ExperimentSpec(data=spec.data, window=spec.window, model=spec.model, train=spec.train).to_json(),
+                        classes, vocab)
 
 
 def forget_widgets() -> None:
