@@ -35,7 +35,7 @@ def test_train_writes_the_run_directory(tmp_path):
     assert list(predictions.columns) == ["date", "split", "truth", "prediction", "naive"]
     assert set(predictions["split"]) == {"val", "test"} and predictions["prediction"].notna().all()
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["test"]) == {"rmse", "mae", "mape", "smape", "mase", "direction"}
+    assert set(metrics["test"]) == {"mse", "rmse", "mae", "mape", "smape", "mase", "direction"}
     assert set(metrics["baselines"]) == {"naive", "seasonal_naive", "moving_average", "linear"}
     for baseline in metrics["baselines"].values():
         assert set(baseline) == set(metrics["test"])

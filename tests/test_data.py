@@ -19,11 +19,25 @@ def test_every_builtin_loads_offline_with_its_target_source_and_license():
     frequencies = set()
     for builtin in data.BUILTINS.values():
         assert builtin.source and builtin.license and builtin.description
+        if builtin.name == "mnist" and not data.mnist_path().exists():
+            continue  # loads only from the Keras cache (see the test below)
         frame = data.load(DataSpec(name=builtin.name, target=builtin.target, features=[builtin.target]))
         assert frame.index.is_monotonic_increasing and not frame.index.has_duplicates
         assert len(frame) > 300 and frame[builtin.target].notna().mean() > 0.95
         frequencies.add(builtin.frequency)
     assert len(data.BUILTINS) >= 5 and len(frequencies) >= 5  # real series of different kinds
+
+
+def test_mnist_says_it_is_not_cached_and_points_to_the_digits(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(DataError, match="not cached.*\"digits\""):
+        data.load(DataSpec(name="mnist", target="digit", features=["px0"]))
+    rng = np.random.default_rng(0)
+    (tmp_path / "datasets").mkdir()
+    np.savez(tmp_path / "datasets" / "mnist.npz", x_train=rng.integers(0, 255, (20, 28, 28)),
+             y_train=np.arange(20) % 10, x_test=rng.integers(0, 255, (5, 28, 28)), y_test=np.arange(5))
+    frame = data.load(DataSpec(name="mnist", target="digit", features=["px0"]))
+    assert frame.shape == (25 * 28, 29) and frame["digit"].iloc[28] == 1
 
 
 def test_synthetic_generators_take_parameters():

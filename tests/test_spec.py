@@ -12,7 +12,7 @@ SCHEMA = {
     "window": {"length": 60, "horizon": 1, "stride": 1, "forecast_steps": 20},
     "split": {"val": 0.15, "test": 0.15},
     "model": {"cell": "LSTM", "units": [64], "dropout": 0.0, "bidirectional": False, "mode": "many_to_one",
-              "recurrent_dropout": 0.0, "head_units": 0},
+              "recurrent_dropout": 0.0, "head_units": 0, "task": "regression", "input_dense": 0, "embedding_dim": 0},
     "train": {"epochs": 20, "batch_size": 64, "optimizer": "adam", "learning_rate": 0.001, "seed": 7,
               "loss": "mse", "early_stopping": None, "reduce_lr": None, "clipnorm": None, "momentum": 0.0},
     "evaluate": {"season": None, "moving_average": 5},
@@ -151,7 +151,7 @@ EVERY_FIELD = {  # every field set away from its default (text fields include nu
     "window": {"length": 30, "horizon": 3, "stride": 2, "forecast_steps": 7},
     "split": {"val": 100, "test": 0.2},
     "model": {"cell": "GRU", "units": [32, 16], "dropout": 0.1, "bidirectional": True, "mode": "direct",
-              "recurrent_dropout": 0.2, "head_units": 8},
+              "recurrent_dropout": 0.2, "head_units": 8, "input_dense": 4},
     "train": {"epochs": 3, "batch_size": 16, "optimizer": "sgd", "learning_rate": 0.01, "seed": 1, "loss": "huber",
               "early_stopping": {"patience": 3, "restore_best_weights": False},
               "reduce_lr": {"factor": 0.5, "patience": 2, "min_lr": 1e-05}, "clipnorm": 1.0, "momentum": 0.9},
@@ -159,14 +159,25 @@ EVERY_FIELD = {  # every field set away from its default (text fields include nu
 }
 
 
+CLASSIFIER = {  # the fields a regression spec cannot change together with the ones above
+    "data": {"source": "synthetic", "name": "letters", "target": "letter", "features": ["letter"], "scaler": "none"},
+    "window": {"length": 4},
+    "model": {"task": "classification", "embedding_dim": 2, "mode": "many_to_many"},
+    "train": {"loss": "crossentropy"},
+}
+
+
 def test_query_round_trip_covers_every_field():
-    spec = ExperimentSpec.from_dict(EVERY_FIELD)
     default = ExperimentSpec().to_dict()
-    assert all(spec.to_dict()[s][f] != default[s][f] for s in default for f in default[s])  # truly every field
+    specs = [ExperimentSpec.from_dict(EVERY_FIELD), ExperimentSpec.from_dict(CLASSIFIER)]
+    changed = {(s, f) for spec in specs for s in default for f in default[s] if spec.to_dict()[s][f] != default[s][f]}
+    assert changed == {(s, f) for s in default for f in default[s]}  # truly every field, across the two
+    for spec in specs:
+        query = spec.to_query()
+        assert all(isinstance(v, str) for v in query.values())
+        assert ExperimentSpec.from_query(query) == spec
+    spec = specs[0]
     query = spec.to_query()
-    assert len(query) == sum(len(fields) for fields in default.values())
-    assert all(isinstance(v, str) for v in query.values())
-    assert ExperimentSpec.from_query(query) == spec
     assert ExperimentSpec.from_query({**query, "ws": "token", "run": "x"}) == spec  # other parameters are ignored
     assert ExperimentSpec.from_query({}) == ExperimentSpec() and ExperimentSpec().to_query() == {}
 
@@ -181,3 +192,30 @@ def test_bad_link_values_name_the_field():
     with pytest.raises(SpecError) as info:
         ExperimentSpec.from_query({"model.cell": "Transformer"})
     assert info.value.field == "model.cell"
+
+
+@pytest.mark.parametrize("changes, field, words", [
+    ({"model": {"task": "classification"}}, "train.loss", "cross-entropy"),
+    ({"train": {"loss": "crossentropy"}}, "train.loss", "classification loss"),
+    ({"model": {"task": "classification", "mode": "seq2seq"}, "window": {"horizon": 3},
+      "train": {"loss": "crossentropy"}}, "model.mode", "many_to_one or many_to_many"),
+    ({"window": {"horizon": 0}}, "window.horizon", "would read the answer"),
+    ({"window": {"horizon": 0}, "data": {"features": ["Open"], "transform": "diff"}}, "data.transform", "raw or log"),
+    ({"window": {"horizon": 0}, "model": {"mode": "stateful"}}, "window.horizon", "steps after the window"),
+    ({"model": {"mode": "autoencoder"}}, "window.horizon", "set the horizon to 0"),
+    ({"model": {"embedding_dim": 2}, "data": {"features": ["Open", "Close"]}}, "model.embedding_dim", "one input"),
+    ({"model": {"embedding_dim": 2}}, "data.scaler", "none"),
+    ({"model": {"embedding_dim": 2, "input_dense": 3}, "data": {"scaler": "none"}}, "model.input_dense", "not both"),
+])
+def test_task_horizon0_and_input_layers_are_checked(changes, field, words):
+    raw = {section: dict(values) for section, values in changes.items()}
+    with pytest.raises(SpecError) as info:
+        ExperimentSpec.from_dict(raw)
+    assert info.value.field == field and words in str(info.value)
+
+
+def test_horizon0_maps_a_column_that_is_not_an_input():
+    spec = ExperimentSpec.from_dict({"window": {"horizon": 0}, "data": {"target": "Close", "features": ["Open"]}})
+    assert spec.window.horizon == 0
+    assert ExperimentSpec.from_dict({"window": {"horizon": 0}, "model": {"mode": "autoencoder"}}).model.mode == \
+        "autoencoder"  # the autoencoder reads its target on purpose

@@ -32,7 +32,7 @@ def test_job_trains_to_the_end_and_publishes_everything():
     assert snap.epoch == 2 and len(snap.history["loss"]) == len(snap.history["val_loss"]) == 2
     assert snap.predictions["test"].shape == w.truth["test"].shape
     assert snap.predictions_epoch == 2
-    assert set(snap.metrics["test"]) == {"rmse", "mae", "mape", "smape", "mase", "direction"}
+    assert set(snap.metrics["test"]) == {"mse", "rmse", "mae", "mape", "smape", "mase", "direction"}
     assert snap.metrics["baselines"]["naive"]["rmse"] > 0
     assert snap.progress == 1.0
 
