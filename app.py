@@ -7,7 +7,7 @@ import streamlit as st  # noqa: E402
 
 import core.tickers  # noqa: E402,F401  (before anything imports TensorFlow: see core/tickers.py)
 
-from ui import patches, state, views  # noqa: E402
+from ui import patches, present, state, views  # noqa: E402
 
 patches.keep_keras_session()
 
@@ -19,8 +19,14 @@ pages = [
     st.Page("pages/train.py", title="Train", icon=":material/play_circle:", default=True),
     st.Page("pages/inspect.py", title="Inspect", icon=":material/grid_on:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+    st.Page("pages/presets.py", title="Presets", icon=":material/school:"),
 ]
-nav = st.navigation(pages)
+presenting = present.on()
+nav = st.navigation(pages, position="hidden" if presenting else "sidebar")
+if presenting:
+    present.style()
+    if nav.title != "Presets":
+        st.switch_page("pages/presets.py")
 
 state.get_spec()  # first: a share link's setup is read from the URL before anything else changes it
 link = st.session_state.pop("link_message", None)
@@ -32,6 +38,9 @@ state.keep_run_in_url()  # again: the page may have changed the setup or started
 
 with st.sidebar:
     st.markdown("**RNN Lab**: train a recurrent network on a time series and watch it learn.")
+    st.button("Presentation mode", icon=":material/slideshow:", on_click=present.start, width="stretch",
+              help="Full width, larger type, no sidebar, and a Next button through the presets: for showing RNNs to "
+                   "an audience. Leave it with Exit at the top right. A link with ?present=1 opens in it.")
     st.caption(views.describe(state.get_spec()))
     if nav.title != "Train":  # the Train page shows the run itself
         views.sidebar_status()

@@ -419,3 +419,127 @@ def prediction_overlay_figure(frames: dict[str, pd.DataFrame], target: str) -> g
                             line=dict(color=RUN_COLOURS[n % len(RUN_COLOURS)], width=1.3)))
     _layout(fig, "Test predictions of each run", target, height=420)
     return _legend_below(fig)
+
+
+CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+                 "#17becf")
+
+
+def accuracy_figure(history: dict[str, list[float]]) -> go.Figure:
+    """Train and validation accuracy per epoch, in percent (classification)."""
+    fig = go.Figure()
+    for key, name, colour in (("accuracy", "train", SPLIT_COLOURS["train"]),
+                              ("val_accuracy", "validation", SPLIT_COLOURS["val"])):
+        values = 100 * np.asarray(history.get(key, []), dtype=np.float32)
+        fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, name=name, mode="lines+markers",
+                                 line=dict(color=colour)))
+    if not history.get("accuracy"):
+        fig.add_annotation(text="No completed epoch yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+    fig.update_xaxes(title="epoch", rangemode="tozero")
+    fig.update_yaxes(range=[0, 101])
+    return _layout(fig, "Accuracy", "% correct")
+
+
+def class_figure(frame: pd.DataFrame, classes: list[str], series: pd.Series | None = None) -> go.Figure:
+    """Classification over the val and test windows.
+
+    With up to 5 classes: each class's probability as a line, and the true class as coloured
+    markers along the top; with `series` (the input wave at each target), the wave drawn with
+    its points coloured by the predicted class. With more classes: a heatmap of the
+    probabilities (class x window) with the true class marked.
+
+    Args:
+        frame: predictions.csv-shaped with p_<class> columns (truth/prediction are label indices).
+    """
+    idx = downsample(len(frame), 1500)
+    part = frame.iloc[idx]
+    x = part["date"].to_numpy()
+    fig = go.Figure()
+    probs = np.stack([part.get(f"p_{c}", pd.Series(np.nan, index=part.index)).to_numpy(np.float32) for c in classes])
+    names = np.asarray(classes, dtype=object)
+    truth = part["truth"].to_numpy().astype(int)
+    if len(classes) > 5:
+        fig.add_trace(go.Heatmap(z=probs, x=x, y=list(classes), colorscale="Blues", zmin=0, zmax=1,
+                                 colorbar=dict(title="p", thickness=10),
+                                 hovertemplate="%{x}<br>class %{y}: p %{z:.2f}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=x, y=names[truth], mode="markers", name="true class",
+                                 marker=dict(symbol="line-ew-open", size=9, color="#d62728")))
+        fig.update_yaxes(type="category", title="class")
+        return _layout(fig, "Class probabilities (validation and test), true class in red", "class", height=380)
+    if series is not None:
+        pred = part["prediction"].to_numpy()
+        values = series.to_numpy(np.float32)[idx]
+        fig.add_trace(go.Scatter(x=x, y=values, mode="lines", line=dict(color="#bbbbbb", width=1), name=series.name,
+                                 yaxis="y2", showlegend=False, hoverinfo="skip"))
+        for k, name in enumerate(classes):
+            hit = pred == k
+            fig.add_trace(go.Scatter(x=x[hit], y=values[hit], mode="markers", yaxis="y2", name=f"predicted {name}",
+                                     marker=dict(size=5, color=CLASS_COLOURS[k % 10])))
+        fig.update_layout(yaxis2=dict(domain=[0.0, 0.45], title=str(series.name)), yaxis=dict(domain=[0.55, 1.0]))
+    for k, name in enumerate(classes):
+        fig.add_trace(go.Scatter(x=x, y=probs[k], mode="lines", name=f"p({name})",
+                                 line=dict(color=CLASS_COLOURS[k % 10], width=1.5)))
+        hit = truth == k
+        fig.add_trace(go.Scatter(x=x[hit], y=np.full(hit.sum(), 1.06, np.float32), mode="markers",
+                                 marker=dict(symbol="square", size=6, color=CLASS_COLOURS[k % 10]),
+                                 name=f"true {name}", showlegend=False, hovertemplate=f"true class {name}<extra></extra>"))
+    fig.update_layout(yaxis=dict(range=[-0.02, 1.12], title="probability"))
+    return _layout(fig, "Class probabilities; squares on top: the true class", "probability", height=420)
+
+
+def confusion_figure(table, classes: list[str], title: str = "Confusion matrix (test)") -> go.Figure:
+    """Counts, rows = true class, columns = predicted; the diagonal is right."""
+    z = np.asarray(table, dtype=np.int64)
+    fig = go.Figure(go.Heatmap(z=z, x=list(classes), y=list(classes), colorscale="Blues", text=z, texttemplate="%{text}",
+                               hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>", showscale=False))
+    fig.update_xaxes(title="predicted", type="category", side="bottom")
+    fig.update_yaxes(title="true", type="category", autorange="reversed")
+    fig.update_layout(title=title, height=120 + 28 * max(len(classes), 5), margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def window_error_figure(frame: pd.DataFrame, target: str) -> go.Figure:
+    """Autoencoder: the reconstruction error (RMSE) of each val/test window, by the window's last date."""
+    fig = go.Figure()
+    for split in ("val", "test"):
+        rows = frame[frame["split"] == split]
+        if len(rows) and "window_error" in rows:
+            fig.add_trace(_line(rows["date"].to_numpy(), rows["window_error"], split,
+                                line=dict(color=SPLIT_COLOURS[split], width=1.2)))
+    fig.update_layout(hovermode="x unified")
+    return _layout(fig, "Reconstruction error per window (RMSE): peaks are stretches it cannot rebuild",
+                   f"RMSE ({target})")
+
+
+def probability_bars(probabilities: np.ndarray, classes: list[str], title: str) -> go.Figure:
+    """One bar per class: the predicted probability; the winner highlighted."""
+    p = np.asarray(probabilities, dtype=np.float32)
+    colours = ["#ef553b" if i == int(p.argmax()) else "#9db4d6" for i in range(len(p))]
+    fig = go.Figure(go.Bar(x=list(classes), y=p, marker_color=colours, text=[f"{v:.0%}" for v in p],
+                           textposition="outside", hovertemplate="%{x}: %{y:.3f}<extra></extra>"))
+    fig.update_yaxes(range=[0, 1.15], title="probability")
+    fig.update_xaxes(type="category")
+    fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def hidden_figure(h: np.ndarray, steps: list[str], title: str, y_title: str = "step") -> go.Figure:
+    """A hidden state over time as a heatmap: one row per step (top first), one column per unit."""
+    z = np.asarray(h, dtype=np.float32)
+    fig = go.Figure(go.Heatmap(z=z.round(4), x=[f"u{i}" for i in range(z.shape[1])], y=list(steps), zmin=-1, zmax=1,
+                               colorscale="RdBu", reversescale=True, colorbar=dict(title="h", thickness=10),
+                               hovertemplate=f"{y_title} %{{y}}, unit %{{x}}: %{{z:.3f}}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", type="category", title=y_title)
+    fig.update_xaxes(title="unit", type="category")
+    fig.update_layout(title=title, height=140 + 26 * max(len(steps), 4), margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def image_figure(pixels: np.ndarray, title: str) -> go.Figure:
+    """A grey image, one row per time step as the network reads it (row 0 on top)."""
+    z = np.asarray(pixels, dtype=np.float32)
+    fig = go.Figure(go.Heatmap(z=z, colorscale="Greys", showscale=False, y=[f"row {i}" for i in range(len(z))],
+                               hovertemplate="%{y}, column %{x}: %{z:.1f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", type="category", scaleanchor="x")
+    fig.update_layout(title=title, height=140 + 26 * max(len(z), 8), margin=dict(l=10, r=10, t=50, b=10))
+    return fig

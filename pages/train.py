@@ -1,8 +1,7 @@
 """Train: start and stop training, and watch the loss, the predictions and the metrics live."""
 import streamlit as st
 
-from core import charts
-from ui import state, views
+from ui import state, train_views, views
 
 st.title("Train")
 spec = state.get_spec()
@@ -36,44 +35,18 @@ if stop_clicked:
         st.info("Nothing is training right now, so there is nothing to stop.")
 
 
-def live_view() -> None:
-    """Progress, loss, predictions and metrics of `run`, redrawn from its latest snapshot."""
-    snap = run.snapshot()
-    views.progress(snap)
-    opts = st.columns(2)
-    log_y = opts[0].toggle("Log-scale loss", key="log_loss", help="Show the loss on a log axis: late epochs stay readable.")
-    paused = opts[1].toggle("Pause live updates", key=f"pause-{run.run_id}", disabled=not snap.running,
-                            help="Charts reset their zoom whenever new data arrives. Pause to zoom and hover.")
-    if paused and snap.running:  # draw the snapshot taken when the pause began
-        snap = st.session_state.setdefault(f"paused-{run.run_id}", snap)
-    else:
-        st.session_state.pop(f"paused-{run.run_id}", None)
-    loss_col, pred_col = st.columns([2, 3])
-    loss_fig = views.figure_once(("loss", run.run_id, snap.epoch, log_y),
-                                 lambda: charts.loss_figure(snap.history, log_y))
-    pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status),
-                                 lambda: charts.prediction_figure(run.frame(snap), target, horizon=horizon))
-    loss_col.plotly_chart(loss_fig, width="stretch", key="loss_chart")
-    pred_col.plotly_chart(pred_fig, width="stretch", key="pred_chart")
-    if snap.predictions_epoch and snap.running:
-        pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")
-    views.metrics_table(snap, target, horizon, run.spec.train.learning_rate, cell=run.spec.model.cell)
-    if was_running and not run.snapshot().running:
-        st.rerun()
-
-
 if run is None:
     if train_error is None and views.preparation_error(spec) is None:
         st.info("Click **Train** to start. This is the series the model will learn from:")
     views.data_preview(spec, show_error=train_error is None)
 else:
     was_running = run.snapshot().running
-    target, horizon = run.spec.data.target, run.spec.window.horizon
     if run.spec != spec:
         st.caption(f"The run below used: {views.describe(run.spec)}. Click **Train** to train the settings above.")
-    st.fragment(live_view, run_every=1.0 if was_running else None)()
+    st.fragment(train_views.live_view, run_every=1.0 if was_running else None)(run)
     st.page_link("pages/inspect.py", label="Look inside the cells: the gates of this run, live", icon=":material/grid_on:")
     if not was_running:
+        train_views.extras(run)
         views.forecast_section(run, run.snapshot())
         views.error_section(run, run.snapshot())
         views.downloads(run)

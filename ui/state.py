@@ -232,12 +232,14 @@ def _windowed(spec_json: str) -> windows.Windowed:
 
 
 def windowed(spec: ExperimentSpec) -> windows.Windowed:
-    """The spec's windows (cached per data, window and split sections, the mode, and the batch size,
-    which stateful windows come in whole multiples of). Raises DataError."""
+    """The spec's windows (cached per data, window and split sections, the mode, the task, the
+    embedding, and the batch size, which stateful windows come in whole multiples of). Raises DataError."""
     from core.spec import ModelSpec, TrainSpec
 
+    m = spec.model
     key = ExperimentSpec(data=spec.data, window=spec.window, split=spec.split,
-                         model=ModelSpec(mode=spec.model.mode), train=TrainSpec(batch_size=spec.train.batch_size))
+                         model=ModelSpec(mode=m.mode, task=m.task, embedding_dim=m.embedding_dim),
+                         train=TrainSpec(batch_size=spec.train.batch_size, loss=spec.train.loss))
     return _windowed(key.to_json())
 
 

@@ -22,11 +22,16 @@ def layers_text(spec: ExperimentSpec) -> str:
     m, h = spec.model, spec.window.horizon
     bi = "Bi" if m.bidirectional else ""
     stack = " → ".join(f"{bi}{m.cell}({u})" for u in m.units)
-    dense = ([f"Dense({m.head_units})"] if m.head_units else []) + [f"Dense({h if m.mode == 'direct' else 1})"]
-    if m.mode in ("seq2seq", "many_to_many"):
+    if m.input_dense:
+        stack = f"Dense({m.input_dense}) → {stack}"
+    if m.embedding_dim:
+        stack = f"Embedding({m.embedding_dim}) → {stack}"
+    out = "Dense(classes, softmax)" if m.task == "classification" else f"Dense({h if m.mode == 'direct' else 1})"
+    dense = ([f"Dense({m.head_units})"] if m.head_units else []) + [out]
+    if m.mode in ("seq2seq", "many_to_many", "autoencoder"):
         dense = [f"TimeDistributed({d})" for d in dense]
-    if m.mode == "seq2seq":
-        stack += f" → RepeatVector({h}) → {bi}{m.cell}({m.units[-1]})"
+    if m.mode in ("seq2seq", "autoencoder"):
+        stack += f" → RepeatVector({spec.window.length if m.mode == 'autoencoder' else h}) → {bi}{m.cell}({m.units[-1]})"
     extras = [x for x in (m.dropout and f"dropout {m.dropout:g}", m.recurrent_dropout and
                           f"recurrent dropout {m.recurrent_dropout:g}") if x]
     return (("stateful " if m.mode == "stateful" else "") + " → ".join([stack, *dense])
@@ -40,9 +45,13 @@ def describe(spec: ExperimentSpec, bold: bool = False) -> str:
     prep = [x for x in (d.transform != "raw" and f"{d.transform} transform",
                         d.scaler != "minmax" and f"{d.scaler} scaling",
                         spec.window.stride > 1 and f"stride {spec.window.stride}") if x]
-    h = spec.window.horizon
-    ahead = (f"1 to {h} steps" if spec.model.mode in ("direct", "seq2seq") else f"{h} step{'s' if h != 1 else ''}")
-    return (f"{b}{source_title(spec)}{b}, predicting {b}{d.target}{b} {ahead} ahead from the "
+    h, mode = spec.window.horizon, spec.model.mode
+    verb = "classifying" if spec.model.task == "classification" else "predicting"
+    ahead = (f"1 to {h} steps ahead" if mode in ("direct", "seq2seq") else f"{h} step{'s' if h != 1 else ''} ahead"
+             if h else "at every step of the window" if mode == "many_to_many" else "at the window's last step")
+    what = (f"rebuilding {b}{d.target}{b} over the" if mode == "autoencoder" else
+            f"{verb} {b}{d.target}{b} {ahead} from the")
+    return (f"{b}{source_title(spec)}{b}, {what} "
             f"last {b}{spec.window.length}{b} steps of {', '.join(d.features)}"
             + (f" ({', '.join(prep)})" if prep else "") + f" · {b}{layers_text(spec)}{b} · "
             f"{t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}, {t.loss} loss"
@@ -141,7 +150,9 @@ def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1)
     rows, index = [metrics[split]], [model_label]
     season = metrics.get("season")
     for key, values in baselines.items():
-        name = charts.naive_label(horizon) if key == "naive" else BASELINE_NAMES.get(key, key)
+        named = metrics.get("naive_name", "persistence")
+        name = ((charts.naive_label(horizon) if named == "persistence" else named) if key == "naive"
+                else BASELINE_NAMES.get(key, key))
         if key == "seasonal_naive" and season:
             how = metrics.get("season_how", "")
             name += (" (no season found: same as persistence)" if how == "none found" else
@@ -187,7 +198,8 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
                               f"rise would score {up:.0f}% Direction, always a fall {100 - up:.0f}%."
                               if split == "test" and up is not None else ""))
     ratio = model["rmse"] / naive["rmse"] if naive["rmse"] else float("nan")
-    line = evaluate.verdict(cell, model, naive)
+    baseline = snap.metrics.get("naive_name", "persistence")
+    line = evaluate.verdict(cell, model, naive, baseline)
     if best is not None and table.loc[best, "RMSE"] < min(model["rmse"], naive["rmse"]):
         line += f"; the {best} baseline does better than both (RMSE {table.loc[best, 'RMSE']:.3f})"
     (st.success if ratio < 1 else st.warning)(f"On the {label} targets: {line}.", icon=":material/balance:")
@@ -195,7 +207,7 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
         st.caption(f"That is far worse than repeating the last value. Common causes: test values outside the range "
                    f"seen in training (a trending series: try the diff or pct transform on the Data page), too few "
                    f"epochs, or a learning rate that is too high (now {learning_rate:g}).")
-    elif ratio >= 1:
+    elif ratio >= 1 and baseline == "persistence":
         st.caption("Persistence is hard to beat on series that move like a random walk, as day-to-day prices do: "
                    "try more epochs, a GRU, a shorter window, a lower learning rate or the diff transform, and "
                    "compare.")
@@ -297,8 +309,8 @@ def forecast_section(run, snap) -> None:
 def error_section(run, snap) -> None:
     """After a run: residuals, the error histogram and the lag check on the test targets."""
     frame = run.frame(snap)
-    if snap.metrics is None or not frame["prediction"].notna().any():
-        return
+    if snap.metrics is None or not frame["prediction"].notna().any() or run.spec.model.task == "classification":
+        return  # a classifier's errors are its confusion matrix
     target = run.spec.data.target
     st.subheader("Error analysis")
     left, right = st.columns([3, 2])

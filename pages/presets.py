@@ -1,0 +1,101 @@
+"""Presets: the classic RNN tutorials in one click, each with what it shows, its shapes, and a live run."""
+import streamlit as st
+
+from core import presets
+from core.spec import SpecError
+from ui import present, state, train_views, views
+
+NAMES = list(presets.PRESETS)
+PICK = "preset_pick"
+CSV_PRESETS = ("stock-simplernn-60", "stock-lstm-60", "stock-gru-60", "stock-stacked-lstm", "stock-multifeature")
+
+presenting = present.on()
+asked = st.query_params.get("preset")
+if asked in presets.PRESETS and PICK not in st.session_state:
+    st.session_state[PICK] = asked
+st.session_state.setdefault(PICK, NAMES[0])
+
+
+def step(by: int) -> None:
+    st.session_state[PICK] = NAMES[(NAMES.index(st.session_state[PICK]) + by) % len(NAMES)]
+
+
+if presenting:
+    top = st.columns([6, 1, 1, 1])
+    top[1].button("Previous", icon=":material/arrow_back:", on_click=step, args=(-1,), width="stretch")
+    top[2].button("Next preset", icon=":material/arrow_forward:", type="primary", on_click=step, args=(1,),
+                  width="stretch", help="The presets in teaching order: waves, letters, prices, images, shapes.")
+    if top[3].button("Exit", icon=":material/close_fullscreen:", width="stretch",
+                     help="Leave presentation mode: the sidebar and normal type come back."):
+        present.leave()
+        st.rerun()
+    picked = top[0].selectbox("Preset", NAMES, key=PICK, label_visibility="collapsed",
+                              format_func=lambda n: f"{NAMES.index(n) + 1}/{len(NAMES)} · {presets.PRESETS[n].title}")
+else:
+    st.title("Presets")
+    st.caption("The classic RNN tutorials, one click each: the same data, shapes and settings, trained live here "
+               "with every view (loss, predictions, gates) and honest baselines.")
+    left, right = st.columns([4, 1])
+    picked = left.selectbox("Preset", NAMES, key=PICK, format_func=lambda n: f"{presets.PRESETS[n].title} ({n})",
+                            help="Pick a tutorial. `python -m core train --preset NAME` runs the same from a shell.")
+    right.button("Next preset", icon=":material/arrow_forward:", on_click=step, args=(1,), width="stretch")
+st.query_params["preset"] = picked
+
+preset = presets.get(picked)
+spec, note = preset.experiment(), ""
+if presenting:
+    st.title(preset.title)
+st.markdown(preset.shows)
+st.caption(f"Reproduces {preset.origin}. Reports {', '.join(preset.report)}. "
+           f"Command line: `python -m core train --preset {preset.name}`")
+
+current = state.get_spec()
+if picked == "sine-to-cosine" and st.toggle(
+        "Unscaled x from 3000", key="unscaled_x",
+        help="Also feed x itself, starting at 3000 and not scaled: watch training stall. Then set the scaler to "
+             "min-max on the Data page and train again."):
+    spec = presets.unscaled(spec)
+if picked in CSV_PRESETS and current.data.source == "csv" and st.toggle(
+        f"Run on my CSV ({views.source_title(current)})", key="preset_on_csv",
+        help="Use the CSV loaded on the Data page; its columns are matched by name, ignoring case (open = Open)."):
+    try:
+        spec, note = presets.on_csv(spec, current.data.path, list(state.load_frame(current).columns))
+        st.caption(note)
+    except (SpecError, ValueError) as exc:
+        st.warning(f"{state.sentence(str(exc))} The built-in data is used instead.", icon=":material/table_chart:")
+
+buttons = st.columns([1, 1, 3])
+train_clicked = buttons[0].button("Train this preset", type="primary", icon=":material/play_arrow:",
+                                  help="Load the preset's settings and train them now, live, on this page.")
+load_clicked = buttons[1].button("Load into the editor", icon=":material/edit:",
+                                 help="Copy the settings to the Data and Model pages to change them before training.")
+error = None
+if train_clicked or load_clicked:
+    state.set_spec(spec)
+    state.forget_widgets()
+    if train_clicked:
+        error = state.start_training(spec)
+    else:
+        st.success("Loaded. Change it on the Data and Model pages, then train it on the Train page.",
+                   icon=":material/check:")
+if error:
+    st.warning(error, icon=":material/block:")
+
+with st.expander("Shapes: (samples, time steps, features), layer by layer", expanded=not presenting):
+    try:
+        train_views.shape_explainer(spec)
+    except ValueError as exc:
+        st.warning(state.sentence(str(exc)))
+
+run = state.current_run()
+if run is not None and run.spec == spec:
+    running = run.snapshot().running
+    st.fragment(train_views.live_view, run_every=1.0 if running else None)(run, "-preset")
+    if not running:
+        train_views.extras(run)
+        views.forecast_section(run, run.snapshot())
+    st.page_link("pages/inspect.py", label="Look inside the cells: the gates of this run", icon=":material/grid_on:")
+elif run is not None and run.snapshot().running:
+    st.info("Another run is training; open **Train** to watch or stop it.", icon=":material/hourglass_top:")
+else:
+    st.info("Click **Train this preset** to watch it learn here.", icon=":material/play_arrow:")

@@ -1,0 +1,228 @@
+"""The live training view (Train and Presets pages) and the views special to some presets:
+classification (accuracy, class probabilities, confusion matrix), the autoencoder's
+reconstruction error, typed letters for next-letter models and digits read row by row."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import charts, gates, models
+from core.spec import ExperimentSpec
+from ui import state, views
+
+LETTERS_HELP = "Letters the model knows; it reads the last letters you type, up to its window length."
+
+
+def live_view(run, key: str = "") -> None:
+    """Progress, loss (and accuracy), predictions and metrics of `run`, from its latest snapshot."""
+    snap = run.snapshot()
+    was_running = snap.running
+    spec = run.spec
+    target, horizon = spec.data.target, spec.window.horizon
+    classify = spec.model.task == "classification"
+    views.progress(snap)
+    opts = st.columns(2)
+    log_y = opts[0].toggle("Log-scale loss", key=f"log_loss{key}",
+                           help="Show the loss on a log axis: late epochs stay readable.")
+    paused = opts[1].toggle("Pause live updates", key=f"pause-{run.run_id}{key}", disabled=not snap.running,
+                            help="Charts reset their zoom whenever new data arrives. Pause to zoom and hover.")
+    if paused and snap.running:  # draw the snapshot taken when the pause began
+        snap = st.session_state.setdefault(f"paused-{run.run_id}", snap)
+    else:
+        st.session_state.pop(f"paused-{run.run_id}", None)
+    loss_col, pred_col = st.columns([2, 3])
+    loss_fig = views.figure_once(("loss", run.run_id, snap.epoch, log_y),
+                                 lambda: charts.loss_figure(snap.history, log_y))
+    loss_col.plotly_chart(loss_fig, width="stretch", key=f"loss_chart{key}")
+    if classify:
+        acc = views.figure_once(("acc", run.run_id, snap.epoch), lambda: charts.accuracy_figure(snap.history))
+        loss_col.plotly_chart(acc, width="stretch", key=f"acc_chart{key}")
+        pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status),
+                                     lambda: charts.class_figure(run.frame(snap), classes_of(run, snap),
+                                                                 _wave(run, spec)))
+    else:
+        pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status),
+                                     lambda: charts.prediction_figure(run.frame(snap), target, horizon=horizon))
+    pred_col.plotly_chart(pred_fig, width="stretch", key=f"pred_chart{key}")
+    if snap.predictions_epoch and snap.running:
+        pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")
+    if spec.model.mode == "autoencoder" and snap.predictions is not None:
+        frame = run.frame(snap)
+        pred_col.plotly_chart(charts.window_error_figure(frame, target), width="stretch", key=f"recon{key}")
+    if classify:
+        class_table(snap, spec.model.cell)
+    else:
+        views.metrics_table(snap, target, horizon, spec.train.learning_rate, cell=spec.model.cell)
+    if was_running and not run.snapshot().running:
+        st.rerun()
+
+
+def classes_of(run, snap) -> list[str]:
+    if snap.metrics and snap.metrics.get("classes"):
+        return list(snap.metrics["classes"])
+    return [c[2:] for c in run.frame(snap).columns if c.startswith("p_")]
+
+
+def _wave(run, spec: ExperimentSpec) -> pd.Series | None:
+    """The input wave at each val/test target (for the colour-by-class chart), when there is one input."""
+    if len(spec.data.features) != 1 or spec.model.embedding_dim:
+        return None
+    try:
+        frame = state.load_frame(spec)
+    except ValueError:
+        return None
+    dates = run.frame(run.snapshot())["date"]
+    column = spec.data.features[0]
+    return frame[column].reindex(pd.DatetimeIndex(dates)).reset_index(drop=True).rename(column)
+
+
+def class_table(snap, cell: str) -> None:
+    """Accuracy and log loss next to the baseline class; the confusion matrix once training ends."""
+    if not snap.metrics:
+        st.caption("Metrics appear with the first predictions.")
+        return
+    split = "val" if snap.running else "test"
+    label = "validation" if split == "val" else "test"
+    m = snap.metrics
+    naive = m["baselines" if split == "test" else "val_baselines"]["naive"]
+    table = pd.DataFrame([m[split], naive], index=[f"{cell} (epoch {snap.predictions_epoch or snap.epoch})",
+                                                   m.get("naive_name", "baseline")]).astype(float)
+    table = table.rename(columns={"accuracy": "Accuracy %", "log_loss": "Log loss"})
+    st.markdown(f"**{label.capitalize()} metrics**" + (" (live; test metrics appear when training ends)"
+                                                      if split == "val" else ""))
+    st.dataframe(table.style.format("{:.3f}", na_rep="–"), width="stretch")
+    st.caption("Accuracy at each window's last step. Log loss is the mean cross-entropy of the true class "
+               "(lower is better; guessing evenly among k classes scores ln k).")
+    ok = m[split]["accuracy"] > naive["accuracy"]
+    (st.success if ok else st.warning)(
+        f"On the {label} windows: {cell} {'beats' if ok else 'does not beat'} the {m.get('naive_name', 'baseline')} "
+        f"baseline ({m[split]['accuracy']:.1f}% vs {naive['accuracy']:.1f}% correct).", icon=":material/balance:")
+    if split == "test" and m.get("confusion"):
+        st.plotly_chart(charts.confusion_figure(m["confusion"], m["classes"]), width="content", key="confusion")
+
+
+def shape_explainer(spec: ExperimentSpec) -> None:
+    """(samples, time steps, features) and every layer's output shape, with what it does to the shape."""
+    rows, total = state.layer_table(spec)
+    try:
+        w = state.windowed(spec)
+        n, t, f = sum(w.counts().values()), *w.input_shape
+        st.markdown(f"**Input**: `(samples, time steps, features)` = `({n}, {t}, {f})`  ·  **target** `y` "
+                    f"`{(n, *w.y['train'].shape[1:])}`")
+    except ValueError:
+        st.markdown(f"**Input**: `(samples, {spec.window.length}, {len(spec.data.features)})`")
+    table = pd.DataFrame([{**{k: r[k] for k in ("layer", "type", "output shape")}, "what it does": _does(r, spec)}
+                          for r in rows])
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(f"{total:,} parameters. `None` is the batch: any number of samples. "
+               + models.MODE_TEXT.get(spec.model.mode, ""))
+
+
+def _does(row: dict, spec: ExperimentSpec) -> str:
+    kind, shape = row["type"], row["output shape"]
+    if kind.startswith(("SimpleRNN", "LSTM", "GRU", "Bidirectional")):
+        seq = shape.count(",") == 2
+        return ("return_sequences=True: one state per time step, for the next layer" if seq else
+                "return_sequences=False: only the last state, one vector per sample")
+    return {"RepeatVector": "copies the state once per output step: the decoder's input sequence",
+            "Dropout": "zeroes a random share while training (not when predicting)",
+            "Embedding": "a learned vector per token", "Reshape": "drops the feature axis: one token per step",
+            }.get(kind, "TimeDistributed: the same Dense at every time step" if kind.startswith("TimeDistributed") else
+                  "Dense on every time step (same weights): a projection of each step's inputs"
+                  if row["layer"] == "input_dense" else "Dense read-out" + (
+                      " (softmax over the classes)" if spec.model.task == "classification" and
+                      row["layer"] == "head" else ""))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _twin(run_id: str, epoch: int, spec_json: str, steps: int, features: int, classes: int, vocab: int, _weights):
+    spec = ExperimentSpec.from_json(spec_json)
+    return gates.twin(spec, (steps, features), _weights, classes, vocab)
+
+
+def letters_view(probe) -> None:
+    """Type letters: the predicted next letter with its probabilities, and the hidden state per letter."""
+    w, spec = probe.windowed, probe.spec
+    names = list(w.classes)
+    st.markdown("#### Type letters, see the next one")
+    text = st.text_input("Letters", value="".join(names[:3]), key="typed_letters", max_chars=40,
+                         help=LETTERS_HELP + f" Known letters: {' '.join(names)}.")
+    typed = [c for c in text.lower() if c.strip()]
+    unknown = sorted({c for c in typed if c not in names})
+    if unknown:
+        st.warning(f"The model only knows the letters {' '.join(names)}; {' '.join(unknown)} "
+                   f"{'is' if len(unknown) == 1 else 'are'} left out.", icon=":material/keyboard:")
+    typed = [c for c in typed if c in names][-spec.window.length:]
+    if not typed:
+        st.info(f"Type one or more of the letters {' '.join(names)}.")
+        return
+    tokens = np.array([names.index(c) for c in typed])
+    if spec.model.embedding_dim:
+        x = tokens[:, None].astype(np.float32)
+    else:
+        x = np.zeros((len(tokens), len(spec.data.features)), np.float32)
+        for i, t in enumerate(tokens):
+            x[i, spec.data.features.index(names[t])] = 1.0
+    x = w.x_scaler.transform(x).astype(np.float32)[None]
+    epoch = probe.epochs[-1]
+    net = _twin(probe.run_id, epoch, spec.to_json(), len(typed), x.shape[2], len(names), w.vocab,
+                probe.history[epoch])
+    p = np.asarray(net.predict_on_batch(x))[0].reshape(-1, len(names))[-1]
+    traces = gates.replay(net, x)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.probability_bars(p, names, f"After “{''.join(typed)}”: next is “{names[int(p.argmax())]}”"),
+                      width="stretch", key="letter_probs")
+    layer, values = next(iter(traces.items()))
+    right.plotly_chart(charts.hidden_figure(values["h"][0], typed, f"Hidden state of {layer}, letter by letter",
+                                            "letter"), width="stretch", key="letter_hidden")
+    st.caption(f"The model reads at most {spec.window.length} letter{'s' if spec.window.length > 1 else ''} "
+               f"(its window), with the weights of epoch {epoch}.")
+
+
+def image_rows_view(probe) -> None:
+    """One test digit, the hidden activations row by row, and the class probabilities."""
+    w, spec = probe.windowed, probe.spec
+    n = len(w.y["test"])
+    st.markdown("#### One digit, row by row")
+    i = st.slider("Test image", 0, n - 1, 0, key="digit_index",
+                  help="Pick a test image; the network reads it one row per time step, top to bottom.")
+    x = w.X["test"][i:i + 1]
+    epoch = probe.epochs[-1]
+    weights = probe.history[epoch]
+    net = _twin(probe.run_id, epoch, spec.to_json(), *w.input_shape, len(w.classes), w.vocab, weights)
+    p = np.asarray(net.predict_on_batch(x))[0].reshape(-1, len(w.classes))[-1]
+    traces = gates.replay(net, x)
+    layer, values = next(iter(traces.items()))
+    start = int(w.starts["test"][i])
+    pixels = w.x_scaler.inverse_transform(x[0]) if hasattr(w.x_scaler, "inverse_transform") else x[0]
+    truth = w.class_name(w.truth["test"][i])
+    cols = st.columns([2, 3, 2])
+    cols[0].plotly_chart(charts.image_figure(pixels, f"Image {start // w.input_shape[0]}: a {truth}"),
+                         width="stretch", key="digit_image")
+    cols[1].plotly_chart(charts.hidden_figure(values["h"][0], [f"row {r}" for r in range(w.input_shape[0])],
+                                              f"Hidden state h of {layer}, row by row", "row"),
+                         width="stretch", key="digit_hidden")
+    cols[2].plotly_chart(charts.probability_bars(p, w.classes, f"Predicted: {w.classes[int(p.argmax())]}"),
+                         width="stretch", key="digit_probs")
+    st.caption(f"Weights of epoch {epoch}. Each row of the middle chart is the state after reading that image row: "
+               "watch it settle as the digit takes shape.")
+
+
+def extras(run) -> None:
+    """The views special to a kind of data: typed letters, or digits row by row (once a model exists)."""
+    spec = run.spec
+    letters = spec.data.source == "synthetic" and spec.data.name == "letters" and spec.model.task == "classification"
+    images = spec.data.source == "builtin" and spec.data.name in ("digits", "mnist") and \
+        spec.model.task == "classification" and spec.model.mode == "many_to_one"
+    if not (letters or images):
+        return
+    from ui.probe import probe
+
+    p = probe(run)
+    if isinstance(p, str):
+        st.caption(p)
+        return
+    if p.windowed.input_shape[0] != spec.window.length or not p.windowed.classes:
+        return
+    (letters_view if letters else image_rows_view)(p)
