@@ -13,20 +13,17 @@ patches.keep_keras_session()
 
 st.set_page_config(page_title="RNN Lab", page_icon=":material/neurology:", layout="wide")
 
+presenting = present.on()
 pages = [
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:"),
     st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
-    st.Page("pages/train.py", title="Train", icon=":material/play_circle:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/play_circle:", default=not presenting),
     st.Page("pages/inspect.py", title="Inspect", icon=":material/grid_on:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
-    st.Page("pages/presets.py", title="Presets", icon=":material/school:"),
+    st.Page("pages/presets.py", title="Presets", icon=":material/school:", default=presenting),
 ]
-presenting = present.on()
-nav = st.navigation(pages, position="hidden" if presenting else "sidebar")
-if presenting:
-    present.style()
-    if nav.title != "Presets":
-        st.switch_page("pages/presets.py")
+# Presentation mode: the Presets page only, whatever the address says, with no navigation.
+nav = st.navigation([pages[-1]] if presenting else pages, position="hidden" if presenting else "sidebar")
 
 state.get_spec()  # first: a share link's setup is read from the URL before anything else changes it
 link = st.session_state.pop("link_message", None)
@@ -36,16 +33,17 @@ state.keep_run_in_url()  # page switches drop query params; a refresh must find 
 nav.run()  # pages draw first, so the sidebar below reflects what they changed (a Train click, a new target)
 state.keep_run_in_url()  # again: the page may have changed the setup or started a run
 
-with st.sidebar:
-    st.markdown("**RNN Lab**: train a recurrent network on a time series and watch it learn.")
-    st.button("Presentation mode", icon=":material/slideshow:", on_click=present.start, width="stretch",
-              help="Full width, larger type, no sidebar, and a Next button through the presets: for showing RNNs to "
-                   "an audience. Leave it with Exit at the top right. A link with ?present=1 opens in it.")
-    st.caption(views.describe(state.get_spec()))
-    if nav.title != "Train":  # the Train page shows the run itself
-        views.sidebar_status()
-    with st.popover("Share this setup", icon=":material/share:", width="stretch"):
-        st.caption("This link opens RNN Lab with the whole configuration above (data, window, model, training). "
-                   "It does not give access to your runs; if the data is a CSV you uploaded, whoever opens the link "
-                   "can train on that file.")
-        st.code(state.share_link(state.get_spec()), language=None, wrap_lines=True)
+if not presenting:  # the audience sees the page, not the controls
+    with st.sidebar:
+        st.markdown("**RNN Lab**: train a recurrent network on a time series and watch it learn.")
+        st.button("Presentation mode", icon=":material/slideshow:", on_click=present.start, width="stretch",
+                  help="Full width, larger type, no sidebar, and a Next button through the presets: for showing RNNs to "
+                       "an audience. Leave it with Exit at the top right. A link with ?present=1 opens in it.")
+        st.caption(views.describe(state.get_spec()))
+        if nav.title != "Train":  # the Train page shows the run itself
+            views.sidebar_status()
+        with st.popover("Share this setup", icon=":material/share:", width="stretch"):
+            st.caption("This link opens RNN Lab with the whole configuration above (data, window, model, training). "
+                       "It does not give access to your runs; if the data is a CSV you uploaded, whoever opens the link "
+                       "can train on that file.")
+            st.code(state.share_link(state.get_spec()), language=None, wrap_lines=True)

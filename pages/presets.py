@@ -10,6 +10,8 @@ PICK = "preset_pick"
 CSV_PRESETS = ("stock-simplernn-60", "stock-lstm-60", "stock-gru-60", "stock-stacked-lstm", "stock-multifeature")
 
 presenting = present.on()
+if presenting:
+    present.style()
 asked = st.query_params.get("preset")
 if asked in presets.PRESETS and PICK not in st.session_state:
     st.session_state[PICK] = asked
@@ -28,7 +30,7 @@ if presenting:
     if top[3].button("Exit", icon=":material/close_fullscreen:", width="stretch",
                      help="Leave presentation mode: the sidebar and normal type come back."):
         present.leave()
-        st.rerun()
+        st.switch_page("pages/presets.py")
     picked = top[0].selectbox("Preset", NAMES, key=PICK, label_visibility="collapsed",
                               format_func=lambda n: f"{NAMES.index(n) + 1}/{len(NAMES)} · {presets.PRESETS[n].title}")
 else:

@@ -31,7 +31,7 @@ def on() -> bool:
 
 def style() -> None:
     """Apply the presentation look to this run of the script (call on every run while on)."""
-    st.html(CSS)
+    st.markdown(CSS, unsafe_allow_html=True)
 
 
 def start() -> None:

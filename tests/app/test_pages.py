@@ -90,7 +90,7 @@ def test_landing_page_shows_the_builtin_series_and_its_shapes():
     assert "S&P 500 index, daily" in at.markdown[0].value
     assert any("Close: chronological split" in t for t in figures(at))
     assert any("X: (4971 samples, 60 time steps, 1 feature)" in c.value for c in at.caption)
-    assert [b.label for b in at.button] == ["Train", "Stop"]
+    assert [b.label for b in at.main.button] == ["Train", "Stop"]
 
 
 @pytest.mark.parametrize("page", ["pages/data.py", "pages/model.py", "pages/train.py", "pages/inspect.py"])

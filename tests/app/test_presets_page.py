@@ -1,0 +1,144 @@
+"""The Presets page, presentation mode, and the classification, letters, digits and autoencoder views."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core import presets
+from core.spec import ExperimentSpec
+
+from .test_inspect_page import _values
+from .test_pages import button, figures, new_app, poll, train_to_the_end
+
+
+def presets_page(**query):
+    at = new_app(**query)
+    at.run()
+    at.switch_page("pages/presets.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_presets_page_lists_every_preset_walks_them_and_loads_one_into_the_editor():
+    at = presets_page()
+    pick = at.selectbox(key="preset_pick")
+    assert pick.options and len(pick.options) == len(presets.PRESETS) and pick.value == "sine-to-cosine"
+    assert presets.PRESETS["sine-to-cosine"].shows[:40] in at.markdown[0].value + at.markdown[1].value
+    button(at, "Next preset").click().run()
+    assert at.selectbox(key="preset_pick").value == list(presets.PRESETS)[1]
+    assert at.query_params["preset"] == list(presets.PRESETS)[1]
+    at.selectbox(key="preset_pick").set_value("one-to-many").run()
+    shapes = [d.value for d in at.dataframe][0]  # the shape explainer: RepeatVector between encoder and decoder
+    assert list(shapes["type"]) == ["LSTM", "RepeatVector", "LSTM", "TimeDistributed(Dense)"]
+    assert any("(1490, 1, 1)" in m.value for m in at.markdown)  # (samples, time steps, features)
+    button(at, "Load into the editor").click().run()
+    assert at.session_state["spec"] == presets.get("one-to-many").experiment()
+
+
+def test_a_link_opens_a_preset_and_the_sine_toggle_feeds_unscaled_x():
+    at = presets_page(preset="sine-to-cosine")
+    at.toggle(key="unscaled_x").set_value(True).run()
+    button(at, "Load into the editor").click().run()
+    spec = at.session_state["spec"]
+    assert spec.data.features == ["x", "sin"] and spec.data.params["x0"] == 3000
+
+
+def test_a_stock_preset_on_a_csv_without_its_columns_says_so_and_keeps_the_builtin_data(tmp_path):
+    path = tmp_path / "odd.csv"
+    pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=50), "price": np.arange(50.0)}).to_csv(path, index=False)
+    at = new_app(ExperimentSpec.from_dict({"data": {"source": "csv", "path": str(path), "target": "price",
+                                                    "features": ["price"]}}), preset="stock-lstm-60")
+    at.run()
+    at.switch_page("pages/presets.py").run()
+    at.toggle(key="preset_on_csv").set_value(True).run()
+    assert any("no 'Open' column" in w.value and "built-in data is used" in w.value for w in at.warning)
+    button(at, "Load into the editor").click().run()
+    assert at.session_state["spec"].data.name == "sp500"
+
+
+def test_training_a_letters_preset_shows_accuracy_and_answers_typed_letters():
+    at = presets_page(preset="next-letter-4")
+    button(at, "Train this preset").click().run()
+    poll(at, lambda a: not a.session_state["job"].running, 180)
+    titles = list(figures(at))
+    assert "Accuracy" in titles and "Confusion matrix (test)" in titles
+    accuracy = _values(figures(at)["Accuracy"]["data"][1]["y"])  # validation, per epoch, in percent
+    assert len(accuracy) == presets.get("next-letter-4").experiment().train.epochs
+    at.text_input(key="typed_letters").set_value("bcd").run()
+    assert "After “bcd”: next is “e”" in figures(at)
+    hidden = figures(at)["Hidden state of simplernn_1, letter by letter"]["data"][0]
+    assert list(hidden["y"]) == ["b", "c", "d"] and len(hidden["x"]) == 3  # 3 letters x 3 units
+    at.text_input(key="typed_letters").set_value("xyz").run()
+    assert any("only knows the letters a b c d e" in w.value for w in at.warning)
+
+
+def test_presentation_mode_hides_the_sidebar_and_walks_the_presets():
+    at = new_app(present="1")
+    at.run()  # the app opens the Presets page itself
+    assert at.session_state["presenting"] is True and at.selectbox(key="preset_pick").value
+    assert any("stSidebar" in h.value for h in at.markdown)  # the presentation style is applied
+    names = list(presets.PRESETS)
+    button(at, "Next preset").click().run()
+    button(at, "Next preset").click().run()
+    assert at.selectbox(key="preset_pick").value == names[2]
+    button(at, "Previous").click().run()
+    assert at.title[0].value == presets.get(names[1]).title  # the preset's title is the slide's heading
+    button(at, "Exit").click().run()
+    assert not at.session_state["presenting"] and not any("stSidebar" in h.value for h in at.markdown)
+    assert "present" not in at.query_params
+
+
+def test_the_sidebar_button_starts_presentation_mode_on_the_presets_page():
+    at = new_app()
+    at.run()
+    button(at, "Presentation mode").click().run()
+    assert at.session_state["presenting"] is True and not at.sidebar.markdown
+    at.switch_page("pages/presets.py").run()  # AppTest keeps its page; a browser shows Presets at once
+    assert at.title[0].value == presets.get(list(presets.PRESETS)[0]).title
+
+
+WAVES = {"data": {"source": "synthetic", "name": "waves", "params": {"points": 400}, "target": "sign",
+                  "features": ["sin"], "scaler": "none"},
+         "window": {"length": 10, "horizon": 0},
+         "model": {"cell": "GRU", "units": [4], "mode": "many_to_many", "task": "classification"},
+         "train": {"epochs": 2, "batch_size": 32, "loss": "crossentropy"}}
+
+
+def test_train_page_classifies_with_probabilities_coloured_by_class_and_a_confusion_matrix():
+    at = new_app(ExperimentSpec.from_dict(WAVES))
+    at.run()
+    train_to_the_end(at)
+    figs = figures(at)
+    probs = figs["Class probabilities; squares on top: the true class"]
+    names = [t.get("name") for t in probs["data"]]
+    assert {"predicted 0", "predicted 1", "p(0)", "p(1)"} <= set(names)
+    assert np.sum(_values(figs["Confusion matrix (test)"]["data"][0]["z"])) == len(at.session_state["job"].windowed.y["test"])
+    table = [d.value for d in at.dataframe if "Accuracy %" in d.value.columns][0]
+    assert list(table.index)[1] == "majority class" and 0 <= table["Accuracy %"].iloc[0] <= 100
+    assert "Error analysis" not in [h.value for h in at.subheader]  # residuals mean nothing for labels
+
+
+def test_digits_are_read_row_by_row_and_the_autoencoder_shows_its_reconstruction_error():
+    spec = presets.get("image-rows").experiment().replace(data={"end": "2001-12-31"}, train={"epochs": 1})
+    at = new_app(spec)
+    at.run()
+    train_to_the_end(at)
+    figs = figures(at)
+    image = next(t for t in figs if t.startswith("Image "))
+    assert _values(figs[image]["data"][0]["z"]).shape == (8, 8)  # 8 rows of 8 pixels
+    hidden = figs["Hidden state h of lstm_1, row by row"]["data"][0]
+    assert len(hidden["y"]) == 8 and len(hidden["x"]) == 100
+    at.slider(key="digit_index").set_value(3).run()
+    assert not at.exception and next(t for t in figures(at) if t.startswith("Image ")) != image
+    auto = ExperimentSpec.from_dict({"data": {"source": "synthetic", "name": "sine", "params": {"points": 300},
+                                              "target": "value", "features": ["value"]},
+                                     "window": {"length": 12, "horizon": 0},
+                                     "model": {"units": [4], "mode": "autoencoder"},
+                                     "train": {"epochs": 2, "batch_size": 32}})
+    at = new_app(auto)
+    at.run()
+    train_to_the_end(at)
+    error = next(f for t, f in figures(at).items() if t.startswith("Reconstruction error per window"))
+    assert {t["name"] for t in error["data"]} == {"val", "test"} and np.isfinite(_values(error["data"][1]["y"])).all()
+    table = [d.value for d in at.dataframe if "RMSE" in d.value.columns][0]
+    assert "window mean" in table.index
