@@ -65,7 +65,8 @@ if frame is not None:
     with right:
         length = state.bind(st.number_input, "window", "length", "Window length (time steps)", min_value=1, step=5,
                             help="How many past steps the network reads to make one prediction.")
-        horizon = state.bind(st.number_input, "window", "horizon", "Horizon (steps ahead)", min_value=1,
+        horizon = state.bind(st.number_input, "window", "horizon", "Horizon (steps ahead)", min_value=0,
+                             key="w.data.horizon",  # not the Model page's key: a widget id per page
                              help="1 predicts the next step; 5 predicts the value five steps after the window.")
         stride = state.bind(st.number_input, "window", "stride", "Stride (steps between windows)", min_value=1,
                             help="1 uses every window; a larger stride keeps every n-th one (fewer, less "

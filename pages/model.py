@@ -2,13 +2,20 @@
 import streamlit as st
 
 from core import models
-from core.spec import CELLS, LOSSES, MODES, OPTIMIZERS
+from core.spec import CELLS, LOSSES, MODES, OPTIMIZERS, TASKS
 from ui import state
 
 st.title("Model")
 spec = state.get_spec()
 MODE_NAMES = {"many_to_one": "many-to-one", "direct": "direct multi-step", "many_to_many": "many-to-many",
-              "seq2seq": "seq2seq", "stateful": "stateful"}
+              "seq2seq": "seq2seq", "stateful": "stateful", "autoencoder": "autoencoder"}
+TASK_LOSS = {"classification": "crossentropy", "regression": "mse"}
+
+
+def task_changed() -> None:
+    """Classification trains with cross-entropy only; back to regression, MSE."""
+    task = st.session_state.get("w.model.task", "regression")
+    st.session_state["w.train.loss"] = TASK_LOSS[task]
 
 
 
@@ -31,13 +38,19 @@ def horizon_by_hand() -> None:
 
 
 st.subheader("Sequence shape")
+task = state.bind(st.segmented_control, "model", "task", "Task", options=list(TASKS), on_change=task_changed,
+                  help="regression predicts numbers. classification predicts a class label: the target column must hold "
+                       "whole-number labels (0/1, a letter's index, a digit); softmax output, cross-entropy, accuracy.")
+task = task or st.session_state.get("w.model.task") or spec.model.task  # clicking the active segment clears it
 top = st.columns([3, 1, 1])
 mode = state.bind(top[0].radio, "model", "mode", "Mode", options=MODES, format_func=MODE_NAMES.get, horizontal=True,
                   on_change=several_steps, help="How windows map to predictions.")
 several = st.session_state.get("w.model.mode", spec.model.mode) in ("direct", "seq2seq")
-horizon = state.bind(top[1].number_input, "window", "horizon", "Horizon (steps ahead)", min_value=2 if several else 1,
+horizon = state.bind(top[1].number_input, "window", "horizon", "Horizon (steps ahead)", min_value=2 if several else 0,
                      on_change=horizon_by_hand, help="many-to-one and stateful: predict the value this many steps after the window. direct "
-                          "and seq2seq: predict every step up to it (2 or more).")
+                          "and seq2seq: predict every step up to it (2 or more). 0: the target at the window's own "
+                          "steps (labelling windows, mapping one column to another, the autoencoder); the target "
+                          "may then not be an input.")
 forecast_steps = state.bind(top[2].number_input, "window", "forecast_steps", "Forecast steps", min_value=1,
                             max_value=1000, disabled=mode in ("direct", "seq2seq") or horizon != 1,
                             help="How far a one-step model forecasts past the data, feeding its predictions back "
@@ -78,6 +91,15 @@ with left:
                                     "stateful layers, which carry state forward in time.")
     head_units = state.bind(st.number_input, "model", "head_units", "Dense head units (0 = none)", min_value=0,
                             max_value=1024, help="A hidden Dense(units, relu) layer before the output layer.")
+    cols = st.columns(2)
+    input_dense = state.bind(cols[0].number_input, "model", "input_dense", "Input projection units (0 = none)",
+                             min_value=0, max_value=1024,
+                             help="A Dense layer applied to every time step before the first recurrent layer, as in "
+                                  "the classic TensorFlow tutorials (the 'input hidden layer').")
+    embedding_dim = state.bind(cols[1].number_input, "model", "embedding_dim", "Embedding size (0 = none)",
+                               min_value=0, max_value=1024,
+                               help="Learn a vector of this size for each token: the one input column must hold "
+                                    "whole numbers from 0 (e.g. a letter's index), with scaling set to none.")
 with right:
     st.subheader("Training")
     cols = st.columns(2)
@@ -90,9 +112,12 @@ with right:
                           max_value=0.99, step=0.1, disabled=optimizer != "sgd", help="Only SGD uses it.")
     lr = state.bind(cols[0].number_input, "train", "learning_rate", "Learning rate", min_value=1e-6, max_value=10.0,
                     format="%.5f", step=0.0005, help="Step size of the optimizer. Too high and the loss can become NaN.")
-    loss = state.bind(cols[1].selectbox, "train", "loss", "Loss", options=list(LOSSES),
+    losses = ["crossentropy"] if task == "classification" else [x for x in LOSSES if x != "crossentropy"]
+    if st.session_state.get("w.train.loss") not in losses:
+        st.session_state["w.train.loss"] = losses[0]
+    loss = state.bind(cols[1].selectbox, "train", "loss", "Loss", options=losses,
                       help="mse punishes big misses most; mae treats all misses alike; huber is mse near zero "
-                           "and mae far out, so outliers pull less.")
+                           "and mae far out, so outliers pull less. Classification uses cross-entropy.")
     clipnorm = state.bind(cols[0].number_input, "train", "clipnorm", "Gradient clipping (0 = off)", min_value=0.0,
                           step=0.5, to_widget=lambda v: float(v or 0.0),
                           help="Rescale any gradient longer than this norm: a guard against exploding gradients.")
@@ -125,7 +150,8 @@ except ValueError:
     units = spec.model.units
 spec = state.update_spec(
     model={"cell": cell, "units": units, "dropout": float(dropout), "bidirectional": bool(bidirectional) and
-           mode != "stateful", "mode": mode, "recurrent_dropout": float(recurrent_dropout), "head_units": int(head_units)},
+           mode != "stateful", "mode": mode, "recurrent_dropout": float(recurrent_dropout), "head_units": int(head_units),
+           "task": task, "input_dense": int(input_dense), "embedding_dim": int(embedding_dim)},
     window={"horizon": int(horizon), "forecast_steps": int(forecast_steps)},
     train={"epochs": int(epochs), "batch_size": int(batch), "optimizer": optimizer, "learning_rate": float(lr),
            "seed": int(seed), "loss": loss, "momentum": float(momentum), "clipnorm": float(clipnorm) or None,

@@ -246,7 +246,8 @@ def shape_panel(spec: ExperimentSpec, prepared) -> None:
     dates = prepared.window_dates(split, j)
     scale = "scaled" if spec.data.scaler != "none" else spec.data.transform if spec.data.transform != "raw" else "value"
     fig = charts.window_figure(np.asarray(prepared.X[split][j]), dates, prepared.features,
-                               float(prepared.y[split][j, 0]), prepared.dates[split][j], prepared.target, scale)
+                               float(np.ravel(prepared.y[split][j])[-1]), prepared.dates[split][j], prepared.target,
+                               scale)
     st.plotly_chart(fig, width="stretch", key="window_chart")
     hourly = any(d.hour or d.minute for d in dates)
     fmt = "%Y-%m-%d %H:%M" if hourly else "%Y-%m-%d"
