@@ -118,3 +118,24 @@ def test_a_stateful_batch_bigger_than_a_split_is_refused_in_plain_words():
     button(at, "Train").click().run()
     shown = " ".join(w.value for w in at.warning)
     assert "Stateful layers train and predict in fixed batches of 512" in shown and "job" not in at.session_state
+
+
+def test_a_horizon_set_on_the_model_page_survives_the_data_page():
+    at = open_page("model", tiny_spec(window={"horizon": 3}))
+    at.switch_page("pages/data.py").run()
+    assert at.number_input(key="w.data.horizon").value == 3 and at.session_state["spec"].window.horizon == 3
+
+
+def test_switching_to_classification_switches_the_loss_and_builds_a_softmax_head():
+    letters = tiny_spec(data={"source": "synthetic", "name": "letters", "target": "letter", "start": None,
+                              "features": ["a", "b", "c", "d", "e"], "scaler": "none"}, window={"length": 3})
+    at = open_page("model", letters)
+    at.segmented_control(key="w.model.task").set_value("classification").run()
+    assert not at.exception
+    spec = at.session_state["spec"]
+    assert spec.model.task == "classification" and spec.train.loss == "crossentropy"
+    assert at.selectbox(key="w.train.loss").options == ["crossentropy"]
+    head = [r for r in at.dataframe[0].value.to_dict("records") if r["layer"] == "head"][0]
+    assert head["output shape"] == "(None, 5)"  # one probability per letter
+    at.segmented_control(key="w.model.task").set_value("regression").run()
+    assert at.session_state["spec"].train.loss == "mse"
