@@ -32,8 +32,8 @@ def _line(x, y, name: str, **kw):
     return trace(x=x, y=np.asarray(y, dtype=np.float32), name=name, mode="lines", **kw)
 
 
-def loss_figure(history: dict[str, list[float]], log_y: bool = False) -> go.Figure:
-    """Train and validation loss per epoch (MSE on scaled targets)."""
+def loss_figure(history: dict[str, list[float]], log_y: bool = False, loss: str = "MSE (scaled units)") -> go.Figure:
+    """Train and validation loss per epoch (`loss` names it: MSE on scaled targets by default)."""
     fig = go.Figure()
     epochs = list(range(1, len(history.get("loss", [])) + 1))
     for key, name, colour in (("loss", "train", SPLIT_COLOURS["train"]), ("val_loss", "validation", SPLIT_COLOURS["val"])):
@@ -45,7 +45,7 @@ def loss_figure(history: dict[str, list[float]], log_y: bool = False) -> go.Figu
         fig.update_yaxes(showticklabels=False)
     fig.update_xaxes(title="epoch", rangemode="tozero", dtick=max(1, len(epochs) // 10) if epochs else 1)
     fig.update_yaxes(type="log" if log_y else "linear")
-    return _layout(fig, "Loss", "MSE (scaled units)" + (", log scale" if log_y else ""))
+    return _layout(fig, "Loss", loss + (", log scale" if log_y else ""))
 
 
 def naive_label(horizon: int = 1) -> str:
@@ -54,7 +54,7 @@ def naive_label(horizon: int = 1) -> str:
 
 
 def prediction_figure(frame: pd.DataFrame, target: str = "value", show_naive: bool = True,
-                      horizon: int = 1) -> go.Figure:
+                      horizon: int = 1, naive_name: str = "persistence") -> go.Figure:
     """Truth, model prediction and persistence baseline over the val and test targets.
 
     Args:
@@ -69,7 +69,8 @@ def prediction_figure(frame: pd.DataFrame, target: str = "value", show_naive: bo
     if part["prediction"].notna().any():
         fig.add_trace(_line(dates, part["prediction"], "model", line=dict(color=SPLIT_COLOURS["test"], width=1.5)))
     if show_naive:
-        fig.add_trace(_line(dates, part["naive"], naive_label(horizon),
+        name = naive_label(horizon) if naive_name == "persistence" else naive_name
+        fig.add_trace(_line(dates, part["naive"], name,
                             line=dict(color="#7f7f7f", width=1, dash="dot"), visible="legendonly"))
     for split in ("val", "test"):
         rows = frame[frame["split"] == split]
@@ -440,8 +441,11 @@ def accuracy_figure(history: dict[str, list[float]]) -> go.Figure:
     return _layout(fig, "Accuracy", "% correct")
 
 
+CLASS_WINDOWS = 120  # the last test windows the class chart draws: more turn labels into a picket fence
+
+
 def class_figure(frame: pd.DataFrame, classes: list[str], series: pd.Series | None = None) -> go.Figure:
-    """Classification over the val and test windows.
+    """Classification over the last CLASS_WINDOWS test windows.
 
     With up to 5 classes: each class's probability as a line, and the true class as coloured
     markers along the top; with `series` (the input wave at each target), the wave drawn with
@@ -451,9 +455,9 @@ def class_figure(frame: pd.DataFrame, classes: list[str], series: pd.Series | No
     Args:
         frame: predictions.csv-shaped with p_<class> columns (truth/prediction are label indices).
     """
-    idx = downsample(len(frame), 1500)
+    idx = np.arange(len(frame))[-CLASS_WINDOWS:]
     part = frame.iloc[idx]
-    x = part["date"].to_numpy()
+    x = np.arange(len(frame) - len(part), len(frame)) - int((frame["split"] == "val").sum()) + 1  # test window numbers
     fig = go.Figure()
     probs = np.stack([part.get(f"p_{c}", pd.Series(np.nan, index=part.index)).to_numpy(np.float32) for c in classes])
     names = np.asarray(classes, dtype=object)
@@ -465,7 +469,9 @@ def class_figure(frame: pd.DataFrame, classes: list[str], series: pd.Series | No
         fig.add_trace(go.Scatter(x=x, y=names[truth], mode="markers", name="true class",
                                  marker=dict(symbol="line-ew-open", size=9, color="#d62728")))
         fig.update_yaxes(type="category", title="class")
-        return _layout(fig, "Class probabilities (validation and test), true class in red", "class", height=380)
+        fig.update_xaxes(title="test window")
+        return _layout(fig, f"Class probabilities, last {len(part)} test windows; true class in red", "class",
+                       height=380)
     if series is not None:
         pred = part["prediction"].to_numpy()
         values = series.to_numpy(np.float32)[idx]
@@ -484,7 +490,9 @@ def class_figure(frame: pd.DataFrame, classes: list[str], series: pd.Series | No
                                  marker=dict(symbol="square", size=6, color=CLASS_COLOURS[k % 10]),
                                  name=f"true {name}", showlegend=False, hovertemplate=f"true class {name}<extra></extra>"))
     fig.update_layout(yaxis=dict(range=[-0.02, 1.12], title="probability"))
-    return _layout(fig, "Class probabilities; squares on top: the true class", "probability", height=420)
+    fig.update_xaxes(title="test window")
+    return _layout(fig, f"Class probabilities, last {len(part)} test windows; squares on top: the true class",
+                   "probability", height=420)
 
 
 def confusion_figure(table, classes: list[str], title: str = "Confusion matrix (test)") -> go.Figure:
@@ -540,6 +548,7 @@ def image_figure(pixels: np.ndarray, title: str) -> go.Figure:
     z = np.asarray(pixels, dtype=np.float32)
     fig = go.Figure(go.Heatmap(z=z, colorscale="Greys", showscale=False, y=[f"row {i}" for i in range(len(z))],
                                hovertemplate="%{y}, column %{x}: %{z:.1f}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", type="category", scaleanchor="x")
+    fig.update_yaxes(autorange="reversed", type="category", scaleanchor="x", constrain="domain")
+    fig.update_xaxes(constrain="domain", title="column")
     fig.update_layout(title=title, height=140 + 26 * max(len(z), 8), margin=dict(l=10, r=10, t=50, b=10))
     return fig

@@ -241,13 +241,17 @@ class ClassEvaluator:
     def report(self, predictions: dict[str, np.ndarray], probabilities: dict[str, np.ndarray] | None = None
                ) -> dict[str, object]:
         """The metrics.json dict: "test"/"val" {accuracy, log_loss}, "baselines"/"val_baselines"
-        {"naive": {...}}, "confusion" (test, rows = truth), "classes", "naive_name", "task"."""
+        {"naive": {...}, "majority": {...} (unless naive already is the majority class)}, "confusion" (test, rows = truth), "classes", "naive_name", "task"."""
         w = self.w
         out = {"task": "classification", "classes": list(w.classes), "naive_name": w.naive_name}
+        train = w.levels[w.starts["train"] + w.input_shape[0] - 1 + w.horizon].astype(np.int64)
+        majority = float(np.bincount(train).argmax())  # the most common class among the training targets
         for split, key in (("test", "baselines"), ("val", "val_baselines")):
             probs = probabilities.get(split) if probabilities else None
             out[split] = class_metrics(w.truth[split], predictions[split], probs)
             out[key] = {"naive": class_metrics(w.truth[split], w.naive[split])}
+            if w.naive_name != "majority class":
+                out[key]["majority"] = class_metrics(w.truth[split], np.full(len(w.truth[split]), majority))
         out["confusion"] = confusion(w.truth["test"], predictions["test"], len(w.classes)).tolist()
         return out
 

@@ -100,7 +100,9 @@ SINE_TO_COSINE = Preset(
     "sine-to-cosine", "Sine in, cosine out",
     "Windows of 20 steps of sin(x) predict cos(x) at every step (many-to-many): a Dense(10) projection of each step, "
     "an LSTM(10) that returns its whole sequence, and a Dense read-out per step. The prediction chart redraws as it "
-    "learns, the classic fitting animation. Turn on 'unscaled x from 3000' to also feed x itself, starting at 3000 "
+    "learns, the classic fitting animation. Note the linear AR baseline: cos(x) is an exact linear function of the "
+    "last two sine values, so a least-squares fit on the window gets it (almost) perfectly, and the LSTM has to "
+    "find that. Turn on 'unscaled x from 3000' to also feed x itself, starting at 3000 "
     "and unscaled: the projection and the LSTM's tanh saturate and training stalls (set the scaler to min-max to fix "
     "it).",
     "the classic TensorFlow/Keras LSTM regression tutorial (sin -> cos, TIME_STEPS 20, BATCH_SIZE 50, LR 0.006)",

@@ -6,20 +6,26 @@ from core.spec import SpecError
 from ui import present, state, train_views, views
 
 NAMES = list(presets.PRESETS)
-PICK = "preset_pick"
+CURRENT = "preset"  # the preset on show; each mode's picker widget has its own key, seeded from it
 CSV_PRESETS = ("stock-simplernn-60", "stock-lstm-60", "stock-gru-60", "stock-stacked-lstm", "stock-multifeature")
 
 presenting = present.on()
 if presenting:
     present.style()
 asked = st.query_params.get("preset")
-if asked in presets.PRESETS and PICK not in st.session_state:
-    st.session_state[PICK] = asked
-st.session_state.setdefault(PICK, NAMES[0])
+if asked in presets.PRESETS and CURRENT not in st.session_state:
+    st.session_state[CURRENT] = asked
+st.session_state.setdefault(CURRENT, NAMES[0])
+PICK = "preset_pick_present" if presenting else "preset_pick"
+st.session_state[PICK] = st.session_state[CURRENT]
+
+
+def picked_by_hand() -> None:
+    st.session_state[CURRENT] = st.session_state[PICK]
 
 
 def step(by: int) -> None:
-    st.session_state[PICK] = NAMES[(NAMES.index(st.session_state[PICK]) + by) % len(NAMES)]
+    st.session_state[CURRENT] = NAMES[(NAMES.index(st.session_state[CURRENT]) + by) % len(NAMES)]
 
 
 if presenting:
@@ -31,14 +37,15 @@ if presenting:
                      help="Leave presentation mode: the sidebar and normal type come back."):
         present.leave()
         st.switch_page("pages/presets.py")
-    picked = top[0].selectbox("Preset", NAMES, key=PICK, label_visibility="collapsed",
+    picked = top[0].selectbox("Preset", NAMES, key=PICK, label_visibility="collapsed", on_change=picked_by_hand,
                               format_func=lambda n: f"{NAMES.index(n) + 1}/{len(NAMES)} · {presets.PRESETS[n].title}")
 else:
     st.title("Presets")
     st.caption("The classic RNN tutorials, one click each: the same data, shapes and settings, trained live here "
                "with every view (loss, predictions, gates) and honest baselines.")
     left, right = st.columns([4, 1])
-    picked = left.selectbox("Preset", NAMES, key=PICK, format_func=lambda n: f"{presets.PRESETS[n].title} ({n})",
+    picked = left.selectbox("Preset", NAMES, key=PICK, on_change=picked_by_hand,
+                            format_func=lambda n: f"{presets.PRESETS[n].title} ({n})",
                             help="Pick a tutorial. `python -m core train --preset NAME` runs the same from a shell.")
     right.button("Next preset", icon=":material/arrow_forward:", on_click=step, args=(1,), width="stretch")
 st.query_params["preset"] = picked
@@ -57,6 +64,9 @@ if picked == "sine-to-cosine" and st.toggle(
         help="Also feed x itself, starting at 3000 and not scaled: watch training stall. Then set the scaler to "
              "min-max on the Data page and train again."):
     spec = presets.unscaled(spec)
+    st.caption("Watch for a loss that stays flat and a prediction that is a flat line: inputs in the thousands push "
+               "the projection and the LSTM's tanh into saturation, where gradients vanish. The run with the toggle "
+               "off stays on the Runs page for comparison.")
 if picked in CSV_PRESETS and current.data.source == "csv" and st.toggle(
         f"Run on my CSV ({views.source_title(current)})", key="preset_on_csv",
         help="Use the CSV loaded on the Data page; its columns are matched by name, ignoring case (open = Open)."):

@@ -11,6 +11,7 @@ KEY = "presenting"
 CSS = """
 <style>
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stToolbar"],
+  [data-testid="stHeader"],
   [data-testid="stDecoration"], header [data-testid="stHeaderActionElements"] {display: none !important;}
   .block-container, [data-testid="stMainBlockContainer"] {max-width: 100% !important; padding: 1.2rem 2.5rem !important;}
   html, body, [data-testid="stAppViewContainer"] {font-size: 20px;}
@@ -36,6 +37,7 @@ def style() -> None:
 
 def start() -> None:
     st.session_state[KEY] = True
+    st.query_params["present"] = "1"  # a refresh stays in presentation mode
 
 
 def leave() -> None:

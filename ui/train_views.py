@@ -32,8 +32,10 @@ def live_view(run, key: str = "") -> None:
     else:
         st.session_state.pop(f"paused-{run.run_id}", None)
     loss_col, pred_col = st.columns([2, 3])
+    loss_name = {"mse": "MSE", "mae": "MAE", "huber": "Huber", "crossentropy": "cross-entropy"}[spec.train.loss]
     loss_fig = views.figure_once(("loss", run.run_id, snap.epoch, log_y),
-                                 lambda: charts.loss_figure(snap.history, log_y))
+                                 lambda: charts.loss_figure(snap.history, log_y, loss_name + (
+                                     "" if classify else " (scaled units)")))
     loss_col.plotly_chart(loss_fig, width="stretch", key=f"loss_chart{key}")
     if classify:
         acc = views.figure_once(("acc", run.run_id, snap.epoch), lambda: charts.accuracy_figure(snap.history))
@@ -43,7 +45,9 @@ def live_view(run, key: str = "") -> None:
                                                                  _wave(run, spec)))
     else:
         pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status),
-                                     lambda: charts.prediction_figure(run.frame(snap), target, horizon=horizon))
+                                     lambda: charts.prediction_figure(
+                                         run.frame(snap), target, horizon=horizon,
+                                         naive_name=(snap.metrics or {}).get("naive_name", "persistence")))
     pred_col.plotly_chart(pred_fig, width="stretch", key=f"pred_chart{key}")
     if snap.predictions_epoch and snap.running:
         pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")
@@ -85,19 +89,25 @@ def class_table(snap, cell: str) -> None:
     split = "val" if snap.running else "test"
     label = "validation" if split == "val" else "test"
     m = snap.metrics
-    naive = m["baselines" if split == "test" else "val_baselines"]["naive"]
-    table = pd.DataFrame([m[split], naive], index=[f"{cell} (epoch {snap.predictions_epoch or snap.epoch})",
-                                                   m.get("naive_name", "baseline")]).astype(float)
+    baselines = m["baselines" if split == "test" else "val_baselines"]
+    names = {"naive": m.get("naive_name", "baseline"), "majority": "majority class"}
+    table = pd.DataFrame([m[split], *baselines.values()],
+                         index=[f"{cell} (epoch {snap.predictions_epoch or snap.epoch})",
+                                *(names.get(k, k) for k in baselines)]).astype(float)
     table = table.rename(columns={"accuracy": "Accuracy %", "log_loss": "Log loss"})
     st.markdown(f"**{label.capitalize()} metrics**" + (" (live; test metrics appear when training ends)"
                                                       if split == "val" else ""))
     st.dataframe(table.style.format("{:.3f}", na_rep="–"), width="stretch")
-    st.caption("Accuracy at each window's last step. Log loss is the mean cross-entropy of the true class "
+    st.caption("Accuracy counts each window's last step (the accuracy per epoch above counts every step the model "
+               "labels). Log loss is the mean cross-entropy of the true class "
                "(lower is better; guessing evenly among k classes scores ln k).")
-    ok = m[split]["accuracy"] > naive["accuracy"]
+    best_key = max(baselines, key=lambda k: baselines[k]["accuracy"])
+    best = baselines[best_key]
+    ok = m[split]["accuracy"] > best["accuracy"]
     (st.success if ok else st.warning)(
-        f"On the {label} windows: {cell} {'beats' if ok else 'does not beat'} the {m.get('naive_name', 'baseline')} "
-        f"baseline ({m[split]['accuracy']:.1f}% vs {naive['accuracy']:.1f}% correct).", icon=":material/balance:")
+        f"On the {label} windows: {cell} {'beats' if ok else 'does not beat'} the best baseline, "
+        f"{names.get(best_key, best_key)} ({m[split]['accuracy']:.1f}% vs {best['accuracy']:.1f}% correct).",
+        icon=":material/balance:")
     if split == "test" and m.get("confusion"):
         st.plotly_chart(charts.confusion_figure(m["confusion"], m["classes"]), width="content", key="confusion")
 
@@ -115,8 +125,10 @@ def shape_explainer(spec: ExperimentSpec) -> None:
     table = pd.DataFrame([{**{k: r[k] for k in ("layer", "type", "output shape")}, "what it does": _does(r, spec)}
                           for r in rows])
     st.dataframe(table, hide_index=True, width="stretch")
+    h = spec.window.horizon
     st.caption(f"{total:,} parameters. `None` is the batch: any number of samples. "
-               + models.MODE_TEXT.get(spec.model.mode, ""))
+               + models.MODE_TEXT.get(spec.model.mode, "").replace("`horizon` steps", f"{h} step{'s' * (h != 1)}")
+               .replace("(horizon)", f"({h})").replace("(length)", f"({spec.window.length})"))
 
 
 def _does(row: dict, spec: ExperimentSpec) -> str:
@@ -194,11 +206,10 @@ def image_rows_view(probe) -> None:
     p = np.asarray(net.predict_on_batch(x))[0].reshape(-1, len(w.classes))[-1]
     traces = gates.replay(net, x)
     layer, values = next(iter(traces.items()))
-    start = int(w.starts["test"][i])
     pixels = w.x_scaler.inverse_transform(x[0]) if hasattr(w.x_scaler, "inverse_transform") else x[0]
     truth = w.class_name(w.truth["test"][i])
     cols = st.columns([2, 3, 2])
-    cols[0].plotly_chart(charts.image_figure(pixels, f"Image {start // w.input_shape[0]}: a {truth}"),
+    cols[0].plotly_chart(charts.image_figure(pixels, f"Test image {i}: a {truth}"),
                          width="stretch", key="digit_image")
     cols[1].plotly_chart(charts.hidden_figure(values["h"][0], [f"row {r}" for r in range(w.input_shape[0])],
                                               f"Hidden state h of {layer}, row by row", "row"),

@@ -56,3 +56,24 @@ def test_train_watch_and_stop(app_url, page):
     wait_idle(page)
     assert page.get_by_text(re.compile(r"lstm_1 · test window 1 of \d+")).first.is_visible()
     screenshot(page, "05-inspect")
+
+
+def test_present_a_preset_and_ask_it_for_the_next_letter(app_url, page):
+    page.goto(f"{app_url}/presets?present=1&preset=next-letter-1")
+    wait_idle(page)
+    assert page.get_by_role("heading", name="Next letter from one letter").is_visible()
+    assert not page.locator("[data-testid='stSidebar']").is_visible()  # presentation mode: no sidebar
+    page.get_by_role("button", name=re.compile("Train this preset")).click()
+    page.get_by_text(re.compile(r"Status: finished \d+ epochs")).wait_for(timeout=120_000)
+    box = page.get_by_label("Letters")
+    box.wait_for(timeout=30_000)
+    box.fill("abcd")
+    box.press("Enter")
+    page.get_by_text("next is “e”").first.wait_for(timeout=30_000)
+    wait_idle(page)
+    screenshot(page, "06-presenting-next-letter")
+    page.get_by_role("button", name=re.compile("Next preset")).click()
+    page.get_by_role("heading", name="Next letter from four letters").wait_for(timeout=30_000)
+    page.get_by_role("button", name=re.compile("Exit")).click()
+    page.locator("[data-testid='stSidebar']").wait_for(timeout=30_000)
+    screenshot(page, "07-after-presenting")
