@@ -44,7 +44,9 @@ def _stock(cell: str) -> Preset:
         f"stock-{cell.lower()}-60", f"Stock price, 60-day window, {cell}",
         f"The previous 60 days of the opening price predict the next day's, with a two-layer {cell} "
         "(80 then 100 units, dropout 0.2 after each). The last 300 days are the test segment; min-max scaling is "
-        "fitted on the training rows only. Compare the three cells, and persistence, on the same test days.",
+        "fitted on the training rows only. Compare the three cells, and persistence, on the same test days. On raw "
+        "prices the test days lie above every training price (scaled values above 1), so the network has to "
+        "extrapolate and usually trails persistence: that is the tutorial's hidden lesson. Try the diff transform.",
         "a well-known TensorFlow 2 course (stock prediction with SimpleRNN, LSTM and GRU)",
         {"data": {"source": "builtin", "name": "sp500", "target": "Open", "features": ["Open"], "scaler": "minmax"},
          "window": {"length": 60, "horizon": 1},
@@ -140,7 +142,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset(
         "stock-stacked-lstm", "Stock price, stacked LSTM",
         "Two stacked LSTMs (50 then 100 units, dropout 0.2 after each) read 60 days of closing prices, trained "
-        "with RMSprop. The tutorial reports MAE; here it sits next to persistence's.",
+        "with RMSprop. The tutorial reports MAE; here it sits next to persistence's, which it trails by far: the test "
+        "prices lie above the training range.",
         "the classic stacked-LSTM stock tutorial (Keras)",
         {"data": {"source": "builtin", "name": "sp500", "target": "Close", "features": ["Close"], "scaler": "minmax"},
          "window": {"length": 60},
