@@ -93,12 +93,23 @@ class CellRace:
             naive = (snap.metrics or {}).get("baselines", {}).get("naive", {}) if not snap.running else {}
             cell = job.spec.model.cell
             rows.append({
-                "cell": cell, "verdict": evaluate.verdict(cell, test, naive) if test and naive else "training...",
+                "cell": cell, "verdict": _verdict(job, cell, test, naive),
                 "run": job.run_id, "status": snap.status if not snap.running else f"epoch {snap.epoch}",
                 "parameters": int(job.model.count_params()) if job.model is not None else np.nan,
                 "s / epoch": snap.elapsed / snap.epoch if snap.epoch else np.nan,
                 "epochs": snap.epoch,
                 "test RMSE": test.get("rmse", np.nan), "test MAE": test.get("mae", np.nan),
                 "direction %": test.get("direction", np.nan), "persistence RMSE": naive.get("rmse", np.nan),
+                **({"test accuracy %": test.get("accuracy", np.nan)} if job.windowed.classes else {}),
             })
         return pd.DataFrame(rows)
+
+
+def _verdict(job, cell: str, test: dict, naive: dict) -> str:
+    if not (test and naive):
+        return "training..."
+    if job.windowed.classes:
+        beats = test.get("accuracy", np.nan) > naive.get("accuracy", np.nan)
+        return (f"{cell} {'beats' if beats else 'does not beat'} {job.windowed.naive_name} "
+                f"({test.get('accuracy', np.nan):.1f}% vs {naive.get('accuracy', np.nan):.1f}% correct)")
+    return evaluate.verdict(cell, test, naive, job.windowed.naive_name)

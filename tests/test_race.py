@@ -30,3 +30,16 @@ def test_stop_skips_the_cells_not_started_and_leaves_no_ghost_runs(run_store):
     skipped = race.jobs[len(race.started):]
     assert skipped and all(JOBS.get(j.run_id) is None and not (run_store / j.run_id).exists() for j in skipped)
     assert len(race.results()) == len(race.started)
+
+
+def test_a_race_of_classifiers_reports_accuracy_against_the_baseline_class(run_store):
+    spec = tiny_spec(data={"source": "synthetic", "name": "letters", "start": None, "target": "letter",
+                           "features": list("abcde"), "scaler": "none", "params": {"points": 120}},
+                     window={"length": 2}, model={"units": [3], "task": "classification"},
+                     train={"epochs": 1, "loss": "crossentropy"})
+    w = windows.make(data.load(spec.data), spec)
+    race = CellRace(spec, w, run_store, workspace="ws1")
+    race.run()
+    table = race.results()
+    assert table["test accuracy %"].between(0, 100).all()
+    assert table["verdict"].str.contains("last step's class").all() and table["verdict"].str.contains("% correct").all()

@@ -18,10 +18,12 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     frame["ratio"] = frame["rmse"] / frame["naive_rmse"]
     frame["epochs"] = [f"{e}/{n}" if e is not None else f"?/{n}" for e, n in zip(frame["epoch"], frame["epochs"])]
-    frame = frame[["run_id", "status", "cell", "units", "data", "target", "setup", "epochs", "rmse", "naive_rmse",
-                   "ratio", "saved_at"]]
+    columns = ["run_id", "status", "cell", "units", "data", "target", "setup", "epochs", "rmse", "naive_rmse", "ratio"]
+    if frame.get("accuracy") is not None and frame["accuracy"].notna().any():  # classifiers in the list
+        columns.append("accuracy")
+    frame = frame[[*columns, "saved_at"]]
     return frame.rename(columns={"run_id": "run", "rmse": "test RMSE", "naive_rmse": "persistence RMSE",
-                                 "ratio": "RMSE / persistence", "saved_at": "saved"})
+                                 "ratio": "RMSE / persistence", "accuracy": "test accuracy %", "saved_at": "saved"})
 
 
 def _label(row: dict) -> str:
