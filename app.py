@@ -17,13 +17,14 @@ presenting = present.on()
 pages = [
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:"),
     st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
-    st.Page("pages/train.py", title="Train", icon=":material/play_circle:", default=not presenting),
+    st.Page("pages/train.py", title="Train", icon=":material/play_circle:", default=True),
     st.Page("pages/inspect.py", title="Inspect", icon=":material/grid_on:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
-    st.Page("pages/presets.py", title="Presets", icon=":material/school:", default=presenting),
+    st.Page("pages/presets.py", title="Presets", icon=":material/school:"),
 ]
-# Presentation mode: the Presets page only, whatever the address says, with no navigation.
-nav = st.navigation([pages[-1]] if presenting else pages, position="hidden" if presenting else "sidebar")
+nav = st.navigation(pages, position="hidden" if presenting else "sidebar")
+if presenting and nav.title != "Presets":  # presentation mode shows the Presets page only
+    st.switch_page(pages[-1])
 
 state.get_spec()  # first: a share link's setup is read from the URL before anything else changes it
 link = st.session_state.pop("link_message", None)

@@ -29,7 +29,7 @@ def step(by: int) -> None:
 
 
 if presenting:
-    top = st.columns([6, 1, 1, 1])
+    top = st.columns([5, 1.4, 1.8, 1.2])
     top[1].button("Previous", icon=":material/arrow_back:", on_click=step, args=(-1,), width="stretch")
     top[2].button("Next preset", icon=":material/arrow_forward:", type="primary", on_click=step, args=(1,),
                   width="stretch", help="The presets in teaching order: waves, letters, prices, images, shapes.")
@@ -76,7 +76,7 @@ if picked in CSV_PRESETS and current.data.source == "csv" and st.toggle(
     except (SpecError, ValueError) as exc:
         st.warning(f"{state.sentence(str(exc))} The built-in data is used instead.", icon=":material/table_chart:")
 
-buttons = st.columns([1, 1, 3])
+buttons = st.columns([1.3, 1.5, 3])
 train_clicked = buttons[0].button("Train this preset", type="primary", icon=":material/play_arrow:",
                                   help="Load the preset's settings and train them now, live, on this page.")
 load_clicked = buttons[1].button("Load into the editor", icon=":material/edit:",
@@ -102,7 +102,7 @@ with st.expander("Shapes: (samples, time steps, features), layer by layer", expa
 run = state.current_run()
 if run is not None and run.spec == spec:
     running = run.snapshot().running
-    st.fragment(train_views.live_view, run_every=1.0 if running else None)(run, "-preset")
+    st.fragment(train_views.live_view, run_every=1.0 if running else None)(run, "-preset", was_running=running)
     if not running:
         train_views.extras(run)
         views.forecast_section(run, run.snapshot())

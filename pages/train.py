@@ -43,7 +43,7 @@ else:
     was_running = run.snapshot().running
     if run.spec != spec:
         st.caption(f"The run below used: {views.describe(run.spec)}. Click **Train** to train the settings above.")
-    st.fragment(train_views.live_view, run_every=1.0 if was_running else None)(run)
+    st.fragment(train_views.live_view, run_every=1.0 if was_running else None)(run, was_running=was_running)
     st.page_link("pages/inspect.py", label="Look inside the cells: the gates of this run, live", icon=":material/grid_on:")
     if not was_running:
         train_views.extras(run)

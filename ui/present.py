@@ -18,7 +18,6 @@ CSS = """
   [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {font-size: 1.25rem; line-height: 1.5;}
   [data-testid="stCaptionContainer"] {font-size: 1.0rem;}
   h1 {font-size: 2.8rem !important;} h2 {font-size: 2.0rem !important;} h3 {font-size: 1.6rem !important;}
-  button p {font-size: 1.15rem !important;}
 </style>
 """
 

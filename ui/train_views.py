@@ -14,10 +14,12 @@ from ui import state, views
 LETTERS_HELP = "Letters the model knows; it reads the last letters you type, up to its window length."
 
 
-def live_view(run, key: str = "") -> None:
-    """Progress, loss (and accuracy), predictions and metrics of `run`, from its latest snapshot."""
+def live_view(run, key: str = "", was_running: bool = False) -> None:
+    """Progress, loss (and accuracy), predictions and metrics of `run`, from its latest snapshot.
+
+    was_running: the run was training when the page last ran in full; once it has ended, the
+    whole page reruns (this view polls as a fragment) to show what a finished run offers."""
     snap = run.snapshot()
-    was_running = snap.running
     spec = run.spec
     target, horizon = spec.data.target, spec.window.horizon
     classify = spec.model.task == "classification"
@@ -97,7 +99,7 @@ def class_table(snap, cell: str) -> None:
     table = table.rename(columns={"accuracy": "Accuracy %", "log_loss": "Log loss"})
     st.markdown(f"**{label.capitalize()} metrics**" + (" (live; test metrics appear when training ends)"
                                                       if split == "val" else ""))
-    st.dataframe(table.style.format("{:.3f}", na_rep="–"), width="stretch")
+    st.dataframe(table.map(lambda v: f"{v:.3f}" if np.isfinite(v) else "–"), width="stretch")
     st.caption("Accuracy counts each window's last step (the accuracy per epoch above counts every step the model "
                "labels). Log loss is the mean cross-entropy of the true class "
                "(lower is better; guessing evenly among k classes scores ln k).")

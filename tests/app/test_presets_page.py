@@ -119,7 +119,8 @@ def test_train_page_classifies_with_probabilities_coloured_by_class_and_a_confus
     assert {"predicted 0", "predicted 1", "p(0)", "p(1)"} <= set(names)
     assert np.sum(_values(figs["Confusion matrix (test)"]["data"][0]["z"])) == len(at.session_state["job"].windowed.y["test"])
     table = [d.value for d in at.dataframe if "Accuracy %" in d.value.columns][0]
-    assert list(table.index)[1:] == ["majority class"] and 0 <= table["Accuracy %"].iloc[0] <= 100
+    assert list(table.index)[1:] == ["majority class"] and 0 <= float(table["Accuracy %"].iloc[0]) <= 100
+    assert table["Log loss"].iloc[1] == "–"  # a baseline class has no probabilities
     assert "Error analysis" not in [h.value for h in at.subheader]  # residuals mean nothing for labels
 
 

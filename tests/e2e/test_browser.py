@@ -65,7 +65,7 @@ def test_present_a_preset_and_ask_it_for_the_next_letter(app_url, page):
     assert not page.locator("[data-testid='stSidebar']").is_visible()  # presentation mode: no sidebar
     page.get_by_role("button", name=re.compile("Train this preset")).click()
     page.get_by_text(re.compile(r"Status: finished \d+ epochs")).wait_for(timeout=120_000)
-    box = page.get_by_label("Letters")
+    box = page.get_by_label("Letters", exact=True).and_(page.get_by_test_id("stTextInputField"))
     box.wait_for(timeout=30_000)
     box.fill("abcd")
     box.press("Enter")
