@@ -131,11 +131,15 @@ def test_cli_lists_presets_and_trains_one_with_overrides(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "core", "train", "--preset", "nope", "--out", str(tmp_path / "x")],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "no preset 'nope'" in bad.stderr
+
+
+def test_cli_trains_a_classifier_preset_and_writes_accuracy(tmp_path, capsys):
+    from core.__main__ import main
+
     out = tmp_path / "letters"
-    done = subprocess.run([sys.executable, "-m", "core", "train", "--preset", "next-letter-1", "--epochs", "2",
-                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert "accuracy" in done.stdout and (out / "run.json").is_file()
+    assert main(["train", "--preset", "next-letter-1", "--epochs", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "val_accuracy" in printed and "test   accuracy" in printed and (out / "run.json").is_file()
     predictions = pd.read_csv(out / "predictions.csv")
     assert {"p_a", "p_e"} <= set(predictions.columns)
     assert "accuracy" in pd.read_csv(out / "history.csv").columns
