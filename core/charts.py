@@ -455,14 +455,15 @@ def class_figure(frame: pd.DataFrame, classes: list[str], series: pd.Series | No
     Args:
         frame: predictions.csv-shaped with p_<class> columns (truth/prediction are label indices).
     """
-    idx = np.arange(len(frame))[-CLASS_WINDOWS:]
+    test = np.flatnonzero((frame["split"] == "test").to_numpy())
+    idx = test[-CLASS_WINDOWS:]
     part = frame.iloc[idx]
-    x = np.arange(len(frame) - len(part), len(frame)) - int((frame["split"] == "val").sum()) + 1  # test window numbers
+    x = np.arange(len(test) - len(part), len(test)) + 1  # test window numbers, 1 = the first
     fig = go.Figure()
     probs = np.stack([part.get(f"p_{c}", pd.Series(np.nan, index=part.index)).to_numpy(np.float32) for c in classes])
     names = np.asarray(classes, dtype=object)
     truth = part["truth"].to_numpy().astype(int)
-    if len(classes) > 5:
+    if len(classes) > 2:  # one line per class would zig-zag: a class x window heatmap reads better
         fig.add_trace(go.Heatmap(z=probs, x=x, y=list(classes), colorscale="Blues", zmin=0, zmax=1,
                                  colorbar=dict(title="p", thickness=10),
                                  hovertemplate="%{x}<br>class %{y}: p %{z:.2f}<extra></extra>"))
@@ -470,7 +471,7 @@ def class_figure(frame: pd.DataFrame, classes: list[str], series: pd.Series | No
                                  marker=dict(symbol="line-ew-open", size=9, color="#d62728")))
         fig.update_yaxes(type="category", title="class")
         fig.update_xaxes(title="test window")
-        return _layout(fig, f"Class probabilities, last {len(part)} test windows; true class in red", "class",
+        return _layout(fig, f"Class probabilities, last {len(part)} test windows (true class in red)", "class",
                        height=380)
     if series is not None:
         pred = part["prediction"].to_numpy()
@@ -491,7 +492,7 @@ def class_figure(frame: pd.DataFrame, classes: list[str], series: pd.Series | No
                                  name=f"true {name}", showlegend=False, hovertemplate=f"true class {name}<extra></extra>"))
     fig.update_layout(yaxis=dict(range=[-0.02, 1.12], title="probability"))
     fig.update_xaxes(title="test window")
-    return _layout(fig, f"Class probabilities, last {len(part)} test windows; squares on top: the true class",
+    return _layout(fig, f"Class probabilities, last {len(part)} test windows (squares: true class)",
                    "probability", height=420)
 
 

@@ -12,6 +12,12 @@ CSV_PRESETS = ("stock-simplernn-60", "stock-lstm-60", "stock-gru-60", "stock-sta
 presenting = present.on()
 if presenting:
     present.style()
+    st.query_params["present"] = "1"  # a refresh stays in presentation mode, however it was entered
+
+
+def tip(text: str) -> str | None:
+    """Help for a button, except in front of an audience: a tooltip would pop up over the slide after a click."""
+    return None if presenting else text
 asked = st.query_params.get("preset")
 if asked in presets.PRESETS and CURRENT not in st.session_state:
     st.session_state[CURRENT] = asked
@@ -32,9 +38,8 @@ if presenting:
     top = st.columns([5, 1.4, 1.8, 1.2])
     top[1].button("Previous", icon=":material/arrow_back:", on_click=step, args=(-1,), width="stretch")
     top[2].button("Next preset", icon=":material/arrow_forward:", type="primary", on_click=step, args=(1,),
-                  width="stretch", help="The presets in teaching order: waves, letters, prices, images, shapes.")
-    if top[3].button("Exit", icon=":material/close_fullscreen:", width="stretch",
-                     help="Leave presentation mode: the sidebar and normal type come back."):
+                  width="stretch")
+    if top[3].button("Exit", icon=":material/close_fullscreen:", width="stretch"):
         present.leave()
         st.switch_page("pages/presets.py")
     picked = top[0].selectbox("Preset", NAMES, key=PICK, label_visibility="collapsed", on_change=picked_by_hand,
@@ -54,9 +59,7 @@ preset = presets.get(picked)
 spec, note = preset.experiment(), ""
 if presenting:
     st.title(preset.title)
-st.markdown(preset.shows)
-st.caption(f"Reproduces {preset.origin}. Reports {', '.join(preset.report)}. "
-           f"Command line: `python -m core train --preset {preset.name}`")
+about = st.container()  # filled below: folded away in presentation mode once a run is on show
 
 current = state.get_spec()
 if picked == "sine-to-cosine" and st.toggle(
@@ -78,9 +81,10 @@ if picked in CSV_PRESETS and current.data.source == "csv" and st.toggle(
 
 buttons = st.columns([1.3, 1.5, 3])
 train_clicked = buttons[0].button("Train this preset", type="primary", icon=":material/play_arrow:",
-                                  help="Load the preset's settings and train them now, live, on this page.")
+                                  help=tip("Load the preset's settings and train them now, live, on this page."))
 load_clicked = buttons[1].button("Load into the editor", icon=":material/edit:",
-                                 help="Copy the settings to the Data and Model pages to change them before training.")
+                                 help=tip("Copy the settings to the Data and Model pages to change them before "
+                                          "training."))
 error = None
 if train_clicked or load_clicked:
     state.set_spec(spec)
@@ -100,7 +104,12 @@ with st.expander("Shapes: (samples, time steps, features), layer by layer", expa
         st.warning(state.sentence(str(exc)))
 
 run = state.current_run()
-if run is not None and run.spec == spec:
+showing = run is not None and run.spec == spec
+with about.expander("What this preset shows", expanded=False) if presenting and showing else about:
+    st.markdown(preset.shows)
+    st.caption(f"Reproduces {preset.origin}. Reports {', '.join(preset.report)}. "
+               f"Command line: `python -m core train --preset {preset.name}`")
+if showing:
     running = run.snapshot().running
     st.fragment(train_views.live_view, run_every=1.0 if running else None)(run, "-preset", was_running=running)
     if not running:

@@ -99,7 +99,7 @@ def class_table(snap, cell: str) -> None:
     table = table.rename(columns={"accuracy": "Accuracy %", "log_loss": "Log loss"})
     st.markdown(f"**{label.capitalize()} metrics**" + (" (live; test metrics appear when training ends)"
                                                       if split == "val" else ""))
-    st.dataframe(table.map(lambda v: f"{v:.3f}" if np.isfinite(v) else "–"), width="stretch")
+    st.dataframe(views.shown(table), width="stretch")
     st.caption("Accuracy counts each window's last step (the accuracy per epoch above counts every step the model "
                "labels). Log loss is the mean cross-entropy of the true class "
                "(lower is better; guessing evenly among k classes scores ln k).")
@@ -129,7 +129,9 @@ def shape_explainer(spec: ExperimentSpec) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
     h = spec.window.horizon
     st.caption(f"{total:,} parameters. `None` is the batch: any number of samples. "
-               + models.MODE_TEXT.get(spec.model.mode, "").replace("`horizon` steps", f"{h} step{'s' * (h != 1)}")
+               + models.MODE_TEXT.get(spec.model.mode, "").replace("`horizon` steps ahead" if h == 0 else "`horizon` steps",
+                                                                   "at the same step" if h == 0 else
+                                                                   f"{h} step{'s' * (h != 1)}")
                .replace("(horizon)", f"({h})").replace("(length)", f"({spec.window.length})"))
 
 
@@ -211,7 +213,8 @@ def image_rows_view(probe) -> None:
     pixels = w.x_scaler.inverse_transform(x[0]) if hasattr(w.x_scaler, "inverse_transform") else x[0]
     truth = w.class_name(w.truth["test"][i])
     cols = st.columns([2, 3, 2])
-    cols[0].plotly_chart(charts.image_figure(pixels, f"Test image {i}: a {truth}"),
+    article = "an" if truth[:1] in "8" or truth.lower()[:1] in "aeio" else "a"
+    cols[0].plotly_chart(charts.image_figure(pixels, f"Test image {i}: {article} {truth}"),
                          width="stretch", key="digit_image")
     cols[1].plotly_chart(charts.hidden_figure(values["h"][0], [f"row {r}" for r in range(w.input_shape[0])],
                                               f"Hidden state h of {layer}, row by row", "row"),

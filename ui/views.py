@@ -1,6 +1,7 @@
 """Small pieces of UI that more than one page draws."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -161,7 +162,7 @@ def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1)
         index.append(name)
     table = pd.DataFrame(rows, index=index)
     table = table[[m for m in METRICS if m in table.columns]].astype(float)  # None (no value) becomes NaN, shown as –
-    return table.rename(columns={"rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "smape": "sMAPE %", "mase": "MASE",
+    return table.rename(columns={"mse": "MSE", "rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "smape": "sMAPE %", "mase": "MASE",
                                  "direction": "Direction %"})
 
 
@@ -169,6 +170,20 @@ METRIC_HELP = ("RMSE and MAE are in the target's units. MAPE % skips zero target
                "MASE divides MAE by the average change over the horizon in the training rows (below 1: better "
                "than that naive step). Direction % is how often the prediction moves the right way from the "
                "window's last value.")
+
+
+def shown(table: pd.DataFrame, best_of: tuple[str, ...] = (), digits: int = 3):
+    """Numbers as text with a dash for a missing value (Streamlit draws a styled NaN as "None"), the
+    lowest of each `best_of` column shaded."""
+    text = table.map(lambda v: f"{v:.{digits}f}" if pd.notna(v) and np.isfinite(v) else "–")
+
+    def shade(column: pd.Series) -> list[str]:
+        values = table[column.name]
+        if column.name not in best_of or not values.notna().any():
+            return [""] * len(column)
+        return ["background-color: #d8f0d8" if v == values.min() else "" for v in values]
+
+    return text.style.apply(shade)
 
 
 def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | None = None, cell: str = "model"
@@ -191,8 +206,7 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
     st.markdown(f"**{label.capitalize()} metrics**" + (" (live; test metrics appear when training ends)"
                                                       if split == "val" else ""))
     best = table["RMSE"].iloc[1:].idxmin() if table["RMSE"].iloc[1:].notna().any() else None
-    st.dataframe(table.style.format("{:.3f}", na_rep="–").highlight_min(subset=["RMSE", "MAE"], color="#d8f0d8"),
-                 width="stretch")
+    st.dataframe(shown(table, best_of=("RMSE", "MAE")), width="stretch")
     up = snap.metrics.get("up_share")
     st.caption(METRIC_HELP + (f" On the test targets the value rose in {up:.0f}% of cases, so always predicting a "
                               f"rise would score {up:.0f}% Direction, always a fall {100 - up:.0f}%."
