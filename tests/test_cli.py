@@ -1,5 +1,6 @@
 """The command line is a public interface: python -m core train --config spec.json --out DIR."""
 import json
+from types import SimpleNamespace
 import os
 import subprocess
 import sys
@@ -178,14 +179,14 @@ def test_bad_mode_combinations_exit_2_saying_why(tmp_path, capsys):
     assert code == 2 and "fixed batches of 512" in err
 
 
-def test_runs_list_and_export_work_on_the_app_store(tmp_path, run_store):
-    env = {**os.environ, "RNNLAB_RUNS_DIR": str(run_store)}
+def test_runs_list_and_export_work_on_the_app_store(tmp_path, run_store, capsys):
     config = tmp_path / "spec.json"
     config.write_text(json.dumps({**TINY, "train": {"epochs": 1}}))
 
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=300, env=env)
+    def cli(*args):  # in-process (the run store is $RNNLAB_RUNS_DIR, set by the run_store fixture)
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
 
     empty = cli("runs", "list")
     assert empty.returncode == 0 and "no runs in" in empty.stdout
