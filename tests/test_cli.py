@@ -1,10 +1,9 @@
 """The command line is a public interface: python -m core train --config spec.json --out DIR."""
 import json
-from types import SimpleNamespace
-import os
 import subprocess
 import sys
 import zipfile
+from types import SimpleNamespace
 from pathlib import Path
 
 import pandas as pd
