@@ -4,39 +4,10 @@ import streamlit as st
 from core import models
 from core.spec import CELLS, LOSSES, MODES, OPTIMIZERS, TASKS
 from ui import state
+from ui.model_controls import MODE_NAMES, horizon_by_hand, several_steps, task_changed
 
 st.title("Model")
 spec = state.get_spec()
-MODE_NAMES = {"many_to_one": "many-to-one", "direct": "direct multi-step", "many_to_many": "many-to-many",
-              "seq2seq": "seq2seq", "stateful": "stateful", "autoencoder": "autoencoder"}
-TASK_LOSS = {"classification": "crossentropy", "regression": "mse"}
-
-
-def task_changed() -> None:
-    """Classification trains with cross-entropy only; back to regression, MSE."""
-    task = st.session_state.get("w.model.task", "regression")
-    st.session_state["w.train.loss"] = TASK_LOSS[task]
-
-
-
-def several_steps() -> None:
-    """direct and seq2seq predict several steps: a horizon of 1 becomes 5 (the person can change it).
-    Leaving them for a one-step mode puts a horizon that was set this way back to 1."""
-    horizon = st.session_state.get("w.window.horizon", 1)
-    if st.session_state["w.model.mode"] in ("direct", "seq2seq"):
-        if horizon < 2:
-            st.session_state["w.window.horizon"] = 5
-            st.session_state["horizon_note"] = "several"
-            st.session_state["horizon_auto"] = True
-    elif st.session_state.pop("horizon_auto", False) and horizon == 5:
-        st.session_state["w.window.horizon"] = 1
-        st.session_state["horizon_note"] = "one"
-
-
-def horizon_by_hand() -> None:
-    st.session_state.pop("horizon_auto", None)
-
-
 st.subheader("Sequence shape")
 task = state.bind(st.segmented_control, "model", "task", "Task", options=list(TASKS), on_change=task_changed,
                   help="regression predicts numbers. classification predicts a class label: the target column must hold "
@@ -62,6 +33,8 @@ if note == "several":
 elif note == "one":
     st.info(f"{MODE_NAMES[mode]} predicts one value, so the horizon set for the multi-step mode is back to 1 "
             "(the next step). Change it above.")
+elif note == "own":
+    st.info("The autoencoder rebuilds its own window, so the horizon is now 0.")
 explain, picture = st.columns([1, 1])
 steps_text = f"**{int(horizon)}** step{'s' if horizon != 1 else ''}"
 explain.markdown(models.MODE_TEXT[mode].replace("`horizon` steps", steps_text).replace("`horizon`", f"**{int(horizon)}**")

@@ -139,3 +139,12 @@ def test_switching_to_classification_switches_the_loss_and_builds_a_softmax_head
     assert head["output shape"] == "(None, 5)"  # one probability per letter
     at.segmented_control(key="w.model.task").set_value("regression").run()
     assert at.session_state["spec"].train.loss == "mse"
+
+
+def test_the_autoencoder_sets_the_horizon_to_0_and_leaving_it_sets_1_again():
+    at = model_page()
+    at.radio(key="w.model.mode").set_value("autoencoder").run()
+    assert at.session_state["spec"].model.mode == "autoencoder" and at.session_state["spec"].window.horizon == 0
+    assert any("rebuilds its own window" in i.value for i in at.info) and not at.error
+    at.radio(key="w.model.mode").set_value("many_to_one").run()
+    assert at.session_state["spec"].window.horizon == 1
