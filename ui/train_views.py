@@ -48,13 +48,13 @@ def live_view(run, key: str = "", was_running: bool = False) -> None:
     else:
         pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status),
                                      lambda: charts.prediction_figure(
-                                         run.frame(snap), target, horizon=horizon,
+                                         by_step(run.frame(snap), spec), target, horizon=horizon,
                                          naive_name=(snap.metrics or {}).get("naive_name", "persistence")))
     pred_col.plotly_chart(pred_fig, width="stretch", key=f"pred_chart{key}")
     if snap.predictions_epoch and snap.running:
         pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")
     if spec.model.mode == "autoencoder" and snap.predictions is not None:
-        frame = run.frame(snap)
+        frame = by_step(run.frame(snap), spec)
         pred_col.plotly_chart(charts.window_error_figure(frame, target), width="stretch", key=f"recon{key}")
     if classify:
         class_table(snap, spec.model.cell)
@@ -62,6 +62,15 @@ def live_view(run, key: str = "", was_running: bool = False) -> None:
         views.metrics_table(snap, target, horizon, spec.train.learning_rate, cell=spec.model.cell)
     if was_running and not run.snapshot().running:
         st.rerun()
+
+
+def by_step(frame: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
+    """Generated series and image rows have made-up dates (a day per row from 2000-01-01): chart them
+    by step number instead, so no axis pretends they happened in 2006."""
+    made_up = spec.data.source == "synthetic" or (spec.data.source == "builtin" and spec.data.name in ("digits", "mnist"))
+    if not made_up:
+        return frame
+    return frame.assign(date=(pd.DatetimeIndex(frame["date"]) - pd.Timestamp("2000-01-01")).days)
 
 
 def classes_of(run, snap) -> list[str]:

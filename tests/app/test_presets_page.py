@@ -146,5 +146,6 @@ def test_digits_are_read_row_by_row_and_the_autoencoder_shows_its_reconstruction
     train_to_the_end(at)
     error = next(f for t, f in figures(at).items() if t.startswith("Reconstruction error per window"))
     assert {t["name"] for t in error["data"]} == {"val", "test"} and np.isfinite(_values(error["data"][1]["y"])).all()
+    assert _values(error["data"][1]["x"]).dtype.kind in "iu"  # generated data is charted by step, not by made-up date
     table = [d.value for d in at.dataframe if "RMSE" in d.value.columns][0]
     assert "window mean" in table.index
