@@ -112,11 +112,12 @@ def train(args: argparse.Namespace) -> int:
     if final.metrics and windowed.classes:
         test, naive = final.metrics["test"], final.metrics["baselines"]["naive"]
         print(f"test   accuracy {test['accuracy']:.2f}%  log loss {test['log_loss']:.4f}")
-        print(f"{windowed.naive_name}  accuracy {naive['accuracy']:.2f}%")
+        print(f"naive  accuracy {naive['accuracy']:.2f}%  ({windowed.naive_name})")
     elif final.metrics:
         test, naive = final.metrics["test"], final.metrics["baselines"]["naive"]
-        print(f"test   mse {test['mse']:.6g}  rmse {test['rmse']:.4f}  mae {test['mae']:.4f}  mape {test['mape']:.3f}%")
-        print(f"{windowed.naive_name}  rmse {naive['rmse']:.4f}  mae {naive['mae']:.4f}  mape {naive['mape']:.3f}%")
+        print(f"test   rmse {test['rmse']:.4f}  mae {test['mae']:.4f}  mape {test['mape']:.3f}%  mse {test['mse']:.6g}")
+        print(f"naive  rmse {naive['rmse']:.4f}  mae {naive['mae']:.4f}  mape {naive['mape']:.3f}%  mse {naive['mse']:.6g}"
+              f"  ({windowed.naive_name})")
     if final.forecast is not None:
         last = final.forecast.iloc[-1]
         print(f"forecast {len(final.forecast)} steps past the data, to {last['date']:%Y-%m-%d}: {last['forecast']:.4f}")

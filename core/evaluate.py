@@ -283,15 +283,17 @@ class Evaluator:
         test targets above the window's last value), "season" and "season_how".
         """
         w, out = self.w, {}
+        own = w.horizon == 0  # the window's own steps: no last known value to move from
         for split, key in (("test", "baselines"), ("val", "val_baselines")):
-            truth, last = w.truth[split], w.naive[split]
+            truth, last = w.truth[split], None if own else w.naive[split]
             out[split] = metrics(truth, predictions[split], last, self.scale)
             out[key] = {name: metrics(truth, pred, last, self.scale) for name, pred in self.baselines[split].items()}
         scan = lag_scan(w.truth["test"], predictions["test"])
         out["lag"] = best_lag(scan)
         out["lag_clear"] = lag_is_clear(scan, out["lag"])
-        out["naive_lag"] = best_lag(lag_scan(w.truth["test"], w.naive["test"]))  # where persistence peaks: +h
-        out["up_share"] = float(100 * np.mean(w.truth["test"] > w.naive["test"])) if len(w.truth["test"]) else None
+        out["naive_lag"] = None if own else best_lag(lag_scan(w.truth["test"], w.naive["test"]))  # persistence: +h
+        out["up_share"] = (float(100 * np.mean(w.truth["test"] > w.naive["test"]))
+                           if len(w.truth["test"]) and not own else None)
         out["lag_correlations"] = {str(k): v for k, v in scan.items()}
         out["season"], out["season_how"] = int(self.season), self.season_how
         out["naive_name"] = w.naive_name

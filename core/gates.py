@@ -229,10 +229,14 @@ def replay(model: keras.Model, X: np.ndarray, weights: list[np.ndarray] | None =
         (windows, time steps, 2 * units). The decoder of a seq2seq model has `horizon` time steps.
     """
     by_layer = layer_weights(model, weights)
+    every = model.get_weights() if weights is None else weights
     x = np.asarray(X, dtype=np.float32)  # float32 like Keras: half the memory traffic of float64
     last = max((r.index for r in recurrent_layers(model)), default=-1)
     traces: dict[str, dict[str, np.ndarray]] = {}
+    offset = 0
     for i, layer in enumerate(model.layers[:last + 1]):
+        own = every[offset:offset + len(layer.weights)]  # this layer's arrays at the epoch asked for
+        offset += len(layer.weights)
         if layer.name in by_layer:
             gates = _replay_layer(layer, by_layer[layer.name], x)
             traces[layer.name] = gates
@@ -241,7 +245,14 @@ def replay(model: keras.Model, X: np.ndarray, weights: list[np.ndarray] | None =
             x = np.repeat(x[:, None, :], layer.n, axis=1)
         elif isinstance(layer, (keras.layers.Dropout, keras.layers.InputLayer)):
             continue
-        else:
+        elif isinstance(layer, keras.layers.Reshape):
+            x = x.reshape((len(x), *layer.target_shape))
+        elif isinstance(layer, keras.layers.Embedding):
+            x = np.asarray(own[0], dtype=np.float32)[np.rint(x).astype(np.int64)]
+        elif isinstance(layer, keras.layers.Dense):  # an input projection: the same weights at every step
+            z = x @ np.asarray(own[0], np.float32) + (np.asarray(own[1], np.float32) if layer.use_bias else 0)
+            x = np.asarray(keras.ops.convert_to_numpy(layer.activation(z)), dtype=np.float32)
+        else:  # a layer without weights of its own
             x = np.asarray(keras.ops.convert_to_numpy(layer(x, training=False)), dtype=np.float32)
     return traces
 
@@ -318,7 +329,10 @@ def gradient_flow(model: keras.Model, X: np.ndarray, classify: bool = False) -> 
         else:
             primary = tf.reshape(y, (tf.shape(y)[0], -1))[:, -1]
         total = tf.reduce_sum(primary)  # windows are independent: d total / d x_j = d y_j / d x_j
-    grad = tape.gradient(total, x).numpy().astype(np.float64)  # (windows, time steps, features)
+    grad = tape.gradient(total, x)
+    if grad is None:  # e.g. an Embedding: token indices have no gradient
+        raise ValueError("the inputs are tokens looked up by an embedding, which have no gradient")
+    grad = grad.numpy().astype(np.float64)  # (windows, time steps, features)
     return np.linalg.norm(grad, axis=-1).mean(axis=0)
 
 

@@ -278,7 +278,7 @@ def summary(path: Path) -> dict:
                     ("Bi" if spec.model.bidirectional else "") + spec.model.cell) if spec else None, "units": "+".join(map(str, spec.model.units)) if spec else None,
            "data": (spec.data.ticker or spec.data.name or Path(spec.data.path or "").name) if spec else None,
            "target": spec.data.target if spec else None,
-           "setup": (f"w{spec.window.length}" + (f" h{spec.window.horizon}" if spec.window.horizon > 1 else "")
+           "setup": (f"w{spec.window.length}" + (f" h{spec.window.horizon}" if spec.window.horizon != 1 else "")
                      + (f" {spec.data.transform}" if spec.data.transform != "raw" else "")) if spec else "",
            "rmse": metrics.get("test", {}).get("rmse"),
            "accuracy": metrics.get("test", {}).get("accuracy"),

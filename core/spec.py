@@ -368,6 +368,9 @@ class ExperimentSpec:
                 raise SpecError("window.horizon", "the autoencoder reconstructs its own window: set the horizon to 0")
             if m.task != "regression":
                 raise SpecError("model.task", "the autoencoder reconstructs values: use the regression task")
+            if d.target not in d.features:
+                raise SpecError("data.target", f"the autoencoder rebuilds its input window, so the target ({d.target!r}) "
+                                               "must be one of the features")
             if m.bidirectional:
                 raise SpecError("model.bidirectional", "the autoencoder here is one-directional: turn off "
                                                        "bidirectional")

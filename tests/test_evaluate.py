@@ -114,3 +114,17 @@ def test_evaluator_report_has_every_baseline_and_the_lag():
     assert 0 < report["up_share"] < 100
     assert report["season"] >= 1 and report["season_how"]
     assert 0 < report["baselines"]["naive"]["mase"] < 5
+
+
+def test_horizon_0_has_no_direction_or_rise_share_and_names_its_baseline():
+    from core import data, windows
+    from core.spec import ExperimentSpec
+
+    spec = ExperimentSpec.from_dict({"data": {"source": "synthetic", "name": "waves", "params": {"points": 300},
+                                              "target": "cos", "features": ["sin"], "scaler": "none"},
+                                     "window": {"length": 10, "horizon": 0}})
+    w = windows.make(data.load(spec.data), spec)
+    assert w.naive_name == "training mean" and np.allclose(w.naive["test"], w.naive["test"][0])
+    report = evaluate.Evaluator(w).report({"val": w.truth["val"] * 0.9, "test": w.truth["test"] * 0.9})
+    assert np.isnan(report["test"]["direction"]) and report["up_share"] is None and report["naive_lag"] is None
+    assert set(report["baselines"]) == {"naive", "linear"} and report["naive_name"] == "training mean"

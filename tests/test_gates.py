@@ -226,3 +226,28 @@ def test_the_last_kept_weights_are_the_models_after_early_stopping_restores_the_
     last = list(job.weight_history().values())[-1]
     for a, b in zip(last, job.model.get_weights()):
         np.testing.assert_array_equal(a, b)  # what Inspect shows last is what model.keras and gates.npz hold
+
+
+def test_replay_reads_the_input_projection_and_embedding_from_the_epoch_asked_for():
+    import keras as _keras
+
+    from core import models
+    from core.spec import ModelSpec, TrainSpec
+
+    for model, X in ((ModelSpec(cell="GRU", units=[3], input_dense=4), np.random.default_rng(0).normal(size=(5, 6, 2))),
+                     (ModelSpec(cell="LSTM", units=[3], embedding_dim=2, task="classification"),
+                      np.random.default_rng(0).integers(0, 5, size=(5, 6, 1)).astype("float32"))):
+        train = TrainSpec(loss="crossentropy" if model.task == "classification" else "mse")
+        net = models.build(model, train, X.shape[1:], 1, classes=5, vocab=5)
+        other = [w * 0.5 + 0.1 for w in net.get_weights()]  # "another epoch": every array changed
+        twin = models.build(model, train, X.shape[1:], 1, classes=5, vocab=5)
+        twin.set_weights(other)
+        replayed = gates.replay(net, X, other)
+        name = next(iter(replayed))
+        assert np.allclose(replayed[name]["h"], gates.replay(twin, X)[name]["h"], atol=1e-5)
+        assert not np.allclose(replayed[name]["h"], gates.replay(net, X)[name]["h"], atol=1e-3)
+        assert np.allclose(gates.replay(twin, X)[name]["h"][:, -1],
+                           _keras.Model(twin.inputs, twin.get_layer(name).output).predict(X, verbose=0), atol=1e-5)
+        if model.embedding_dim:
+            with pytest.raises(ValueError, match="embedding"):
+                gates.gradient_flow(net, X, classify=True)

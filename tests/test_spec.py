@@ -219,3 +219,10 @@ def test_horizon0_maps_a_column_that_is_not_an_input():
     assert spec.window.horizon == 0
     assert ExperimentSpec.from_dict({"window": {"horizon": 0}, "model": {"mode": "autoencoder"}}).model.mode == \
         "autoencoder"  # the autoencoder reads its target on purpose
+
+
+def test_the_autoencoder_rebuilds_an_input_column():
+    with pytest.raises(SpecError) as info:
+        ExperimentSpec.from_dict({"window": {"horizon": 0}, "model": {"mode": "autoencoder"},
+                                  "data": {"target": "Close", "features": ["Open"]}})
+    assert info.value.field == "data.target" and "must be one of the features" in str(info.value)

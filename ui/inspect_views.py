@@ -283,7 +283,12 @@ def _flow_of(p: probes.Probe) -> np.ndarray:
 
 def gradient_view(p: probes.Probe) -> None:
     """The Gradient flow view: mean |dŷ/dx_t| per input step, for this run and maybe another."""
-    shown = _runs_to_show(p, "the gradient")
+    if p.spec.model.embedding_dim:
+        st.info("Gradient flow needs inputs with a gradient, and this model reads tokens through an embedding (a "
+                "table look-up). Try a run with one-hot inputs, e.g. the next-letter-4 preset.",
+                icon=":material/info:")
+        return
+    shown = [q for q in _runs_to_show(p, "the gradient") if not q.spec.model.embedding_dim]
     if not shown:
         return
     log_y = st.toggle("Log scale", value=True, key="inspect_grad_log",

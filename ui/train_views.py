@@ -54,8 +54,9 @@ def live_view(run, key: str = "", was_running: bool = False) -> None:
     if snap.predictions_epoch and snap.running:
         pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")
     if spec.model.mode == "autoencoder" and snap.predictions is not None:
-        frame = by_step(run.frame(snap), spec)
-        pred_col.plotly_chart(charts.window_error_figure(frame, target), width="stretch", key=f"recon{key}")
+        recon = views.figure_once(("recon", run.run_id, snap.predictions_epoch, snap.status),
+                                  lambda: charts.window_error_figure(by_step(run.frame(snap), spec), target))
+        pred_col.plotly_chart(recon, width="stretch", key=f"recon{key}")
     if classify:
         class_table(snap, spec.model.cell)
     else:
@@ -136,12 +137,17 @@ def shape_explainer(spec: ExperimentSpec) -> None:
     table = pd.DataFrame([{**{k: r[k] for k in ("layer", "type", "output shape")}, "what it does": _does(r, spec)}
                           for r in rows])
     st.dataframe(table, hide_index=True, width="stretch")
-    h = spec.window.horizon
-    st.caption(f"{total:,} parameters. `None` is the batch: any number of samples. "
-               + models.MODE_TEXT.get(spec.model.mode, "").replace("`horizon` steps ahead" if h == 0 else "`horizon` steps",
-                                                                   "at the same step" if h == 0 else
-                                                                   f"{h} step{'s' * (h != 1)}")
-               .replace("(horizon)", f"({h})").replace("(length)", f"({spec.window.length})"))
+    st.caption(f"{total:,} parameters. `None` is the batch: any number of samples. " + mode_text(spec))
+
+
+def mode_text(spec: ExperimentSpec) -> str:
+    """The mode's sentence with the spec's numbers in place of `horizon` and (length)."""
+    h, text = spec.window.horizon, models.MODE_TEXT.get(spec.model.mode, "")
+    if h == 0:
+        text = (text.replace("`horizon` steps after the window", "at the window's last step")
+                .replace("`horizon` steps ahead", "at the same step"))
+    return (text.replace("`horizon` steps", f"{h} step{'s' * (h != 1)}").replace("(horizon)", f"({h})")
+            .replace("(length)", f"({spec.window.length})"))
 
 
 def _does(row: dict, spec: ExperimentSpec) -> str:
@@ -237,7 +243,11 @@ def image_rows_view(probe) -> None:
 def extras(run) -> None:
     """The views special to a kind of data: typed letters, or digits row by row (once a model exists)."""
     spec = run.spec
-    letters = spec.data.source == "synthetic" and spec.data.name == "letters" and spec.model.task == "classification"
+    one_hot = sorted(spec.data.features) == sorted(spec.data.params.get("letters", 5) and
+                                                   list("abcdefghijklmnopqrstuvwxyz"[:spec.data.params.get("letters", 5)]))
+    tokens = spec.data.features == ["letter"] and bool(spec.model.embedding_dim)
+    letters = (spec.data.source == "synthetic" and spec.data.name == "letters" and spec.model.task == "classification"
+               and (one_hot or tokens))  # the typed letters can be encoded the way the model reads them
     images = spec.data.source == "builtin" and spec.data.name in ("digits", "mnist") and \
         spec.model.task == "classification" and spec.model.mode == "many_to_one"
     if not (letters or images):
