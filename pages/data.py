@@ -6,6 +6,8 @@ from core import spec as spec_module
 from core.spec import SpecError
 from ui import data_views, state, views
 
+state.through_app()  # first: see ui/state.py
+
 st.title("Data")
 data_views.source_picker(state.get_spec())
 spec = state.get_spec()

@@ -4,6 +4,8 @@ import streamlit as st
 from ui import inspect_views as views
 from ui import probe, state
 
+state.through_app()  # first: see ui/state.py
+
 st.title("Inspect")
 view = views.view_picker()
 st.caption(views.VIEWS[view])

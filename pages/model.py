@@ -6,6 +6,8 @@ from core.spec import CELLS, LOSSES, MODES, OPTIMIZERS, TASKS
 from ui import state
 from ui.model_controls import MODE_NAMES, horizon_by_hand, several_steps, task_changed
 
+state.through_app()  # first: see ui/state.py
+
 st.title("Model")
 spec = state.get_spec()
 st.subheader("Sequence shape")

@@ -5,6 +5,8 @@ from core import presets
 from core.spec import SpecError
 from ui import present, state, train_views, views
 
+state.through_app()  # first: see ui/state.py
+
 NAMES = list(presets.PRESETS)
 CURRENT = "preset"  # the preset on show; each mode's picker widget has its own key, seeded from it
 CSV_PRESETS = ("stock-simplernn-60", "stock-lstm-60", "stock-gru-60", "stock-stacked-lstm", "stock-multifeature")

@@ -2,7 +2,10 @@
 import streamlit as st
 
 from ui import runs_views as views
+from ui import state
 from ui.views import sticky_choice
+
+state.through_app()  # first: see ui/state.py
 
 st.title("Runs")
 section = sticky_choice("Section", ["History", "Race", "Import"], key="runs_section",

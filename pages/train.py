@@ -3,6 +3,8 @@ import streamlit as st
 
 from ui import state, train_views, views
 
+state.through_app()  # first: see ui/state.py
+
 st.title("Train")
 spec = state.get_spec()
 views.setup_summary(spec)

@@ -44,6 +44,26 @@ def workspace() -> str:
     return runs.workspace_id(workspace_token())
 
 
+def through_app() -> None:
+    """Run every page through app.py's st.navigation (call first on each page).
+
+    With a pages/ folder next to app.py, Streamlit serves a server's first script run the old
+    multipage way until some run has called st.navigation: a first visitor with a deep link
+    (/presets?present=1) got pages/presets.py on its own, without app.py (no sidebar, no page
+    settings), and so did everyone after them until someone opened the root. Here such a run
+    turns the old way off and runs app.py in its place, within the same run (so a click is not lost),
+    and app.py's st.navigation draws this page.
+    """
+    import runpy
+
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        runpy.run_path(str(Path(__file__).resolve().parents[1] / "app.py"), run_name="__main__")
+        st.stop()
+
+
 def sentence(message: str) -> str:
     """An error message as a sentence: no spec field prefix, a capital first letter, a full stop."""
     message = re.sub(r"^(data|window|split|model|train)\.[\w.\[\]]+: ", "", str(message).strip())
