@@ -118,6 +118,13 @@ def baselines(w, split: str, season: int, moving_average: int, linear_fit=None) 
         moving_average: how many of the window's last values to average (capped at its length).
         linear_fit: coefficients from `fit_linear(w)` (fitted when None).
     """
+    naive = np.asarray(w.naive[split], float)
+    if w.mode == "autoencoder":  # the window is the answer: a linear map would copy it, an average read it
+        return {"naive": naive}
+    coef = fit_linear(w) if linear_fit is None else linear_fit
+    linear = w.inverse_y(_design(w.X[split]) @ coef, split)
+    if w.horizon == 0:  # the target's own window values are unknown inputs: no seasonal or average
+        return {"naive": naive, "linear": linear}
     length = w.input_shape[0]
     last = w.starts[split] + length - 1  # (samples,) the window's last row
     target = last + w.horizon
@@ -127,14 +134,7 @@ def baselines(w, split: str, season: int, moving_average: int, linear_fit=None) 
     k = max(1, min(moving_average, length))
     csum = np.concatenate([[0.0], np.cumsum(w.levels)])
     average = (csum[last + 1] - csum[last + 1 - k]) / k
-    coef = fit_linear(w) if linear_fit is None else linear_fit
-    linear = w.inverse_y(_design(w.X[split]) @ coef, split)
-    if w.horizon == 0:  # the target's own window values are the answer (or unknown): no seasonal or average
-        if w.mode == "autoencoder":
-            return {"naive": np.asarray(w.naive[split], float)}  # a linear map would copy the input
-        return {"naive": np.asarray(w.naive[split], float), "linear": linear}
-    return {"naive": np.asarray(w.naive[split], float), "seasonal_naive": seasonal, "moving_average": average,
-            "linear": linear}
+    return {"naive": naive, "seasonal_naive": seasonal, "moving_average": average, "linear": linear}
 
 
 def _design(X: np.ndarray) -> np.ndarray:
@@ -271,7 +271,7 @@ class Evaluator:
         index = w.index[: w.train_rows] if w.index is not None else None
         self.season, self.season_how = (season, "set") if season else detect_season(train_levels, index)
         self.scale = mase_scale(w)
-        coef = fit_linear(w)
+        coef = None if w.mode == "autoencoder" else fit_linear(w)  # fitted once for val and test
         self.baselines = {split: baselines(w, split, self.season, moving_average, coef) for split in ("val", "test")}
 
     def report(self, predictions: dict[str, np.ndarray]) -> dict[str, object]:
