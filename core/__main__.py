@@ -5,12 +5,15 @@
     python -m core runs export RUN --out FILE.zip
     python -m core presets
     python -m core train --preset NAME [--out DIR] [--epochs N]
+    python -m core worker         (started by the app's pool: one request on stdin, see core/worker.py)
 
 `train` prints one line per epoch and writes the run directory (see core/runs.py); without --out
-it goes into the run store ($RNNLAB_RUNS_DIR, default ./runs) under a new run id. A bad spec or
-bad data exits with code 2 and a one-line message; a run that fails while training, or whose run
-directory cannot be written, exits with 1. `runs list` prints the store's runs (all workspaces),
-`runs export` writes a run's bundle (.zip), as the app's Runs page does.
+it goes into the run store ($RNNLAB_RUNS_DIR, default ./runs) under a new run id. What the CSV
+reader fixed or guessed follows the `data:` line as `note: ...` lines. A bad spec or bad data exits
+with code 2 and a one-line message; a run that fails while training, or whose run directory cannot
+be written, exits with 1. Progress and results go to stdout, every error as one `error: ...` line
+to stderr. `runs list` prints the store's runs (all workspaces), `runs export` writes a run's
+bundle (.zip), as the app's Runs page does.
 """
 from __future__ import annotations
 
@@ -34,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, help="override train.epochs")
     train.add_argument("--csv", type=Path, help="with --preset: run it on this CSV (columns matched by name, any case)")
     sub.add_parser("presets", help="list the presets (the classic tutorials as specs)")
+    sub.add_parser("worker", help="a training worker: waits for one request (a JSON line) on stdin, trains it "
+                                  "into its run directory, exits (the app's pool starts these)")
     store = sub.add_parser("runs", help="the run store ($RNNLAB_RUNS_DIR, default ./runs)")
     actions = store.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="list the runs, newest first")
@@ -44,16 +49,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    """Print one `error: ...` line on stderr (stdout keeps the progress and results) and return `code`."""
+    sys.stdout.flush()  # progress first, then the error, when both go to one terminal
+    print(f"error: {message}", file=sys.stderr, flush=True)
     return code
 
 
 def load_spec(path: Path | None, epochs: int | None = None) -> ExperimentSpec:
+    """The spec in `path` (defaults without one), with --epochs applied. UTF-8 with or without a
+    byte-order mark (Notepad and PowerShell write one), as the app accepts."""
     if path is None:
         spec = ExperimentSpec()
     else:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")
         except OSError as exc:
             raise SpecError("--config", f"cannot read {path}: {exc.strerror}") from None
         except UnicodeDecodeError:
@@ -64,12 +73,11 @@ def load_spec(path: Path | None, epochs: int | None = None) -> ExperimentSpec:
 
 def train(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from . import data, windows
+    from . import data, worker
     from .data import DataError
 
     if args.out is None:
-        from .runs import default_root
-        from .training import new_run_id
+        from .runs import default_root, new_run_id
 
         args.out = default_root() / new_run_id()
     if args.out.exists() and not args.out.is_dir():
@@ -88,13 +96,14 @@ def train(args: argparse.Namespace) -> int:
             return _fail("--csv goes with --preset; for a spec file, set data.source \"csv\" and data.path in it")
         else:
             spec = load_spec(args.config, args.epochs)
-        frame = data.load(spec.data)
-        windowed = windows.make(frame, spec)
+        frame, windowed = worker.prepare(spec)  # the worker's pipeline: one, not two
     except (SpecError, DataError) as exc:
         return _fail(str(exc))
     print(f"data: {len(frame)} rows; {windowed.shape_text()}", flush=True)
+    for note in frame.attrs.get("notes") or []:  # what the CSV reader fixed or guessed, an older ticker copy
+        print(f"note: {note}", flush=True)
 
-    from .training import FAILED, TrainingJob
+    from .training import FAILED
 
     def print_epoch(snap) -> None:
         h = snap.history
@@ -107,8 +116,7 @@ def train(args: argparse.Namespace) -> int:
     from .runs import valid_id
 
     run_id = name if valid_id(name) else None  # the directory names the run
-    job = TrainingJob(spec, windowed, run_dir=args.out, on_epoch=print_epoch, run_id=run_id)
-    final = job.run()
+    job, final = worker.train(spec, windowed, args.out, run_id, on_epoch=print_epoch)
     if final.metrics and windowed.classes:
         test, naive = final.metrics["test"], final.metrics["baselines"]["naive"]
         print(f"test   accuracy {test['accuracy']:.2f}%  log loss {test['log_loss']:.4f}")
@@ -124,10 +132,11 @@ def train(args: argparse.Namespace) -> int:
     elif final.forecast_note:
         print(f"no forecast: {final.forecast_note}")
     if not job.saved:
-        print(final.message, flush=True)
-        return 1
+        return _fail(final.message, 1)
+    if final.status == FAILED:
+        return _fail(f"{final.message} (the run is saved in {args.out})", 1)
     print(f"{final.message}; wrote {args.out}", flush=True)
-    return 1 if final.status == FAILED else 0
+    return 0
 
 
 def runs_command(args: argparse.Namespace) -> int:
@@ -149,6 +158,11 @@ def runs_command(args: argparse.Namespace) -> int:
                   f"{str(r['data'])[:15]:<16}{epochs:>8}{rmse:>12}{naive:>13}")
         return 0
     path = runs.find(args.run, root)
+    if path is None and runs.valid_id(args.run) and (root / args.run / "started.json").is_file():
+        live = runs.livefiles.is_live(root / args.run)
+        return _fail(f"run {args.run!r} " + ("is still training; export it when it has ended" if live else
+                     "was interrupted before it ended, so it has no results to export; its settings are in "
+                     f"{root / args.run / 'spec.json'} (train them again with --config)"))
     if path is None:
         return _fail(f"no run {args.run!r} in {root}; `python -m core runs list` shows the runs")
     try:
@@ -168,9 +182,16 @@ def presets_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def worker_command(args: argparse.Namespace) -> int:
+    from . import worker as workers
+
+    return workers.serve()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"train": train, "runs": runs_command, "presets": presets_command}[args.command](args)
+    return {"train": train, "runs": runs_command, "presets": presets_command,
+            "worker": worker_command}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,13 @@ Handles UTF-8 (with or without BOM), UTF-16 and GBK/GB18030 text; comma, semicol
 delimiters; decimal commas; date columns found by name (date, trade_date, 日期, ...) or by content,
 in formats such as 2015-12-10, 2015/12/10, 20151210 and 10.12.2015; unnamed index columns; rows
 in any order; duplicate dates; stray text in numeric columns. Everything it had to guess or fix
-is listed in `frame.attrs["notes"]`; anything it cannot use raises DataError saying what to do.
+is listed in `frame.attrs["notes"]`; anything it cannot use raises DataError saying what to do,
+among it a date column that mixes layouts (2015-01-31 next to 31.01.2015 or 01/31/2015), which
+could only be read by guessing which dates are day first.
 """
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import os
@@ -92,7 +95,12 @@ def read_bytes(raw: bytes, name: str, date_column: str | None = None) -> pd.Data
                         "Export the file again with its data")
     columns = list(frame.columns)
     column = _date_column(frame, date_column, name)
-    dates, how = _parse_dates(frame[column])
+    try:
+        dates, how = _parse_dates(frame[column])
+    except MixedDatesError as exc:  # say it again with the file's name and its line numbers
+        lines = _record_lines(text, sep, len(frame))
+        raise MixedDatesError(exc.values, exc.keys, name, column,
+                              (lambda i: lines[i]) if lines else (lambda i: i + 2)) from None
     if how:
         notes.append(how)
     bad = int(dates.isna().sum())
@@ -127,6 +135,18 @@ def read_bytes(raw: bytes, name: str, date_column: str | None = None) -> pd.Data
         raise DataError(f"{name} has only {len(frame)} row of data; a time series needs many rows (hundreds or more)")
     frame.attrs.update(notes=notes, duplicates=int(duplicated.sum()), date_column=column, csv_columns=columns)
     return frame
+
+
+def _record_lines(text: str, sep: str, rows: int) -> list[int] | None:
+    """The line of the file on which each data row starts (the header is line 1), counting blank
+    lines and quoted line breaks as a text editor does; None if the rows do not match the frame's."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    starts, end = [], 0
+    for record in reader:
+        start, end = end + 1, reader.line_num
+        if len(record) > 1 or (record and record[0].strip()):  # pandas skips empty and blank lines
+            starts.append(start)
+    return starts[1:] if len(starts) == rows + 1 else None
 
 
 def _is_unnamed(column: str) -> bool:
@@ -221,7 +241,14 @@ def _date_column(frame: pd.DataFrame, wanted: str | None, name: str) -> str:
 
 
 def _mostly_dates(values: pd.Series, allow_years: bool) -> bool:
-    dates, _ = _parse_dates(values.head(50), allow_years)
+    try:
+        dates, _ = _parse_dates(values.head(50), allow_years)
+    except MixedDatesError:  # dates in several layouts (reading the column says so), unless most are plain
+        text = values.head(50).dropna().astype(str).str.strip()  # numbers: volumes 1234 and 12345678
+        dated = _layouts(text).notna()
+        if not allow_years:
+            dated &= ~text.str.fullmatch(r"\d+(\.0+)?")
+        return bool(dated.mean() > 0.5)
     return bool(dates.notna().mean() > 0.9)
 
 
@@ -229,7 +256,9 @@ def _parse_dates(values: pd.Series, allow_years: bool = True) -> tuple[pd.Series
     """Dates from text or numbers, trying common formats whole-column first; (dates, note).
 
     Times keep their local wall-clock time: an offset such as +08:00 is dropped, not converted,
-    so a daily bar dated 2020-01-02 in Shanghai stays on 2020-01-02.
+    so a daily bar dated 2020-01-02 in Shanghai stays on 2020-01-02. A column that mixes numeric
+    layouts (2015-01-31 and 31.01.2015), or day-first and month-first dates, raises
+    MixedDatesError: read together, some of its dates would come out silently wrong.
     """
     text = values.astype(str).str.strip().str.replace(r"^(\d{4}|\d{8})\.0+$", r"\1", regex=True)
     text = text.str.replace(r"(?<=\d)(Z|[+-]\d{2}:?\d{2})$", "", regex=True).str.replace("T", " ", regex=False)
@@ -237,24 +266,180 @@ def _parse_dates(values: pd.Series, allow_years: bool = True) -> tuple[pd.Series
     sample = text.dropna().head(200)
     if sample.empty:
         return pd.Series(pd.NaT, index=values.index), ""
-    for fmt in DATE_FORMATS:
-        if fmt == "%Y" and not (allow_years and sample.str.fullmatch(r"\d{4}").all()):
-            continue
-        if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all():
-            note = "Dates like 03/04/2020 are read month first." if fmt == "%m/%d/%Y" and _ambiguous_dmy(sample) else ""
-            return pd.to_datetime(text, format=fmt, errors="coerce"), note
+    years = allow_years and bool(sample.str.fullmatch(r"\d{4}").all())
+    fits = (fmt for fmt in DATE_FORMATS if (fmt != "%Y" or years)
+            and pd.to_datetime(sample, format=fmt, errors="coerce").notna().all())
+    first = next(fits, None)
+    if first:
+        return _one_format(text, sample, first, fits)
     if not allow_years and sample.str.fullmatch(r"[-+]?\d+(\.\d+)?").all():
         return pd.Series(pd.NaT, index=values.index), ""  # plain numbers are not dates
+    return _mixed_formats(text)
+
+
+def _one_format(text: pd.Series, sample: pd.Series, fmt: str, others) -> tuple[pd.Series, str]:
+    """Parse with `fmt`, the first format that fits the sample, or with one of `others` that also
+    fit it when that reads more of the whole column (03/04/2015 in the sample, 13/04/2015 further
+    down). Rows it cannot read that hold a date in another layout, or in the other day/month
+    order, make the column mixed: MixedDatesError."""
+    dates = pd.to_datetime(text, format=fmt, errors="coerce")
+    failed = dates.isna() & text.notna()
+    for other in others if failed.any() else ():
+        retry = pd.to_datetime(text, format=other, errors="coerce")
+        if (retry.isna() & text.notna()).sum() < failed.sum():
+            fmt, dates, failed = other, retry, retry.isna() & text.notna()
+    if failed.any() and _layouts(text[failed]).notna().any():  # dates it could not read: a look at them all
+        _refuse_mixed(text.dropna())
+    note = ""
+    if fmt in ("%m/%d/%Y", "%d/%m/%Y") and _ambiguous_dmy(sample):
+        note = ("Dates like 03/04/2020 are read month first." if fmt == "%m/%d/%Y" else
+                f"Dates like {sample.iloc[0]} are read day first, as later rows show (e.g. "
+                f"{_first_unambiguous(text)}).")
+    return dates, note
+
+
+def _mixed_formats(text: pd.Series) -> tuple[pd.Series, str]:
+    """Dates in a layout no single format covers (month names, fractional seconds, a stray word):
+    pandas reads each value on its own, which is safe only while the numeric dates share one
+    layout and one day/month order."""
+    present = text.dropna()
+    keys = _refuse_mixed(present)
+    dayfirst, note = False, ""
+    layouts = set(keys.dropna())
+    if len(layouts) == 1 and layouts <= set(ORDERLESS):  # 03/04/2015: which is the day?
+        numeric = present[keys.notna()]
+        day, month = _order_evidence(numeric)
+        dayfirst = bool(day.any()) or (not month.any() and "." in next(iter(layouts)))  # 03.04.2015: day first
+        if not (day.any() or month.any()):
+            note = f"Dates like {numeric.iloc[0].split(' ')[0]} are read {'day' if dayfirst else 'month'} first."
     try:  # anything else pandas can read
-        dates = pd.to_datetime(text, errors="coerce", format="mixed")
+        dates = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=dayfirst)
     except (TypeError, ValueError, OverflowError):
-        dates = pd.Series(pd.NaT, index=values.index)
-    return dates, ""
+        dates = pd.Series(pd.NaT, index=text.index)
+    return dates, note
 
 
 def _ambiguous_dmy(sample: pd.Series) -> bool:
     parts = sample.str.extract(r"^(\d{1,2})/(\d{1,2})/")
     return bool(parts.notna().all(axis=None) and (parts.astype(int) <= 12).all(axis=None))
+
+
+def _first_unambiguous(text: pd.Series) -> str:
+    """The first value whose day cannot be a month (13/04/2015), for a note."""
+    day, _ = _order_evidence(text.dropna())
+    return str(text.dropna()[day].iloc[0]) if day.any() else ""
+
+
+# Numeric date layouts, most specific first: a regex for the date part (group "sep" is the
+# separator) and its name. "??" marks the day and month, when the layout does not say which is which.
+LAYOUTS = (
+    (r"\d{4}(?P<sep>[-/.])\d{1,2}(?P=sep)\d{1,2}", "YYYY{0}MM{0}DD"),
+    (r"\d{4}年\d{1,2}月\d{1,2}日", "YYYY年MM月DD日"),
+    (r"\d{8}", "YYYYMMDD"),
+    (r"\d{1,2}(?P<sep>[-/.])\d{1,2}(?P=sep)\d{4}", "??{0}??{0}YYYY"),
+    (r"\d{1,2}(?P<sep>[-/.])\d{1,2}(?P=sep)\d{2}", "??{0}??{0}YY"),
+    (r"\d{4}(?P<sep>[-/.])\d{1,2}", "YYYY{0}MM"),
+    (r"\d{4}", "YYYY"),
+)
+ORDERLESS = tuple(key.format(sep) for _, key in LAYOUTS if key.startswith("??") for sep in "-/.")
+TIME = r"(?:\s+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp][Mm])?)?"
+
+
+def _layouts(text: pd.Series) -> pd.Series:
+    """Each value's numeric date layout ("YYYY-MM-DD", "??/??/YYYY", ...), with or without a time;
+    None for anything else (month names, words, numbers that are no date)."""
+    keys = pd.Series(None, index=text.index, dtype=object)
+    for pattern, key in LAYOUTS:
+        todo = keys.isna()
+        if not todo.any():
+            break
+        found = text[todo].astype(str).str.extract(f"^(?P<date>{pattern}){TIME}$")
+        hit = found["date"].notna()
+        seps = found["sep"][hit] if "sep" in found else pd.Series("", index=hit[hit].index)
+        keys[seps.index] = [key.format(sep) for sep in seps]
+    return keys
+
+
+def _order_evidence(numeric: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(day first, month first): values whose first or second number is over 12 (13/04, 04/13)."""
+    parts = numeric.str.extract(r"^(\d{1,2})\D(\d{1,2})\D").astype(float)
+    return (parts[0] > 12) & (parts[1] <= 12), (parts[1] > 12) & (parts[0] <= 12)
+
+
+def _refuse_mixed(values: pd.Series) -> pd.Series:
+    """The layout of each value (see `_layouts`); MixedDatesError when the values use more than one
+    numeric layout, or one layout with the day first in some rows and the month first in others."""
+    keys = _layouts(values)
+    layouts = set(keys.dropna())
+    day, month = _order_evidence(values.where(keys.isin(ORDERLESS), ""))
+    if len(layouts) > 1 or (day.any() and month.any()):
+        raise MixedDatesError(values, keys)
+    return keys
+
+
+def _layout_name(key: str, day_first: bool, month_first: bool) -> str:
+    """A layout as people write it: "??/??/YYYY" is DD/MM/YYYY, MM/DD/YYYY, or either."""
+    if not key.startswith("??"):
+        return key
+    dmy, mdy = key.replace("??", "DD", 1).replace("??", "MM"), key.replace("??", "MM", 1).replace("??", "DD")
+    if day_first != month_first:
+        return dmy if day_first else mdy
+    return f"{dmy} and {mdy}" if day_first else f"{dmy} or {mdy}"
+
+
+class MixedDatesError(DataError):
+    """A date column whose values use several layouts or day/month orders; `describe` names the
+    layouts with example rows. `values` and `keys` hold the dates looked at and their layouts."""
+
+    def __init__(self, values: pd.Series, keys: pd.Series, name: str = "the file", column: str = "date",
+                 row_of=lambda label: label + 2):
+        keep = _examples(values, keys)  # not a whole column: the error may be kept in the session
+        self.values, self.keys = values[keep], keys[keep]
+        super().__init__(self.describe(name, column, row_of))
+
+    def describe(self, name: str, column: str, row_of) -> str:
+        """What is mixed, with rows as `row_of(index label)` numbers them, and what to do."""
+        values, keys = self.values, self.keys
+        day, month = _order_evidence(values.where(keys.isin(ORDERLESS), ""))
+
+        def rows(picked: pd.Series) -> str:
+            picked = picked.drop_duplicates()
+            return ", ".join(f"row {row_of(label)} {value!r}" for label, value in picked.head(2).items())
+
+        groups = []
+        for key in dict.fromkeys(keys[keys.notna()]):  # in order of first appearance
+            members = values[keys == key]
+            label = _layout_name(key, day[members.index].any(), month[members.index].any())
+            groups.append(f"{label} ({rows(members)})")
+        if len(groups) > 1:
+            what = f"the dates in {column!r} of {name} are written in {len(groups)} formats: {'; '.join(groups)}"
+        else:
+            what = (f"the dates in {column!r} of {name} put the day first in some rows ({rows(values[day])}) and "
+                    f"the month first in others ({rows(values[month])})")
+        return f"{what}. {_why_refused(values, keys, row_of)}. Save all the dates in one format, e.g. 2015-01-31, " \
+               "and load the file again"
+
+
+def _examples(values: pd.Series, keys: pd.Series, each: int = 20) -> pd.Series:
+    """Which values a message can draw its examples from: the first few of each layout and of each
+    day/month order."""
+    day, month = _order_evidence(values.where(keys.isin(ORDERLESS), ""))
+    keep = pd.Series(False, index=values.index)
+    for picked in [keys == key for key in keys.dropna().unique()] + [day, month]:
+        keep[picked[picked].index[:each]] = True
+    return keep
+
+
+def _why_refused(values: pd.Series, keys: pd.Series, row_of) -> str:
+    """Why a mixed date column is not read: a date that could be either day/month, when one exists."""
+    orderless = values[keys.isin(ORDERLESS)]
+    parts = orderless.str.extract(r"^(\d{1,2})\D(\d{1,2})\D").astype(float)
+    either = orderless[(parts[0] <= 12) & (parts[1] <= 12) & (parts[0] != parts[1])]
+    if either.empty:
+        return "A mix like this usually means rows pasted together from different exports, so it is not guessed at"
+    a, b = (int(x) for x in re.findall(r"\d+", either.iloc[0])[:2])
+    return (f"Read together, some of them would come out wrong without a word: {either.iloc[0].split(' ')[0]!r} "
+            f"(row {row_of(either.index[0])}) could be {a} {calendar.month_name[b]} or {b} {calendar.month_name[a]}")
 
 
 THOUSANDS_COMMA = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")

@@ -287,11 +287,14 @@ GENERATORS: dict[str, Generator] = {
 }
 
 
-def load(spec: DataSpec, require_columns: bool = True) -> pd.DataFrame:
+def load(spec: DataSpec, require_columns: bool = True, csv_root: str | Path | None = None) -> pd.DataFrame:
     """Load the series a DataSpec names.
 
     Args:
         require_columns: check that the target and feature columns exist and are numeric.
+        csv_root: read a CSV only from inside this folder (the app passes its upload folder, so no
+            spec, whatever route it came by, can make the server read another file); None reads
+            any path (the command line, where the user names their own files).
 
     Returns:
         A DataFrame with a DatetimeIndex sorted oldest first, trimmed to spec.start/spec.end.
@@ -302,6 +305,8 @@ def load(spec: DataSpec, require_columns: bool = True) -> pd.DataFrame:
     elif spec.source == "synthetic":
         frame = load_synthetic(spec.name or "", spec.params)
     elif spec.source == "csv":
+        if csv_root is not None:
+            check_csv_path(spec.path, csv_root)
         frame = load_csv(spec.path or "", spec.date_column)
     elif spec.source == "ticker":
         frame = load_ticker(spec.ticker or "", spec.start, spec.end, spec.interval, spec.period)
@@ -315,6 +320,22 @@ def load(spec: DataSpec, require_columns: bool = True) -> pd.DataFrame:
     if require_columns:
         check_columns(frame, [spec.target, *spec.features])
     return frame
+
+
+def check_csv_path(path: str | None, root: str | Path) -> Path:
+    """The CSV path if it lies inside `root` (symlinks and `..` resolved), else DataError.
+
+    The app reads CSV files only from its upload folder: a link, an imported spec or a bundle
+    that names /etc/passwd must not get the server to read, chart or describe it.
+    """
+    text = path or ""
+    if "\x00" in text:
+        raise DataError("the CSV path contains a null byte; upload the file on the Data page")
+    resolved = Path(text).resolve()
+    if not text or not resolved.is_relative_to(Path(root).resolve()):
+        raise DataError(f"{text!r} is not a file uploaded to this app; RNN Lab reads only CSV files uploaded "
+                        "here. Upload it on the Data page")
+    return resolved
 
 
 def load_builtin(name: str) -> pd.DataFrame:

@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import shutil
 import time
 import zipfile
@@ -38,11 +39,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import archives, livefiles
+from .archives import ImportRefused, check_size, max_model_bytes  # noqa: F401  (callers use runs.*)
 from .spec import ExperimentSpec
-from .training import Snapshot
+from .livefiles import write_atomic, write_with
+from .snapshot import Snapshot
 from .windows import Windowed
 
 PREDICTION_COLUMNS = ["date", "split", "truth", "prediction", "naive"]
+
+
+def new_run_id() -> str:
+    """A new run's id (and directory name): its start time and a random suffix."""
+    return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
 def default_root() -> Path:
@@ -107,43 +116,121 @@ def mark_started(run_dir: str | Path, run_id: str, workspace: str | None, spec: 
     """started.json (and spec.json): the run exists from the first moment, and can be told apart
     (and its settings recovered) when the process ends before it does."""
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if spec is not None:
-        (run_dir / "spec.json").write_text(spec.to_json() + "\n")
-    info = {"run_id": run_id, "workspace": workspace, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    (run_dir / "started.json").write_text(json.dumps(info, indent=2) + "\n")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if spec is not None:
+            (run_dir / "spec.json").write_text(spec.to_json() + "\n")
+        info = {"run_id": run_id, "workspace": workspace, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        (run_dir / "started.json").write_text(json.dumps(info, indent=2) + "\n")
+    except OSError:
+        discard(run_dir)  # a full disk must not leave an empty folder listed as a run
+        raise
 
 
 def save(run_dir: str | Path, spec: ExperimentSpec, windowed: Windowed, snap: Snapshot, model,
          weight_history: dict[int, list[np.ndarray]] | None = None, workspace: str | None = None) -> Path:
-    """Write a finished, stopped or failed run into run_dir (created if needed)."""
+    """Write a finished, stopped or failed run into run_dir (created if needed).
+
+    A save that fails half way (a full disk, a folder that cannot be written) removes what it
+    wrote, so no truncated model.keras is left taking space or listed as a run, and raises
+    RunNotSaved saying why. Other runs are not touched.
+    """
     run_dir = Path(run_dir)
+    try:
+        return _save(run_dir, spec, windowed, snap, model, weight_history, workspace)
+    except Exception as exc:  # noqa: BLE001 - OSError mostly; Keras and h5py wrap some in their own errors
+        discard(run_dir)
+        errno = getattr(exc, "errno", None)
+        full = errno == 28 or "No space left" in str(exc)
+        reason = "the disk is full" if full else (getattr(exc, "strerror", None) or
+                                                  f"{exc.__class__.__name__}: {str(exc)[:160]}")
+        raise RunNotSaved(f"could not save the run to {run_dir} ({reason}); nothing was kept. Free some space "
+                          "or set RNNLAB_RUNS_DIR to another folder, then train again") from None
+
+
+class RunNotSaved(OSError):
+    """A run whose directory could not be written; what it had written is removed."""
+
+
+RUN_FILES = ("started.json", "run.json", "live.json", "stop", "spec.json", "model.keras", "history.csv",
+             "predictions.csv", "metrics.json", "gates.npz", "forecast.csv", "weights.npz")
+
+
+def discard(run_dir: str | Path) -> None:
+    """Remove a run's files (only the names a run writes, never anything else a person keeps there),
+    and the folder when that leaves it empty."""
+    run_dir = Path(run_dir)
+    for path in [*(run_dir / name for name in RUN_FILES), *run_dir.glob(".*.tmp*")]:  # and half-written files
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+    try:
+        run_dir.rmdir()
+    except OSError:
+        pass  # not empty (a user's own files in --out) or already gone
+
+
+def _save(run_dir: Path, spec: ExperimentSpec, windowed: Windowed, snap: Snapshot, model,
+          weight_history: dict[int, list[np.ndarray]] | None, workspace: str | None) -> Path:
+    """Every file replaced atomically (a page may be reading the live ones), run.json last."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "spec.json").write_text(spec.to_json() + "\n")
-    history_frame(snap.history).to_csv(run_dir / "history.csv", index=False)
+    write_atomic(run_dir / "spec.json", spec.to_json() + "\n")
+    write_with(run_dir / "history.csv", lambda p: history_frame(snap.history).to_csv(p, index=False))
     # pandas writes dates without a time when every time is midnight, with one otherwise
     frame = predictions_frame(windowed, snap.predictions, snap.probabilities, snap.window_error)
-    frame.to_csv(run_dir / "predictions.csv", index=False)
-    metrics_path = run_dir / "metrics.json"
+    write_with(run_dir / "predictions.csv", lambda p: frame.to_csv(p, index=False))
     if snap.metrics is not None:
-        metrics = dict(snap.metrics)
-        if snap.by_step is not None:
-            metrics["test_by_step"] = snap.by_step.to_dict(orient="records")
-        metrics_path.write_text(json.dumps(_json_safe(metrics), indent=2) + "\n")
+        write_atomic(run_dir / "metrics.json", metrics_json(snap))
     else:
-        metrics_path.unlink(missing_ok=True)
+        (run_dir / "metrics.json").unlink(missing_ok=True)
     if snap.forecast is not None:
-        snap.forecast.to_csv(run_dir / "forecast.csv", index=False)
-    model.save(run_dir / "model.keras")
+        write_with(run_dir / "forecast.csv", lambda p: snap.forecast.to_csv(p, index=False))
+    write_with(run_dir / "model.keras", model.save)
     save_gates(run_dir, model, windowed)
     if weight_history:
-        np.savez_compressed(run_dir / "weights.npz", **{f"epoch_{e}/{i}": a for e, ws in weight_history.items()
-                                                         for i, a in enumerate(ws)})
+        write_with(run_dir / "weights.npz", lambda p: np.savez_compressed(p, **flat_weights(weight_history)))
     info = {"run_id": snap.run_id, "status": snap.status, "message": snap.message, "epoch": snap.epoch,
             "epochs": snap.epochs, "elapsed_seconds": round(snap.elapsed, 3),
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "workspace": workspace}
-    (run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")  # last: it marks the run complete
+    write_atomic(run_dir / "run.json", json.dumps(info, indent=2) + "\n")  # last: it marks the run complete
     return run_dir
+
+
+def metrics_json(snap: Snapshot) -> str:
+    """metrics.json's text: the snapshot's metrics and the test error by step, strict JSON."""
+    metrics = dict(snap.metrics or {})
+    if snap.by_step is not None:
+        metrics["test_by_step"] = snap.by_step.to_dict(orient="records")
+    return json.dumps(_json_safe(metrics), indent=2) + "\n"
+
+
+def flat_weights(history: dict[int, list[np.ndarray]]) -> dict[str, np.ndarray]:
+    """weights.npz's arrays: "epoch_<n>/<i>" -> model.get_weights()[i] after epoch n."""
+    return {f"epoch_{e}/{i}": a for e, ws in history.items() for i, a in enumerate(ws)}
+
+
+def mark_ended(run_dir: str | Path, run_id: str, status: str, message: str, workspace: str | None = None) -> None:
+    """Write run.json for a run that ended without its worker's final save (bad data, a killed
+    worker, a forced stop): the epochs in history.csv are what it finished. A directory that is
+    gone (deleted meanwhile) is left gone."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir() or (run_dir / "run.json").is_file():
+        return
+    live = livefiles.read_live(run_dir) or {}
+    try:
+        epoch = len(pd.read_csv(run_dir / "history.csv")) if (run_dir / "history.csv").is_file() else 0
+    except (OSError, ValueError):
+        epoch = 0
+    info = {"run_id": run_id, "status": status, "message": message, "epoch": epoch,
+            "epochs": live.get("epochs", 0), "elapsed_seconds": live.get("elapsed_seconds") or 0.0,
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "workspace": workspace if workspace is not None else live.get("workspace", owner(run_dir))}
+    try:
+        write_atomic(run_dir / "run.json", json.dumps(info, indent=2) + "\n")
+        livefiles.write_live(run_dir, status=status, message=message, batch=0, eta_seconds=None)
+    except OSError:
+        pass
 
 
 def save_gates(run_dir: Path, model, windowed: Windowed) -> None:
@@ -173,17 +260,35 @@ def weight_history(run_dir: str | Path) -> dict[int, list[np.ndarray]]:
 
 
 def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
-    """Read a run directory back: (spec, final snapshot, predictions frame)."""
+    """Read a run directory back, finished or live: (spec, snapshot, predictions frame).
+
+    A finished run's state comes from run.json; a live one's from live.json (core/livefiles.py),
+    which the worker keeps current. A run whose worker has gone without a word (killed while no
+    server watched it) reads as "interrupted". The files a run has not written yet (no
+    predictions before the first refresh) read as empty.
+    """
     run_dir = Path(run_dir)
     spec = ExperimentSpec.from_json((run_dir / "spec.json").read_text())
-    info = json.loads((run_dir / "run.json").read_text())
-    history = pd.read_csv(run_dir / "history.csv")
+    final = (run_dir / "run.json").is_file()
+    if final:
+        info = json.loads((run_dir / "run.json").read_text())
+    else:
+        info = livefiles.read_live(run_dir)
+        if info is None:
+            raise FileNotFoundError(f"{run_dir} has neither run.json nor live.json")
+        if info.get("status") in ("queued", "running") and not livefiles.is_live(run_dir):
+            info = {**info, "status": "interrupted", "message": "the worker stopped before this run ended"}
+    history = _read_csv(run_dir / "history.csv")
     metrics_path = run_dir / "metrics.json"
     snap = Snapshot(
-        run_id=info["run_id"], status=info["status"], message=info["message"], epoch=info["epoch"],
-        epochs=info["epochs"], history={k: history[k].tolist() for k in HISTORY_COLUMNS if k in history},
+        run_id=info.get("run_id", run_dir.name), status=info["status"], message=info.get("message", ""),
+        epoch=info.get("epoch", len(history)), epochs=info.get("epochs", spec.train.epochs),
+        history={k: history[k].tolist() for k in HISTORY_COLUMNS if k in history} or {"loss": [], "val_loss": []},
         metrics=json.loads(metrics_path.read_text()) if metrics_path.exists() else None,
-        elapsed=info.get("elapsed_seconds", 0.0),
+        elapsed=info.get("elapsed_seconds") or 0.0,
+        eta=None if final else info.get("eta_seconds"), batch=0 if final else info.get("batch", 0),
+        batches=info.get("batches", 0), queue_position=info.get("queue_position", 0),
+        queue_length=info.get("queue_length", 0), predictions_epoch=info.get("predictions_epoch", 0),
     )
     if snap.metrics:  # metrics.json writes NaN as null; the metric values are floats again here
         def floats(values: dict) -> dict:
@@ -196,10 +301,28 @@ def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
             snap.metrics[key] = {name: floats(v) for name, v in (snap.metrics.get(key) or {}).items()}
     if snap.metrics and "test_by_step" in snap.metrics:
         snap.by_step = pd.DataFrame(snap.metrics["test_by_step"])
-    if (run_dir / "forecast.csv").is_file():
+    if final and (run_dir / "forecast.csv").is_file():
         snap.forecast = pd.read_csv(run_dir / "forecast.csv", parse_dates=["date"])
-    frame = pd.read_csv(run_dir / "predictions.csv", parse_dates=["date"])
+    frame = _read_csv(run_dir / "predictions.csv", PREDICTION_COLUMNS)
+    if len(frame) and frame["prediction"].notna().any():
+        snap.predictions = {split: frame.loc[frame["split"] == split, "prediction"].to_numpy()
+                            for split in ("val", "test")}
+        probs = [c for c in frame.columns if c.startswith("p_")]
+        if probs:
+            snap.probabilities = {split: frame.loc[frame["split"] == split, probs].to_numpy()
+                                  for split in ("val", "test")}
+        if "window_error" in frame:
+            snap.window_error = {split: frame.loc[frame["split"] == split, "window_error"].to_numpy()
+                                 for split in ("val", "test")}
     return spec, snap, frame
+
+
+def _read_csv(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A run's CSV file, or an empty frame when the run has not written it yet."""
+    if not path.is_file():
+        return pd.DataFrame(columns=columns or [])
+    frame = pd.read_csv(path, parse_dates=["date"] if columns and "date" in columns else None)
+    return frame
 
 
 def valid_id(run_id: str | None) -> bool:
@@ -212,7 +335,9 @@ def interrupted(run_id: str, root: str | Path | None = None) -> Path | None:
     if not valid_id(run_id):
         return None
     path = Path(root or default_root()) / run_id
-    return path if (path / "started.json").is_file() and not (path / "run.json").is_file() else None
+    if not (path / "started.json").is_file() or (path / "run.json").is_file():
+        return None
+    return None if livefiles.is_live(path) else path  # queued or training: live, not interrupted
 
 
 def find(run_id: str, root: str | Path | None = None) -> Path | None:
@@ -266,12 +391,12 @@ def summary(path: Path) -> dict:
     info = json.loads((path / ("run.json" if done else "started.json")).read_text())
     spec = ExperimentSpec.from_json((path / "spec.json").read_text()) if (path / "spec.json").is_file() else None
     metrics = json.loads((path / "metrics.json").read_text()) if (path / "metrics.json").is_file() else {}
-    from .training import JOBS
-
-    job = JOBS.get(path.name)
-    live = job is not None and job.running
-    row = {"run_id": path.name, "status": "running" if live else info.get("status", "interrupted"),
-           "message": "training now" if live else info.get("message", "the app stopped before this run ended"),
+    live_info = livefiles.read_live(path) if not done else None
+    live = live_info is not None and livefiles.is_live(path)
+    if live:
+        info = {**info, **live_info}
+    row = {"run_id": path.name, "status": info.get("status", "running") if live else info.get("status", "interrupted"),
+           "message": info.get("message", "training now") if live else info.get("message", "the app stopped before this run ended"),
            "epoch": info.get("epoch"), "epochs": info.get("epochs", spec.train.epochs if spec else None),
            "saved_at": info.get("saved_at", info.get("started_at")),
            "cell": ("imported" if info.get("imported") == "model" else
@@ -294,10 +419,7 @@ def delete(run_id: str, root: str | Path | None = None, workspace: str | None = 
         return False
     if owner(path) != workspace:
         return False
-    from .training import JOBS
-
-    job = JOBS.get(run_id)
-    if job is not None and job.running:  # its final save would bring the directory back
+    if livefiles.is_live(path):  # its final save would bring the directory back
         return False
     shutil.rmtree(path)
     return True
@@ -315,22 +437,6 @@ def bundle(run_dir: str | Path) -> bytes:
     return buffer.getvalue()
 
 
-class ImportRefused(ValueError):
-    """An uploaded model or bundle that RNN Lab will not load; the message says why and what to do."""
-
-
-def max_model_bytes() -> int:
-    """The largest model or bundle accepted for import: $RNNLAB_MAX_MODEL_MB (default 50) megabytes."""
-    return int(float(os.environ.get("RNNLAB_MAX_MODEL_MB", "50")) * 2 ** 20)
-
-
-def check_size(size: int, what: str) -> None:
-    """ImportRefused when an upload of `size` bytes is over the RNNLAB_MAX_MODEL_MB limit."""
-    if size > max_model_bytes():
-        raise ImportRefused(f"the {what} is {size / 2 ** 20:.1f} MB; the limit is {max_model_bytes() / 2 ** 20:.0f} MB "
-                            "(set RNNLAB_MAX_MODEL_MB to change it)")
-
-
 def load_model_safely(path: str | Path):
     """Load a .keras file with Keras's safe_mode=True, so no Python code inside it (Lambda layers,
     pickled functions) is run. Raises ImportRefused with a reason a person can act on."""
@@ -341,9 +447,7 @@ def load_model_safely(path: str | Path):
     if not zipfile.is_zipfile(path):
         raise ImportRefused("this is not a .keras file (a .keras file is a zip archive written by model.save); "
                             "legacy .h5 files are not accepted")
-    with zipfile.ZipFile(path) as archive:
-        if sum(i.file_size for i in archive.infolist()) > 4 * max_model_bytes():
-            raise ImportRefused("the model unpacks to more than four times the size limit")
+    archives.check_keras_file(path)  # real sizes and the declared parameters, before Keras builds anything
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - Keras raises many kinds; all mean "not loadable"
@@ -394,48 +498,92 @@ def import_model(model_path: str | Path, spec: ExperimentSpec, windowed: Windowe
     return path
 
 
-def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: str) -> str:
+def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: str,
+                  csv_root: str | Path | None = None) -> str:
     """Unpack a run bundle (.zip from `bundle`) into the store as a run of `workspace`; returns its id.
 
-    Only the known file names are read; the model inside must load with safe_mode. Raises
-    ImportRefused otherwise."""
+    Only the known file names are read, each inflated within bounds whatever the zip header says
+    (core/archives.py); the model inside must pass the same checks as an uploaded model and load
+    with safe_mode; weights.npz must hold arrays shaped like the model's weights. With `csv_root`
+    (the app's upload folder), a spec that reads a CSV must name a file inside it. Raises
+    ImportRefused saying why, and leaves nothing behind.
+    """
     check_size(len(data), "bundle")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise ImportRefused("this is not a .zip run bundle") from None
-    names = {Path(n).name: n for n in archive.namelist() if Path(n).name in BUNDLE_FILES}
+    archive = archives.Bounded(data, "the bundle")
+    names = {Path(n).name: n for n in archive.names() if Path(n).name in BUNDLE_FILES}
     missing = [n for n in ("spec.json", "predictions.csv", "history.csv") if n not in names]
     if missing:
         raise ImportRefused(f"the bundle has no {', '.join(missing)}; export a run from RNN Lab's Runs page or "
                             "with `python -m core runs export`")
-    if sum(archive.getinfo(n).file_size for n in names.values()) > 4 * max_model_bytes():
-        raise ImportRefused("the bundle unpacks to more than the size limit allows")
+    contents = {name: archive.read(member) for name, member in names.items()}  # bounded, before anything is written
+    spec = _bundle_spec(contents["spec.json"], csv_root)
+    for name in ("weights.npz", "gates.npz"):
+        if name in contents:
+            archives.check_npz(contents[name], f"the bundle's {name}")
     root = Path(root)
     run_dir = root / new_id
     run_dir.mkdir(parents=True, exist_ok=False)
     try:
-        for name, member in names.items():
-            (run_dir / name).write_bytes(archive.read(member))
-        ExperimentSpec.from_json((run_dir / "spec.json").read_text())
+        for name, content in contents.items():
+            (run_dir / name).write_bytes(content)
         if (run_dir / "model.keras").is_file():
-            load_model_safely(run_dir / "model.keras")
-        info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
-        metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}
+            model = load_model_safely(run_dir / "model.keras")
+            _check_weight_history(run_dir, model)
+        info = archives.loads_json(contents["run.json"], "the bundle's run.json") if "run.json" in contents else {}
+        metrics = (archives.loads_json(contents["metrics.json"], "the bundle's metrics.json")
+                   if "metrics.json" in contents else {})
         if not isinstance(info, dict) or not isinstance(metrics, dict):
             raise ImportRefused("the bundle's run.json or metrics.json is not a JSON object")
         history = pd.read_csv(run_dir / "history.csv")
         status = info.get("status") if info.get("status") in ("finished", "stopped", "failed") else "finished"
         info.update({"run_id": new_id, "workspace": workspace, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                      "status": status, "imported": "bundle",
-                     "message": f"imported from a bundle ({info.get('message', 'no message')})",
+                     "message": f"imported from a bundle ({str(info.get('message', 'no message'))[:300]})",
                      "epoch": info.get("epoch", len(history)), "epochs": info.get("epochs", len(history)),
                      "elapsed_seconds": info.get("elapsed_seconds", 0.0)})
         (run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")
+        ExperimentSpec.from_json((run_dir / "spec.json").read_text())
     except ImportRefused:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
     except Exception as exc:  # noqa: BLE001 - a bad CRC, zlib, encryption, odd JSON: all mean "damaged"
         shutil.rmtree(run_dir, ignore_errors=True)
         raise ImportRefused(f"the bundle is damaged ({exc.__class__.__name__}: {str(exc)[:200]})") from None
+    finally:
+        archive.close()
     return new_id
+
+
+def _bundle_spec(raw: bytes, csv_root: str | Path | None) -> ExperimentSpec:
+    """The bundle's spec.json, valid, and reading no file outside `csv_root` (when given)."""
+    from .data import DataError, check_csv_path
+    from .spec import SpecError
+
+    try:
+        spec = ExperimentSpec.from_json(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ImportRefused("the bundle's spec.json is not UTF-8 text") from None
+    except SpecError as exc:
+        raise ImportRefused(f"the bundle's spec.json cannot be used: {exc}") from None
+    if csv_root is not None and spec.data.source == "csv":
+        try:
+            check_csv_path(spec.data.path, csv_root)
+        except DataError as exc:
+            raise ImportRefused(f"the bundle's run was trained on {spec.data.path!r}, which is not a file uploaded "
+                                f"to this app ({exc}). Upload that CSV on the Data page first, or export the run "
+                                "again from the app it was made in") from None
+    return spec
+
+
+def _check_weight_history(run_dir: Path, model) -> None:
+    """weights.npz must hold, for every epoch it keeps, arrays shaped like the model's weights:
+    the Inspect page replays the gates with them."""
+    try:
+        history = weight_history(run_dir)
+    except (ValueError, KeyError, OSError):
+        raise ImportRefused("the bundle's weights.npz is not a set of weights RNN Lab wrote") from None
+    shapes = [w.shape for w in model.get_weights()]
+    for epoch, weights in history.items():
+        if [w.shape for w in weights] != shapes:
+            raise ImportRefused(f"the bundle's weights.npz (epoch {epoch}) does not match model.keras's layers; "
+                                "export the run again from RNN Lab")

@@ -22,8 +22,11 @@ Missing keys take these defaults; unknown keys raise `SpecError` naming them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import math
 import re
+import typing
 from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +37,7 @@ MISSING = ("drop", "ffill", "interpolate")
 SCALERS = ("minmax", "standard", "none")
 INTERVALS = ("1d", "1wk", "1mo")
 PERIODS = ("1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max")
-TICKER_PATTERN = re.compile(r"^[A-Za-z0-9^][A-Za-z0-9.\-=^]{0,19}$")
+TICKER_PATTERN = re.compile(r"[A-Za-z0-9^][A-Za-z0-9.\-=^]{0,19}")  # fullmatch: "AAPL\n" is no symbol
 CELLS = ("SimpleRNN", "LSTM", "GRU")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 MODES = ("many_to_one", "direct", "many_to_many", "seq2seq", "stateful", "autoencoder")
@@ -42,6 +45,22 @@ LOSSES = ("mse", "mae", "huber", "crossentropy")
 TASKS = ("regression", "classification")
 MAX_LAYERS = 4
 MAX_UNITS = 1024  # per layer: more does not fit a browser session's memory or patience
+
+# Upper bounds: a value past them cannot train (Keras refuses it, or it overflows) or would train for
+# days, so validation refuses it up front instead of letting training fail later.
+MAX_SEED = 2**32 - 1  # keras.utils.set_random_seed seeds NumPy, which takes 0 .. 2**32 - 1
+MAX_EPOCHS = 10_000  # a default-spec epoch takes ~1 s on 2 CPU cores: 10,000 is already hours; more is a typo
+MAX_BATCH_SIZE = 65_536  # 2**16: past the data's size a batch is the whole data anyway; 2**70 overflowed
+MAX_STEPS = 10_000  # window.length, horizon and stride: an LSTM unrolled over more steps does not train in a session
+MAX_SPLIT_ROWS = 100_000_000  # split.val/test as a row count: more rows than any series the lab can hold
+MAX_SEASON = 100_000  # evaluate.season and moving_average, in steps
+MAX_PATIENCE = 1_000  # early_stopping/reduce_lr patience, in epochs
+MAX_TEXT = 4_096  # characters in one text field: longer than any path (Linux PATH_MAX) or column name
+MAX_DEPTH = 8  # lists/objects inside lists/objects, counted from the spec's top level; a real spec uses 3
+MAX_DIGITS = 100  # a whole number with more digits is no setting (and Python cannot even print 5000 digits)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+"""Control characters (null byte, newline, tab, ...) and lone surrogates: no path, symbol or column name
+holds them, and the OS refuses a path with a null byte."""
 
 
 class SpecError(ValueError):
@@ -52,8 +71,27 @@ class SpecError(ValueError):
         self.field = field
 
 
+class _Section:
+    """Base of the spec's sections: a whole number given for a float field becomes a float.
+
+    JSON has one kind of number, so `"learning_rate": 1` means 1.0; Keras, though, refuses an int
+    learning rate or momentum ("should be float"). Converting here, from the type annotations, covers
+    every float field (and the float options of early_stopping/reduce_lr) in one place, whichever way
+    the spec is built. `float | int` fields (split.val/test) are left alone: there an int is a row count.
+    """
+
+    def __post_init__(self) -> None:
+        for name in _float_fields(type(self)):
+            setattr(self, name, _as_float(getattr(self, name)))
+        for name, rules in _OPTIONS.get(type(self).__name__, {}).items():
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                setattr(self, name, {k: _as_float(v) if rules.get(k, (None,))[0] is float else v
+                                     for k, v in value.items()})
+
+
 @dataclass
-class DataSpec:
+class DataSpec(_Section):
     """Where the series comes from and which columns the network sees.
 
     Args:
@@ -96,7 +134,7 @@ class DataSpec:
 
 
 @dataclass
-class WindowSpec:
+class WindowSpec(_Section):
     """`length` past steps predict the value `horizon` steps after the window's last step.
 
     `horizon` 0 predicts the target at the window's own steps (its last step, or every step in
@@ -116,7 +154,7 @@ class WindowSpec:
 
 
 @dataclass
-class SplitSpec:
+class SplitSpec(_Section):
     """Chronological split of the target rows.
 
     A value in (0, 1) is a fraction of the target rows; an integer >= 1 is a count of the last
@@ -128,7 +166,7 @@ class SplitSpec:
 
 
 @dataclass
-class ModelSpec:
+class ModelSpec(_Section):
     """A stack of 1 to 4 recurrent layers (`units[i]` units in layer i), then a dense head.
 
     Args:
@@ -165,7 +203,7 @@ class ModelSpec:
 
 
 @dataclass
-class TrainSpec:
+class TrainSpec(_Section):
     """Args:
         loss: "mse", "mae" or "huber" (regression); "crossentropy" (classification).
         early_stopping: null, or {"patience": 5, "restore_best_weights": true} (watches val_loss).
@@ -187,7 +225,7 @@ class TrainSpec:
 
 
 @dataclass
-class EvaluateSpec:
+class EvaluateSpec(_Section):
     """How the baselines are set up (see core/evaluate.py).
 
     Args:
@@ -219,7 +257,11 @@ class ExperimentSpec:
 
     @classmethod
     def from_dict(cls, raw: Any) -> "ExperimentSpec":
-        """Build and validate a spec; missing keys take defaults, unknown keys are an error."""
+        """Build and validate a spec; missing keys take defaults, unknown keys are an error.
+
+        Values nested too deeply, numbers that are not finite (NaN, Infinity: Python's json reads
+        them) or absurdly long, and non-text keys are refused before anything is built from them."""
+        _check_values(raw, "", 1)
         spec = _build(cls, raw, "")
         spec.validate()
         return spec
@@ -253,18 +295,34 @@ class ExperimentSpec:
             if name in _TEXT_FIELDS.get(section, ()):
                 raw[section][name] = text or None
                 continue
+            if not isinstance(text, str) or len(text) > MAX_TEXT:
+                size = f"{len(text)} characters" if isinstance(text, str) else type(text).__name__
+                raise SpecError(key, f"the value in the link is {size}, not a setting (at most {MAX_TEXT} "
+                                     "characters of JSON); copy the link again from the app")
             try:
                 raw[section][name] = json.loads(text)
-            except json.JSONDecodeError:
-                raise SpecError(key, f"{text!r} in the link is not a valid value") from None
+            except RecursionError:
+                raise SpecError(key, "the value in the link is nested too deeply to be a setting; "
+                                     "copy the link again from the app") from None
+            except ValueError:  # JSONDecodeError, or a number with thousands of digits
+                raise SpecError(key, f"{_show(text)} in the link is not a valid value") from None
         return cls.from_dict(raw)
 
     @classmethod
     def from_json(cls, text: str) -> "ExperimentSpec":
+        """The spec from its JSON text. A leading byte-order mark (Windows editors write one) is
+        skipped; text that is not JSON, or JSON nested so deeply that the parser gives up, is a
+        SpecError that says so rather than a traceback."""
         try:
-            raw = json.loads(text)
+            raw = json.loads(text.removeprefix("\ufeff"))
         except json.JSONDecodeError as exc:
             raise SpecError("", f"the spec is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        except RecursionError:
+            raise SpecError("", "the spec is not valid JSON (nested too deeply to read); a spec is an object "
+                                "of sections, e.g. {\"train\": {\"epochs\": 20}}") from None
+        except ValueError:  # a number with more digits than Python converts (4300)
+            raise SpecError("", "the spec is not valid JSON (a number in it has thousands of digits); "
+                                "fix the number, e.g. \"seed\": 7") from None
         return cls.from_dict(raw)
 
     def replace(self, **sections: Any) -> "ExperimentSpec":
@@ -280,11 +338,8 @@ class ExperimentSpec:
     def validate(self) -> None:
         """Raise SpecError naming the first field that cannot work."""
         d, w, s, m, t = self.data, self.window, self.split, self.model, self.train
+        self._check_text()
         _one_of("data.source", d.source, SOURCES)
-        for name in ("name", "ticker", "start", "end", "path", "date_column", "period"):
-            value = getattr(d, name)
-            if value is not None and not isinstance(value, str):
-                raise SpecError(f"data.{name}", f"must be text or null, got {value!r}")
         for name in ("start", "end"):
             _date(f"data.{name}", getattr(d, name))
         if d.source == "builtin" and not d.name:
@@ -293,12 +348,12 @@ class ExperimentSpec:
             raise SpecError("data.name", "pick a generator, e.g. \"sine\"")
         if d.source == "ticker" and not d.ticker:
             raise SpecError("data.ticker", "give a ticker symbol, e.g. \"AAPL\"")
-        if d.ticker and not TICKER_PATTERN.match(d.ticker):
-            raise SpecError("data.ticker", f"{d.ticker!r} is not a ticker symbol: use letters, digits and . - = ^ "
-                                           "(e.g. AAPL, BRK-B, ^GSPC, EURUSD=X, 600519.SS)")
+        if d.ticker and not TICKER_PATTERN.fullmatch(d.ticker):
+            raise SpecError("data.ticker", f"{_show(d.ticker)} is not a ticker symbol: use letters, digits and "
+                                           ". - = ^ (e.g. AAPL, BRK-B, ^GSPC, EURUSD=X, 600519.SS)")
         if d.source == "csv" and not d.path:
             raise SpecError("data.path", "give the path of the CSV file")
-        if not isinstance(d.target, str) or not d.target:
+        if not d.target:
             raise SpecError("data.target", "name the column to predict")
         if not isinstance(d.features, list) or not d.features or not all(
             isinstance(f, str) and f for f in d.features
@@ -310,14 +365,11 @@ class ExperimentSpec:
         _one_of("data.interval", d.interval, INTERVALS)
         if d.period is not None:
             _one_of("data.period", d.period, PERIODS)
-        if not isinstance(d.params, dict) or not all(
-            isinstance(k, str) and isinstance(v, (int, float, str)) and not isinstance(v, bool)
-            for k, v in d.params.items()
-        ):
-            raise SpecError("data.params", "must be an object of generator parameters, e.g. {\"points\": 2000}")
-        _int_at_least("window.length", w.length, 1)
-        _int_at_least("window.horizon", w.horizon, 0)
-        _int_at_least("window.stride", w.stride, 1)
+        _params("data.params", d.params)
+        steps = "longer sequences do not train in a session"
+        _int_at_least("window.length", w.length, 1, MAX_STEPS, steps)
+        _int_at_least("window.horizon", w.horizon, 0, MAX_STEPS, steps)
+        _int_at_least("window.stride", w.stride, 1, MAX_STEPS, "at most the longest window")
         _int_at_least("window.forecast_steps", w.forecast_steps, 1, 1000)
         for name in ("val", "test"):
             _split_value(f"split.{name}", getattr(s, name))
@@ -388,22 +440,35 @@ class ExperimentSpec:
         if m.mode == "stateful" and m.bidirectional:
             raise SpecError("model.mode", "a stateful layer carries its state forward in time; it cannot also run "
                                           "backwards: turn off bidirectional")
-        _int_at_least("train.epochs", t.epochs, 1)
-        _int_at_least("train.batch_size", t.batch_size, 1)
+        _int_at_least("train.epochs", t.epochs, 1, MAX_EPOCHS, "more would train for days; early_stopping "
+                                                                "ends a run once it stops improving")
+        _int_at_least("train.batch_size", t.batch_size, 1, MAX_BATCH_SIZE, "a batch past the data's size is "
+                                                                           "the whole data anyway")
         _one_of("train.optimizer", t.optimizer, OPTIMIZERS)
         _number_in("train.learning_rate", t.learning_rate, 0.0, 10.0, lo_open=True)
-        _int_at_least("train.seed", t.seed, 0)
+        _int_at_least("train.seed", t.seed, 0, MAX_SEED, "Keras takes seeds below 2**32")
         _one_of("train.loss", t.loss, LOSSES)
         _number_in("train.momentum", t.momentum, 0.0, 1.0, hi_open=True)
         if t.clipnorm is not None:
             _number_in("train.clipnorm", t.clipnorm, 0.0, 1e6, lo_open=True)
-        _options("train.early_stopping", t.early_stopping, {"patience": (int, 1, 1000), "restore_best_weights": (bool,)})
-        _options("train.reduce_lr", t.reduce_lr,
-                 {"factor": (float, 0.0, 1.0), "patience": (int, 1, 1000), "min_lr": (float, 0.0, 1.0)})
+        for name, rules in _OPTIONS["TrainSpec"].items():
+            _options(f"train.{name}", getattr(t, name), rules)
         e = self.evaluate
         if e.season is not None:
-            _int_at_least("evaluate.season", e.season, 1, 100_000)
-        _int_at_least("evaluate.moving_average", e.moving_average, 1, 100_000)
+            _int_at_least("evaluate.season", e.season, 1, MAX_SEASON)
+        _int_at_least("evaluate.moving_average", e.moving_average, 1, MAX_SEASON)
+
+    def _check_text(self) -> None:
+        """Every text field (and each feature) is null or text of at most MAX_TEXT characters without
+        control characters: a null byte in a path, or a newline after a ticker, must be refused here,
+        not fail deep inside pandas or the OS. (Which fields may be null is checked field by field.)"""
+        for section, names in _TEXT_FIELDS.items():
+            part = getattr(self, section)
+            for name in names:
+                _text(f"{section}.{name}", getattr(part, name))
+        if isinstance(self.data.features, list):
+            for i, feature in enumerate(self.data.features):
+                _text(f"data.features[{i}]", feature)
 
 
 def _build(cls: type, raw: Any, path: str) -> Any:
@@ -436,24 +501,117 @@ _SECTIONS = {"data": DataSpec, "window": WindowSpec, "split": SplitSpec, "model"
              "evaluate": EvaluateSpec}
 
 
+_OPTIONS = {"TrainSpec": {
+    "early_stopping": {"patience": (int, 1, MAX_PATIENCE), "restore_best_weights": (bool,)},
+    "reduce_lr": {"factor": (float, 0.0, 1.0), "patience": (int, 1, MAX_PATIENCE), "min_lr": (float, 0.0, 1.0)},
+}}
+"""The keys of the object-valued options, per section class: key -> (type, lo, hi) or (bool,)."""
+
+
+@functools.cache
+def _float_fields(cls: type) -> tuple[str, ...]:
+    """The fields annotated `float` or `float | None`, read from the dataclass annotations."""
+    hints = typing.get_type_hints(cls)
+    return tuple(f.name for f in dataclasses.fields(cls) if hints[f.name] in (float, float | None))
+
+
+def _as_float(value: Any) -> Any:
+    """A whole number as a float (1 -> 1.0); anything else, or an int too large for a float, unchanged
+    (validation then refuses it with the field's name)."""
+    if not _is_int(value):
+        return value
+    try:
+        return float(value)
+    except OverflowError:
+        return value
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """repr(value) for an error message, shortened: a hostile value must not make the message huge."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an int of thousands of digits; a self-containing list
+        text = f"<a {type(value).__name__} too large to show>"
+    return text if len(text) <= limit else f"{text[:limit - 5]}...{text[-2:]}"
+
+
+_LOG10_2 = math.log10(2)  # decimal digits per bit
+
+
+def _check_values(value: Any, path: str, depth: int) -> None:
+    """Refuse what no spec field can hold, before building anything from it: lists/objects nested
+    more than MAX_DEPTH deep, NaN or infinite numbers, whole numbers of more than MAX_DIGITS digits
+    and object keys that are not text. The error names the field (e.g. model.units)."""
+    if isinstance(value, (dict, list)):
+        if depth > MAX_DEPTH:
+            field = ".".join(re.split(r"[.\[]", path)[:2]) or "spec"
+            raise SpecError(field, f"is nested more than {MAX_DEPTH} levels deep; a spec value is a number, text, "
+                                   "or a short list or object such as [64, 32]")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(value, dict) and not isinstance(key, str):
+                raise SpecError(path or "spec", f"has the key {_show(key)}; keys must be text")
+            where = f"{path}[{key}]" if isinstance(value, list) else (f"{path}.{key}" if path else key)
+            _check_values(item, where, depth + 1)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise SpecError(path, f"must be a finite number, got {value!r}; NaN and Infinity cannot train")
+    elif _is_int(value) and abs(value).bit_length() * _LOG10_2 > MAX_DIGITS:
+        raise SpecError(path, f"is a whole number of about {int(abs(value).bit_length() * _LOG10_2)} digits; "
+                              "no setting is that large")
+
+
+def _text(name: str, value: Any) -> None:
+    """null, or text of at most MAX_TEXT characters without control characters."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise SpecError(name, f"must be text or null, got {_show(value)}")
+    if len(value) > MAX_TEXT:
+        raise SpecError(name, f"is {len(value)} characters long; text fields hold at most {MAX_TEXT}")
+    bad = _CONTROL.search(value)
+    if bad:
+        raise SpecError(name, f"contains the control character U+{ord(bad.group()):04X} ({_show(value)}); "
+                              "remove it (null bytes, newlines and tabs cannot be part of a name, path or symbol)")
+
+
+def _params(name: str, params: Any) -> None:
+    """The generator's parameters: an object of text keys and finite numbers or text values (the
+    generator checks names and ranges when it runs)."""
+    if not isinstance(params, dict):
+        raise SpecError(name, f"must be an object of generator parameters, e.g. {{\"points\": 2000}}, "
+                              f"got {_show(params)}")
+    for key, value in params.items():
+        if not isinstance(key, str):
+            raise SpecError(name, f"has the key {_show(key)}; parameter names are text, e.g. \"points\"")
+        _text(name, key)
+        where = f"{name}.{key}"
+        if isinstance(value, str):
+            _text(where, value)
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SpecError(where, f"must be a number or text, got {_show(value)}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise SpecError(where, f"must be a finite number, got {value!r}")
+
+
 def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise SpecError(name, f"{value!r} is not one of {', '.join(allowed)}")
+        raise SpecError(name, f"{_show(value)} is not one of {', '.join(allowed)}")
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _int_at_least(name: str, value: Any, lo: int, hi: int | None = None) -> None:
+def _int_at_least(name: str, value: Any, lo: int, hi: int | None = None, why: str = "") -> None:
+    """A whole number (not a bool) in lo..hi; `why` says where the upper bound comes from."""
     if not _is_int(value) or value < lo or (hi is not None and value > hi):
         limits = f">= {lo}" if hi is None else f"from {lo} to {hi}"
-        raise SpecError(name, f"must be a whole number {limits}, got {value!r}")
+        raise SpecError(name, f"must be a whole number {limits}{f' ({why})' if why else ''}, got {_show(value)}")
 
 
 def _bool(name: str, value: Any) -> None:
     if not isinstance(value, bool):
-        raise SpecError(name, f"must be true or false, got {value!r}")
+        raise SpecError(name, f"must be true or false, got {_show(value)}")
 
 
 def _number_in(name: str, value: Any, lo: float, hi: float, lo_open=False, hi_open=False) -> None:
@@ -462,7 +620,7 @@ def _number_in(name: str, value: Any, lo: float, hi: float, lo_open=False, hi_op
         ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
     if not ok:
         lb, rb = "(" if lo_open else "[", ")" if hi_open else "]"
-        raise SpecError(name, f"must be a number in {lb}{lo:g}, {hi:g}{rb}, got {value!r}")
+        raise SpecError(name, f"must be a number in {lb}{lo:g}, {hi:g}{rb}, got {_show(value)}")
 
 
 def _date(name: str, value: str | None) -> None:
@@ -471,7 +629,7 @@ def _date(name: str, value: str | None) -> None:
     try:
         datetime.fromisoformat(value)
     except ValueError:
-        raise SpecError(name, f"must be a date like 2015-01-31, got {value!r}") from None
+        raise SpecError(name, f"must be a date like 2015-01-31, got {_show(value)}") from None
 
 
 def _options(name: str, value: Any, allowed: dict[str, tuple]) -> None:
@@ -479,7 +637,7 @@ def _options(name: str, value: Any, allowed: dict[str, tuple]) -> None:
     if value is None:
         return
     if not isinstance(value, dict):
-        raise SpecError(name, f"must be null or an object with keys {', '.join(allowed)}, got {value!r}")
+        raise SpecError(name, f"must be null or an object with keys {', '.join(allowed)}, got {_show(value)}")
     unknown = sorted(set(value) - set(allowed))
     if unknown:
         raise SpecError(f"{name}.{unknown[0]}", f"unknown key; known keys: {', '.join(allowed)}")
@@ -495,8 +653,9 @@ def _options(name: str, value: Any, allowed: dict[str, tuple]) -> None:
 
 
 def _split_value(name: str, value: Any) -> None:
-    if _is_int(value) and value >= 1:
+    if _is_int(value) and 1 <= value <= MAX_SPLIT_ROWS:
         return
     if isinstance(value, float) and 0 < value < 1:
         return
-    raise SpecError(name, f"must be a fraction in (0, 1) or a row count >= 1, got {value!r}")
+    raise SpecError(name, f"must be a fraction in (0, 1) or a row count from 1 to {MAX_SPLIT_ROWS}, "
+                          f"got {_show(value)}")

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def download(ticker: str, start: str | None, end: str | None, interval: str = "1
     """
     import yfinance as yf
 
+    _quiet_warnings()
     kwargs = {"start": start, "end": end} if start else {"period": period or "max"}
     errors = _LogCapture()
     logger = logging.getLogger("yfinance")
@@ -77,6 +79,15 @@ def download(ticker: str, start: str | None, end: str | None, interval: str = "1
             raise TickerNotFound(message)
         raise RuntimeError(errors.messages[0].strip())
     return frame
+
+
+def _quiet_warnings() -> None:
+    """Silence the warnings raised in yfinance's code (pandas deprecations in yfinance/multi.py: six
+    lines on every download). They say nothing a person can act on, and they buried the one-line
+    error of an offline download. A filter on yfinance's modules, for the whole process, because
+    `warnings.catch_warnings` is not thread-safe and downloads run in the app's session threads;
+    adding the same filter again replaces it, so calling this on every download is harmless."""
+    warnings.filterwarnings("ignore", module=r"yfinance(\.|$)")
 
 
 class _LogCapture(logging.Handler):

@@ -1,6 +1,8 @@
-"""TrainingJob: trains in a background thread and publishes a lock-protected Snapshot.
+"""TrainingJob: trains one spec and publishes a lock-protected Snapshot, and its live run files.
 
-The training thread never touches Streamlit. The page polls `job.snapshot()` about once a second.
+It runs in a worker process (core/worker.py) for the app, in the command line's own process, or in
+a thread where a test wants it fast. With a run directory it keeps the live files current from a
+thread of its own (Publisher), so any process can read the run while it trains.
 Stop sets a threading.Event and the model's `stop_training` flag, which Keras's fit loop reads
 after every batch, so training halts within one batch (plus one validation pass). When the job
 ends it saves itself to its run directory, so a browser refresh or a closed tab loses nothing.
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
-import secrets
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -21,58 +23,13 @@ import keras
 import numpy as np
 
 from . import evaluate, forecast, models
+from .runs import new_run_id  # noqa: F401  (re-exported)
+from .snapshot import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Snapshot  # noqa: F401  (re-exported)
 from .spec import ExperimentSpec
 from .windows import Windowed
 
-RUNNING, STOPPED, FINISHED, FAILED = "running", "stopped", "finished", "failed"
 WEIGHT_BUDGET = 16 * 2 ** 20  # bytes of per-epoch weight copies kept for scrubbing the gates through training
 LIVE_SPLITS = ("val", "test")
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
-
-
-@dataclass
-class Snapshot:
-    """What the page draws: a consistent copy of the job's state at one moment.
-
-    Attributes:
-        status: "running", "stopped", "finished" or "failed".
-        message: a one-line status for people, e.g. "stopped at epoch 3 of 20".
-        epoch: completed epochs; epochs: planned epochs.
-        history: {"loss": [...], "val_loss": [...]}, one value per completed epoch, scaled units.
-        predictions: {"val": (samples,), "test": (samples,)} in original units, or None before the
-            first refresh; predictions_epoch is the epoch they come from.
-        metrics: the metrics.json dict computed from `predictions`, or None.
-        elapsed: seconds since training started; eta: estimated seconds left, or None.
-    """
-
-    run_id: str
-    status: str = RUNNING
-    message: str = "starting"
-    epoch: int = 0
-    epochs: int = 0
-    history: dict[str, list[float]] = field(default_factory=lambda: {"loss": [], "val_loss": []})
-    predictions: dict[str, np.ndarray] | None = None
-    predictions_epoch: int = 0
-    metrics: dict | None = None
-    elapsed: float = 0.0
-    eta: float | None = None
-    forecast: object = None  # DataFrame date, forecast: past the data, once training ends
-    by_step: object = None  # DataFrame step, rmse, mae, naive_rmse, windows: test error per step ahead
-    forecast_note: str = ""  # why there is no forecast, when there is none
-    probabilities: dict[str, np.ndarray] | None = None  # classification: split -> (samples, classes)
-    window_error: dict[str, np.ndarray] | None = None  # autoencoder: split -> (samples,) RMSE of each window
-
-    @property
-    def running(self) -> bool:
-        return self.status == RUNNING
-
-    @property
-    def progress(self) -> float:
-        """Fraction of the planned epochs done, 0..1."""
-        return min(1.0, self.epoch / self.epochs) if self.epochs else 0.0
 
 
 class TrainingJob:
@@ -121,6 +78,7 @@ class TrainingJob:
         self._diverged = ""  # the message, once the loss is no longer finite
         self.saved = False  # True once the run directory is written
         self.fit_seconds: float | None = None  # model build + fit, without the final predictions and forecast
+        self.parameters: int | None = None  # the model's parameter count, once built
 
     # -- control -------------------------------------------------------------------------------
     @property
@@ -193,18 +151,22 @@ class TrainingJob:
         "finished" or "stopped" can read the saved files.
         """
         spec, w = self.spec, self.windowed
+        publisher = None
         try:
             if self.run_dir is not None:
                 from . import runs
 
                 try:
-                    runs.mark_started(self.run_dir, self.run_id, self.workspace, self.spec)
+                    if not (self.run_dir / "started.json").is_file():  # the pool marks it when it queues the run
+                        runs.mark_started(self.run_dir, self.run_id, self.workspace, self.spec)
+                    publisher = Publisher(self, self.run_dir).start()
                 except OSError:
                     pass  # the final save says what is wrong with the directory
             keras.utils.set_random_seed(spec.train.seed)  # Keras seeds are thread-local: set here
             self._started = time.perf_counter()
             self.model = models.build(spec.model, spec.train, w.input_shape, spec.window.horizon,
                                       len(w.classes or ()), w.vocab)
+            self.parameters = int(self.model.count_params())
             self._update(message="training")
             self.model.fit(
                 w.X["train"], w.y["train"], validation_data=(w.X["val"], w.y["val"]),
@@ -218,6 +180,8 @@ class TrainingJob:
             detail = (str(exc).strip().splitlines() or [""])[-1][:200]
             status, message = FAILED, f"training failed ({exc.__class__.__name__}: {detail})"
         self._ended = time.perf_counter()
+        if publisher is not None:
+            publisher.close()  # its last word is the state before the save; the save writes the rest
         final = self.snapshot()
         final.status, final.message, final.eta = status, message, None
         try:
@@ -227,10 +191,17 @@ class TrainingJob:
                 runs.save(self.run_dir, self.spec, self.windowed, final, self.model, self.weight_history(),
                           self.workspace)
                 self.saved = True
+            elif self.run_dir is not None:  # it failed before a model existed: the run still says why
+                from . import runs
+
+                runs.mark_ended(self.run_dir, self.run_id, final.status, final.message, self.workspace)
         except Exception as exc:  # noqa: BLE001 - a failed save must still end the job
-            final.message = f"{message} (could not save the run to {self.run_dir}: {exc})"
+            final.message = f"{message}; {exc}" if isinstance(exc, OSError) else (
+                f"{message} (could not save the run to {self.run_dir}: {exc})")
         finally:
             self._update(status=final.status, message=final.message)
+            if publisher is not None:
+                publisher.final(final)
         return self.snapshot()
 
     def _callbacks(self) -> list:
@@ -360,9 +331,106 @@ class TrainingJob:
             future = forecast.future(self.model, self.windowed, self.spec)
             steps = forecast.by_step(self.model, self.windowed, self.spec)
         except Exception as exc:  # noqa: BLE001 - a forecast problem must not lose the trained run
-            self._update(forecast_note=f"no forecast: {exc.__class__.__name__}: {exc}")
+            self._update(forecast_note=f"{exc.__class__.__name__}: {exc}")
             return
         self._update(forecast=future, by_step=steps, forecast_note=forecast.kind(self.spec)[1])
+
+
+class Publisher:
+    """Keeps the live run files (core/livefiles.py) current while the job trains, from its own thread.
+
+    Every `tick` seconds it looks for a stop request (the `stop` file), and at least once a second
+    it writes live.json with the progress within the epoch: batches done are read from the
+    optimizer's step counter, so no per-batch Keras callback slows the fit loop (one turns off
+    Keras's async callback dispatch and cost ~15%). history.csv, predictions.csv, metrics.json and
+    weights.npz are rewritten when they change. All writes happen here, not in the training thread.
+    """
+
+    def __init__(self, job: TrainingJob, run_dir: Path, tick: float = 0.2, every: float = 1.0,
+                 weights_every: float = 2.0):
+        self.job, self.run_dir, self.tick, self.every, self.weights_every = job, Path(run_dir), tick, every, weights_every
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"publish-{job.run_id}", daemon=True)
+        self._seen = {"live": -math.inf, "epoch": -1, "predictions": None, "weights": -math.inf, "kept": None}
+        self._steps = max(1, math.ceil(len(job.windowed.y["train"]) / job.spec.train.batch_size))
+
+    def start(self) -> "Publisher":
+        from . import livefiles
+
+        livefiles.write_live(self.run_dir, run_id=self.job.run_id, status=RUNNING, message="starting",
+                             epoch=0, epochs=self.job.spec.train.epochs, batch=0, batches=self._steps,
+                             pid=os.getpid(), host=livefiles.HOST, workspace=self.job.workspace,
+                             queue_position=0, queue_length=0)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        from . import livefiles
+
+        while not self._done.wait(self.tick):
+            if livefiles.stop_requested(self.run_dir):
+                self.job.stop()
+            try:
+                self.publish()
+            except OSError:
+                pass  # a full disk: the final save will say so
+
+    def publish(self, force: bool = False) -> None:
+        """Write what changed since the last call (live.json at least once a second)."""
+        from . import livefiles, runs
+
+        snap, now = self.job.snapshot(), time.monotonic()
+        epoch_changed = snap.epoch != self._seen["epoch"]
+        if epoch_changed:
+            livefiles.write_with(self.run_dir / "history.csv",
+                                 lambda p: runs.history_frame(snap.history).to_csv(p, index=False))
+            self._seen["epoch"] = snap.epoch
+        if snap.predictions is not None and snap.predictions_epoch != self._seen["predictions"]:
+            frame = runs.predictions_frame(self.job.windowed, snap.predictions, snap.probabilities, snap.window_error)
+            livefiles.write_with(self.run_dir / "predictions.csv", lambda p: frame.to_csv(p, index=False))
+            if snap.metrics is not None:
+                livefiles.write_atomic(self.run_dir / "metrics.json", runs.metrics_json(snap))
+            self._seen["predictions"] = snap.predictions_epoch
+        kept = self.job.weight_history()
+        if kept and list(kept) != self._seen["kept"] and (force or now - self._seen["weights"] >= self.weights_every):
+            livefiles.write_with(self.run_dir / "weights.npz", lambda p: np.savez(p, **runs.flat_weights(kept)))
+            self._seen["weights"], self._seen["kept"] = now, list(kept)
+        if force or epoch_changed or now - self._seen["live"] >= self.every:
+            livefiles.write_live(self.run_dir, status=snap.status, message=snap.message, epoch=snap.epoch,
+                                 epochs=snap.epochs, batch=self._batch(snap), batches=self._steps,
+                                 elapsed_seconds=round(snap.elapsed, 3),
+                                 eta_seconds=None if snap.eta is None else round(snap.eta, 1),
+                                 predictions_epoch=snap.predictions_epoch, parameters=self.job.parameters)
+            self._seen["live"] = now
+
+    def _batch(self, snap: Snapshot) -> int:
+        """Batches done in the running epoch, from the optimizer's step counter (a variable read)."""
+        model = self.job.model
+        try:
+            steps = int(model.optimizer.iterations.numpy()) if model is not None else 0
+        except Exception:  # noqa: BLE001 - not built yet, or torn down
+            return 0
+        return max(0, min(self._steps, steps - snap.epoch * self._steps))
+
+    def close(self) -> None:
+        """Stop the thread and publish once more, so the files hold every epoch before the save."""
+        self._done.set()
+        self._thread.join()
+        try:
+            self.publish(force=True)
+        except OSError:
+            pass
+
+    def final(self, snap: Snapshot) -> None:
+        """live.json says how the run ended (the stop request, if any, is done with)."""
+        from . import livefiles
+
+        try:
+            livefiles.write_live(self.run_dir, status=snap.status, message=snap.message, epoch=snap.epoch,
+                                 batch=0, eta_seconds=None, elapsed_seconds=round(snap.elapsed, 3))
+            (self.run_dir / livefiles.STOP).unlink(missing_ok=True)
+        except OSError:
+            pass  # the save failed and removed the directory
 
 
 def window_errors(w: Windowed, output: np.ndarray, split: str) -> np.ndarray:
@@ -397,31 +465,3 @@ class _ResetStates(keras.callbacks.Callback):
 
     def on_test_end(self, logs=None):
         forecast.reset_states(self.model)
-
-
-class JobRegistry:
-    """Process-wide map run_id -> job, so a refreshed browser tab can reattach to its job.
-
-    Keeps the most recent `capacity` jobs; older finished jobs live on in the run store.
-    """
-
-    def __init__(self, capacity: int = 16):
-        self.capacity = capacity
-        self._jobs: OrderedDict[str, TrainingJob] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, job: TrainingJob) -> None:
-        with self._lock:
-            self._jobs[job.run_id] = job
-            while len(self._jobs) > self.capacity:
-                oldest = next((k for k, j in self._jobs.items() if not j.running), None)
-                if oldest is None:
-                    break
-                del self._jobs[oldest]
-
-    def get(self, run_id: str | None) -> TrainingJob | None:
-        with self._lock:
-            return self._jobs.get(run_id) if run_id else None
-
-
-JOBS = JobRegistry()

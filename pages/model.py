@@ -1,7 +1,7 @@
 """Model: the sequence shape, the recurrent architecture and how it trains, with its layer table."""
 import streamlit as st
 
-from core import models
+from core import modes
 from core.spec import CELLS, LOSSES, MODES, OPTIMIZERS, TASKS
 from ui import state
 from ui.model_controls import MODE_NAMES, horizon_by_hand, several_steps, task_changed
@@ -39,11 +39,11 @@ elif note == "own":
     st.info("The autoencoder rebuilds its own window, so the horizon is now 0.")
 explain, picture = st.columns([1, 1])
 steps_text = f"**{int(horizon)}** step{'s' if horizon != 1 else ''}"
-explain.markdown(models.MODE_TEXT[mode].replace("`horizon` steps", steps_text).replace("`horizon`", f"**{int(horizon)}**")
+explain.markdown(modes.MODE_TEXT[mode].replace("`horizon` steps", steps_text).replace("`horizon`", f"**{int(horizon)}**")
                  .replace("(horizon)", f"({int(horizon)})"))
 if mode == "stateful":
     explain.caption("Bidirectional is off: a stateful layer carries its state forward in time only.")
-picture.code(models.MODE_DIAGRAM[mode], language=None)
+picture.code(modes.MODE_DIAGRAM[mode], language=None)
 
 left, right = st.columns(2)
 with left:

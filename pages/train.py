@@ -46,9 +46,11 @@ else:
     if run.spec != spec:
         st.caption(f"The run below used: {views.describe(run.spec)}. Click **Train** to train the settings above.")
     st.fragment(train_views.live_view, run_every=1.0 if was_running else None)(run, was_running=was_running)
-    st.page_link("pages/inspect.py", label="Look inside the cells: the gates of this run, live", icon=":material/grid_on:")
-    if not was_running:
-        train_views.extras(run)
-        views.forecast_section(run, run.snapshot())
-        views.error_section(run, run.snapshot())
-        views.downloads(run)
+    if not train_views.failed(run):  # a failed run shows only its failure and advice (see live_view)
+        st.page_link("pages/inspect.py", label="Look inside the cells: the gates of this run, live",
+                     icon=":material/grid_on:")
+        if not was_running:
+            train_views.extras(run)
+            views.forecast_section(run, run.snapshot())
+            views.error_section(run, run.snapshot())
+            views.downloads(run)

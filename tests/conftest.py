@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("RNNLAB_WORKER", "thread")  # in-process training (fast); tests about the worker ask for processes
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

@@ -7,8 +7,9 @@ from types import SimpleNamespace
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from core.__main__ import main
+from core.__main__ import load_spec, main
 
 from .conftest import TINY
 
@@ -96,7 +97,10 @@ def test_diverging_run_exits_1_with_the_message(tmp_path, capsys):
     config.write_text(json.dumps({**TINY, "model": {"cell": "SimpleRNN", "units": [4]},
                                   "train": {"epochs": 5, "batch_size": 16, "optimizer": "sgd", "learning_rate": 10.0}}))
     assert main(["train", "--config", str(config), "--out", str(tmp_path / "r")]) == 1
-    assert "loss became" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "loss became" not in out and out.startswith("data: ")  # progress on stdout, the failure on stderr
+    assert err.startswith("error: loss became") and len(err.strip().splitlines()) == 1
+    assert f"the run is saved in {tmp_path / 'r'}" in err
     assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "failed"
 
 
@@ -203,3 +207,90 @@ def test_runs_list_and_export_work_on_the_app_store(tmp_path, run_store, capsys)
     assert {"spec.json", "model.keras", "history.csv", "predictions.csv", "metrics.json", "gates.npz"} <= names
     missing = cli("runs", "export", "no-such-run", "--out", str(out))
     assert missing.returncode == 2 and "no run 'no-such-run'" in missing.stderr
+
+
+# -- hostile and careless input (issue 13) ------------------------------------------------------------
+
+@pytest.mark.parametrize("text, words", [
+    (json.dumps({"train": {"seed": 2 ** 32}}), "train.seed: must be a whole number from 0 to 4294967295"),
+    (json.dumps({"train": {"batch_size": 2 ** 70}}), "train.batch_size: must be a whole number from 1 to 65536"),
+    (json.dumps({"train": {"epochs": 10 ** 12}}), "train.epochs: must be a whole number from 1 to 10000"),
+    ('{"train": {"learning_rate": NaN}}', "train.learning_rate: must be a finite number"),
+    (json.dumps({"model": {"units": [[[[[[[[[64]]]]]]]]]}}), "model.units: is nested more than 8 levels"),
+    (json.dumps({"data": {"source": "csv", "path": "prices\x00.csv"}}), "data.path: contains the control character"),
+    (json.dumps({"data": {"source": "ticker", "ticker": "AAPL\n"}}), "data.ticker: contains the control character"),
+    ("[" * 100_000 + "]" * 100_000, "the spec is not valid JSON (nested too deeply"),
+    ('{"train": {"seed": ' + "9" * 5000 + "}}", "the spec is not valid JSON (a number in it has thousands"),
+])
+def test_hostile_specs_exit_2_with_one_line_naming_the_field(tmp_path, capsys, text, words):
+    config = tmp_path / "spec.json"
+    config.write_text(text, encoding="utf-8")
+    code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
+    assert code == 2 and err.startswith(f"error: {words}") and len(err.splitlines()) == 1, err
+    assert len(err) < 400 and not (tmp_path / "r").exists()
+
+
+def test_an_epochs_override_past_the_bound_exits_2(tmp_path, capsys):
+    code, err = _error(capsys, ["train", "--epochs", str(10 ** 12), "--out", str(tmp_path / "r")])
+    assert code == 2 and err.startswith("error: train.epochs: must be a whole number from 1 to 10000")
+
+
+def test_json_nested_past_the_parser_exits_2_without_a_traceback(tmp_path):
+    config = tmp_path / "deep.json"
+    config.write_text("[" * 100_000 + "]" * 100_000)
+    result = subprocess.run([sys.executable, "-m", "core", "train", "--config", str(config), "--out",
+                             str(tmp_path / "r")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: the spec is not valid JSON (nested too deeply to read); a spec is an object of sections, e.g. "
+        '{"train": {"epochs": 20}}']
+
+
+def test_a_spec_saved_with_a_byte_order_mark_is_read(tmp_path, capsys):
+    config = tmp_path / "spec.json"
+    config.write_bytes(json.dumps({"train": {"epochs": 3}}).encode("utf-8-sig"))  # as Notepad saves it
+    assert load_spec(config).train.epochs == 3
+    config.write_bytes(json.dumps({"train": {"epochs": 0}}).encode("utf-8-sig"))
+    code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
+    assert code == 2 and err.startswith("error: train.epochs")  # read, then checked: not "not valid JSON"
+
+
+def test_the_csv_readers_notes_are_printed(tmp_path, capsys):
+    dates = list(pd.date_range("2020-01-01", periods=150, freq="D"))
+    rows = [f"{d:%Y-%m-%d},{100 + i % 9}" for i, d in enumerate(dates + dates[:2])]  # two dates twice
+    path = tmp_path / "prices.csv"
+    path.write_text("date,Close\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps({**TINY, "data": {"source": "csv", "path": str(path)}}))
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "r"), "--epochs", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("data: ")
+    notes = [line for line in lines if line.startswith("note: ")]
+    assert any("2 duplicate dates" in note and "kept the last row" in note for note in notes), lines
+    assert lines[1:1 + len(notes)] == notes  # right after the data line, before the epochs
+
+
+def test_an_offline_ticker_is_one_line_without_yfinance_warnings(tmp_path, capsys, monkeypatch):
+    """yfinance warns (pandas deprecations in its own code) and only logs the network error; the
+    command line must show just the one error line. The download is faked: no network."""
+    import logging
+    import warnings
+
+    import yfinance
+
+    def offline_download(ticker, **kwargs):
+        for line in (220, 224):  # as yfinance/multi.py triggers them, attributed to yfinance's module
+            warnings.warn_explicit("The inplace keyword in DataFrame.rename is deprecated", FutureWarning,
+                                   "yfinance/multi.py", line, module="yfinance.multi")
+        logging.getLogger("yfinance").error(f"['{ticker}']: DNSError('Failed to perform, curl: (6) Could not "
+                                            "resolve host: query2.finance.yahoo.com')")
+        return pd.DataFrame()
+
+    monkeypatch.setattr(yfinance, "download", offline_download)
+    config = tmp_path / "spec.json"
+    config.write_text(json.dumps({"data": {"source": "ticker", "ticker": "AAPL"}}))
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
+    assert code == 2 and err.startswith("error: Could not reach Yahoo Finance") and len(err.splitlines()) == 1
+    assert not [w for w in shown if "inplace" in str(w.message)]

@@ -173,3 +173,79 @@ def test_latin1_is_not_mistaken_for_gbk_and_utf16_without_bom_is_text(tmp_path):
     assert list(frame.columns) == ["Schlußkurs"] and "CP1252" in " ".join(frame.attrs["notes"])
     frame = read(tmp_path, "date,close\n2020-01-01,1\n2020-01-02,2\n".encode("utf-16-le"))
     assert frame["close"].tolist() == [1, 2]
+
+
+def dated_rows(formats: list[str], days: int = 300, start: str = "2015-01-01") -> str:
+    """`days` rows `date,close`, the i-th date written in formats[i % len(formats)] and close = i."""
+    dates = pd.date_range(start, periods=days)
+    return "".join(f"{d.strftime(formats[i % len(formats)])},{i}\n" for i, d in enumerate(dates))
+
+
+@pytest.mark.parametrize("header", ["date", "when"])  # found by name, and by content
+def test_dates_in_mixed_formats_are_refused_naming_rows_and_formats(tmp_path, header):
+    text = f"{header},close\n" + dated_rows(["%Y-%m-%d", "%d.%m.%Y", "%m/%d/%Y", "%Y%m%d"])
+    with pytest.raises(csvfile.MixedDatesError) as err:  # it was read: days and months swapped, rows lost
+        read(tmp_path, text)
+    message = str(err.value)
+    assert f"the dates in {header!r} of prices.csv are written in 4 formats" in message
+    assert "YYYY-MM-DD (row 2 '2015-01-01', row 6 '2015-01-05')" in message
+    assert "row 3 '02.01.2015'" in message and "row 4 '01/03/2015'" in message
+    assert "YYYYMMDD (row 5 '20150104'" in message
+    assert "could be 2 January or 1 February" in message
+    assert message.endswith("Save all the dates in one format, e.g. 2015-01-31, and load the file again")
+    assert not isinstance(err.value, csvfile.DateColumnError)  # the column is right; its dates are not
+
+
+def test_day_first_and_month_first_in_one_column_are_refused(tmp_path):
+    with pytest.raises(DataError, match=r"day first in some rows \(row 3 '13/04/2015'\) and the month first in "
+                                        r"others \(row 4 '04/14/2015'\).*'03/04/2015' \(row 2\) could be 3 April "
+                                        r"or 4 March"):
+        read(tmp_path, "date,v\n03/04/2015,1\n13/04/2015,2\n04/14/2015,3\n")
+
+
+def test_mixed_date_rows_are_numbered_as_in_the_file(tmp_path):
+    text = 'date,note,v\n\n2015-01-01,"two\nlines",1\n02.01.2015,x,2\n2015-01-03,y,3\n'
+    with pytest.raises(DataError, match=r"YYYY-MM-DD \(row 3 '2015-01-01', row 6 '2015-01-03'\); "
+                                        r"DD.MM.YYYY or MM.DD.YYYY \(row 5 '02.01.2015'\)"):
+        read(tmp_path, text)
+
+
+def test_a_different_layout_past_the_first_rows_is_refused(tmp_path):
+    text = "date,v\n" + dated_rows(["%Y-%m-%d"], days=250) + "01/02/2016,1\n"
+    with pytest.raises(DataError, match=r"2 formats: YYYY-MM-DD .*\(row 252 '01/02/2016'\)"):
+        read(tmp_path, text)
+
+
+def test_a_day_first_date_past_the_first_rows_turns_the_whole_column_day_first(tmp_path):
+    ambiguous = [d for d in pd.date_range("2015-01-01", "2016-12-31") if d.day <= 12][:250]
+    text = "date,v\n" + "".join(f"{d:%d/%m/%Y},{i}\n" for i, d in enumerate(ambiguous)) + "13/12/2016,250\n"
+    frame = read(tmp_path, text)
+    assert frame.index[1] == pd.Timestamp("2015-01-02") and len(frame) == 251
+    assert "read day first, as later rows show (e.g. 13/12/2016)" in " ".join(frame.attrs["notes"])
+
+
+@pytest.mark.parametrize("formats", [["%Y-%m-%d"], ["%d.%m.%Y"], ["%Y%m%d"], ["%Y/%m/%d %H:%M"], ["%Y-%m-%dT%H:%M:%S"]])
+def test_dates_in_one_format_still_read(tmp_path, formats):
+    frame = read(tmp_path, "date,close\n" + dated_rows(formats))
+    assert (frame.index.normalize() == pd.date_range("2015-01-01", periods=300)).all()
+    assert frame["close"].tolist() == list(range(300)) and not frame.attrs["notes"]
+
+
+@pytest.mark.parametrize("content, first, second", [
+    ('"Jan 5, 2015",1\n"Jan 6, 2015",2\n2015-01-07,3\n', "2015-01-05", "2015-01-06"),  # month names
+    ("2015-12-10 09:30:00.5+08:00,1\n2015-12-10T09:31:00.25+08:00,2\n",  # fractions of a second, offsets, T
+     "2015-12-10 09:30:00.5", "2015-12-10 09:31:00.25"),
+    ("2015-01-01,1\n2015-01-02 10:00,2\n", "2015-01-01", "2015-01-02 10:00"),  # a time on some rows only
+    ("03.04.2015,1\nsoon,2\n05.04.2015,3\n", "2015-04-03", "2015-04-05"),  # dotted: day first
+    ("13/04/2015,1\nsoon,2\n05/04/2015,3\n", "2015-04-05", "2015-04-13"),  # 13/04 says: day first
+])
+def test_dates_pandas_must_read_one_by_one_still_read_when_they_agree(tmp_path, content, first, second):
+    frame = read(tmp_path, "date,close\n" + content)
+    assert frame.index[:2].tolist() == [pd.Timestamp(first), pd.Timestamp(second)]
+
+
+def test_a_number_column_with_gaps_is_not_taken_for_mixed_dates(tmp_path):
+    rows = "".join(f"{v},{d:%Y-%m-%d},1\n" for v, d in zip(["1234", "12345678", "n/a"] * 10,
+                                                           pd.date_range("2015-01-01", periods=30)))
+    frame = read(tmp_path, "volume,when,close\n" + rows)
+    assert frame.attrs["date_column"] == "when" and len(frame) == 30

@@ -92,7 +92,7 @@ def test_every_unknown_key_is_listed():
     ({"data": {"interval": "1h"}}, "data.interval"),
     ({"data": {"period": "forever"}}, "data.period"),
     ({"data": {"params": [1, 2]}}, "data.params"),
-    ({"data": {"params": {"points": True}}}, "data.params"),
+    ({"data": {"params": {"points": True}}}, "data.params.points"),
     ({"data": {"source": "synthetic", "name": None}}, "data.name"),
     ({"data": {"source": "ticker", "ticker": "AA PL"}}, "data.ticker"),
     ({"window": {"stride": 0}}, "window.stride"),
@@ -226,3 +226,139 @@ def test_the_autoencoder_rebuilds_an_input_column():
         ExperimentSpec.from_dict({"window": {"horizon": 0}, "model": {"mode": "autoencoder"},
                                   "data": {"target": "Close", "features": ["Open"]}})
     assert info.value.field == "data.target" and "must be one of the features" in str(info.value)
+
+
+# -- hostile and careless input (issue 13) ------------------------------------------------------------
+
+def _field_of(call, *args) -> SpecError:
+    with pytest.raises(SpecError) as info:
+        call(*args)
+    return info.value
+
+
+def test_a_null_byte_in_a_link_is_refused_naming_the_field():
+    err = _field_of(ExperimentSpec.from_query, {"data.source": "csv", "data.path": "\x00"})
+    assert err.field == "data.path" and "control character U+0000" in str(err) and "remove it" in str(err)
+
+
+@pytest.mark.parametrize("depth", [9, 1000, 2000])
+def test_a_deeply_nested_link_value_is_refused_naming_the_field(depth):
+    err = _field_of(ExperimentSpec.from_query, {"model.units": "[" * depth + "64" + "]" * depth})
+    assert err.field == "model.units" and "nested" in str(err)
+    err = _field_of(ExperimentSpec.from_query, {"model.units": "[" * 50_000 + "]" * 50_000})
+    assert err.field == "model.units" and "100000 characters, not a setting" in str(err)
+
+
+def test_a_deeply_nested_spec_file_is_refused_naming_the_field():
+    nested = json.dumps({"train": {"reduce_lr": {"factor": [[[[[[[[0.5]]]]]]]]}}})
+    err = _field_of(ExperimentSpec.from_json, nested)
+    assert err.field == "train.reduce_lr" and "more than 8 levels" in str(err)
+    assert ExperimentSpec.from_json(json.dumps({"model": {"units": [64, 32]}})).model.units == [64, 32]
+
+
+def test_json_nested_past_the_parser_is_not_valid_json():
+    err = _field_of(ExperimentSpec.from_json, "[" * 100_000 + "]" * 100_000)
+    assert err.field == "" and "not valid JSON (nested too deeply" in str(err)
+
+
+def test_a_number_of_thousands_of_digits_is_not_valid_json():
+    err = _field_of(ExperimentSpec.from_json, '{"train": {"seed": ' + "9" * 5000 + "}}")
+    assert "not valid JSON" in str(err) and "thousands of digits" in str(err)
+    err = _field_of(ExperimentSpec.from_dict, {"train": {"seed": 10 ** 5000}})  # from Python: named, and short
+    assert err.field == "train.seed" and len(str(err)) < 200
+
+
+DATA_TEXT = ["name", "ticker", "start", "end", "path", "date_column", "target", "transform", "missing", "scaler",
+             "interval", "period"]
+
+
+@pytest.mark.parametrize("name", DATA_TEXT)
+@pytest.mark.parametrize("bad", ["\x00", "Close\x00", "a\nb", "\t", "\x7f", "\ud800"])
+def test_every_data_text_field_refuses_control_characters(name, bad):
+    err = _field_of(ExperimentSpec.from_dict, {"data": {name: bad}})
+    assert err.field == f"data.{name}" and "control character" in str(err)
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"features": ["Close", "Op\x00en"]}, "data.features[1]"),
+    ({"source": "synthetic", "name": "sine", "params": {"wave": "sine\x00"}}, "data.params.wave"),
+    ({"source": "synthetic", "name": "sine", "params": {"po\nints": 10}}, "data.params"),
+    ({"path": "x" * 5000}, "data.path"),
+])
+def test_features_and_params_refuse_control_characters_and_huge_text(data, field):
+    err = _field_of(ExperimentSpec.from_dict, {"data": data})
+    assert err.field == field
+
+
+@pytest.mark.parametrize("section, name, text", [("model", "cell", "GRU\x00"), ("train", "loss", "mse\n")])
+def test_other_text_fields_refuse_control_characters(section, name, text):
+    err = _field_of(ExperimentSpec.from_dict, {section: {name: text}})
+    assert err.field == f"{section}.{name}" and "control character" in str(err)
+
+
+def test_a_ticker_with_a_trailing_newline_is_not_a_symbol():
+    from core.spec import TICKER_PATTERN
+
+    assert TICKER_PATTERN.fullmatch("AAPL") and not TICKER_PATTERN.fullmatch("AAPL\n")
+    err = _field_of(ExperimentSpec.from_dict, {"data": {"source": "ticker", "ticker": "AAPL\n"}})
+    assert err.field == "data.ticker"
+    err = _field_of(ExperimentSpec.from_query, {"data.source": "ticker", "data.ticker": "AAPL\n"})
+    assert err.field == "data.ticker"
+
+
+def test_whole_numbers_in_float_fields_become_floats():
+    spec = ExperimentSpec.from_json(json.dumps({
+        "model": {"dropout": 0, "recurrent_dropout": 0},
+        "train": {"optimizer": "sgd", "learning_rate": 1, "momentum": 0, "clipnorm": 2,
+                  "reduce_lr": {"patience": 2}},
+        "split": {"val": 100, "test": 50}}))
+    for value in (spec.model.dropout, spec.model.recurrent_dropout, spec.train.learning_rate, spec.train.momentum,
+                  spec.train.clipnorm):
+        assert type(value) is float
+    assert spec.train.learning_rate == 1.0 and spec.train.clipnorm == 2.0
+    assert spec.split.val == 100 and type(spec.split.val) is int  # split: an int is a row count, kept as one
+    assert ExperimentSpec.from_query({"train.learning_rate": "10"}).train.learning_rate == 10.0
+    assert spec.replace(train={"learning_rate": 1}).train.learning_rate == 1.0
+    err = _field_of(ExperimentSpec.from_dict, {"train": {"learning_rate": True}})  # a bool is not a number
+    assert err.field == "train.learning_rate"
+
+
+@pytest.mark.parametrize("raw, field, words", [
+    ({"train": {"seed": 2 ** 32}}, "train.seed", "from 0 to 4294967295"),
+    ({"train": {"seed": -1}}, "train.seed", "from 0 to"),
+    ({"train": {"batch_size": 2 ** 70}}, "train.batch_size", "from 1 to 65536"),
+    ({"train": {"epochs": 10 ** 12}}, "train.epochs", "from 1 to 10000"),
+    ({"window": {"length": 10 ** 9}}, "window.length", "from 1 to 10000"),
+    ({"window": {"horizon": 2 ** 70}}, "window.horizon", "from 0 to 10000"),
+    ({"window": {"stride": 2 ** 63}}, "window.stride", "from 1 to 10000"),
+    ({"split": {"test": 10 ** 12}}, "split.test", "row count from 1 to"),
+    ({"evaluate": {"season": 10 ** 30}}, "evaluate.season", "from 1 to 100000"),
+    ({"train": {"early_stopping": {"patience": 2 ** 70}}}, "train.early_stopping.patience", "from 1 to 1000"),
+    ({"train": {"clipnorm": 1e300}}, "train.clipnorm", "(0, 1e+06]"),
+])
+def test_values_past_the_documented_bounds_are_refused(raw, field, words):
+    err = _field_of(ExperimentSpec.from_dict, raw)
+    assert err.field == field and words in str(err), str(err)
+
+
+def test_the_bounds_themselves_are_accepted():
+    spec = ExperimentSpec.from_dict({"train": {"seed": 2 ** 32 - 1, "batch_size": 65536, "epochs": 10_000},
+                                     "window": {"length": 10_000, "stride": 10_000}})
+    assert spec.train.seed == 2 ** 32 - 1
+
+
+@pytest.mark.parametrize("text, field", [
+    ('{"train": {"learning_rate": NaN}}', "train.learning_rate"),
+    ('{"train": {"clipnorm": Infinity}}', "train.clipnorm"),
+    ('{"split": {"val": -Infinity}}', "split.val"),
+    ('{"model": {"units": [NaN]}}', "model.units[0]"),
+    ('{"data": {"source": "synthetic", "name": "sine", "params": {"noise": NaN}}}', "data.params.noise"),
+    ('{"train": {"reduce_lr": {"factor": NaN}}}', "train.reduce_lr.factor"),
+])
+def test_nan_and_infinity_are_refused_naming_the_field(text, field):
+    err = _field_of(ExperimentSpec.from_json, text)
+    assert err.field == field and "finite" in str(err)
+
+
+def test_a_byte_order_mark_is_skipped():
+    assert ExperimentSpec.from_json('\ufeff{"train": {"epochs": 3}}').train.epochs == 3

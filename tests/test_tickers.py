@@ -145,3 +145,21 @@ def test_curl_cffi_still_impersonates_after_tensorflow_is_imported():
     finally:
         server.shutdown()
     assert result.stdout.strip().endswith("200"), result.stderr[-2000:]
+
+
+def test_yfinance_warnings_are_silenced_and_others_are_not(monkeypatch):
+    """pandas deprecations raised in yfinance's own code printed six lines before every download's
+    one-line error; they are filtered by module, so warnings from elsewhere still show."""
+    import warnings
+
+    def download(ticker, **kwargs):
+        warnings.warn_explicit("The inplace keyword in DataFrame.sort_index is deprecated", FutureWarning,
+                               "yfinance/multi.py", 224, module="yfinance.multi")
+        warnings.warn("a warning of our own", UserWarning)  # attributed to this test module
+        return bars()
+
+    monkeypatch.setattr(yfinance, "download", download)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        assert len(tickers.download("AAPL", None, None)) == 5
+    assert [str(w.message) for w in shown] == ["a warning of our own"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core import data, runs, windows
-from core.training import FAILED, FINISHED, JOBS, STOPPED, JobRegistry, TrainingJob
+from core.training import FAILED, FINISHED, STOPPED, TrainingJob
 
 from .conftest import tiny_spec
 
@@ -139,18 +139,22 @@ def test_snapshot_reads_from_another_thread_while_training():
     assert seen and seen[0] < 4  # the poller really watched the run while it trained
 
 
-def test_registry_keeps_recent_jobs_and_never_drops_running_ones():
-    class Fake:
-        def __init__(self, run_id, running):
-            self.run_id, self.running = run_id, running
-
-    registry = JobRegistry(capacity=2)
-    registry.add(Fake("a", True))
-    registry.add(Fake("b", False))
-    registry.add(Fake("c", False))
-    assert registry.get("a") is not None and registry.get("b") is None and registry.get("c") is not None
-    assert registry.get(None) is None
-    assert JOBS.get("nope") is None
+def test_a_run_with_a_directory_is_readable_live_from_disk(run_store):
+    """While it trains, the run directory holds live.json, history.csv and predictions.csv (each
+    replaced whole), and runs.load reads it as a live run; a stop file stops it."""
+    spec = tiny_spec(data={"start": "2010-01-01"}, train={"epochs": 300, "batch_size": 16})
+    job = TrainingJob(spec, _windowed(spec), run_dir=run_store / "live", run_id="live").start()
+    assert _wait(lambda: (run_store / "live" / "history.csv").is_file() and
+                 (run_store / "live" / "predictions.csv").is_file())
+    _, snap, frame = runs.load(run_store / "live")
+    assert snap.status == "running" and snap.epoch >= 1 and snap.batches > 0 and len(snap.history["loss"]) >= 1
+    assert frame["prediction"].notna().any() and snap.predictions is not None
+    assert not list((run_store / "live").glob(".*.tmp*"))
+    (run_store / "live" / "stop").touch()  # what a page, another server or a person does
+    assert _wait(lambda: not job.running, timeout=30)
+    job.join(10)
+    _, snap, _ = runs.load(run_store / "live")
+    assert snap.status == STOPPED and not (run_store / "live" / "stop").exists()
 
 
 def test_run_directory_round_trip(run_store):

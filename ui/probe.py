@@ -1,8 +1,9 @@
 """What the Inspect page looks into: a run's model, its windows and its weights epoch by epoch.
 
-A live run hands over its job's model (only its layer structure is read; the weights come from
-the job's per-epoch copies, so nothing touches the model while it trains). A saved run is read
-back from its directory: model.keras, weights.npz, and the windows rebuilt from its spec.
+Everything comes from the run directory, live or finished: the weights after each kept epoch
+(weights.npz, which the worker rewrites as it trains) and the windows rebuilt from the spec. A
+finished run's model is model.keras; a live run's is built from its spec (Keras is imported
+here, lazily: only this page needs it) and only its layer structure is used.
 """
 from __future__ import annotations
 
@@ -64,14 +65,28 @@ def _saved_history(path: str, mtime: float) -> dict[int, list[np.ndarray]]:
     return runs.weight_history(path)
 
 
+@st.cache_resource(max_entries=4, show_spinner="Building the model...")
+def _live_model(spec_json: str, input_shape: tuple, classes: int, vocab: int):
+    from core import models
+
+    spec = ExperimentSpec.from_json(spec_json)
+    return models.build(spec.model, spec.train, input_shape, spec.window.horizon, classes, vocab)
+
+
 def probe(run) -> Probe | str:
-    """A Probe for a LiveRun or SavedRun, or a message saying why there is none yet."""
-    if isinstance(run, state.LiveRun):
-        job = run.job
-        history = job.weight_history()
-        if job.model is None or not history:
+    """A Probe for a run (live or finished), or a message saying why there is none yet."""
+    if run.snapshot().running:
+        path = Path(run.path)
+        history = _saved_history(str(path), state._mtime(path / "weights.npz"))
+        if not history:
             return "The model is being built; its gates appear after a moment."
-        return Probe(run.run_id, run.spec, job.model, job.windowed, history, job.running)
+        try:
+            windowed = state.windowed(run.spec)
+        except ValueError as exc:
+            return f"The data this run trains on cannot be loaded here: {state.sentence(str(exc))}"
+        model = _live_model(run.spec.to_json(), tuple(windowed.input_shape), len(windowed.classes or ()),
+                            windowed.vocab)
+        return Probe(run.run_id, run.spec, model, windowed, history, True)
     path = Path(run.path)
     model_file = path / "model.keras"
     if not model_file.is_file():
@@ -108,11 +123,5 @@ def describe_run(run_id: str) -> str:
 
 
 def other_run(run_id: str):
-    """A run of this session other than the current one, as a LiveRun or SavedRun, or None."""
-    from core.training import JOBS
-
-    job = JOBS.get(run_id)
-    if job is not None and job.workspace == state.workspace():
-        return state.LiveRun(job)
-    path = runs.find(run_id, state.run_root())
-    return state.SavedRun(path) if path is not None and runs.owner(path) == state.workspace() else None
+    """A run of this session other than the current one (live or saved), or None."""
+    return state.find_run(run_id)

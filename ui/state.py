@@ -18,7 +18,7 @@ import streamlit as st
 from core import data, runs, windows
 from core.spec import ExperimentSpec, SpecError
 
-SPEC_KEY, JOB_KEY, SAVED_KEY = "spec", "job", "saved_run"
+SPEC_KEY, RUN_KEY = "spec", "run_id"
 WS_PARAM = "ws"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -185,7 +185,9 @@ TICKER_TTL = 3600  # seconds a downloaded ticker is reused in memory before aski
 
 @st.cache_data(show_spinner="Loading data...", max_entries=8, ttl=TICKER_TTL)
 def _load_frame(data_json: str) -> pd.DataFrame:
-    return data.load(ExperimentSpec.from_json(data_json).data, require_columns=False)
+    # Every read of a CSV in the app goes through here, so the upload-folder check sits where the
+    # data is read: a spec that arrived by any route (link, import, bundle, ?run=, a preset) is covered.
+    return data.load(ExperimentSpec.from_json(data_json).data, require_columns=False, csv_root=uploads_dir())
 
 
 def load_frame(spec: ExperimentSpec) -> pd.DataFrame:
@@ -229,12 +231,10 @@ def check_outside_spec(spec: ExperimentSpec) -> ExperimentSpec:
     was uploaded to this app: otherwise a link could make the server read any file it can see.
     Raises SpecError; returns the spec."""
     if spec.data.source == "csv" or spec.data.path:
-        path = Path(spec.data.path or "")
-        root = uploads_dir().resolve()
-        if not path.resolve().is_relative_to(root):
-            raise SpecError("data.path", f"{spec.data.path!r} is not a file uploaded to this app; a link or an "
-                                         "imported spec can only use CSV files uploaded here (upload it on the Data "
-                                         "page)")
+        try:
+            data.check_csv_path(spec.data.path, uploads_dir())
+        except data.DataError as exc:
+            raise SpecError("data.path", str(exc)) from None
     return spec
 
 
@@ -267,70 +267,85 @@ def run_root() -> Path:
     return runs.default_root()
 
 
-class LiveRun:
-    """A TrainingJob of this process, running or ended."""
-
-    def __init__(self, job):
-        self.job, self.spec, self.run_id = job, job.spec, job.run_id
-
-    def snapshot(self):
-        return self.job.snapshot()
-
-    def frame(self, snap) -> pd.DataFrame:
-        return runs.predictions_frame(self.job.windowed, snap.predictions, snap.probabilities, snap.window_error)
-
-    def stop(self) -> None:
-        self.job.stop()
-
-
-class SavedRun:
-    """A run read back from the run store (after a refresh, or from another process)."""
+class Run:
+    """A run of this workspace, read from its run directory: live while a worker trains it, then
+    finished. The page never holds the training itself, so a refresh, another tab or another
+    server process sees exactly the same run."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self.spec, self._snap, self._frame = runs.load(path)
-        self.run_id = self._snap.run_id
+        self.path, self.run_id = Path(path), Path(path).name
+        self.spec = _run_spec(str(self.path), _mtime(self.path / "spec.json"))
+
+    def _loaded(self):
+        return _load_run(str(self.path), *(_mtime(self.path / n) for n in _WATCHED))
 
     def snapshot(self):
-        return self._snap
+        return self._loaded()[1]
 
-    def frame(self, snap) -> pd.DataFrame:
-        return self._frame
+    def frame(self, snap=None) -> pd.DataFrame:
+        return self._loaded()[2]
 
     def stop(self) -> None:
-        pass
+        from core import pool
+
+        pool.shared().stop(self.run_id, self.path)
 
 
-def current_run() -> LiveRun | SavedRun | None:
-    """This session's run: its job, or the run named by ?run= in the URL (live or saved)."""
-    from core.training import JOBS
+LiveRun = SavedRun = Run  # the names the pages knew; a run is read the same way live or saved
 
-    job = st.session_state.get(JOB_KEY)
-    if job is not None:
-        return LiveRun(job)
-    run_id = st.query_params.get("run")
-    job = JOBS.get(run_id)
-    if job is not None and job.workspace == workspace():
-        st.session_state[JOB_KEY] = job
-        remember_run(job.run_id)
-        return LiveRun(job)
-    saved = st.session_state.get(SAVED_KEY)
-    if saved is not None and saved.run_id == run_id:
-        return saved
-    path = runs.find(run_id or "", run_root())
-    if path is None or runs.owner(path) != workspace():  # another visitor's run is not found, not refused
-        broken = runs.interrupted(run_id or "", run_root())
-        if broken is not None and runs.owner(broken) == workspace() and JOBS.get(run_id) is None:
-            st.session_state["interrupted_run"] = run_id
-        elif run_id:
-            st.session_state["missing_run"] = run_id
+_WATCHED = ("run.json", "live.json", "history.csv", "predictions.csv", "metrics.json", "forecast.csv")
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _run_spec(path: str, mtime: int) -> ExperimentSpec:
+    return ExperimentSpec.from_json((Path(path) / "spec.json").read_text())
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _load_run(path: str, *mtimes: int):
+    """runs.load, again only when one of the run's files changed (the page polls every second)."""
+    return runs.load(path)
+
+
+def find_run(run_id: str | None) -> Run | None:
+    """A run of this workspace by id (live or saved), or None: another visitor's run is not found,
+    not refused."""
+    path = run_root() / (run_id or "")
+    if not runs.valid_id(run_id) or not path.is_dir() or runs.owner(path) != workspace():
+        return None
+    if not ((path / "run.json").is_file() or runs.livefiles.is_live(path)):
         return None
     try:
-        st.session_state[SAVED_KEY] = SavedRun(path)
+        return Run(path)
     except (OSError, ValueError, KeyError):
         return None
-    remember_run(st.session_state[SAVED_KEY].run_id)
-    return st.session_state[SAVED_KEY]
+
+
+def current_run() -> Run | None:
+    """This session's run: the one it trained or opened, or the run named by ?run= in the URL."""
+    run_id = st.session_state.get(RUN_KEY) or st.query_params.get("run")
+    if not run_id:
+        return None
+    run = find_run(run_id)
+    if run is None:
+        broken = runs.interrupted(run_id, run_root())
+        if broken is not None and runs.owner(broken) == workspace():
+            st.session_state["interrupted_run"] = run_id
+        else:
+            st.session_state["missing_run"] = run_id
+        st.session_state.pop(RUN_KEY, None)
+        return None
+    if st.session_state.get(RUN_KEY) != run_id:
+        st.session_state[RUN_KEY] = run_id
+        remember_run(run_id)
+    return run
 
 
 def keep_run_in_url() -> None:
@@ -340,23 +355,24 @@ def keep_run_in_url() -> None:
     token = workspace_token()
     if st.query_params.get(WS_PARAM) != token:
         st.query_params[WS_PARAM] = token
-    run = st.session_state.get(JOB_KEY) or st.session_state.get(SAVED_KEY)
-    if run is not None and st.query_params.get("run") != run.run_id:
-        st.query_params["run"] = run.run_id
+    run_id = st.session_state.get(RUN_KEY)
+    if run_id is not None and st.query_params.get("run") != run_id:
+        st.query_params["run"] = run_id
 
 
 def start_training(spec: ExperimentSpec) -> str | None:
-    """Start a TrainingJob for `spec` unless one is running. Returns an error message or None."""
-    from core.training import JOBS, TrainingJob, new_run_id
+    """Queue a run of `spec` in the worker pool unless this session has one going. The data and
+    windows are checked here first, so a mistake is reported before any worker starts. Returns an
+    error message or None."""
+    from core import pool
 
     prepared, error = _prepare(spec)
     if error:
         return error
-    run_id = new_run_id()
-    job = TrainingJob(spec, prepared, run_dir=run_root() / run_id, run_id=run_id, workspace=workspace()).start()
-    JOBS.add(job)
-    st.session_state[JOB_KEY] = job
-    st.session_state.pop(SAVED_KEY, None)
+    run_id = runs.new_run_id()
+    pool.shared().submit(pool.Request(run_id, str(run_root() / run_id), spec.to_dict(), workspace(),
+                                      str(uploads_dir())))
+    st.session_state[RUN_KEY] = run_id
     st.query_params["run"] = run_id
     remember_run(run_id)
     return None
@@ -373,18 +389,11 @@ def remember_run(run_id: str) -> None:
     st.session_state["session_runs"] = [run_id, *ids][:20]
 
 
-@st.cache_data(show_spinner="Building the model...", max_entries=32)
-def _layer_table(spec_json: str, classes: int = 0, vocab: int = 0) -> tuple[list[dict], int]:
-    from core import models
-
-    spec = ExperimentSpec.from_json(spec_json)
-    net = models.build(spec.model, spec.train, (spec.window.length, len(spec.data.features)), spec.window.horizon,
-                       classes, vocab)
-    return models.layer_table(net), int(net.count_params())
-
-
 def layer_table(spec: ExperimentSpec) -> tuple[list[dict], int]:
-    """(rows of name/type/output shape/parameters, total parameters) for the spec's model."""
+    """(rows of name/type/output shape/parameters, total parameters) for the spec's model, counted
+    from the spec (core/layers.py): the server draws it without importing TensorFlow."""
+    from core import layers
+
     classes = vocab = 0
     if spec.model.task == "classification" or spec.model.embedding_dim:
         try:  # the class count and the vocabulary come from the data
@@ -392,8 +401,8 @@ def layer_table(spec: ExperimentSpec) -> tuple[list[dict], int]:
             classes, vocab = len(w.classes or ()), w.vocab
         except ValueError:
             pass  # the Data page says what is wrong with the data
-    return _layer_table(ExperimentSpec(data=spec.data, window=spec.window, model=spec.model, train=spec.train).to_json(),
-                        classes, vocab)
+    rows = layers.table(spec, (spec.window.length, len(spec.data.features)), classes, vocab)
+    return rows, sum(r["parameters"] for r in rows)
 
 
 def forget_widgets() -> None:
@@ -404,21 +413,9 @@ def forget_widgets() -> None:
 
 def open_run(run_id: str) -> bool:
     """Make a run of this workspace the session's current run (Train shows it, Inspect looks into it)."""
-    from core.training import JOBS
-
-    job = JOBS.get(run_id)
-    if job is not None and job.workspace == workspace():
-        st.session_state[JOB_KEY] = job
-        st.session_state.pop(SAVED_KEY, None)
-    else:
-        path = runs.find(run_id, run_root())
-        if path is None or runs.owner(path) != workspace():
-            return False
-        try:
-            st.session_state[SAVED_KEY] = SavedRun(path)
-        except (OSError, ValueError, KeyError):
-            return False
-        st.session_state.pop(JOB_KEY, None)
+    if find_run(run_id) is None:
+        return False
+    st.session_state[RUN_KEY] = run_id
     st.query_params["run"] = run_id
     remember_run(run_id)
     return True
@@ -426,10 +423,8 @@ def open_run(run_id: str) -> bool:
 
 def forget_run(run_id: str) -> None:
     """After a delete: the session no longer shows or offers that run."""
-    run = st.session_state.get(JOB_KEY) or st.session_state.get(SAVED_KEY)
-    if run is not None and run.run_id == run_id:
-        st.session_state.pop(JOB_KEY, None)
-        st.session_state.pop(SAVED_KEY, None)
+    if st.session_state.get(RUN_KEY) == run_id:
+        st.session_state.pop(RUN_KEY, None)
         st.query_params.pop("run", None)
     st.session_state["session_runs"] = [r for r in session_runs() if r != run_id]
 
@@ -438,7 +433,7 @@ def training_busy() -> str | None:
     """Why no new training may start now (one job or race at a time per session), or None."""
     run = current_run()
     race = st.session_state.get("cell_race")
-    if (isinstance(run, LiveRun) and run.job.running) or (race is not None and race.running):
+    if (run is not None and run.snapshot().running) or (race is not None and race.running):
         return "A training run is already in progress. Stop it, or wait for it to finish, before you start another."
     return None
 
@@ -461,7 +456,7 @@ def start_race(spec: ExperimentSpec) -> str | None:
     prepared, error = _prepare(spec)
     if error:
         return error
-    race = CellRace(spec, prepared, run_root(), workspace()).start()  # it adds each job to JOBS as it starts
+    race = CellRace(spec, prepared, run_root(), workspace(), csv_root=str(uploads_dir())).start()
     st.session_state["cell_race"] = race
     return None
 
@@ -471,7 +466,7 @@ def import_model(name: str, data: bytes) -> str:
     Raises runs.ImportRefused."""
     import tempfile
 
-    from core.training import new_run_id
+    from core.runs import new_run_id
 
     runs.check_size(len(data), "model")  # before the data is prepared
     spec = get_spec()
@@ -490,8 +485,8 @@ def import_model(name: str, data: bytes) -> str:
 
 def import_bundle(data: bytes) -> str:
     """Add an uploaded run bundle (.zip) to this workspace's runs; returns its new run id."""
-    from core.training import new_run_id
+    from core.runs import new_run_id
 
-    run_id = runs.import_bundle(data, run_root(), workspace(), new_run_id())
+    run_id = runs.import_bundle(data, run_root(), workspace(), new_run_id(), csv_root=uploads_dir())
     remember_run(run_id)
     return run_id

@@ -7,22 +7,28 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, gates, models
+from core import charts, modes
 from core.spec import ExperimentSpec
+from core.snapshot import FAILED
 from ui import state, views
 
 LETTERS_HELP = "Letters the model knows; it reads the last letters you type, up to its window length."
 
 
+def failed(run) -> bool:
+    """Whether `run` ended in failure (a NaN loss, an error): its weights never trained, or trained
+    into a blow-up, so nothing computed from them (predictions, metrics, forecast) is worth showing."""
+    return run.snapshot().status == FAILED
+
+
 def live_view(run, key: str = "", was_running: bool = False) -> None:
-    """Progress, loss (and accuracy), predictions and metrics of `run`, from its latest snapshot.
+    """Progress, loss (and accuracy), predictions and metrics of `run`, from its latest snapshot;
+    for a failed run only the failure, its advice and the loss up to it.
 
     was_running: the run was training when the page last ran in full; once it has ended, the
     whole page reruns (this view polls as a fragment) to show what a finished run offers."""
     snap = run.snapshot()
     spec = run.spec
-    target, horizon = spec.data.target, spec.window.horizon
-    classify = spec.model.task == "classification"
     views.progress(snap)
     opts = st.columns(2)
     log_y = opts[0].toggle("Log-scale loss", key=f"log_loss{key}",
@@ -33,12 +39,40 @@ def live_view(run, key: str = "", was_running: bool = False) -> None:
         snap = st.session_state.setdefault(f"paused-{run.run_id}", snap)
     else:
         st.session_state.pop(f"paused-{run.run_id}", None)
-    loss_col, pred_col = st.columns([2, 3])
+    if snap.status == FAILED:
+        failure_view(run, snap, log_y, key)
+    else:
+        _training_view(run, snap, spec, log_y, key)
+    if was_running and not run.snapshot().running:
+        st.rerun()
+
+
+def _loss_chart(run, snap, log_y: bool, key: str, where=st) -> None:
+    spec = run.spec
     loss_name = {"mse": "MSE", "mae": "MAE", "huber": "Huber", "crossentropy": "cross-entropy"}[spec.train.loss]
     loss_fig = views.figure_once(("loss", run.run_id, snap.epoch, log_y),
                                  lambda: charts.loss_figure(snap.history, log_y, loss_name + (
-                                     "" if classify else " (scaled units)")))
-    loss_col.plotly_chart(loss_fig, width="stretch", key=f"loss_chart{key}")
+                                     "" if spec.model.task == "classification" else " (scaled units)")))
+    where.plotly_chart(loss_fig, width="stretch", key=f"loss_chart{key}")
+
+
+def failure_view(run, snap, log_y: bool, key: str = "") -> None:
+    """A failed run: the loss of the epochs before the failure (the status above says what failed
+    and what to do), and a word on why there is nothing else to see."""
+    if snap.epoch:
+        left, _ = st.columns([2, 3])
+        _loss_chart(run, snap, log_y, key, left)
+    st.caption("A failed run has no predictions, metrics or forecast: they would come from weights that did not "
+               "train properly. Fix what the status above says (on the Data or Model page), then click **Train** "
+               "to run again.")
+
+
+def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str) -> None:
+    """Loss (and accuracy), predictions and metrics of a run that is training or has ended well."""
+    target, horizon = spec.data.target, spec.window.horizon
+    classify = spec.model.task == "classification"
+    loss_col, pred_col = st.columns([2, 3])
+    _loss_chart(run, snap, log_y, key, loss_col)
     if classify:
         acc = views.figure_once(("acc", run.run_id, snap.epoch), lambda: charts.accuracy_figure(snap.history))
         loss_col.plotly_chart(acc, width="stretch", key=f"acc_chart{key}")
@@ -61,8 +95,6 @@ def live_view(run, key: str = "", was_running: bool = False) -> None:
         class_table(snap, spec.model.cell)
     else:
         views.metrics_table(snap, target, horizon, spec.train.learning_rate, cell=spec.model.cell)
-    if was_running and not run.snapshot().running:
-        st.rerun()
 
 
 def by_step(frame: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
@@ -142,7 +174,7 @@ def shape_explainer(spec: ExperimentSpec) -> None:
 
 def mode_text(spec: ExperimentSpec) -> str:
     """The mode's sentence with the spec's numbers in place of `horizon` and (length)."""
-    h, text = spec.window.horizon, models.MODE_TEXT.get(spec.model.mode, "")
+    h, text = spec.window.horizon, modes.MODE_TEXT.get(spec.model.mode, "")
     if h == 0:
         text = (text.replace("`horizon` steps after the window", "at the window's last step")
                 .replace("`horizon` steps ahead", "at the same step"))
@@ -169,6 +201,8 @@ def _does(row: dict, spec: ExperimentSpec) -> str:
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _twin(run_id: str, epoch: int, spec_json: str, steps: int, features: int, classes: int, vocab: int, _weights):
     spec = ExperimentSpec.from_json(spec_json)
+    from core import gates  # Keras: only the letters and digits views need it
+
     return gates.twin(spec, (steps, features), _weights, classes, vocab)
 
 
@@ -200,6 +234,8 @@ def letters_view(probe) -> None:
     net = _twin(probe.run_id, epoch, spec.to_json(), len(typed), x.shape[2], len(names), w.vocab,
                 probe.history[epoch])
     p = np.asarray(net.predict_on_batch(x))[0].reshape(-1, len(names))[-1]
+    from core import gates
+
     traces = gates.replay(net, x)
     left, right = st.columns(2)
     left.plotly_chart(charts.probability_bars(p, names, f"After “{''.join(typed)}”: next is “{names[int(p.argmax())]}”"),
@@ -223,6 +259,8 @@ def image_rows_view(probe) -> None:
     weights = probe.history[epoch]
     net = _twin(probe.run_id, epoch, spec.to_json(), *w.input_shape, len(w.classes), w.vocab, weights)
     p = np.asarray(net.predict_on_batch(x))[0].reshape(-1, len(w.classes))[-1]
+    from core import gates
+
     traces = gates.replay(net, x)
     layer, values = next(iter(traces.items()))
     pixels = w.x_scaler.inverse_transform(x[0]) if hasattr(w.x_scaler, "inverse_transform") else x[0]
@@ -241,8 +279,11 @@ def image_rows_view(probe) -> None:
 
 
 def extras(run) -> None:
-    """The views special to a kind of data: typed letters, or digits row by row (once a model exists)."""
+    """The views special to a kind of data: typed letters, or digits row by row (once a model exists,
+    and not for a failed run, whose weights did not train)."""
     spec = run.spec
+    if failed(run):
+        return
     one_hot = sorted(spec.data.features) == sorted(spec.data.params.get("letters", 5) and
                                                    list("abcdefghijklmnopqrstuvwxyz"[:spec.data.params.get("letters", 5)]))
     tokens = spec.data.features == ["letter"] and bool(spec.model.embedding_dim)

@@ -287,8 +287,8 @@ def figure_once(key: tuple, build):
 def forecast_section(run, snap) -> None:
     """After a run: the forecast past the data and the test error by step ahead."""
     spec = run.spec
-    if snap.status == "failed" and snap.epoch == 0:
-        return  # nothing was trained: no forecast from random weights
+    if snap.status == "failed":
+        return  # no forecast from weights that never trained, or trained into a NaN loss
     target = spec.data.target
     if snap.forecast is None and snap.by_step is None:
         note = getattr(snap, "forecast_note", "")

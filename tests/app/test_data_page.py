@@ -7,7 +7,7 @@ import pytest
 from core import tickers
 
 from ..conftest import tiny_spec
-from .test_pages import button, new_app, open_page
+from .test_pages import button, new_app, open_page, session_run
 
 
 def data_page(spec=None):
@@ -204,11 +204,11 @@ def test_trained_run_survives_a_failed_load(monkeypatch):
     at = new_app(tiny_spec(train={"epochs": 1}))
     at.run()
     button(at, "Train").click().run()
-    job = at.session_state["job"]
+    job = session_run(at)
     job.join(60)
     at.switch_page("pages/data.py").run()
     upload(at, "broken.csv", b"")
-    assert "is empty" in errors(at) and at.session_state["job"] is job
+    assert "is empty" in errors(at) and session_run(at).run_id == job.run_id
     at.switch_page("pages/train.py").run()
     assert not at.exception and any(s.value.startswith("Status:") for s in [*at.success, *at.warning])
 

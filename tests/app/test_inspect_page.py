@@ -9,7 +9,7 @@ import numpy as np
 from core import memory
 
 from ..conftest import tiny_spec
-from .test_pages import button, figures, new_app, open_page, poll, stop_job, train_to_the_end
+from .test_pages import button, figures, new_app, open_page, poll, session_run, stop_job, train_to_the_end
 
 
 def _trained(spec=None, cell="LSTM"):
@@ -66,9 +66,9 @@ def test_gate_heatmaps_of_a_trained_lstm_follow_the_window_and_epoch_pickers():
     at.slider(key="inspect_slider").set_value(3).run()
     title = next(t for t in figures(at) if t.startswith("lstm_1"))
     assert "test window 3 of" in title
-    assert at.date_input(key="inspect_date").value == at.session_state["job"].windowed.dates["test"][2].date()
+    assert at.date_input(key="inspect_date").value == session_run(at).windowed.dates["test"][2].date()
 
-    at.select_slider(key=f"inspect_epoch-{at.session_state['job'].run_id}").set_value(0).run()
+    at.select_slider(key=f"inspect_epoch-{session_run(at).run_id}").set_value(0).run()
     title = next(t for t in figures(at) if t.startswith("lstm_1"))
     assert "before training" in title
     labels = [d.label for d in at.get("download_button")]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..conftest import tiny_spec
-from .test_pages import new_app, open_page
+from .test_pages import new_app, open_page, session_run
 
 
 def model_page(spec=None):
@@ -81,7 +81,7 @@ def test_a_seq2seq_run_trains_from_the_app_and_shows_its_forecast():
     at.run()
     assert any("RepeatVector(3)" in m.value for m in at.markdown)  # the summary line names the shape
     button(at, "Train").click().run()
-    at.session_state["job"].join(120)
+    session_run(at).join(120)
     poll(at, lambda a: "Forecast past the end of the data" in figures(a))
     fig = figures(at)
     assert len(fig["Forecast past the end of the data"]["data"][1]["x"]) == 4  # last known point + 3 steps
@@ -97,14 +97,14 @@ def test_the_app_trains_on_windows_made_for_the_chosen_mode():
     at.radio(key="w.model.mode").set_value("seq2seq").run()
     at.switch_page("pages/train.py").run()
     button(at, "Train").click().run()
-    job = at.session_state["job"]
+    job = session_run(at)
     assert job.windowed.y["train"].shape[1:] == (3, 1)
     job.join(120)
     at.switch_page("pages/model.py").run()
     at.radio(key="w.model.mode").set_value("stateful").run()
     at.switch_page("pages/train.py").run()
     button(at, "Train").click().run()
-    job = at.session_state["job"]
+    job = session_run(at)
     job.join(120)
     assert job.snapshot().status == "finished", job.snapshot().message
     assert all(n % 16 == 0 for n in job.windowed.counts().values())
@@ -117,7 +117,7 @@ def test_a_stateful_batch_bigger_than_a_split_is_refused_in_plain_words():
     at.switch_page("pages/train.py").run()
     button(at, "Train").click().run()
     shown = " ".join(w.value for w in at.warning)
-    assert "Stateful layers train and predict in fixed batches of 512" in shown and "job" not in at.session_state
+    assert "Stateful layers train and predict in fixed batches of 512" in shown and "run_id" not in at.session_state
 
 
 def test_a_horizon_set_on_the_model_page_survives_the_data_page():

@@ -8,7 +8,7 @@ from core import presets
 from core.spec import ExperimentSpec
 
 from .test_inspect_page import _values
-from .test_pages import button, figures, new_app, poll, train_to_the_end
+from .test_pages import button, figures, new_app, poll, session_run, train_to_the_end
 
 
 def presets_page(**query):
@@ -59,7 +59,7 @@ def test_a_stock_preset_on_a_csv_without_its_columns_says_so_and_keeps_the_built
 def test_training_a_letters_preset_shows_accuracy_and_answers_typed_letters():
     at = presets_page(preset="next-letter-4")
     button(at, "Train this preset").click().run()
-    poll(at, lambda a: not a.session_state["job"].running, 180)
+    poll(at, lambda a: not session_run(a).running, 180)
     titles = list(figures(at))
     assert "Accuracy" in titles and "Confusion matrix (test)" in titles
     accuracy = _values(figures(at)["Accuracy"]["data"][1]["y"])  # validation, per epoch, in percent
@@ -117,7 +117,7 @@ def test_train_page_classifies_with_probabilities_coloured_by_class_and_a_confus
     probs = next(f for t, f in figs.items() if t.startswith("Class probabilities, last"))
     names = [t.get("name") for t in probs["data"]]
     assert {"predicted 0", "predicted 1", "p(0)", "p(1)"} <= set(names)
-    assert np.sum(_values(figs["Confusion matrix (test)"]["data"][0]["z"])) == len(at.session_state["job"].windowed.y["test"])
+    assert np.sum(_values(figs["Confusion matrix (test)"]["data"][0]["z"])) == len(session_run(at).windowed.y["test"])
     table = [d.value for d in at.dataframe if "Accuracy %" in d.value.columns][0]
     assert list(table.index)[1:] == ["majority class"] and 0 <= float(table["Accuracy %"].iloc[0]) <= 100
     assert table["Log loss"].iloc[1] == "–"  # a baseline class has no probabilities

@@ -9,10 +9,9 @@ import keras
 
 from core import runs
 from core.spec import ExperimentSpec
-from core.training import JOBS
 
 from ..conftest import tiny_spec
-from .test_pages import button, figures, new_app, param, poll, status, train_to_the_end
+from .test_pages import button, figures, new_app, param, poll, session_run, status, train_to_the_end
 
 
 def _trained_app(cells=("LSTM",), epochs=1):
@@ -66,7 +65,7 @@ def test_open_a_run_and_download_its_bundle():
     button(at, "Open on Train").click().run()
     assert not at.exception
     assert at.title[0].value == "Train" and "finished 1 epochs" in status(at)
-    shown = at.session_state["job"] if "job" in at.session_state else at.session_state["saved_run"]
+    shown = session_run(at)
     assert shown.run_id == run_id
 
 
@@ -208,7 +207,6 @@ def test_an_interrupted_run_is_listed_as_such(run_store):
     table = next(d.value for d in at.dataframe if "run" in d.value.columns)
     assert list(table["status"]) == ["interrupted"]
     assert table["test RMSE"].isna().all()
-    assert JOBS.get("20260101-000000-abcdef") is None
 
 
 def test_refresh_on_an_interrupted_run_says_so_and_keeps_its_settings(run_store):
@@ -264,8 +262,8 @@ def test_a_running_run_is_listed_as_running_and_cannot_be_deleted(run_store):
     at = new_app(tiny_spec(train={"epochs": 300}))
     at.run()
     button(at, "Train").click().run()
-    job = at.session_state["job"]
-    poll(at, lambda a: (run_store / job.run_id / "started.json").is_file())
+    job = session_run(at)
+    poll(at, lambda a: (run_store / job.run_id / "history.csv").is_file())
     ws = runs.workspace_id(at.session_state["workspace"])
     rows = runs.list_runs(run_store, ws)
     assert rows[0]["run_id"] == job.run_id and rows[0]["status"] == "running"
@@ -275,3 +273,27 @@ def test_a_running_run_is_listed_as_running_and_cannot_be_deleted(run_store):
     metrics = (run_store / job.run_id / "metrics.json").read_text()
     json.loads(metrics, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))  # strict JSON: no NaN
     assert runs.delete(job.run_id, run_store, ws)
+
+
+def test_a_stored_run_naming_a_server_file_never_reads_it(run_store):
+    """A run planted in the store (as an older import let in) whose spec reads /etc/passwd: opening it
+    by ?run= and visiting the Data and Inspect pages shows a message, never the file."""
+    at = _trained_app()
+    good = runs.find(at.selectbox(key="runs_one").value)
+    token = at.session_state["workspace"]
+    sneaky = tiny_spec(data={"source": "csv", "path": "/etc/passwd", "target": "root", "features": ["root"]})
+    planted = run_store / "20260101-000000-dddddd"
+    planted.mkdir()
+    for name in ("history.csv", "predictions.csv", "metrics.json", "model.keras", "run.json"):
+        (planted / name).write_bytes((good / name).read_bytes())
+    (planted / "spec.json").write_text(sneaky.to_json())
+    info = json.loads((planted / "run.json").read_text())
+    (planted / "run.json").write_text(json.dumps({**info, "run_id": planted.name, "imported": "bundle"}))
+    visitor = new_app(run=planted.name, ws=token)
+    visitor.run()
+    for page in ("data", "inspect"):
+        visitor.switch_page(f"pages/{page}.py").run()
+        assert not visitor.exception, visitor.exception
+        shown = " ".join(str(e.value) for e in [*visitor.error, *visitor.warning, *visitor.info, *visitor.markdown])
+        assert "not a file uploaded to this app" in shown
+        assert "root:x:0" not in shown and "nologin" not in shown

@@ -1,0 +1,93 @@
+"""The layer table of a spec's model, counted from the spec, without Keras.
+
+The Model and Presets pages show every layer's output shape and parameters. Building the model
+to read them would import TensorFlow into the web server (3-5 s and about 560 MB); this module
+follows core/models.build layer by layer and counts instead. A test checks every row against
+`models.layer_table(models.build(...))` over all cells, modes and options.
+"""
+from __future__ import annotations
+
+from .spec import ExperimentSpec
+
+GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
+EXTRA_BIAS = {"GRU": 1}  # reset_after=True (Keras's default) keeps a second bias per gate
+
+
+def rnn_parameters(cell: str, inputs: int, units: int) -> int:
+    """Weights of one recurrent layer: gates * units * (inputs + units + 1 [+ 1 for GRU])."""
+    return GATES[cell] * units * (inputs + units + 1 + EXTRA_BIAS.get(cell, 0))
+
+
+def table(spec: ExperimentSpec, input_shape: tuple[int, int], classes: int = 0, vocab: int = 0) -> list[dict]:
+    """Rows as models.layer_table gives them: layer, type, output shape, parameters, cuDNN on GPU.
+
+    Args:
+        input_shape: (time steps, features) of one window.
+        classes: classification: how many classes; vocab: tokens an embedding looks up.
+    """
+    m, h = spec.model, spec.window.horizon
+    steps, width = input_shape
+    batch = str(spec.train.batch_size) if m.mode == "stateful" else "None"
+    rows: list[dict] = []
+
+    def add(name: str, kind: str, shape: tuple, parameters: int, cudnn: str = "") -> None:
+        rows.append({"layer": name, "type": kind, "output shape": "(" + ", ".join([batch, *map(str, shape)]) + ")",
+                     "parameters": int(parameters), "cuDNN on GPU": cudnn})
+
+    if m.embedding_dim:
+        add("tokens", "Reshape", (steps,), 0)
+        add("embedding", "Embedding", (steps, m.embedding_dim), max(vocab, 1) * m.embedding_dim)
+        width = m.embedding_dim
+    if m.input_dense:
+        add("input_dense", "Dense", (steps, m.input_dense), m.input_dense * (width + 1))
+        width = m.input_dense
+    double = 2 if m.bidirectional else 1
+
+    def recurrent(name: str, units: int, sequences: bool, out_steps: int) -> None:
+        nonlocal width
+        kind = f"Bidirectional({m.cell})" if m.bidirectional else m.cell
+        shape = (out_steps, double * units) if sequences else (double * units,)
+        add(f"bi_{name}" if m.bidirectional else name, kind, shape, double * rnn_parameters(m.cell, width, units),
+            _cudnn(m.cell, m.recurrent_dropout))
+        width = double * units
+
+    last_shape: tuple = ()
+    for i, units in enumerate(m.units):
+        sequences = m.mode == "many_to_many" or i < len(m.units) - 1
+        recurrent(f"{m.cell.lower()}_{i + 1}", units, sequences, steps)
+        last_shape = (steps, width) if sequences else (width,)
+        if m.dropout > 0:
+            add(f"dropout_{i + 1}", "Dropout", last_shape, 0)
+    out_steps = steps if m.mode in ("many_to_many",) else 0
+    if m.mode in ("seq2seq", "autoencoder"):
+        out_steps = steps if m.mode == "autoencoder" else h
+        add("repeat", "RepeatVector", (out_steps, width), 0)
+        name = f"{m.cell.lower()}_decoder"
+        kind = f"Bidirectional({m.cell})" if m.bidirectional else m.cell
+        add("bi_decoder" if m.bidirectional else name, kind, (out_steps, double * m.units[-1]),
+            double * rnn_parameters(m.cell, width, m.units[-1]), _cudnn(m.cell, m.recurrent_dropout))
+        width = double * m.units[-1]
+    per_step = m.mode in ("many_to_many", "seq2seq", "autoencoder")
+
+    def dense(name: str, units: int) -> None:
+        nonlocal width
+        shape = (out_steps, units) if per_step else (units,)
+        add(name, "TimeDistributed(Dense)" if per_step else "Dense", shape, units * (width + 1))
+        width = units
+
+    if m.head_units:
+        dense("head_hidden", m.head_units)
+    if m.task == "classification":
+        dense("head", max(classes, 2))
+    else:
+        dense("head", h if m.mode == "direct" else 1)
+    return rows
+
+
+def _cudnn(cell: str, recurrent_dropout: float) -> str:
+    """As models.cudnn_reasons says it for the layers build() makes (tanh, sigmoid, bias, no unroll)."""
+    if cell == "SimpleRNN":
+        return "no: SimpleRNN has no cuDNN kernel"
+    if recurrent_dropout:
+        return f"no: recurrent_dropout is {recurrent_dropout:g}, not 0"
+    return "yes"

@@ -1,0 +1,369 @@
+"""The pool: a bounded number of runs train at once, each in a worker; the rest wait in a queue.
+
+The server submits a request and forgets it: from then on the run directory says everything
+(core/livefiles.py). The pool's own thread starts workers as slots free up, tells queued runs
+their place, stops runs on request (and kills a worker that does not answer), and writes the
+ending of a worker that died without one (kill -9, out of memory).
+
+Where workers run is one small seam, the launcher:
+    LocalProcesses  one process per run on this machine, one kept warm (TensorFlow imported)
+    InThreads       a thread of this process (the tests' fast path; Keras state is shared)
+A launcher for another machine needs only to start `python -m core worker` there with the request
+on its stdin and a run store both can see; pages read the same files either way.
+
+Environment:
+    RNNLAB_MAX_WORKERS   runs that train at once (default: the CPU cores)
+    RNNLAB_WORKER        "process" (default) or "thread"
+    RNNLAB_WARM_WORKERS  1 (default) keeps one worker warm; 0 starts each worker on demand
+    RNNLAB_STOP_GRACE    seconds a stopping worker gets to save before it is killed (default 10)
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import livefiles, runs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Request:
+    """What a worker needs: the run and where to write it. `csv_root` limits which CSV files the
+    spec may read (the app's upload folder); None for the command line."""
+
+    run_id: str
+    run_dir: str
+    spec: dict
+    workspace: str | None = None
+    csv_root: str | None = None
+
+    def line(self) -> bytes:
+        return (json.dumps(asdict(self)) + "\n").encode()
+
+
+class ProcessHandle:
+    """A worker process started by LocalProcesses."""
+
+    def __init__(self, popen: subprocess.Popen):
+        self.popen, self.pid = popen, popen.pid
+
+    def poll(self) -> int | None:
+        return self.popen.poll()
+
+    def kill(self) -> None:
+        try:
+            self.popen.kill()
+        except OSError:
+            pass
+        self.popen.wait()
+
+
+class AttachedHandle:
+    """A worker this server did not start (a restart re-attached to it): watched by its pid."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        return None if livefiles.pid_alive(self.pid) else -1
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class LocalProcesses:
+    """Starts each worker as a process of this machine (`python -m core worker`), keeping one warm.
+
+    A warm worker has imported TensorFlow and waits for its request on stdin; when the server
+    ends, its stdin closes and it exits. Training workers run in a session of their own, so they
+    outlive a server restart (which re-attaches to them) and a Ctrl-C meant for the server.
+    """
+
+    def __init__(self, warm: bool = True, log: str | Path | None = None):
+        self.warm = warm
+        self.log = Path(log) if log else None
+        self._spare: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def _start(self) -> subprocess.Popen:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+               "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+        out = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        try:
+            return subprocess.Popen([sys.executable, "-m", "core", "worker"], stdin=subprocess.PIPE, stdout=out,
+                                    stderr=out, cwd=str(ROOT), env=env, start_new_session=True)
+        finally:
+            if self.log:
+                out.close()
+
+    def prewarm(self) -> None:
+        """Have a worker waiting (TensorFlow imported) unless one already is."""
+        if not self.warm:
+            return
+        with self._lock:
+            if self._spare is None or self._spare.poll() is not None:
+                self._spare = self._start()
+
+    def launch(self, request: Request) -> ProcessHandle:
+        with self._lock:
+            popen, self._spare = self._spare, None
+        if popen is None or popen.poll() is not None:
+            popen = self._start()
+        try:
+            popen.stdin.write(request.line())
+            popen.stdin.close()
+        except OSError:  # the warm worker died meanwhile: start a cold one
+            popen = self._start()
+            popen.stdin.write(request.line())
+            popen.stdin.close()
+        return ProcessHandle(popen)
+
+    def close(self) -> None:
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and spare.poll() is None:
+            spare.kill()
+            spare.wait()
+
+
+class ThreadHandle:
+    def __init__(self, thread: threading.Thread):
+        self.thread, self.pid = thread, os.getpid()
+
+    def poll(self) -> int | None:
+        return None if self.thread.is_alive() else 0
+
+    def kill(self) -> None:
+        pass  # a thread cannot be killed; the stop file reaches its job
+
+
+class InThreads:
+    """Runs each request in a thread of this process: the tests' fast path (no TensorFlow start-up).
+    The job writes the same run directory, so pages cannot tell the difference."""
+
+    def prewarm(self) -> None:
+        pass
+
+    def launch(self, request: Request) -> ThreadHandle:
+        from .worker import run_request
+
+        thread = threading.Thread(target=run_request, args=(asdict(request),), name=f"worker-{request.run_id}",
+                                  daemon=True)
+        thread.start()
+        return ThreadHandle(thread)
+
+    def close(self) -> None:
+        pass
+
+
+class Pool:
+    """At most `max_workers` runs train at once; more wait in a first-come queue.
+
+    Args:
+        launcher: LocalProcesses or InThreads (anything with prewarm, launch and close).
+        max_workers: how many runs train at once.
+        grace: seconds a run asked to stop gets before its worker is killed.
+        tick: how often the pool's thread looks at its workers, in seconds.
+    """
+
+    def __init__(self, launcher, max_workers: int, grace: float = 10.0, tick: float = 0.1):
+        self.launcher, self.max_workers, self.grace, self.tick = launcher, max(1, max_workers), grace, tick
+        self._queue: deque[Request] = deque()
+        self._running: dict[str, tuple[Request, object]] = {}  # run_id -> (request, handle)
+        self._stopping: dict[str, float] = {}  # run_id -> when Stop was asked
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="worker-pool", daemon=True)
+        self._thread.start()
+        self.launcher.prewarm()
+
+    # -- what the server calls ----------------------------------------------------------------------
+    def submit(self, request: Request) -> None:
+        """Queue a run: its directory gets started.json and a live.json that says "queued" at once."""
+        from .spec import ExperimentSpec
+
+        run_dir = Path(request.run_dir)
+        runs.mark_started(run_dir, request.run_id, request.workspace, ExperimentSpec.from_dict(request.spec))
+        livefiles.write_live(run_dir, run_id=request.run_id, status="queued", message="queued",
+                             epoch=0, epochs=request.spec.get("train", {}).get("epochs", 0), batch=0, batches=0,
+                             workspace=request.workspace, server_pid=os.getpid(), pid=None,
+                             csv_root=request.csv_root, queue_position=0, queue_length=0)
+        with self._lock:
+            self._queue.append(request)
+        self._wake.set()
+
+    def stop(self, run_id: str, run_dir: str | Path) -> None:
+        """Ask a run to stop: a queued run ends at once; a training one after its current batch (the
+        `stop` file, which a worker anywhere reads); one that does not answer within the grace is killed."""
+        with self._lock:
+            queued = next((r for r in self._queue if r.run_id == run_id), None)
+            if queued is not None:
+                self._queue.remove(queued)
+            elif run_id in self._running:
+                self._stopping.setdefault(run_id, time.monotonic())
+        if queued is not None:
+            runs.mark_ended(run_dir, run_id, "stopped", "stopped before it started (it was queued)")
+            self._wake.set()
+            return
+        livefiles.request_stop(run_dir)
+
+    def knows(self, run_id: str) -> bool:
+        with self._lock:
+            return run_id in self._running or any(r.run_id == run_id for r in self._queue)
+
+    def busy(self) -> int:
+        """Runs training or queued."""
+        with self._lock:
+            return len(self._running) + len(self._queue)
+
+    def attach(self, root: str | Path) -> list[str]:
+        """After a server restart: watch workers of `root` that still train, queue again the runs a
+        previous server had queued; runs whose worker is gone read as interrupted. Returns the ids
+        of the runs taken up."""
+        from .spec import ExperimentSpec
+
+        taken = []
+        root = Path(root)
+        for run_dir in sorted(root.iterdir()) if root.is_dir() else []:
+            info = livefiles.read_live(run_dir) if run_dir.is_dir() else None
+            if not info or (run_dir / "run.json").is_file() or self.knows(run_dir.name):
+                continue
+            if info.get("status") == "running" and info.get("host") == livefiles.HOST and \
+                    livefiles.pid_alive(info.get("pid")) and _is_worker(info.get("pid")):
+                request = Request(run_dir.name, str(run_dir), {}, info.get("workspace"), info.get("csv_root"))
+                with self._lock:
+                    self._running[run_dir.name] = (request, AttachedHandle(int(info["pid"])))
+                taken.append(run_dir.name)
+            elif info.get("status") == "queued" and not livefiles.is_live(run_dir):
+                try:
+                    spec = ExperimentSpec.from_json((run_dir / "spec.json").read_text())
+                except (OSError, ValueError):
+                    continue
+                self.submit(Request(run_dir.name, str(run_dir), spec.to_dict(), info.get("workspace"),
+                                    info.get("csv_root")))
+                taken.append(run_dir.name)
+        self._wake.set()
+        return taken
+
+    def close(self) -> None:
+        self.launcher.close()
+
+    # -- the pool's thread --------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(self.tick)
+            self._wake.clear()
+            try:
+                self._reap()
+                self._dispatch()
+                self._enforce_stops()
+            except Exception as exc:  # noqa: BLE001 - the pool must outlive any one run's trouble
+                print(f"worker pool: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+
+    def _reap(self) -> None:
+        """Workers that exited: one that left no ending (killed, out of memory) gets one written."""
+        with self._lock:
+            ended = [(rid, req, h, h.poll()) for rid, (req, h) in self._running.items() if h.poll() is not None]
+            for rid, *_ in ended:
+                del self._running[rid]
+        for run_id, request, _, code in ended:
+            forced = self._stopping.pop(run_id, None) is not None
+            if not (Path(request.run_dir) / "run.json").is_file():
+                if forced:
+                    runs.mark_ended(request.run_dir, run_id, "stopped", _forced_message(request.run_dir))
+                else:
+                    runs.mark_ended(request.run_dir, run_id, "failed", _death_message(request.run_dir, code))
+        if ended:
+            self.launcher.prewarm()  # a fresh warm worker for the next run, in the background
+
+    def _dispatch(self) -> None:
+        started = []
+        with self._lock:
+            while self._queue and len(self._running) < self.max_workers:
+                request = self._queue.popleft()
+                started.append(request)
+                self._running[request.run_id] = (request, None)
+        for request in started:
+            try:
+                handle = self.launcher.launch(request)
+            except Exception as exc:  # noqa: BLE001 - no worker could start: the run says why
+                with self._lock:
+                    self._running.pop(request.run_id, None)
+                runs.mark_ended(request.run_dir, request.run_id, "failed",
+                                f"no worker could be started ({exc.__class__.__name__}: {exc})")
+                continue
+            with self._lock:
+                self._running[request.run_id] = (request, handle)
+        with self._lock:
+            self._running = {k: v for k, v in self._running.items() if v[1] is not None}
+            queue = list(self._queue)
+        for position, request in enumerate(queue, 1):
+            info = livefiles.read_live(request.run_dir) or {}
+            if info.get("queue_position") != position or info.get("queue_length") != len(queue):
+                livefiles.write_live(request.run_dir, queue_position=position, queue_length=len(queue),
+                                     message=f"queued, position {position} of {len(queue)}")
+
+    def _enforce_stops(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            late = [(rid, self._running[rid][1]) for rid, asked in self._stopping.items()
+                    if rid in self._running and now - asked > self.grace]
+        for _, handle in late:
+            handle.kill()  # _reap writes the run as stopped with its last completed epoch
+
+
+def _epochs_done(run_dir: str | Path) -> tuple[int, int]:
+    info = livefiles.read_live(run_dir) or {}
+    return int(info.get("epoch") or 0), int(info.get("epochs") or 0)
+
+
+def _forced_message(run_dir: str | Path) -> str:
+    done, total = _epochs_done(run_dir)
+    return (f"stopped at epoch {done} of {total}: the worker did not answer in time and was ended; the epochs it "
+            "finished are kept (no model file was saved)")
+
+
+def _death_message(run_dir: str | Path, code: int | None) -> str:
+    done, total = _epochs_done(run_dir)
+    how = f"was killed (signal {-code})" if code is not None and code < 0 else f"exited with code {code}"
+    hint = " - often the machine ran out of memory; try fewer units or a shorter window" if code in (-9, 137) else ""
+    return (f"the worker process {how} at epoch {done} of {total}{hint}. The epochs it finished are kept; "
+            "train again to get a model")
+
+
+def _is_worker(pid) -> bool:
+    """Whether the process is an RNN Lab worker (and not some other process that got its pid)."""
+    try:
+        with open(f"/proc/{int(pid)}/cmdline", "rb") as f:
+            return b"core\x00worker" in f.read()
+    except (OSError, ValueError, TypeError):
+        return True  # no /proc: trust the pid
+
+
+_POOL: Pool | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def shared() -> Pool:
+    """This process's pool, made on first use from the environment."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            kind = os.environ.get("RNNLAB_WORKER", "process")
+            warm = os.environ.get("RNNLAB_WARM_WORKERS", "1") != "0"
+            launcher = InThreads() if kind == "thread" else LocalProcesses(warm=warm, log=os.environ.get("RNNLAB_WORKER_LOG"))
+            workers = int(os.environ.get("RNNLAB_MAX_WORKERS") or os.cpu_count() or 1)
+            _POOL = Pool(launcher, workers, grace=float(os.environ.get("RNNLAB_STOP_GRACE", "10")))
+        return _POOL

@@ -1,0 +1,92 @@
+"""The worker: the one training pipeline, run in a process of its own.
+
+    python -m core worker        imports TensorFlow, then waits for one request on stdin
+
+A request is one line of JSON: {"run_id", "run_dir", "spec": {...}, "workspace", "csv_root"}. The
+worker loads the data, makes the windows, trains and writes the run directory as it goes (the live
+files of core/livefiles.py, then the finished run), then exits, which gives its memory back to the
+system. Importing TensorFlow takes 3-5 s, so the pool (core/pool.py) starts a worker before it is
+needed: the warm worker waits here with TensorFlow loaded, and the first loss point comes as soon
+as a plain script's would.
+
+`python -m core train` runs the same `prepare` and `train` in its own process, printing as it goes.
+Nothing here knows about Streamlit or the pool: a worker on another machine that can see the run
+store needs only this module.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Callable
+
+from .spec import ExperimentSpec
+
+
+def prepare(spec: ExperimentSpec, csv_root: str | Path | None = None):
+    """(frame, windows) for a spec; raises DataError or SpecError saying what is wrong."""
+    from . import data, windows
+
+    frame = data.load(spec.data, csv_root=csv_root)
+    return frame, windows.make(frame, spec)
+
+
+def train(spec: ExperimentSpec, windowed, run_dir: str | Path | None, run_id: str | None = None,
+          workspace: str | None = None, on_epoch: Callable | None = None):
+    """Train the spec on its windows, writing the run directory live and at the end: (job, final snapshot).
+
+    SIGTERM asks the job to stop after the current batch, as the `stop` file does."""
+    from .training import TrainingJob
+
+    job = TrainingJob(spec, windowed, run_dir=run_dir, on_epoch=on_epoch, run_id=run_id, workspace=workspace)
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, lambda *_: job.stop())
+    except ValueError:  # not the main thread (the in-process launcher of the tests)
+        pass
+    try:
+        return job, job.run()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def run_request(request: dict) -> int:
+    """Carry out one request; the outcome is in its run directory. Returns the exit code
+    (0 trained, 1 failed while training, 2 bad spec or data)."""
+    from . import runs
+    from .data import DataError
+    from .spec import SpecError
+    from .training import FAILED
+
+    run_dir, run_id = Path(request["run_dir"]), request["run_id"]
+    try:
+        spec = ExperimentSpec.from_dict(request["spec"])
+        _, windowed = prepare(spec, request.get("csv_root"))
+    except (SpecError, DataError) as exc:
+        runs.mark_ended(run_dir, run_id, "failed", f"the data could not be prepared: {exc}",
+                        request.get("workspace"))
+        return 2
+    job, final = train(spec, windowed, run_dir, run_id, request.get("workspace"))
+    return 0 if job.saved and final.status != FAILED else 1
+
+
+def serve(stream=None) -> int:
+    """The worker's main: warm up, wait for one request, run it, exit."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras  # noqa: F401  (the point of a warm worker: this is done before the request comes)
+
+    from . import data, training, windows  # noqa: F401
+
+    line = (stream or sys.stdin).readline()
+    if not line.strip():
+        return 0  # the server went away (or never needed us): nothing to do
+    try:
+        request = json.loads(line)
+    except ValueError:
+        print("error: the worker's request is not JSON", file=sys.stderr)
+        return 2
+    return run_request(request)

@@ -1,0 +1,90 @@
+"""A failed run on the Train page: the failure and what to do, and nothing computed from its weights.
+
+The helpers are kept here, small, so that this file needs only the page (not how a run is trained)."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core import models
+
+from ..conftest import tiny_spec
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def new_app(spec=None, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    if spec is not None:
+        at.session_state["spec"] = spec
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at
+
+
+def status(at: AppTest) -> str:
+    return next((e.value for e in at.error if str(e.value).startswith("Status:")), "")
+
+
+def chart_titles(at: AppTest) -> set[str]:
+    titles = set()
+    for chart in at.get("plotly_chart"):
+        title = json.loads(chart.proto.spec)["layout"].get("title", {}).get("text", "")
+        titles.add(title.replace("<b>", "").replace("</b>", ""))
+    return titles
+
+
+def train_until_it_fails(at: AppTest, timeout: float = 90.0) -> None:
+    """Click Train and rerun until the page shows a failed status, then once more (the full page)."""
+    next(b for b in at.button if b.label == "Train").click().run()
+    deadline = time.time() + timeout
+    while not status(at):
+        assert not at.exception, at.exception
+        assert time.time() < deadline, "the run did not fail"
+        time.sleep(0.3)
+        at.run()
+    at.run()
+
+
+def assert_only_the_failure(at: AppTest) -> None:
+    """The failure view: no metrics, verdict, lag check, predictions, forecast, live link or downloads."""
+    assert not at.exception, at.exception
+    assert any("A failed run has no predictions, metrics or forecast" in c.value for c in at.caption)
+    assert not at.dataframe  # the metrics table
+    assert not at.success and not any("Lag check" in w.value or "On the" in w.value for w in at.warning)
+    assert not any("metrics**" in m.value for m in at.markdown)
+    assert chart_titles(at) <= {"Loss"}  # no predictions, forecast, step errors, residuals or lags
+    assert not any("gates of this run" in link.proto.label for link in at.get("page_link"))
+    assert not at.get("download_button")
+
+
+def test_a_diverged_run_shows_its_failure_advice_and_loss_only():
+    spec = tiny_spec(model={"cell": "SimpleRNN"}, train={"optimizer": "sgd", "learning_rate": 10.0, "epochs": 2})
+    at = new_app(spec)
+    at.run()
+    train_until_it_fails(at)
+    assert "loss became" in status(at) and "lower the learning rate (now 10)" in status(at)
+    assert_only_the_failure(at)
+    assert "epoch 2" not in status(at) or "Loss" in chart_titles(at)  # the loss of the epoch before the failure
+
+    query = {key: at.query_params[key] for key in ("run", "ws")}
+    later = new_app(**{k: v[0] if isinstance(v, list) else v for k, v in query.items()})  # a refreshed tab
+    later.run()
+    assert "loss became" in status(later)
+    assert_only_the_failure(later)
+
+
+def test_a_run_that_fails_before_training_shows_the_error_and_what_to_do(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(models, "build", broken)
+    at = new_app(tiny_spec())
+    at.run()
+    train_until_it_fails(at)
+    assert status(at)  # what failed, in red (its wording depends on where the worker runs)
+    assert_only_the_failure(at)
+    assert not chart_titles(at)  # not one epoch: no loss to draw
