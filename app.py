@@ -26,6 +26,7 @@ nav = st.navigation(pages, position="hidden" if presenting else "sidebar")
 if presenting and nav.title != "Presets":  # presentation mode shows the Presets page only
     st.switch_page(pages[-1])
 
+state.attach_workers()  # a restarted server takes up the runs its workers still train
 state.get_spec()  # first: a share link's setup is read from the URL before anything else changes it
 link = st.session_state.pop("link_message", None)
 if link:

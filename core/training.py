@@ -361,6 +361,10 @@ class Publisher:
                              epoch=0, epochs=self.job.spec.train.epochs, batch=0, batches=self._steps,
                              pid=os.getpid(), host=livefiles.HOST, workspace=self.job.workspace,
                              queue_position=0, queue_length=0)
+        from . import runs  # the truth at once, so a page draws it before the first prediction
+
+        frame = runs.predictions_frame(self.job.windowed, None)
+        livefiles.write_with(self.run_dir / "predictions.csv", lambda p: frame.to_csv(p, index=False))
         self._thread.start()
         return self
 

@@ -144,8 +144,10 @@ def test_a_run_with_a_directory_is_readable_live_from_disk(run_store):
     replaced whole), and runs.load reads it as a live run; a stop file stops it."""
     spec = tiny_spec(data={"start": "2010-01-01"}, train={"epochs": 300, "batch_size": 16})
     job = TrainingJob(spec, _windowed(spec), run_dir=run_store / "live", run_id="live").start()
-    assert _wait(lambda: (run_store / "live" / "history.csv").is_file() and
-                 (run_store / "live" / "predictions.csv").is_file())
+    assert _wait(lambda: (run_store / "live" / "predictions.csv").is_file())
+    _, snap, frame = runs.load(run_store / "live")
+    assert frame["truth"].notna().all()  # the truth is there before the first prediction
+    assert _wait(lambda: runs.load(run_store / "live")[1].predictions is not None)
     _, snap, frame = runs.load(run_store / "live")
     assert snap.status == "running" and snap.epoch >= 1 and snap.batches > 0 and len(snap.history["loss"]) >= 1
     assert frame["prediction"].notna().any() and snap.predictions is not None

@@ -314,6 +314,19 @@ def _load_run(path: str, *mtimes: int):
     return runs.load(path)
 
 
+@st.cache_resource(show_spinner=False)
+def _attached(root: str) -> list[str]:
+    from core import pool
+
+    return pool.shared().attach(root)
+
+
+def attach_workers() -> None:
+    """Once per server process and run store: take up the runs a previous server left training
+    (their workers outlive it) or queued. Runs whose worker is gone read as interrupted."""
+    _attached(str(run_root().resolve()))
+
+
 def find_run(run_id: str | None) -> Run | None:
     """A run of this workspace by id (live or saved), or None: another visitor's run is not found,
     not refused."""

@@ -10,7 +10,8 @@ from core.spec import ExperimentSpec, SpecError
 from ui import state
 
 MIN_EVAL_TARGETS = 30  # fewer validation or test targets than this make metrics noise
-STATUS_STYLE = {"running": st.info, "finished": st.success, "stopped": st.warning, "failed": st.error}
+STATUS_STYLE = {"queued": st.info, "running": st.info, "finished": st.success, "stopped": st.warning, "failed": st.error,
+                "interrupted": st.warning}
 
 
 def source_title(spec: ExperimentSpec) -> str:
@@ -136,7 +137,16 @@ def _duration(seconds: float) -> str:
 
 def progress(snap) -> None:
     """Progress bar 'Epoch x of N' with elapsed time and ETA, and the status line."""
-    text = f"Epoch {snap.epoch} of {snap.epochs} · {_duration(snap.elapsed)} elapsed"
+    if snap.queued:
+        st.progress(0.0, text=f"Queued · {snap.queue_position or 1} of {snap.queue_length or 1} waiting for a "
+                              "free worker")
+        st.info(f"Status: {snap.message}. Other runs are training; this one starts when a worker is free "
+                "(RNNLAB_MAX_WORKERS sets how many train at once).", icon=":material/hourglass_top:")
+        return
+    text = f"Epoch {snap.epoch} of {snap.epochs}"
+    if snap.running and snap.batches and snap.epoch < snap.epochs:
+        text += f" · batch {snap.batch} of {snap.batches}"
+    text += f" · {_duration(snap.elapsed)} elapsed"
     if snap.running:
         text += f" · ETA {_duration(snap.eta)}" if snap.eta is not None else " · ETA after the first epoch"
     st.progress(snap.progress, text=text)

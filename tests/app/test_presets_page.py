@@ -44,7 +44,8 @@ def test_a_link_opens_a_preset_and_the_sine_toggle_feeds_unscaled_x():
 
 
 def test_a_stock_preset_on_a_csv_without_its_columns_says_so_and_keeps_the_builtin_data(tmp_path):
-    path = tmp_path / "odd.csv"
+    path = tmp_path / "cache" / "uploads" / "0123456789ab-odd.csv"  # as the Data page stores an upload
+    path.parent.mkdir(parents=True)
     pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=50), "price": np.arange(50.0)}).to_csv(path, index=False)
     at = new_app(ExperimentSpec.from_dict({"data": {"source": "csv", "path": str(path), "target": "price",
                                                     "features": ["price"]}}), preset="stock-lstm-60")
