@@ -27,8 +27,9 @@ def _free_port() -> int:
 def app_url(tmp_path_factory):
     """The URL of a running `streamlit run app.py`, with its runs in a temporary folder."""
     port = _free_port()
-    env = {**os.environ, "RNNLAB_RUNS_DIR": str(tmp_path_factory.mktemp("runs")),
-           "RNNLAB_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    runs = tmp_path_factory.mktemp("runs")
+    env = {**os.environ, "RNNLAB_RUNS_DIR": str(runs), "RNNLAB_CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
+           "RNNLAB_WORKER": "process"}  # the real thing: every run in a worker process
     log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
@@ -54,6 +55,20 @@ def app_url(tmp_path_factory):
     except subprocess.TimeoutExpired:  # a server busy finishing a run may ignore SIGTERM for a while
         proc.kill()
         proc.wait(10)
+    kill_workers(runs)
+
+
+def kill_workers(runs: Path) -> None:
+    """Workers outlive their server by design (a restart re-attaches to them); a test run must not
+    leave any training behind."""
+    import json
+    import signal
+
+    for live in runs.glob("*/live.json"):
+        try:
+            os.kill(int(json.loads(live.read_text()).get("pid") or 0), signal.SIGKILL)
+        except (OSError, ValueError, TypeError):
+            pass
 
 
 @pytest.fixture(scope="session")
