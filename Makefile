@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test bench bench-presets clean
+.PHONY: run test bench bench-live bench-presets clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,6 +28,9 @@ bench: $(VENV)/.req
 	$(PY) bench/overhead.py
 	$(PY) bench/windowing.py
 	$(PY) bench/gates.py
+
+bench-live: $(VENV)/.req-dev  # the real app in Chromium against a plain Keras script: about 20 minutes
+	$(PY) bench/live.py
 
 bench-presets: $(VENV)/.req  # every preset in full: about 20 minutes on 2 cores
 	$(PY) bench/presets.py --unscaled

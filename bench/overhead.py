@@ -1,5 +1,7 @@
-"""Throughput of TrainingJob (with a poller reading snapshots once a second, as the page does)
-against bare `model.fit` on the same spec, in one process.
+"""Throughput of TrainingJob writing its live run files (the Publisher thread: live.json with the
+batch count once a second, history, predictions, weights), with a poller reading the run directory
+once a second as the page does, against bare `model.fit` on the same spec, in one process. This
+is the cost of the worker's own machinery; bench/live.py measures the whole app in a browser.
 
     python bench/overhead.py [--epochs 5] [--charts]
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import threading
 import time
 from statistics import median
@@ -42,7 +45,7 @@ WRAPUP: list[float] = []  # seconds after fit: final predictions, forecast, test
 def job_fit(spec, w, with_charts: bool) -> float:
     """Seconds from model build to the end of fit (polled), as bare_fit is timed; the work after
     fit (final predictions, forecast, error by step) is recorded in WRAPUP."""
-    job = TrainingJob(spec, w)
+    job = TrainingJob(spec, w, run_dir=Path(tempfile.mkdtemp()) / "run")
     done = threading.Event()
     polls = [0]
     figures: dict[str, tuple] = {}
@@ -54,12 +57,15 @@ def job_fit(spec, w, with_charts: bool) -> float:
 
     def poll() -> None:
         while not done.wait(1.0):
-            snap = job.snapshot()
+            try:
+                _, snap, frame = runs.load(job.run_dir)  # what the page reads, from disk
+            except (OSError, ValueError, KeyError):
+                continue
             polls[0] += 1
             if with_charts:
                 figure_once(("loss", snap.epoch), lambda: charts.loss_figure(snap.history)).to_json()
                 figure_once(("pred", snap.predictions_epoch),
-                            lambda: charts.prediction_figure(runs.predictions_frame(w, snap.predictions))).to_json()
+                            lambda: charts.prediction_figure(frame)).to_json()
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
@@ -74,13 +80,14 @@ def job_fit(spec, w, with_charts: bool) -> float:
 
 
 def stop_latency(spec, w) -> tuple[float, str]:
-    """Seconds from job.stop() (during epoch 3) until the job is no longer running."""
-    job = TrainingJob(spec.replace(train={"epochs": 100}), w).start()
+    """Seconds from the stop file (during epoch 3, as the app's Stop writes it) until the job is no
+    longer running: the Publisher's look, the current batch, one validation pass and the save."""
+    job = TrainingJob(spec.replace(train={"epochs": 100}), w, run_dir=Path(tempfile.mkdtemp()) / "run").start()
     while job.snapshot().epoch < 2:
         time.sleep(0.05)
     time.sleep(0.5)  # somewhere inside epoch 3
     t0 = time.perf_counter()
-    job.stop()
+    (job.run_dir / "stop").touch()
     while job.running:
         time.sleep(0.01)
     latency = time.perf_counter() - t0
@@ -107,11 +114,11 @@ def main() -> None:
     b, j = samples / min(bare), samples / min(job)
     print(f"default spec, {args.epochs} epochs x {len(w.y['train'])} samples, {args.repeat} runs each")
     print(f"bare model.fit      : {b:8.0f} samples/s best  (times {', '.join(f'{t:.2f}s' for t in bare)})")
-    print(f"TrainingJob + poller: {j:8.0f} samples/s best  (times {', '.join(f'{t:.2f}s' for t in job)})"
+    print(f"job + live files    : {j:8.0f} samples/s best  (times {', '.join(f'{t:.2f}s' for t in job)})"
           + (" [with charts]" if args.charts else ""))
     print(f"throughput ratio (job / bare), best of each:   {j / b:.3f}  (target >= 0.95)")
     print(f"throughput ratio (job / bare), median of each: {median(bare) / median(job):.3f}")
-    print(f"after training (final predictions, forecast, error by step): {median(WRAPUP):.2f}s median")
+    print(f"after training (final predictions, forecast, error by step, the save): {median(WRAPUP):.2f}s median")
     latency, message = stop_latency(spec, w)
     print(f"stop latency: {latency:.2f}s ({message}; target: about 2 s)")
 

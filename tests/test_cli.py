@@ -11,7 +11,7 @@ import pytest
 
 from core.__main__ import load_spec, main
 
-from .conftest import TINY
+from .conftest import TINY, tiny_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -294,3 +294,13 @@ def test_an_offline_ticker_is_one_line_without_yfinance_warnings(tmp_path, capsy
         code, err = _error(capsys, ["train", "--config", str(config), "--out", str(tmp_path / "r")])
     assert code == 2 and err.startswith("error: Could not reach Yahoo Finance") and len(err.splitlines()) == 1
     assert not [w for w in shown if "inplace" in str(w.message)]
+
+
+def test_exporting_an_interrupted_run_says_so(run_store, tmp_path, capsys):
+    from core import runs as store
+
+    store.mark_started(run_store / "20260101-000000-abcdef", "20260101-000000-abcdef", None, tiny_spec())
+    assert main(["runs", "export", "20260101-000000-abcdef", "--out", str(tmp_path / "x.zip")]) == 2
+    err = capsys.readouterr().err
+    assert "was interrupted before it ended" in err and "spec.json" in err and "no run" not in err
+    assert not (tmp_path / "x.zip").exists()

@@ -12,6 +12,7 @@ from core.spec import ExperimentSpec
 from core.snapshot import FAILED
 from ui import state, views
 
+LIVE_POINTS = 600  # points per line while the chart redraws every few seconds; all 2000 once the run ends
 LETTERS_HELP = "Letters the model knows; it reads the last letters you type, up to its window length."
 
 
@@ -83,7 +84,8 @@ def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str) -> No
         pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status),
                                      lambda: charts.prediction_figure(
                                          by_step(run.frame(snap), spec), target, horizon=horizon,
-                                         naive_name=(snap.metrics or {}).get("naive_name", "persistence")))
+                                         naive_name=(snap.metrics or {}).get("naive_name", "persistence"),
+                                         points=LIVE_POINTS if snap.running else charts.MAX_POINTS))
     pred_col.plotly_chart(pred_fig, width="stretch", key=f"pred_chart{key}")
     if snap.predictions_epoch and snap.running:
         pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")

@@ -1,29 +1,16 @@
 """A failed run on the Train page: the failure and what to do, and nothing computed from its weights.
 
-The helpers are kept here, small, so that this file needs only the page (not how a run is trained)."""
+"""
 from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
 from core import models
 
 from ..conftest import tiny_spec
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-def new_app(spec=None, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    if spec is not None:
-        at.session_state["spec"] = spec
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at
-
+from .test_pages import new_app
 
 def status(at: AppTest) -> str:
     return next((e.value for e in at.error if str(e.value).startswith("Status:")), "")
