@@ -279,15 +279,16 @@ class Pool:
         """Workers that exited: one that left no ending (killed, out of memory) gets one written."""
         with self._lock:
             ended = [(rid, req, h, h.poll()) for rid, (req, h) in self._running.items() if h.poll() is not None]
-            for rid, *_ in ended:
-                del self._running[rid]
-        for run_id, request, _, code in ended:
+        for run_id, request, _, code in ended:  # the ending is written while the run is still ours (knows())
             forced = self._stopping.pop(run_id, None) is not None
             if not (Path(request.run_dir) / "run.json").is_file():
                 if forced:
                     runs.mark_ended(request.run_dir, run_id, "stopped", _forced_message(request.run_dir))
                 else:
                     runs.mark_ended(request.run_dir, run_id, "failed", _death_message(request.run_dir, code))
+        with self._lock:
+            for run_id, *_ in ended:
+                self._running.pop(run_id, None)
         if ended:
             self.launcher.prewarm()  # a fresh warm worker for the next run, in the background
 

@@ -58,7 +58,7 @@ class TrainingJob:
         self.on_epoch = on_epoch
         self.workspace = workspace  # runs.workspace_id of the session that started it (None: command line)
         self.model = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: SIGTERM's handler calls stop() in the training thread
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._state = Snapshot(run_id=run_id or new_run_id(), epochs=spec.train.epochs)
@@ -98,9 +98,12 @@ class TrainingJob:
         plain attribute write, atomic under the GIL) needs no per-batch callback; such a hook
         turns off Keras's async callback dispatch and cost ~15% throughput on the default spec.
         """
+        first = not self._stop.is_set()
         self._stop.set()
         if self.model is not None:
             self.model.stop_training = True
+        if first and self.running:
+            self._update(message="stopping: this batch ends, then the run is saved")
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
@@ -281,7 +284,8 @@ class TrainingJob:
                 self._state.history[key].append(value)
             self._state.epoch += 1
             epoch = self._state.epoch
-            self._state.message = f"epoch {epoch} of {self._state.epochs}"
+            self._state.message = (f"epoch {epoch} of {self._state.epochs}" if not self._stop.is_set() else
+                                   f"stopping after epoch {epoch}: saving the run")
         # Refresh at a rate that keeps predicting within the budget: with a 0.066 s prediction and
         # a 3% budget, every 2.2 s, so the chart moves every epoch or two without slowing training.
         if time.perf_counter() - self._last_refresh >= self._predict_cost / self.prediction_budget:
@@ -346,8 +350,9 @@ class Publisher:
     weights.npz are rewritten when they change. All writes happen here, not in the training thread.
     """
 
-    def __init__(self, job: TrainingJob, run_dir: Path, tick: float = 0.2, every: float = 1.0,
+    def __init__(self, job: TrainingJob, run_dir: Path, tick: float = 0.2, every: float | None = None,
                  weights_every: float = 2.0):
+        every = float(os.environ.get("RNNLAB_LIVE_SECONDS", "1.0")) if every is None else every
         self.job, self.run_dir, self.tick, self.every, self.weights_every = job, Path(run_dir), tick, every, weights_every
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"publish-{job.run_id}", daemon=True)

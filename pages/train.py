@@ -33,6 +33,7 @@ if broken and run is None:
 if stop_clicked:
     if run is not None and run.snapshot().running:
         run.stop()
+        st.toast("Stopping: the current batch ends, then the run is saved.", icon=":material/stop:")
     else:
         st.info("Nothing is training right now, so there is nothing to stop.")
 

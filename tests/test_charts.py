@@ -41,10 +41,12 @@ def test_prediction_figure_without_predictions_has_no_model_trace():
     assert "model" not in [t.name for t in charts.prediction_figure(_frame(10, with_predictions=False)).data]
 
 
-def test_long_series_are_downsampled_and_drawn_with_webgl():
+def test_long_series_are_downsampled_and_drawn_in_svg():
     fig = charts.prediction_figure(_frame(10_000))
-    assert all(isinstance(t, go.Scattergl) for t in fig.data)
+    assert not any(isinstance(t, go.Scattergl) for t in fig.data)  # WebGL redraws cost more without a GPU
     assert all(len(t.x) <= charts.MAX_POINTS for t in fig.data)
+    live = charts.prediction_figure(_frame(10_000), points=600)
+    assert all(len(t.x) <= 600 for t in live.data) and live.data[0].y[-1] == 9999
     assert fig.data[0].y[-1] == 9999  # the last point is kept
     assert fig.data[0].y.dtype == np.float32
 

@@ -9,9 +9,9 @@ from core.spec import ExperimentSpec
 CASES = [
     *({"model": {"cell": cell, "mode": mode, "bidirectional": bi, "units": units, "dropout": 0.2 * bi},
        "window": {"horizon": 3 if mode in ("direct", "seq2seq") else 1}}
-      for cell, mode, bi, units in itertools.product(
-          ("SimpleRNN", "LSTM", "GRU"), ("many_to_one", "direct", "many_to_many", "seq2seq"), (False, True),
-          ([8], [6, 4]))),
+      for (cell, bi, units), mode in itertools.product(  # every cell, mode, direction and depth, not all at once
+          (("SimpleRNN", False, [8]), ("LSTM", True, [6, 4]), ("GRU", True, [8]), ("GRU", False, [6, 4])),
+          ("many_to_one", "direct", "many_to_many", "seq2seq"))),
     {"model": {"mode": "stateful", "units": [5, 3]}, "train": {"batch_size": 16}},
     {"model": {"mode": "autoencoder", "units": [7]}, "window": {"horizon": 0}},
     {"model": {"head_units": 9, "recurrent_dropout": 0.1, "input_dense": 4}},

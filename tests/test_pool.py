@@ -42,7 +42,8 @@ def live(run_dir: Path) -> dict:
 
 
 @pytest.fixture
-def processes():
+def processes(monkeypatch):
+    monkeypatch.setenv("RNNLAB_LIVE_SECONDS", "0.2")  # live.json five times a second: short epochs show batches
     p = pool.Pool(pool.LocalProcesses(warm=True), max_workers=1, grace=3.0)
     yield p
     p.close()
@@ -51,7 +52,7 @@ def processes():
 def test_a_worker_process_trains_live_and_matches_the_command_line(processes, run_store, tmp_path):
     """Live files appear while the worker trains (batches move within an epoch); the history equals
     the command line's for the same spec and seed; a queued run waits its turn, then trains."""
-    spec = tiny_spec(data={"start": "2012-01-01"}, train={"epochs": 3, "batch_size": 16})
+    spec = tiny_spec(data={"start": "2014-01-01"}, train={"epochs": 2, "batch_size": 8})
     first = submit(processes, run_store, spec)
     second = submit(processes, run_store, spec.replace(train={"epochs": 1}))
     assert live(second)["status"] == "queued"
@@ -70,7 +71,7 @@ def test_a_worker_process_trains_live_and_matches_the_command_line(processes, ru
     wait(progress, every=0.05)
     assert {"mid-epoch", "live history"} <= seen
     info = json.loads((first / "run.json").read_text())
-    assert info["status"] == "finished" and info["epoch"] == 3
+    assert info["status"] == "finished" and info["epoch"] == 2
     assert live(first)["pid"] != os.getpid() and live(first)["parameters"] > 0  # a process of its own
     wait(lambda: ended(second))
     assert json.loads((second / "run.json").read_text())["status"] == "finished"
@@ -85,7 +86,7 @@ def test_a_worker_process_trains_live_and_matches_the_command_line(processes, ru
 
 def test_stop_mid_epoch_and_a_killed_worker(processes, run_store):
     """Stop reaches the worker mid-epoch and the run is saved as stopped; kill -9 of the next
-    worker leaves its run failed with a message, and the pool goes on serving."""
+    worker leaves its run failed with a message."""
     long = tiny_spec(data={"start": "2000-01-01"}, train={"epochs": 200, "batch_size": 8})
     run_dir = submit(processes, run_store, long)
     wait(lambda: live(run_dir).get("status") == "running" and live(run_dir).get("batch", 0) > 0, every=0.05)
@@ -97,7 +98,7 @@ def test_stop_mid_epoch_and_a_killed_worker(processes, run_store):
     assert float(live(run_dir)["updated_at"]) - asked < 15  # stopped and saved promptly
     assert (run_dir / "model.keras").is_file()
 
-    victim = submit(processes, run_store, long)
+    victim = submit(processes, run_store, tiny_spec(data={"start": "2014-01-01"}, train={"epochs": 200}))
     wait(lambda: live(victim).get("epoch", 0) >= 1)
     os.kill(int(live(victim)["pid"]), signal.SIGKILL)
     wait(lambda: ended(victim), timeout=30)
@@ -105,10 +106,7 @@ def test_stop_mid_epoch_and_a_killed_worker(processes, run_store):
     assert info["status"] == "failed" and "killed (signal 9)" in info["message"] and info["epoch"] >= 1
     _, snap, _ = runs.load(victim)
     assert snap.status == "failed" and len(snap.history["loss"]) == info["epoch"]  # the epochs it finished
-
-    after = submit(processes, run_store, tiny_spec(train={"epochs": 1}))
-    wait(lambda: ended(after))
-    assert json.loads((after / "run.json").read_text())["status"] == "finished"
+    # (that the queue goes on after a kill: tests/app/test_workers.py)
 
 
 def test_a_stuck_worker_is_killed_and_a_restart_reattaches(run_store):
@@ -119,7 +117,9 @@ def test_a_stuck_worker_is_killed_and_a_restart_reattaches(run_store):
     run_dir = submit(first, run_store, long)
     wait(lambda: live(run_dir).get("epoch", 0) >= 1)
 
-    restarted = pool.Pool(pool.InThreads(), max_workers=1, grace=2.0)  # the old server is gone
+    with first._lock:  # the old server is gone: nothing watches the worker any more (in a test, one process)
+        first._running.clear()
+    restarted = pool.Pool(pool.InThreads(), max_workers=1, grace=2.0)
     assert restarted.attach(run_store) == [run_dir.name] and restarted.knows(run_dir.name)
     os.kill(int(live(run_dir)["pid"]), signal.SIGSTOP)  # it hangs: Stop cannot reach it
     done = live(run_dir)["epoch"]

@@ -6,6 +6,7 @@ through `bind`, which seeds the widget's key from the spec whenever Streamlit ha
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import secrets
@@ -280,7 +281,11 @@ class Run:
         return _load_run(str(self.path), *(_mtime(self.path / n) for n in _WATCHED))
 
     def snapshot(self):
-        return self._loaded()[1]
+        snap = self._loaded()[1]
+        if snap.status == "interrupted" and _pool_knows(self.run_id):
+            # its worker just ended without a word; the pool is writing how (failed, stopped): keep polling
+            return dataclasses.replace(snap, status="running", message="the worker ended; reading how the run ended")
+        return snap
 
     def frame(self, snap=None) -> pd.DataFrame:
         return self._loaded()[2]
@@ -292,6 +297,12 @@ class Run:
 
 
 LiveRun = SavedRun = Run  # the names the pages knew; a run is read the same way live or saved
+
+def _pool_knows(run_id: str) -> bool:
+    from core import pool
+
+    return pool.shared().knows(run_id)
+
 
 _WATCHED = ("run.json", "live.json", "history.csv", "predictions.csv", "metrics.json", "forecast.csv")
 
@@ -333,8 +344,8 @@ def find_run(run_id: str | None) -> Run | None:
     path = run_root() / (run_id or "")
     if not runs.valid_id(run_id) or not path.is_dir() or runs.owner(path) != workspace():
         return None
-    if not ((path / "run.json").is_file() or runs.livefiles.is_live(path)):
-        return None
+    if not ((path / "run.json").is_file() or (path / "live.json").is_file()):
+        return None  # only started.json: a run of the days before workers, interrupted (see current_run)
     try:
         return Run(path)
     except (OSError, ValueError, KeyError):

@@ -19,7 +19,7 @@ LETTERS_HELP = "Letters the model knows; it reads the last letters you type, up 
 def failed(run) -> bool:
     """Whether `run` ended in failure (a NaN loss, an error): its weights never trained, or trained
     into a blow-up, so nothing computed from them (predictions, metrics, forecast) is worth showing."""
-    return run.snapshot().status == FAILED
+    return run.snapshot().status in (FAILED, "interrupted")  # interrupted: its worker died, no model
 
 
 def live_view(run, key: str = "", was_running: bool = False) -> None:
@@ -40,7 +40,7 @@ def live_view(run, key: str = "", was_running: bool = False) -> None:
         snap = st.session_state.setdefault(f"paused-{run.run_id}", snap)
     else:
         st.session_state.pop(f"paused-{run.run_id}", None)
-    if snap.status == FAILED:
+    if snap.status in (FAILED, "interrupted"):
         failure_view(run, snap, log_y, key)
     else:
         _training_view(run, snap, spec, log_y, key)
