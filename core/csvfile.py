@@ -142,10 +142,13 @@ def _record_lines(text: str, sep: str, rows: int) -> list[int] | None:
     lines and quoted line breaks as a text editor does; None if the rows do not match the frame's."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     starts, end = [], 0
-    for record in reader:
-        start, end = end + 1, reader.line_num
-        if len(record) > 1 or (record and record[0].strip()):  # pandas skips empty and blank lines
-            starts.append(start)
+    try:
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if len(record) > 1 or (record and record[0].strip()):  # pandas skips empty and blank lines
+                starts.append(start)
+    except csv.Error:  # a field over the csv module's limit: the message gives row numbers pandas counts
+        return None
     return starts[1:] if len(starts) == rows + 1 else None
 
 
@@ -211,7 +214,10 @@ def _delimiter(text: str) -> str:
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     best, best_score = ",", (0.0, 0)
     for sep in DELIMITERS:
-        widths = [len(row) for row in csv.reader(lines, delimiter=sep)]
+        try:
+            widths = [len(row) for row in csv.reader(lines, delimiter=sep)]
+        except csv.Error:  # e.g. a quoted field over the csv module's 128 KB limit: not this delimiter
+            continue
         mode = max(set(widths), key=widths.count)
         score = (widths.count(mode) / len(widths), mode)
         if mode > 1 and score > best_score:

@@ -23,18 +23,20 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 
 LIVE, STOP = "live.json", "stop"
 HOST = socket.gethostname()
+_LIVE_LOCK = threading.Lock()
 STALE_SECONDS = 30.0  # a worker on another machine that has not written for this long is presumed gone
 
 
 def write_atomic(path: str | Path, content: str | bytes) -> None:
     """Replace `path` with `content` in one step: a reader sees the old file or the new, never half."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")  # one per writer thread
     try:
         tmp.write_bytes(content.encode() if isinstance(content, str) else content)
         os.replace(tmp, path)
@@ -46,7 +48,7 @@ def write_atomic(path: str | Path, content: str | bytes) -> None:
 def write_with(path: str | Path, writer) -> None:
     """Atomically replace `path` with whatever `writer(tmp_path)` writes (pandas, numpy, Keras)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")  # keep the suffix: savers check it
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp{path.suffix}")  # suffix: savers check it
     try:
         writer(tmp)
         os.replace(tmp, path)
@@ -58,11 +60,12 @@ def write_with(path: str | Path, writer) -> None:
 def write_live(run_dir: str | Path, **fields) -> None:
     """Merge `fields` into live.json (with pid, host and the time), atomically."""
     path = Path(run_dir) / LIVE
-    info = read_live(run_dir) or {}
-    info.update(fields)
-    info.setdefault("host", HOST)
-    info["updated_at"] = time.time()
-    write_atomic(path, json.dumps(info, indent=1) + "\n")
+    with _LIVE_LOCK:  # read-modify-write: the page's thread and the pool's may both write a queued run
+        info = read_live(run_dir) or {}
+        info.update(fields)
+        info.setdefault("host", HOST)
+        info["updated_at"] = time.time()
+        write_atomic(path, json.dumps(info, indent=1) + "\n")
 
 
 def read_live(run_dir: str | Path) -> dict | None:

@@ -74,7 +74,7 @@ class AttachedHandle:
         self.pid = pid
 
     def poll(self) -> int | None:
-        return None if livefiles.pid_alive(self.pid) else -1
+        return None if livefiles.pid_alive(self.pid) else 1  # not our child: its real exit status is unknown
 
     def kill(self) -> None:
         try:
@@ -106,7 +106,8 @@ class LocalProcesses:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
         try:
             return subprocess.Popen([sys.executable, "-m", "core", "worker"], stdin=subprocess.PIPE, stdout=out,
-                                    stderr=out, cwd=str(ROOT), env=env, start_new_session=True)
+                                    stderr=out, cwd=os.getcwd(), env=env,  # the server's folder: relative paths agree
+                                    start_new_session=True)
         finally:
             if self.log:
                 out.close()
@@ -310,6 +311,8 @@ class Pool:
                 continue
             with self._lock:
                 self._running[request.run_id] = (request, handle)
+            livefiles.write_live(request.run_dir, status="running", message="starting: a worker takes the run",
+                                 pid=handle.pid, host=livefiles.HOST, queue_position=0, queue_length=0)
         with self._lock:
             self._running = {k: v for k, v in self._running.items() if v[1] is not None}
             queue = list(self._queue)

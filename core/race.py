@@ -67,7 +67,8 @@ class CellRace:
             run_id = runs.new_run_id()
             while any(j.run_id == run_id for j in self.jobs):  # two in one second: draw again
                 run_id = runs.new_run_id()
-            self.jobs.append(Entry(spec.replace(model={"cell": cell}), run_id, Path(root) / run_id, windowed))
+            self.jobs.append(Entry(spec.replace(model={"cell": cell}), run_id, (Path(root) / run_id).resolve(),
+                                   windowed))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = 0  # how many runs have begun; the others never run after a Stop

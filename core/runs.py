@@ -150,8 +150,24 @@ def save(run_dir: str | Path, spec: ExperimentSpec, windowed: Windowed, snap: Sn
         full = errno == 28 or "No space left" in str(exc)
         reason = "the disk is full" if full else (getattr(exc, "strerror", None) or
                                                   f"{exc.__class__.__name__}: {str(exc)[:160]}")
-        raise RunNotSaved(f"could not save the run to {run_dir} ({reason}); nothing was kept. Free some space "
-                          "or set RNNLAB_RUNS_DIR to another folder, then train again") from None
+        message = (f"could not save the run to {run_dir} ({reason}); nothing was kept. Free some space or set "
+                   "RNNLAB_RUNS_DIR to another folder, then train again")
+        _leave_a_note(run_dir, spec, snap, workspace, message)
+        raise RunNotSaved(message) from None
+
+
+def _leave_a_note(run_dir: Path, spec: ExperimentSpec, snap: Snapshot, workspace: str | None, message: str) -> None:
+    """After a failed save: spec.json and a run.json saying why (a few hundred bytes, which usually fit
+    where a model did not), so a page shows the reason; if even they do not fit, nothing stays."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(run_dir / "spec.json", spec.to_json() + "\n")
+        info = {"run_id": snap.run_id, "status": "failed", "message": message, "epoch": snap.epoch,
+                "epochs": snap.epochs, "elapsed_seconds": round(snap.elapsed, 3),
+                "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "workspace": workspace}
+        write_atomic(run_dir / "run.json", json.dumps(info, indent=2) + "\n")
+    except OSError:
+        discard(run_dir)
 
 
 class RunNotSaved(OSError):
@@ -548,7 +564,7 @@ def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: 
                      "epoch": info.get("epoch", len(history)), "epochs": info.get("epochs", len(history)),
                      "elapsed_seconds": info.get("elapsed_seconds", 0.0)})
         (run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")
-        ExperimentSpec.from_json((run_dir / "spec.json").read_text())
+        load(run_dir)  # it must read back as any run does: a damaged predictions.csv or metrics.json is refused
     except ImportRefused:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise

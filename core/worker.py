@@ -68,6 +68,10 @@ def run_request(request: dict) -> int:
         runs.mark_ended(run_dir, run_id, "failed", f"the data could not be prepared: {exc}",
                         request.get("workspace"))
         return 2
+    except Exception as exc:  # noqa: BLE001 - a download error, memory: the run says what, not a silent exit
+        runs.mark_ended(run_dir, run_id, "failed", f"the data could not be prepared ({exc.__class__.__name__}: "
+                        f"{str(exc)[:200]})", request.get("workspace"))
+        return 1
     job, final = train(spec, windowed, run_dir, run_id, request.get("workspace"))
     return 0 if job.saved and final.status != FAILED else 1
 

@@ -234,10 +234,14 @@ def test_a_full_disk_while_saving_leaves_nothing_and_says_so(run_store, monkeypa
     target = run_store / "20260101-000000-ffffff"
     job = TrainingJob(spec, windowed, run_dir=target, run_id=target.name)
     final = job.run()
-    assert not job.saved and not target.exists()  # no truncated model.keras, no empty folder
-    assert "the disk is full" in final.message and "nothing was kept" in final.message
+    assert not job.saved and "the disk is full" in final.message and "nothing was kept" in final.message
+    left = {p.name for p in target.iterdir()}
+    assert {"run.json", "spec.json"} <= left <= {"run.json", "spec.json", "live.json"}  # no truncated model.keras
+    _, snap, _ = runs.load(target)  # a page shows why
+    assert snap.status == "failed" and "the disk is full" in snap.message
     assert sorted(p.name for p in earlier.iterdir()) == kept and runs.find(earlier.name, run_store)
-    assert [r["run_id"] for r in runs.list_runs(run_store, everyone=True)] == [earlier.name]
+    statuses = {r["run_id"]: r["status"] for r in runs.list_runs(run_store, everyone=True)}
+    assert statuses == {earlier.name: "finished", target.name: "failed"}
 
 
 def test_a_full_disk_at_the_start_leaves_no_empty_folder(tmp_path, monkeypatch):

@@ -221,7 +221,11 @@ def use_data(**fields: Any) -> str | None:
     target = spec.data.target if spec.data.target in numeric else (builtin.target if builtin else
                                                                    data.default_target(frame))
     features = [f for f in spec.data.features if f in numeric] or [target]
-    set_spec(candidate.replace(data={"target": target, "features": features}))
+    try:
+        set_spec(candidate.replace(data={"target": target, "features": features}))
+    except SpecError as exc:  # e.g. a column name with a control character in it
+        st.session_state["data_error"] = exc
+        return str(exc)
     for key in DATA_WIDGETS:
         st.session_state.pop(key, None)
     return None
@@ -321,8 +325,16 @@ def _run_spec(path: str, mtime: int) -> ExperimentSpec:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _load_run(path: str, *mtimes: int):
-    """runs.load, again only when one of the run's files changed (the page polls every second)."""
-    return runs.load(path)
+    """runs.load, again only when one of the run's files changed (the page polls every second).
+    A run whose files are gone or damaged (deleted, a failed save on a full disk) reads as failed."""
+    try:
+        return runs.load(path)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        from core.snapshot import Snapshot
+
+        gone = Snapshot(run_id=Path(path).name, status="failed",
+                        message=f"this run's files are gone or damaged ({exc.__class__.__name__}); train again")
+        return None, gone, pd.DataFrame(columns=runs.PREDICTION_COLUMNS)
 
 
 @st.cache_resource(show_spinner=False)
@@ -394,8 +406,12 @@ def start_training(spec: ExperimentSpec) -> str | None:
     if error:
         return error
     run_id = runs.new_run_id()
-    pool.shared().submit(pool.Request(run_id, str(run_root() / run_id), spec.to_dict(), workspace(),
-                                      str(uploads_dir())))
+    try:
+        pool.shared().submit(pool.Request(run_id, str((run_root() / run_id).resolve()), spec.to_dict(), workspace(),
+                                          str(uploads_dir().resolve())))
+    except OSError as exc:  # the run store cannot be written (a full disk, no permission)
+        return (f"The run could not be started: {run_root()} cannot be written ({exc.strerror or exc}). Free some "
+                "space or set RNNLAB_RUNS_DIR to another folder.")
     st.session_state[RUN_KEY] = run_id
     st.query_params["run"] = run_id
     remember_run(run_id)
