@@ -17,6 +17,7 @@ from .test_pages import button, loss_points, new_app, param, poll, session_run, 
 @pytest.fixture
 def processes(monkeypatch):
     """The app's pool, for this test: real worker processes, one at a time, one kept warm."""
+    monkeypatch.setenv("RNNLAB_LIVE_SECONDS", "0.2")  # workers write their progress five times a second
     real = pool.Pool(pool.LocalProcesses(warm=True), max_workers=1, grace=5.0)
     monkeypatch.setattr(pool, "_POOL", real)
     yield real
@@ -31,7 +32,7 @@ def processes(monkeypatch):
 
 
 def long_spec():
-    return tiny_spec(data={"start": "2008-01-01"}, train={"epochs": 200, "batch_size": 8})
+    return tiny_spec(data={"start": "2014-01-01"}, train={"epochs": 200, "batch_size": 8})
 
 
 def test_a_run_trains_in_a_worker_live_stops_mid_epoch_and_survives_a_refresh(processes):
