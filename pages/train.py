@@ -11,7 +11,8 @@ views.setup_summary(spec)
 
 left, right, _ = st.columns([1, 1, 5])
 train_clicked = left.button("Train", type="primary", icon=":material/play_arrow:",
-                            help="Train the model in the background. You can switch pages while it runs.")
+                            help="Train the model in a worker process. You can switch pages, refresh or close the tab while it runs: "
+                                 "the run goes on and this page finds it again.")
 stop_clicked = right.button("Stop", icon=":material/stop:",
                             help="Halt after the current batch. The history so far and the model are kept.")
 train_error = state.start_training(spec) if train_clicked else None
