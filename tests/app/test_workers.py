@@ -66,8 +66,9 @@ def test_two_visitors_queue_and_a_killed_worker_fails_its_run_only(processes):
     second = new_app(tiny_spec(train={"epochs": 1}))  # another visitor, while the only worker is busy
     second.run()
     button(second, "Train").click().run()
-    progress = second.get("progress")[0].proto.text
-    assert "Queued · 1 of 1" in progress and any("queued, position 1 of 1" in i.value for i in second.info)
+    assert "Queued · 1 of 1" in second.get("progress")[0].proto.text
+    poll(second, lambda a: any("queued, position 1 of 1" in i.value for i in a.info), timeout=10)
+    assert status(second).startswith("Status: queued, position 1 of 1")
 
     pid = livefiles.read_live(session_run(first).path)["pid"]
     os.kill(int(pid), signal.SIGKILL)  # out of memory, say
