@@ -9,7 +9,7 @@ st.title("Train")
 spec = state.get_spec()
 views.setup_summary(spec)
 
-left, right, _ = st.columns([1, 1, 5])
+left, right, _ = st.columns([1, 1, 2])  # at 800 px, [1, 1, 5] cut the labels to "T" and "S"
 train_clicked = left.button("Train", type="primary", icon=":material/play_arrow:",
                             help="Train the model in a worker process. You can switch pages, refresh or close the tab while it runs: "
                                  "the run goes on and this page finds it again.")

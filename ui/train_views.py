@@ -81,7 +81,7 @@ def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str) -> No
                                      lambda: charts.class_figure(run.frame(snap), classes_of(run, snap),
                                                                  _wave(run, spec)))
     else:
-        pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status),
+        pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status, len(run.frame(snap))),
                                      lambda: charts.prediction_figure(
                                          by_step(run.frame(snap), spec), target, horizon=horizon,
                                          naive_name=(snap.metrics or {}).get("naive_name", "persistence"),
