@@ -110,6 +110,8 @@ def train_to_the_end(at: AppTest) -> None:
     """Click Train and poll until the session's run has ended."""
     button(at, "Train").click().run()
     poll(at, lambda a: not session_run(a).running)
+    at.run()  # the run may have ended after this rerun drew it: draw the finished page
+    assert not at.exception, at.exception
 
 
 def stop_job(at: AppTest) -> None:
