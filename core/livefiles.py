@@ -35,14 +35,8 @@ STALE_SECONDS = 30.0  # a worker on another machine that has not written for thi
 
 def write_atomic(path: str | Path, content: str | bytes) -> None:
     """Replace `path` with `content` in one step: a reader sees the old file or the new, never half."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")  # one per writer thread
-    try:
-        tmp.write_bytes(content.encode() if isinstance(content, str) else content)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    data = content.encode() if isinstance(content, str) else content
+    write_with(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def write_with(path: str | Path, writer) -> None:

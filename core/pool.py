@@ -227,11 +227,6 @@ class Pool:
         with self._lock:
             return run_id in self._running or any(r.run_id == run_id for r in self._queue)
 
-    def busy(self) -> int:
-        """Runs training or queued."""
-        with self._lock:
-            return len(self._running) + len(self._queue)
-
     def attach(self, root: str | Path) -> list[str]:
         """After a server restart: watch workers of `root` that still train, queue again the runs a
         previous server had queued; runs whose worker is gone read as interrupted. Returns the ids
