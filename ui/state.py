@@ -106,7 +106,10 @@ def _spec_of_link() -> ExperimentSpec | None:
     except SpecError as exc:
         for key in params:
             del st.query_params[key]
-        st.session_state["link_message"] = ("error", f"The link's setup could not be used: {sentence(str(exc))} "
+        why = sentence(str(exc))
+        if exc.field:  # name the field, so a person knows which value in the link to fix
+            why = f"{exc.field}: {why[:1].lower()}{why[1:]}"
+        st.session_state["link_message"] = ("error", f"The link's setup could not be used: {why} "
                                                      "Starting from the defaults instead.")
         return None
     if shared:
