@@ -77,16 +77,19 @@ def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str) -> No
     if classify:
         acc = views.figure_once(("acc", run.run_id, snap.epoch), lambda: charts.accuracy_figure(snap.history))
         loss_col.plotly_chart(acc, width="stretch", key=f"acc_chart{key}")
-        pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status),
+        pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status, len(run.frame(snap))),
                                      lambda: charts.class_figure(run.frame(snap), classes_of(run, snap),
-                                                                 _wave(run, spec)))
+                                                                 _wave(run, spec)) if classes_of(run, snap) else None)
     else:
         pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status, len(run.frame(snap))),
                                      lambda: charts.prediction_figure(
                                          by_step(run.frame(snap), spec), target, horizon=horizon,
                                          naive_name=(snap.metrics or {}).get("naive_name", "persistence"),
                                          points=LIVE_POINTS if snap.running else charts.MAX_POINTS))
-    pred_col.plotly_chart(pred_fig, width="stretch", key=f"pred_chart{key}")
+    if pred_fig is not None:
+        pred_col.plotly_chart(pred_fig, width="stretch", key=f"pred_chart{key}")
+    else:  # the worker has not written the targets yet (it is still starting)
+        pred_col.caption("Predictions appear here once the worker has started.")
     if snap.predictions_epoch and snap.running:
         pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")
     if spec.model.mode == "autoencoder" and snap.predictions is not None:
