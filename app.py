@@ -6,12 +6,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import streamlit as st  # noqa: E402
 
 import core.tickers  # noqa: E402,F401  (before anything imports TensorFlow: see core/tickers.py)
+from core import describe  # noqa: E402
 
-from ui import patches, present, state, views  # noqa: E402
+from ui import address, patches, present, session_runs, spec_state, views  # noqa: E402
 
 patches.keep_keras_session()
 
-st.set_page_config(page_title="RNN Lab", page_icon=":material/neurology:", layout="wide")
+# The icon ships with the app: a ":material/..." page icon makes every browser fetch it from Google's font
+# server, which fails offline and at a venue without internet.
+ICON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ui", "icon.png")
+st.set_page_config(page_title="RNN Lab", page_icon=ICON, layout="wide")
 
 presenting = present.on()
 pages = [
@@ -26,14 +30,15 @@ nav = st.navigation(pages, position="hidden" if presenting else "sidebar")
 if presenting and nav.title != "Presets":  # presentation mode shows the Presets page only
     st.switch_page(pages[-1])
 
-state.attach_workers()  # a restarted server takes up the runs its workers still train
-state.get_spec()  # first: a share link's setup is read from the URL before anything else changes it
+session_runs.attach_workers()  # a restarted server takes up the runs its workers still train
+if not spec_state.has_spec():  # a new session starts from a share link's setup, a refreshed run's, or the defaults
+    spec_state.set_spec(address.spec_of_link() or session_runs.spec_of_url_run() or spec_state.default_spec())
 link = st.session_state.pop("link_message", None)
 if link:
-    (st.error if link[0] == "error" else st.success)(link[1], icon=":material/link:")
-state.keep_run_in_url()  # page switches drop query params; a refresh must find the run again
+    {"error": st.error, "warning": st.warning}.get(link[0], st.success)(link[1], icon=":material/link:")
+address.keep_run_in_url()  # page switches drop query params; a refresh must find the run again
 nav.run()  # pages draw first, so the sidebar below reflects what they changed (a Train click, a new target)
-state.keep_run_in_url()  # again: the page may have changed the setup or started a run
+address.keep_run_in_url()  # again: the page may have changed the setup or started a run
 
 if not presenting:  # the audience sees the page, not the controls
     with st.sidebar:
@@ -41,11 +46,11 @@ if not presenting:  # the audience sees the page, not the controls
         st.button("Presentation mode", icon=":material/slideshow:", on_click=present.start, width="stretch",
                   help="Full width, larger type, no sidebar, and a Next button through the presets: for showing RNNs to "
                        "an audience. Leave it with Exit at the top right. A link with ?present=1 opens in it.")
-        st.caption(views.describe(state.get_spec()))
+        st.caption(describe.describe(spec_state.get_spec()))
         if nav.title != "Train":  # the Train page shows the run itself
             views.sidebar_status()
         with st.popover("Share this setup", icon=":material/share:", width="stretch"):
             st.caption("This link opens RNN Lab with the whole configuration above (data, window, model, training). "
                        "It does not give access to your runs; if the data is a CSV you uploaded, whoever opens the link "
                        "can train on that file.")
-            st.code(state.share_link(state.get_spec()), language=None, wrap_lines=True)
+            st.code(address.share_link(spec_state.get_spec()), language=None, wrap_lines=True)

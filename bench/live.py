@@ -488,7 +488,7 @@ def section_cold(args, browser) -> None:
 def section_stop(args, browser) -> None:
     """Stop clicked after the first loss point of a long run -> the page says 'stopped'."""
     server = Server(args.app_dir, args.port or free_port())
-    latencies, texts = [], []
+    latencies, saved, texts = [], [], []
     try:
         log(f"stop: server up in {server.wait_healthy():.1f} s")
         for i in range(args.pairs):
@@ -501,19 +501,27 @@ def section_stop(args, browser) -> None:
                 first = page.evaluate(RECORDED)
                 if re.search(r"finished|stopped|failed", first["firstText"] or ""):
                     raise RuntimeError(f"the long run ended before Stop: {first['firstText']!r}")
+                clicked = time.time()
                 rec = click_and_wait(page, STOP, timeout_s=300, fresh=False)
                 screenshot(page, f"stop-{i + 1}")
+                # The worker's side: run.json is the last file it writes, after the fit loop halted,
+                # the final predictions and the save (its mtime against the click, on one clock).
+                newest = max((server.tmp / "runs").rglob("run.json"), key=lambda f: f.stat().st_mtime)
+                saved.append(newest.stat().st_mtime - clicked)
                 if "stopped" not in rec["endText"]:
                     raise RuntimeError(f"after Stop the page says {rec['endText']!r}")
                 latencies.append(rec["end"])
                 texts.append(rec["endText"])
-                log(f"stop {i + 1}/{args.pairs}: {rec['end']:.2f} s ({rec['endText']})")
+                log(f"stop {i + 1}/{args.pairs}: {rec['end']:.2f} s ({rec['endText']}); worker saved after "
+                    f"{saved[-1]:.2f} s")
             finally:
                 context.close()
     finally:
         server.close()
     report(f"stop: Stop click -> 'stopped' {median_text(latencies)} "
            f"(runs of {args.stop_epochs} epochs, Stop once a loss point showed; no fixed target, in-process aim ~2 s)")
+    report(f"  Stop click -> the worker halted and saved the run (run.json written) {median_text(saved)} "
+           f"(target: halted within 1 s)")
     report(f"  pages said: {'; '.join(texts)}")
 
 

@@ -94,7 +94,11 @@ def read_bytes(raw: bytes, name: str, date_column: str | None = None) -> pd.Data
         raise DataError(f"{name} has a header ({', '.join(frame.columns[:8])}) but no rows of data. "
                         "Export the file again with its data")
     columns = list(frame.columns)
-    column = _date_column(frame, date_column, name)
+    try:
+        column = _date_column(frame, date_column, name)
+    except DateColumnError:
+        _refuse_prose(frame, text, name)  # no dates and no numbers: say what the file is, not which column to pick
+        raise
     try:
         dates, how = _parse_dates(frame[column])
     except MixedDatesError as exc:  # say it again with the file's name and its line numbers
@@ -135,6 +139,18 @@ def read_bytes(raw: bytes, name: str, date_column: str | None = None) -> pd.Data
         raise DataError(f"{name} has only {len(frame)} row of data; a time series needs many rows (hundreds or more)")
     frame.attrs.update(notes=notes, duplicates=int(duplicated.sum()), date_column=column, csv_columns=columns)
     return frame
+
+
+def _refuse_prose(frame: pd.DataFrame, text: str, name: str) -> None:
+    """A DataError when not one cell of the file is a number: a letter or notes saved as .csv."""
+    cells = frame.stack()
+    numbers = pd.to_numeric(cells.str.replace(",", "", regex=False).str.strip(), errors="coerce").notna()
+    if numbers.any():
+        return
+    first = " ".join(text.split())[:60]
+    raise DataError(f"{name} is not a table of numbers: not one value in it is a number "
+                    f"(it begins {first!r}, which reads like text). Choose a CSV file with a header row, a date "
+                    "column and at least one column of numbers")
 
 
 def _record_lines(text: str, sep: str, rows: int) -> list[int] | None:

@@ -338,6 +338,26 @@ def check_csv_path(path: str | None, root: str | Path) -> Path:
     return resolved
 
 
+def uploads_dir() -> Path:
+    """Where the app keeps uploaded CSV files (next to the ticker cache), so a run's spec.data.path
+    can be read again; the only folder the app reads CSV files from."""
+    return tickers.cache_dir().parent / "uploads"
+
+
+def check_outside_spec(spec, root: str | Path | None = None):
+    """A spec that came from outside (a link, an imported file, a bundle) may name a CSV only if it
+    was uploaded to this app (`root`, default uploads_dir()): otherwise a link could make the
+    server read any file it can see. Returns the spec; raises SpecError naming data.path."""
+    from .spec import SpecError
+
+    if spec.data.source == "csv" or spec.data.path:
+        try:
+            check_csv_path(spec.data.path, root or uploads_dir())
+        except DataError as exc:
+            raise SpecError("data.path", str(exc)) from None
+    return spec
+
+
 def load_builtin(name: str) -> pd.DataFrame:
     if name not in BUILTINS:
         raise DataError(f"there is no built-in dataset called {name!r}; choose one of {', '.join(BUILTINS)}")

@@ -28,6 +28,20 @@ _FREQ_SEASONS = {"B": 5, "C": 5, "D": 7, "h": 24, "H": 24, "W": 52, "M": 12, "MS
                  "QE": 4, "min": 60, "T": 60}
 
 
+MAPE_NEAR_ZERO = 0.05  # the smallest |target| as a share of the median |target| below which MAPE says nothing
+
+
+def mape_meaningful(truth: np.ndarray) -> bool:
+    """Whether MAPE means something on these targets: their non-zero values keep one sign and none
+    comes within MAPE_NEAR_ZERO of zero, relative to the median size."""
+    values = np.asarray(truth, float)
+    values = values[np.isfinite(values) & (values != 0)]
+    if not len(values) or (values.min() < 0 < values.max()):
+        return False
+    size = np.abs(values)
+    return bool(size.min() >= MAPE_NEAR_ZERO * np.median(size))
+
+
 def metrics(truth: np.ndarray, prediction: np.ndarray, last: np.ndarray | None = None,
             scale: float | None = None) -> dict[str, float]:
     """RMSE, MAE, MAPE, sMAPE, MASE and direction accuracy of (samples,) predictions.
@@ -40,13 +54,16 @@ def metrics(truth: np.ndarray, prediction: np.ndarray, last: np.ndarray | None =
         scale: MASE's denominator, the mean absolute change over `horizon` steps on the training
             rows; MASE < 1 beats that naive forecast's in-sample error. NaN without it.
 
-    MAPE skips targets equal to zero, where it is undefined; sMAPE (0..200) skips samples where
-    both are zero. Each is NaN when nothing is left. Percentages are in percent.
+    MAPE skips targets equal to zero, where it is undefined, and is NaN (not meaningful) when the
+    targets change sign or come near zero (the smallest is under MAPE_NEAR_ZERO of the typical
+    size): a percentage of a value near zero is huge whatever the error, e.g. 41% on a sine
+    wave's test targets that an RMSE calls good. sMAPE (0..200) skips samples where both are zero.
+    Each is NaN when nothing is left. Percentages are in percent.
     """
     truth, prediction = np.asarray(truth, float), np.asarray(prediction, float)
     err = prediction - truth
     nonzero = truth != 0
-    mape = 100 * np.mean(np.abs(err[nonzero] / truth[nonzero])) if nonzero.any() else math.nan
+    mape = 100 * np.mean(np.abs(err[nonzero] / truth[nonzero])) if mape_meaningful(truth) else math.nan
     denom = np.abs(truth) + np.abs(prediction)
     some = denom != 0
     smape = 100 * np.mean(2 * np.abs(err[some]) / denom[some]) if some.any() else math.nan

@@ -310,10 +310,12 @@ def gradient_flow(model: keras.Model, X: np.ndarray, classify: bool = False) -> 
     """How much the prediction depends on each input step: mean over windows of |d ŷ / d x_t|.
 
     ŷ is the model's primary output (the last value it predicts for each window; with `classify`,
-    the probability of the class it picks at the last step); the norm is taken over features. Vanishing gradients show as norms that fall towards the start.
+    the probability of the class it picks at the last step); the norm is taken over features.
+    Vanishing gradients show as norms that fall towards the start.
 
     Args:
-        model: a stateless model (see `stateless_twin` for a stateful one).
+        model: a stateless model: for a stateful one, pass `twin(...)`, the same layers and
+            weights rebuilt as many_to_one.
         X: (windows, time steps, features).
     Returns:
         (time steps,) float64, step 0 the oldest input.

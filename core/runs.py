@@ -7,13 +7,21 @@ Layout of a run directory (a public interface; files are only ever added):
     predictions.csv   date, split, truth, prediction, naive (one row per val/test target, original units);
                       classification adds p_<class> per class (truth/prediction/naive are label
                       indices), the autoencoder adds window_error
-    metrics.json      {"test": {"rmse", "mae", "mape"}, "baselines": {"naive": {...}},
-                       "val": {...}, "val_baselines": {"naive": {...}}}  (mape in percent)
+    metrics.json      regression (evaluate.Evaluator.report): "test" and "val" {"mse", "rmse", "mae",
+                      "mape", "smape", "mase", "direction"} in original units (percentages in
+                      percent; null where undefined), "baselines" and "val_baselines" {"naive",
+                      "seasonal_naive", "moving_average", "linear": {the same keys}} (the autoencoder
+                      and horizon 0 keep fewer), "lag", "lag_clear", "naive_lag", "up_share",
+                      "lag_correlations" {"-5" .. "5": r}, "season", "season_how", "naive_name";
+                      and "test_by_step" [{"step", "rmse", "mae", "naive_rmse", "windows"}, ...]
+                      when the mode forecasts. Classification (evaluate.ClassEvaluator.report):
+                      "task", "classes", "naive_name", "test"/"val" {"accuracy", "log_loss"},
+                      "baselines"/"val_baselines" {"naive", and "majority" unless naive already is
+                      the majority class}, "confusion" (test, rows = true class)
     run.json          run_id, status, message, epoch, epochs, elapsed_seconds, saved_at (written
                       last: a directory with run.json is complete)
     model.keras       the trained Keras model (the last good weights)
     forecast.csv      date, forecast: values past the end of the data (when the mode can forecast)
-    metrics.json also holds "test_by_step": [{"step", "rmse", "mae", "naive_rmse", "windows"}, ...]
     gates.npz         "<layer name>/<gate>" -> (time steps, units) float32: every gate and state of
                       every recurrent layer over the first test window, final weights (core/gates.py)
     weights.npz       "epoch_<n>/<i>" -> model.get_weights()[i] after epoch n (0: before training),
@@ -45,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import archives, livefiles
+from . import archives, describe, livefiles
 from .archives import ImportRefused, check_size, max_model_bytes  # noqa: F401  (callers use runs.*)
 from .spec import ExperimentSpec
 from .livefiles import write_atomic, write_with
@@ -339,6 +347,84 @@ def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
     return spec, snap, frame
 
 
+# -- what the pages read from a run directory (the UI opens run files only through these) ----------
+DOWNLOADS = (("predictions.csv", "text/csv"), ("forecast.csv", "text/csv"), ("metrics.json", "application/json"),
+             ("spec.json", "application/json"), ("model.keras", "application/octet-stream"))
+
+
+def read_spec(run_dir: str | Path) -> ExperimentSpec:
+    """The run's spec.json. Raises OSError or SpecError."""
+    return ExperimentSpec.from_json((Path(run_dir) / "spec.json").read_text())
+
+
+def read_history(run_dir: str | Path) -> dict[str, list[float]] | None:
+    """history.csv as {"loss": [...], "val_loss": [...], ...}; None before the first epoch."""
+    frame = _read_csv(Path(run_dir) / "history.csv")
+    return {k: frame[k].tolist() for k in HISTORY_COLUMNS if k in frame} if len(frame.columns) else None
+
+
+def read_predictions(run_dir: str | Path) -> pd.DataFrame | None:
+    """predictions.csv (date, split, truth, prediction, ...); None before the worker writes it."""
+    path = Path(run_dir) / "predictions.csv"
+    return _read_csv(path, PREDICTION_COLUMNS) if path.is_file() else None
+
+
+def imported_as(run_dir: str | Path) -> str | None:
+    """"model" or "bundle" for an imported run (run.json's "imported"), else None."""
+    try:
+        return json.loads((Path(run_dir) / "run.json").read_text()).get("imported")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def file_version(run_dir: str | Path, name: str) -> int:
+    """The file's modification time in ns (0 when it is missing): a cache key that changes when
+    the worker replaces the file."""
+    try:
+        return (Path(run_dir) / name).stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+# The files whose change means a run has something new to show (a page polls every second).
+SHOWN_FILES = ("run.json", "live.json", "history.csv", "predictions.csv", "metrics.json", "forecast.csv")
+
+
+def version(run_dir: str | Path) -> tuple[int, ...]:
+    """The versions of the files a page draws from: changes whenever the worker writes one of them."""
+    return tuple(file_version(run_dir, name) for name in SHOWN_FILES)
+
+
+def has_state(run_dir: str | Path) -> bool:
+    """Whether the run says where it stands (run.json when ended, live.json while queued or training).
+    A directory with only started.json is a run of the days before workers, interrupted."""
+    return (Path(run_dir) / "run.json").is_file() or (Path(run_dir) / "live.json").is_file()
+
+
+def has_model(run_dir: str | Path) -> bool:
+    """Whether the run saved a model (model.keras): a run that failed before training has none."""
+    return (Path(run_dir) / "model.keras").is_file()
+
+
+def load_model(run_dir: str | Path):
+    """The run's own model.keras, loaded for inference (Keras imported here, lazily)."""
+    import keras
+
+    return keras.saving.load_model(Path(run_dir) / "model.keras", compile=False)
+
+
+def downloads(run_dir: str | Path) -> list[tuple[str, str]]:
+    """(file name, MIME type) of the run's files a person may download, those that exist."""
+    return [(name, mime) for name, mime in DOWNLOADS if (Path(run_dir) / name).is_file()]
+
+
+def read_download(run_dir: str | Path, name: str) -> bytes:
+    """The bytes of one of `downloads(run_dir)`; only those names are served."""
+    if name not in dict(DOWNLOADS):
+        raise ValueError(f"{name!r} is not a file of a run that can be downloaded")
+    return (Path(run_dir) / name).read_bytes()
+
+
 def _read_csv(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """A run's CSV file, or an empty frame when the run has not written it yet."""
     if not path.is_file():
@@ -421,12 +507,13 @@ def summary(path: Path) -> dict:
            "message": info.get("message", "training now") if live else info.get("message", "the app stopped before this run ended"),
            "epoch": info.get("epoch"), "epochs": info.get("epochs", spec.train.epochs if spec else None),
            "saved_at": info.get("saved_at", info.get("started_at")),
-           "cell": ("imported" if info.get("imported") == "model" else
-                    ("Bi" if spec.model.bidirectional else "") + spec.model.cell) if spec else None, "units": "+".join(map(str, spec.model.units)) if spec else None,
-           "data": (spec.data.ticker or spec.data.name or Path(spec.data.path or "").name) if spec else None,
+           "cell": describe.cell_text(spec, info.get("imported") == "model") if spec else None,
+           "units": describe.units_text(spec) if spec else None,
+           "data": describe.data_name(spec) if spec else None,
            "target": spec.data.target if spec else None,
-           "setup": (f"w{spec.window.length}" + (f" h{spec.window.horizon}" if spec.window.horizon != 1 else "")
-                     + (f" {spec.data.transform}" if spec.data.transform != "raw" else "")) if spec else "",
+           "setup": describe.setup_text(spec) if spec else "",
+           "label": (describe.run_label(spec, path.name, info.get("imported") == "model") if spec else
+                     f"(no spec) · {path.name}"),
            "rmse": metrics.get("test", {}).get("rmse"),
            "accuracy": metrics.get("test", {}).get("accuracy"),
            "naive_rmse": metrics.get("baselines", {}).get("naive", {}).get("rmse"),

@@ -32,6 +32,60 @@ WEIGHT_BUDGET = 16 * 2 ** 20  # bytes of per-epoch weight copies kept for scrubb
 LIVE_SPLITS = ("val", "test")
 
 
+class WeightHistory:
+    """Per-epoch copies of a model's weights, thinned to stay within a byte budget.
+
+    Every epoch is kept until the copies pass `budget` bytes; then every other one is dropped
+    (the first and the latest always stay) and from then on every 2nd, 4th, ... epoch is kept.
+    Whatever the budget, the first and the latest epoch stay, so a single copy larger than the
+    budget still leaves two. The arrays are never changed after they are stored. Safe to use
+    from several threads.
+
+    Args:
+        budget: bytes the copies may take; None reads the module's WEIGHT_BUDGET now.
+
+    Example:
+        history = WeightHistory(budget=4 * one_copy_bytes)
+        for epoch in range(10):
+            history.keep(epoch, model.get_weights())
+        list(history.history())  # [0, 4, 8, 9]
+    """
+
+    def __init__(self, budget: int | None = None):
+        self.budget = WEIGHT_BUDGET if budget is None else budget
+        self.every = 1  # keep every N-th epoch's weights; doubles when the budget is reached
+        self._kept: OrderedDict[int, list[np.ndarray]] = OrderedDict()  # epoch -> model.get_weights()
+        self._lock = threading.Lock()
+
+    def keep(self, epoch: int, weights: list[np.ndarray]) -> None:
+        """Store the weights after `epoch` (0: before training) as the latest, then thin to the budget.
+
+        Args:
+            epoch: the epoch the weights were taken after; not lower than the latest one kept
+                (the latest one again replaces it).
+            weights: the model's weight arrays, as `model.get_weights()` returns them.
+        """
+        with self._lock:
+            latest = next(reversed(self._kept), None)
+            if latest is not None and latest % self.every and latest != 0:
+                del self._kept[latest]  # it was kept only as "the latest"
+            self._kept[epoch] = weights
+            size = sum(a.nbytes for a in weights)
+            while len(self._kept) > 2 and size * len(self._kept) > self.budget:
+                self.every *= 2
+                for e in [e for e in self._kept if e % self.every and e != epoch]:
+                    del self._kept[e]
+
+    def history(self) -> dict[int, list[np.ndarray]]:
+        """epoch -> weights, oldest first: a new dict holding the stored arrays."""
+        with self._lock:
+            return dict(self._kept)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._kept)
+
+
 class TrainingJob:
     """One training run of one spec on one Windowed dataset.
 
@@ -73,8 +127,7 @@ class TrainingJob:
         self._live_X: np.ndarray | None = None  # val then test windows, joined once
         self._evaluator: evaluate.Evaluator | None = None
         self._good_weights = None
-        self._weights: OrderedDict[int, list[np.ndarray]] = OrderedDict()  # epoch -> model.get_weights()
-        self._weights_every = 1  # keep every N-th epoch's weights; doubles when the budget is reached
+        self._weights = WeightHistory(WEIGHT_BUDGET)  # read now, so a test may change the budget
         self._diverged = ""  # the message, once the loss is no longer finite
         self.saved = False  # True once the run directory is written
         self.fit_seconds: float | None = None  # model build + fit, without the final predictions and forecast
@@ -127,24 +180,10 @@ class TrainingJob:
     def weight_history(self) -> dict[int, list[np.ndarray]]:
         """epoch -> the model's weights after that epoch (0: before training), oldest first.
 
-        Every epoch is kept until the copies pass WEIGHT_BUDGET bytes; then every other one is
-        dropped (the first and the latest always stay) and from then on every 2nd, 4th, ...
-        epoch is kept. The arrays are never changed after they are stored.
+        Thinned to WEIGHT_BUDGET bytes as `WeightHistory` describes; the arrays are never changed
+        after they are stored.
         """
-        with self._lock:
-            return dict(self._weights)
-
-    def _keep_weights(self, epoch: int, weights: list[np.ndarray]) -> None:
-        with self._lock:
-            latest = next(reversed(self._weights), None)
-            if latest is not None and latest % self._weights_every and latest != 0:
-                del self._weights[latest]  # it was kept only as "the latest"
-            self._weights[epoch] = weights
-            size = sum(a.nbytes for a in weights)
-            while len(self._weights) > 2 and size * len(self._weights) > WEIGHT_BUDGET:
-                self._weights_every *= 2
-                for e in [e for e in self._weights if e % self._weights_every and e != epoch]:
-                    del self._weights[e]
+        return self._weights.history()
 
     # -- the training thread -------------------------------------------------------------------
     def run(self) -> Snapshot:
@@ -231,7 +270,7 @@ class TrainingJob:
             models.compile_model(self.model, self.spec.train)
         snap = self.snapshot()
         if self._weights and not self._diverged:  # EarlyStopping may have restored an earlier epoch's weights:
-            self._keep_weights(snap.epoch, self.model.get_weights())  # the last entry is what the model holds
+            self._weights.keep(snap.epoch, self.model.get_weights())  # the last entry is what the model holds
         self._refresh_predictions(snap.epoch)
         self._forecast()
         if self._diverged:
@@ -264,7 +303,7 @@ class TrainingJob:
 
     def _on_train_begin(self) -> None:
         self._good_weights = self.model.get_weights()
-        self._keep_weights(0, self._good_weights)
+        self._weights.keep(0, self._good_weights)
         if self._stop.is_set():  # Stop came while the model was being built; fit() reset the flag
             self.model.stop_training = True
 
@@ -278,7 +317,7 @@ class TrainingJob:
                 self.model.stop_training = True
                 return
         self._good_weights = self.model.get_weights()
-        self._keep_weights(self._state.epoch + 1, self._good_weights)
+        self._weights.keep(self._state.epoch + 1, self._good_weights)
         with self._lock:
             for key, value in values.items():
                 self._state.history[key].append(value)

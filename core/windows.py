@@ -20,13 +20,14 @@ Steps, in order:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .data import DataError, check_columns
-from .spec import ExperimentSpec
+from .spec import DataSpec, ExperimentSpec
 
 SPLITS = ("train", "val", "test")
 MAX_CLASSES = 100
@@ -228,14 +229,90 @@ def scaler(kind: str):
     return {"minmax": MinMaxScaler, "standard": StandardScaler}.get(kind, lambda: FunctionTransformer())()
 
 
+class _Rows(NamedTuple):
+    """The rows the windows are cut from, after missing-value handling and the input transform."""
+
+    used: pd.DataFrame  # (rows, columns) the kept rows in original units, indexed by date
+    filled: np.ndarray  # (rows,) bool: the row's values were filled in, not measured
+    x_raw: np.ndarray  # (rows, features) transformed inputs, float64
+    levels: np.ndarray  # (rows,) the target column in original units
+    dropped: int  # rows removed by missing-value handling and differencing
+
+
+class _Targets(NamedTuple):
+    """What each sample predicts, before scaling."""
+
+    levels: np.ndarray  # (rows,) the target column: original units, or class label indices
+    classes: list[str] | None  # classification: the class names, by label index
+    y_raw: np.ndarray  # (samples, outputs) transformed targets
+    last_rows: np.ndarray  # (samples,) the row of each window's last step
+    target_rows: np.ndarray  # (samples,) the row each sample's (last) target sits on
+
+
+class _Scaled(NamedTuple):
+    """The fitted scalers and the scaled arrays."""
+
+    x_scaler: object
+    y_scaler: object
+    x_scaled: np.ndarray  # (rows, features) float32
+    y_scaled: np.ndarray  # (samples, 1) or (samples, steps, 1) float32
+    train_rows: int  # leading rows the input scaler was fitted on
+    vocab: int  # embedding: distinct tokens the input column may hold; else 0
+
+
+class _Splits(NamedTuple):
+    """Per-split arrays (split -> array) and the naive baseline."""
+
+    X: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+    dates: dict[str, pd.DatetimeIndex]
+    truth: dict[str, np.ndarray]
+    naive: dict[str, np.ndarray]
+    starts: dict[str, np.ndarray]
+    naive_name: str
+
+
 def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
-    """Window `frame` as the spec says.
+    """Window `frame` as the spec says, in the steps the module docstring lists.
+
+    Args:
+        frame: (rows, columns) the loaded data, indexed by date; `attrs` may carry
+            "image_height" (an image dataset) and "class_names" (classification labels).
+        spec: the experiment; reads data, window, split, model (mode, task, embedding) and
+            train.batch_size (stateful modes).
+
+    Returns:
+        A `Windowed` with (samples, time steps, features) inputs for each split.
 
     Raises:
         DataError: when the data is too short for the window and split, a column is missing or
             empty, or the transform does not fit the values.
     """
-    d, w = spec.data, spec.window
+    rows = _clean(frame, spec.data)
+    starts, counts = _choose_starts(rows, frame.attrs.get("image_height"), spec)
+    targets = _targets(rows, starts, frame.attrs.get("class_names"), spec)
+    scaled = _scale(rows, targets, counts[0], spec)
+    splits = _cut(rows, targets, scaled, starts, counts, spec)
+    d = spec.data
+    return Windowed(
+        X=splits.X, y=splits.y, dates=splits.dates, truth=splits.truth, naive=splits.naive,
+        x_scaler=scaled.x_scaler, y_scaler=scaled.y_scaler, train_rows=scaled.train_rows,
+        features=list(d.features), target=d.target, starts=splits.starts,
+        index=pd.DatetimeIndex(rows.used.index), transform=d.transform, dropped_rows=rows.dropped,
+        mode=spec.model.mode, horizon=spec.window.horizon, levels=targets.levels,
+        x_scaled=scaled.x_scaled, classes=targets.classes, vocab=scaled.vocab, naive_name=splits.naive_name,
+    )
+
+
+def _clean(frame: pd.DataFrame, d: DataSpec) -> _Rows:
+    """Steps 1 and 2 (inputs): keep the used columns, handle missing values, transform the inputs.
+
+    Infinities count as missing. With "diff" and "pct" the first row is dropped: it has no
+    previous row to change from.
+
+    Raises:
+        DataError: a column is missing from `frame` or holds no values.
+    """
     check_columns(frame, [d.target, *d.features])
     columns = list(dict.fromkeys([*d.features, d.target]))
     for column in columns:
@@ -250,32 +327,72 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
     if d.transform in ("diff", "pct"):  # the first row has no previous row to change from
         x_raw, levels, used, filled = x_raw[1:], levels[1:], used.iloc[1:], filled[1:]
         dropped += 1
-    rows, length, horizon = len(used), w.length, w.horizon
-    mode = spec.model.mode
-    candidates = np.arange(max(rows - length - horizon + 1, 0))
+    return _Rows(used, filled, x_raw, levels, dropped)
+
+
+def _choose_starts(rows: _Rows, image_height: int | None,
+                   spec: ExperimentSpec) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """Steps 3 and 4: the row each sample's window starts on, and the (train, val, test) counts.
+
+    Drops windows whose targets were filled in (and, with interpolation, whose last input was),
+    keeps whole images for an image dataset, every stride-th window counted back from the newest,
+    and whole batches for stateful layers.
+
+    Returns:
+        (starts, (n_train, n_val, n_test)): starts is (samples,), in chronological order.
+
+    Raises:
+        DataError: a split is left without samples (the message names the longest window that fits).
+    """
+    w, d, mode = spec.window, spec.data, spec.model.mode
+    n_rows, length, horizon = len(rows.used), w.length, w.horizon
+    candidates = np.arange(max(n_rows - length - horizon + 1, 0))
+    filled = rows.filled
     if filled.any():  # filled values may be inputs, never targets; interpolation must not reach past the window
         honest = ~filled[_target_rows(candidates, length, horizon, mode)].any(axis=1)
         if d.missing == "interpolate":
             honest &= ~filled[candidates + length - 1]
         candidates = candidates[honest]
-    height = frame.attrs.get("image_height")
-    if height and length == height and len(used):  # an image dataset: a window reads one whole image
-        first = (used.index[0] - pd.Timestamp("2000-01-01")).days  # rows are days from 2000-01-01
-        candidates = candidates[(first + candidates) % height == 0]
+    if image_height and length == image_height and n_rows:  # an image dataset: a window reads one whole image
+        first = (rows.used.index[0] - pd.Timestamp("2000-01-01")).days  # rows are days from 2000-01-01
+        candidates = candidates[(first + candidates) % image_height == 0]
     starts = candidates[::-1][::w.stride][::-1]  # every stride-th, counted back from the newest sample
     n_train, n_val, n_test = split_counts(len(starts), spec.split.val, spec.split.test)
     if mode == "stateful" and min(n_train, n_val, n_test) >= 1:
         starts, (n_train, n_val, n_test) = _whole_batches(starts, (n_train, n_val, n_test), spec.train.batch_size)
     if len(starts) < 3 or min(n_train, n_val, n_test) < 1:
-        longest = longest_window(rows, horizon, w.stride, spec.split.val, spec.split.test)
-        fits = (f"the longest window that fits is {longest}" if longest else
-                "no window fits this split: shrink the val/test split")
-        raise DataError(
-            f"the data has {rows} usable rows, which leaves {len(starts)} windows of length {length} "
-            f"(horizon {horizon}, stride {w.stride}); split into train {max(n_train, 0)}, val {max(n_val, 0)}, "
-            f"test {max(n_test, 0)}, each split needs at least one. Shorten the window ({fits}), shrink the "
-            "val/test split, lower the stride, or use more data"
-        )
+        _too_few_windows(n_rows, len(starts), (n_train, n_val, n_test), spec)
+    return starts, (n_train, n_val, n_test)
+
+
+def _too_few_windows(n_rows: int, samples: int, counts: tuple[int, int, int], spec: ExperimentSpec) -> None:
+    """Raise the DataError that says a split has no samples, and how long a window would fit."""
+    w = spec.window
+    n_train, n_val, n_test = counts
+    longest = longest_window(n_rows, w.horizon, w.stride, spec.split.val, spec.split.test)
+    fits = (f"the longest window that fits is {longest}" if longest else
+            "no window fits this split: shrink the val/test split")
+    raise DataError(
+        f"the data has {n_rows} usable rows, which leaves {samples} windows of length {w.length} "
+        f"(horizon {w.horizon}, stride {w.stride}); split into train {max(n_train, 0)}, val {max(n_val, 0)}, "
+        f"test {max(n_test, 0)}, each split needs at least one. Shorten the window ({fits}), shrink the "
+        "val/test split, lower the stride, or use more data"
+    )
+
+
+def _targets(rows: _Rows, starts: np.ndarray, class_names: list[str] | None, spec: ExperimentSpec) -> _Targets:
+    """Step 2 for the targets: what each sample predicts, relative to the window's last step.
+
+    For classification the target column becomes label indices first. Each output step's
+    anchor is the window's last step (the step itself less the horizon in many_to_many and
+    autoencoder modes).
+
+    Raises:
+        DataError: bad class labels, values the transform cannot take, or infinite results.
+    """
+    d, mode = spec.data, spec.model.mode
+    length, horizon = spec.window.length, spec.window.horizon
+    levels = rows.levels
     last_rows = starts + length - 1
     target_rows = last_rows + horizon
     step_targets = _target_rows(starts, length, horizon, mode)  # (samples, outputs); the last is target_rows
@@ -283,47 +400,71 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
         last_rows[:, None], step_targets.shape[1], axis=1)
     classes = None
     if spec.model.task == "classification":
-        levels, classes = _labels(levels, frame.attrs.get("class_names"), d.target)
+        levels, classes = _labels(levels, class_names, d.target)
     if d.transform == "log":  # each row once, however many samples and steps use it
         _check_positive(pd.DataFrame({d.target: levels[np.unique(step_targets)]}), "log")
     if d.transform == "pct":
         _check_nonzero(pd.DataFrame({d.target: levels[np.unique(step_anchors)]}))
     y_raw = _transform_target(levels[step_targets], levels[step_anchors], d.transform)
-    if not (np.isfinite(x_raw).all() and np.isfinite(y_raw).all()):
+    if not (np.isfinite(rows.x_raw).all() and np.isfinite(y_raw).all()):
         raise DataError(f"the {d.transform} transform produced infinite values (numbers too large for it). Use raw "
                         "values or another transform, or rescale the column")
-    train_rows = int(target_rows[n_train - 1]) + 1
-    measured = ~filled[:train_rows]  # scalers learn from measured training rows only
+    return _Targets(levels, classes, y_raw, last_rows, target_rows)
+
+
+def _scale(rows: _Rows, targets: _Targets, n_train: int, spec: ExperimentSpec) -> _Scaled:
+    """Step 5: fit the scalers on measured training rows / training targets only, and scale.
+
+    Class labels are not scaled. An embedding's vocabulary is read from the inputs here.
+
+    Raises:
+        DataError: the inputs are not embedding tokens, or scaling overflows float32.
+    """
+    d = spec.data
+    x_raw, y_raw = rows.x_raw, targets.y_raw
+    train_rows = int(targets.target_rows[n_train - 1]) + 1
+    measured = ~rows.filled[:train_rows]  # scalers learn from measured training rows only
     x_scaler = scaler(d.scaler).fit(x_raw[:train_rows][measured] if measured.any() else x_raw[:train_rows])
-    y_scaler = scaler("none" if classes else d.scaler).fit(y_raw[:n_train].reshape(-1, 1))  # labels stay labels
+    y_scaler = scaler("none" if targets.classes else d.scaler).fit(y_raw[:n_train].reshape(-1, 1))  # labels stay labels
     vocab = _vocabulary(x_raw, d.features) if spec.model.embedding_dim else 0
     x_scaled = x_scaler.transform(x_raw).astype(np.float32)
     y_scaled = y_scaler.transform(y_raw.reshape(-1, 1)).astype(np.float32).reshape(y_raw.shape)
-    if mode in ("seq2seq", "many_to_many", "autoencoder"):
+    if spec.model.mode in ("seq2seq", "many_to_many", "autoencoder"):
         y_scaled = y_scaled[:, :, None]  # (samples, steps, 1), one value per output step
     if not (np.isfinite(x_scaled).all() and np.isfinite(y_scaled).all()):
         raise DataError(f"{d.scaler} scaling produced infinite values (numbers too large for it). Use another "
                         "scaler, or rescale the column")
+    return _Scaled(x_scaler, y_scaler, x_scaled, y_scaled, train_rows, vocab)
 
+
+def _cut(rows: _Rows, targets: _Targets, scaled: _Scaled, starts: np.ndarray,
+         counts: tuple[int, int, int], spec: ExperimentSpec) -> _Splits:
+    """Cut the per-split arrays and pick the naive baseline.
+
+    X is a strided view of the scaled series when the starts are evenly spaced, else a copy.
+    The baseline is persistence, unless the horizon is 0 (see `_horizon0_baseline`).
+    """
+    n_train, n_val, _ = counts
+    length, stride, horizon = spec.window.length, spec.window.stride, spec.window.horizon
+    levels, dates_index = targets.levels, rows.used.index
     bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, len(starts))}
     X, y, dates, truth, naive, split_starts = {}, {}, {}, {}, {}, {}
-    regular = bool(np.all(np.diff(starts) == w.stride))
+    regular = bool(np.all(np.diff(starts) == stride))
     for split, (a, b) in bounds.items():
-        X[split] = (sliding(x_scaled, length, int(starts[a]), int(starts[b - 1]) + 1, w.stride) if regular
-                    else sliding(x_scaled, length)[starts[a:b]])  # gaps left by filled targets: a copy
-        y[split] = y_scaled[a:b]
-        dates[split] = pd.DatetimeIndex(used.index[target_rows[a:b]])
-        truth[split] = levels[target_rows[a:b]]
-        naive[split] = levels[last_rows[a:b]]
+        X[split] = (sliding(scaled.x_scaled, length, int(starts[a]), int(starts[b - 1]) + 1, stride) if regular
+                    else sliding(scaled.x_scaled, length)[starts[a:b]])  # gaps left by filled targets: a copy
+        y[split] = scaled.y_scaled[a:b]
+        dates[split] = pd.DatetimeIndex(dates_index[targets.target_rows[a:b]])
+        truth[split] = levels[targets.target_rows[a:b]]
+        naive[split] = levels[targets.last_rows[a:b]]
         split_starts[split] = starts[a:b]
     naive_name = "persistence"
     if horizon == 0:  # the target at the window's last step is the answer itself: another baseline
-        naive, naive_name = _horizon0_baseline(levels, starts, length, bounds, n_train, mode, classes is not None)
-    elif classes:
+        naive, naive_name = _horizon0_baseline(levels, starts, length, bounds, n_train, spec.model.mode,
+                                               targets.classes is not None)
+    elif targets.classes:
         naive_name = "last step's class"
-    return Windowed(X, y, dates, truth, naive, x_scaler, y_scaler, train_rows, list(d.features), d.target,
-                    split_starts, pd.DatetimeIndex(used.index), d.transform, dropped, mode, horizon, levels,
-                    x_scaled, classes, vocab, naive_name)
+    return _Splits(X, y, dates, truth, naive, split_starts, naive_name)
 
 
 def _labels(values: np.ndarray, names: list[str] | None, target: str) -> tuple[np.ndarray, list[str]]:

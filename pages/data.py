@@ -4,17 +4,18 @@ import streamlit as st
 from core import data
 from core import spec as spec_module
 from core.spec import SpecError
-from ui import data_views, state, views
+from core.errors import sentence
+from ui import data_views, loads, patches, spec_state, views
 
-state.through_app()  # first: see ui/state.py
+patches.route_through_app()  # first: see ui/patches.py
 
 st.title("Data")
-data_views.source_picker(state.get_spec())
-spec = state.get_spec()
+data_views.source_picker(spec_state.get_spec())
+spec = spec_state.get_spec()
 try:
-    frame = state.load_frame(spec)
+    frame = loads.load_frame(spec)
 except (data.DataError, SpecError) as exc:
-    st.error(f"The current data cannot be loaded: {state.sentence(str(exc))} Pick another source above.")
+    st.error(f"The current data cannot be loaded: {sentence(str(exc))} Pick another source above.")
     frame = None
 
 TRANSFORM_HELP = ("raw: the values as they are. log: log of the values (needs values above 0). pct: percent "
@@ -27,52 +28,55 @@ SCALER_HELP = ("Rescales every column to a small range, fitted on the training r
 
 def follow_target() -> None:
     """When the inputs were just the old target, make them the new target."""
-    if st.session_state.get("w.data.features") == [state.get_spec().data.target]:
+    if st.session_state.get("w.data.features") == [spec_state.get_spec().data.target]:
         st.session_state["w.data.features"] = [st.session_state["w.data.target"]]
 
 
 def split_input(name: str, label: str, by_count: bool):
     help_text = "Split by date, never shuffled: test is the last segment, validation the one before it."
     if by_count:
-        return state.bind(st.number_input, "split", name, f"{label} (number of targets)", min_value=1, step=10,
+        return fields.bind(st.number_input, "split", name, f"{label} (number of targets)", from_widget=int, min_value=1,
+                           step=10,
                           key=f"w.split.{name}.count", to_widget=lambda v: v if isinstance(v, int) else 300,
                           help=help_text)
-    return state.bind(st.number_input, "split", name, f"{label} (share of targets)", min_value=0.01, max_value=0.95,
+    return fields.bind(st.number_input, "split", name, f"{label} (share of targets)", from_widget=float, min_value=0.01,
+                       max_value=0.95,
                       step=0.05, format="%.2f", key=f"w.split.{name}.share",
                       to_widget=lambda v: v if isinstance(v, float) else 0.15, help=help_text)
 
 
+fields = spec_state.Fields()  # every widget below edits one spec field; fields.commit() writes them all
 if frame is not None:
     data_views.source_line(spec, frame)
     columns = data.numeric_columns(frame)
     st.subheader("Columns and preparation")
     left, mid, right = st.columns(3)
     with left:
-        target = state.bind(st.selectbox, "data", "target", "Target (the column to predict)", options=columns,
-                            on_change=follow_target)
-        features = state.bind(st.multiselect, "data", "features", "Input features", options=columns,
-                              help="Each selected column becomes one feature of every time step. "
-                                   "Usually the target itself; add others for a multivariate input.")
+        target = fields.bind(st.selectbox, "data", "target", "Target (the column to predict)", options=columns,
+                             on_change=follow_target)
+        features = fields.bind(st.multiselect, "data", "features", "Input features", from_widget=list, options=columns,
+                               help="Each selected column becomes one feature of every time step. "
+                                    "Usually the target itself; add others for a multivariate input.")
     with mid:
-        missing = state.bind(st.radio, "data", "missing", "Missing values", options=spec_module.MISSING,
-                             horizontal=True, format_func={"drop": "drop rows", "ffill": "forward-fill",
-                                                           "interpolate": "interpolate"}.get,
-                             help="Drop the rows, carry the last value forward, or draw a straight line across "
-                                  "the gap (in time). Leading gaps that cannot be filled are dropped.")
+        missing = fields.bind(st.radio, "data", "missing", "Missing values", options=spec_module.MISSING,
+                              horizontal=True, format_func={"drop": "drop rows", "ffill": "forward-fill",
+                                                            "interpolate": "interpolate"}.get,
+                              help="Drop the rows, carry the last value forward, or draw a straight line across "
+                                   "the gap (in time). Leading gaps that cannot be filled are dropped.")
         data_views.missing_values(spec, frame, missing)
-        transform = state.bind(st.radio, "data", "transform", "Transform", options=spec_module.TRANSFORMS,
-                               horizontal=True, help=TRANSFORM_HELP)
-        scaler = state.bind(st.radio, "data", "scaler", "Scaling", options=spec_module.SCALERS, horizontal=True,
-                            help=SCALER_HELP)
+        transform = fields.bind(st.radio, "data", "transform", "Transform", options=spec_module.TRANSFORMS,
+                                horizontal=True, help=TRANSFORM_HELP)
+        scaler = fields.bind(st.radio, "data", "scaler", "Scaling", options=spec_module.SCALERS, horizontal=True,
+                             help=SCALER_HELP)
     with right:
-        length = state.bind(st.number_input, "window", "length", "Window length (time steps)", min_value=1, step=5,
-                            help="How many past steps the network reads to make one prediction.")
-        horizon = state.bind(st.number_input, "window", "horizon", "Horizon (steps ahead)", min_value=0,
-                             key="w.data.horizon",  # not the Model page's key: a widget id per page
-                             help="1 predicts the next step; 5 predicts the value five steps after the window.")
-        stride = state.bind(st.number_input, "window", "stride", "Stride (steps between windows)", min_value=1,
-                            help="1 uses every window; a larger stride keeps every n-th one (fewer, less "
-                                 "overlapping samples). Counted back from the newest window.")
+        length = fields.bind(st.number_input, "window", "length", "Window length (time steps)", min_value=1, step=5,
+                             help="How many past steps the network reads to make one prediction.")
+        horizon = fields.bind(st.number_input, "window", "horizon", "Horizon (steps ahead)", min_value=0,
+                              key="w.data.horizon",  # not the Model page's key: a widget id per page
+                              help="1 predicts the next step; 5 predicts the value five steps after the window.")
+        stride = fields.bind(st.number_input, "window", "stride", "Stride (steps between windows)", min_value=1,
+                             help="1 uses every window; a larger stride keeps every n-th one (fewer, less "
+                                  "overlapping samples). Counted back from the newest window.")
     by_count = st.radio("Split sizes as", ["share of targets", "number of targets"], horizontal=True,
                         index=int(isinstance(spec.split.test, int)), key="split_mode") == "number of targets"
     cols = st.columns(2)
@@ -85,24 +89,19 @@ if frame is not None:
                    "average of the window's last values, and a linear autoregression on the same window. All are "
                    "scored on the same test targets as the model.")
         b1, b2 = st.columns(2)
-        season = state.bind(b1.number_input, "evaluate", "season", "Season (steps; 0 = detect)", min_value=0,
+        season = fields.bind(b1.number_input, "evaluate", "season", "Season (steps; 0 = detect)", min_value=0,
+                             from_widget=lambda v: int(v) or None,
                             to_widget=lambda v: v or 0,
                             help="The seasonal naive baseline repeats the value one season before the target: 5 for "
                                  "a business week of daily data, 24 for a day of hourly data. 0 detects it from the "
                                  "training rows (the strongest autocorrelation of the changes, else the calendar).")
-        moving = state.bind(b2.number_input, "evaluate", "moving_average", "Moving average of the last", min_value=1,
-                            help="How many of the window's last values the moving-average baseline averages.")
+        moving = fields.bind(b2.number_input, "evaluate", "moving_average", "Moving average of the last", min_value=1,
+                             help="How many of the window's last values the moving-average baseline averages.")
 
     if not features:
         st.error("Pick at least one input feature; the previous features are kept.")
         features = spec.data.features
-    spec = state.update_spec(
-        data={"target": target, "features": list(features), "missing": missing, "transform": transform,
-              "scaler": scaler},
-        window={"length": int(length), "horizon": int(horizon), "stride": int(stride)},
-        split={"val": int(val) if by_count else float(val), "test": int(test) if by_count else float(test)},
-        evaluate={"season": int(season) or None, "moving_average": int(moving)},
-    ) or state.get_spec()
+    spec = fields.commit(data={"features": list(features)})
 
     st.subheader("What the network sees")
     views.data_preview(spec, explain=True)

@@ -2,15 +2,15 @@
 import streamlit as st
 
 from ui import inspect_views as views
-from ui import probe, state
+from ui import patches, probe, session_runs
 
-state.through_app()  # first: see ui/state.py
+patches.route_through_app()  # first: see ui/patches.py
 
 st.title("Inspect")
 view = views.view_picker()
 st.caption(views.VIEWS[view])
 
-run = state.current_run()
+run = session_runs.current()
 if view == "Memory race":
     views.memory_race_view()
 elif run is None:

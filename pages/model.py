@@ -3,32 +3,34 @@ import streamlit as st
 
 from core import modes
 from core.spec import CELLS, LOSSES, MODES, OPTIMIZERS, TASKS
-from ui import state
-from ui.model_controls import MODE_NAMES, horizon_by_hand, several_steps, task_changed
+from ui import loads, patches, spec_state
+from ui.model_controls import MODE_NAMES, horizon_by_hand, mode_changed, task_changed
 
-state.through_app()  # first: see ui/state.py
+patches.route_through_app()  # first: see ui/patches.py
 
 st.title("Model")
-spec = state.get_spec()
+spec = spec_state.get_spec()
+fields = spec_state.Fields()  # every widget below edits one spec field; fields.commit() writes them all
 st.subheader("Sequence shape")
-task = state.bind(st.segmented_control, "model", "task", "Task", options=list(TASKS), on_change=task_changed,
-                  help="regression predicts numbers. classification predicts a class label: the target column must hold "
-                       "whole-number labels (0/1, a letter's index, a digit); softmax output, cross-entropy, accuracy.")
+task = fields.bind(st.segmented_control, "model", "task", "Task", from_widget=False, options=list(TASKS),
+                   on_change=task_changed,
+                   help="regression predicts numbers. classification predicts a class label: the target column must hold "
+                        "whole-number labels (0/1, a letter's index, a digit); softmax output, cross-entropy, accuracy.")
 task = task or st.session_state.get("w.model.task") or spec.model.task  # clicking the active segment clears it
 top = st.columns([3, 1, 1])
-mode = state.bind(top[0].radio, "model", "mode", "Mode", options=MODES, format_func=MODE_NAMES.get, horizontal=True,
-                  on_change=several_steps, help="How windows map to predictions.")
+mode = fields.bind(top[0].radio, "model", "mode", "Mode", options=MODES, format_func=MODE_NAMES.get, horizontal=True,
+                   on_change=mode_changed, help="How windows map to predictions.")
 several = st.session_state.get("w.model.mode", spec.model.mode) in ("direct", "seq2seq")
-horizon = state.bind(top[1].number_input, "window", "horizon", "Horizon (steps ahead)", min_value=2 if several else 0,
-                     on_change=horizon_by_hand, help="many-to-one and stateful: predict the value this many steps after the window. direct "
-                          "and seq2seq: predict every step up to it (2 or more). 0: the target at the window's own "
-                          "steps (labelling windows, mapping one column to another, the autoencoder); the target "
-                          "may then not be an input.")
-forecast_steps = state.bind(top[2].number_input, "window", "forecast_steps", "Forecast steps", min_value=1,
-                            max_value=1000, disabled=mode in ("direct", "seq2seq") or horizon != 1,
-                            help="How far a one-step model forecasts past the data, feeding its predictions back "
-                                 "in (recursive; needs horizon 1). direct and seq2seq forecast `horizon` steps at "
-                                 "once.")
+horizon = fields.bind(top[1].number_input, "window", "horizon", "Horizon (steps ahead)", min_value=2 if several else 0,
+                      on_change=horizon_by_hand, help="many-to-one and stateful: predict the value this many steps after the window. direct "
+                           "and seq2seq: predict every step up to it (2 or more). 0: the target at the window's own "
+                           "steps (labelling windows, mapping one column to another, the autoencoder); the target "
+                           "may then not be an input.")
+forecast_steps = fields.bind(top[2].number_input, "window", "forecast_steps", "Forecast steps", min_value=1,
+                             max_value=1000, disabled=mode in ("direct", "seq2seq") or horizon != 1,
+                             help="How far a one-step model forecasts past the data, feeding its predictions back "
+                                  "in (recursive; needs horizon 1). direct and seq2seq forecast `horizon` steps at "
+                                  "once.")
 note = st.session_state.pop("horizon_note", None)
 if note == "several":
     st.info(f"{MODE_NAMES[mode]} predicts several steps at once, so the horizon is now 5. Change it above.")
@@ -48,74 +50,82 @@ picture.code(modes.MODE_DIAGRAM[mode], language=None)
 left, right = st.columns(2)
 with left:
     st.subheader("Architecture")
-    cell = state.bind(st.radio, "model", "cell", "Recurrent cell", options=list(CELLS), horizontal=True,
-                      help="SimpleRNN: one tanh layer. LSTM: input, forget and output gates with a cell state. "
-                           "GRU: update and reset gates, fewer parameters than an LSTM.")
-    units_text = state.bind(st.text_input, "model", "units", "Units per layer", to_widget=lambda u: ", ".join(map(str, u)),
-                            help="One number per stacked layer, 1 to 4 layers of 1 to 1024 units, e.g. 64 or 64, 32. "
-                                 "return_sequences is set for you: every layer but the last returns its whole "
-                                 "sequence to the next (many-to-many keeps it to the end).")
-    dropout = state.bind(st.slider, "model", "dropout", "Dropout after each recurrent layer", min_value=0.0,
-                         max_value=0.95, step=0.05, help="Randomly zeroes this share of activations while training.")
-    recurrent_dropout = state.bind(st.slider, "model", "recurrent_dropout", "Recurrent dropout", min_value=0.0,
-                                   max_value=0.95, step=0.05,
-                                   help="Dropout on the state passed from step to step. Above 0 it rules out the "
-                                        "fast cuDNN kernel on a GPU (see the layer table).")
-    bidirectional = state.bind(st.toggle, "model", "bidirectional", "Bidirectional", disabled=mode == "stateful",
-                               help="Read each window forwards and backwards and join both states. Not with "
-                                    "stateful layers, which carry state forward in time.")
-    head_units = state.bind(st.number_input, "model", "head_units", "Dense head units (0 = none)", min_value=0,
-                            max_value=1024, help="A hidden Dense(units, relu) layer before the output layer.")
+    cell = fields.bind(st.radio, "model", "cell", "Recurrent cell", options=list(CELLS), horizontal=True,
+                       help="SimpleRNN: one tanh layer. LSTM: input, forget and output gates with a cell state. "
+                            "GRU: update and reset gates, fewer parameters than an LSTM.")
+    units_text = fields.bind(st.text_input, "model", "units", "Units per layer", from_widget=False,
+                             to_widget=lambda u: ", ".join(map(str, u)),
+                             help="One number per stacked layer, 1 to 4 layers of 1 to 1024 units, e.g. 64 or 64, 32. "
+                                  "return_sequences is set for you: every layer but the last returns its whole "
+                                  "sequence to the next (many-to-many keeps it to the end).")
+    dropout = fields.bind(st.slider, "model", "dropout", "Dropout after each recurrent layer", min_value=0.0,
+                          max_value=0.95, step=0.05, help="Randomly zeroes this share of activations while training.")
+    recurrent_dropout = fields.bind(st.slider, "model", "recurrent_dropout", "Recurrent dropout", min_value=0.0,
+                                    max_value=0.95, step=0.05,
+                                    help="Dropout on the state passed from step to step. Above 0 it rules out the "
+                                         "fast cuDNN kernel on a GPU (see the layer table).")
+    bidirectional = fields.bind(st.toggle, "model", "bidirectional", "Bidirectional", from_widget=False,
+                                disabled=mode == "stateful",
+                                help="Read each window forwards and backwards and join both states. Not with "
+                                     "stateful layers, which carry state forward in time.")
+    head_units = fields.bind(st.number_input, "model", "head_units", "Dense head units (0 = none)", min_value=0,
+                             max_value=1024, help="A hidden Dense(units, relu) layer before the output layer.")
     cols = st.columns(2)
-    input_dense = state.bind(cols[0].number_input, "model", "input_dense", "Input projection units (0 = none)",
-                             min_value=0, max_value=1024,
-                             help="A Dense layer applied to every time step before the first recurrent layer, as in "
-                                  "the classic TensorFlow tutorials (the 'input hidden layer').")
-    embedding_dim = state.bind(cols[1].number_input, "model", "embedding_dim", "Embedding size (0 = none)",
-                               min_value=0, max_value=1024,
-                               help="Learn a vector of this size for each token: the one input column must hold "
-                                    "whole numbers from 0 (e.g. a letter's index), with scaling set to none.")
+    input_dense = fields.bind(cols[0].number_input, "model", "input_dense", "Input projection units (0 = none)",
+                              min_value=0, max_value=1024,
+                              help="A Dense layer applied to every time step before the first recurrent layer, as in "
+                                   "the classic TensorFlow tutorials (the 'input hidden layer').")
+    embedding_dim = fields.bind(cols[1].number_input, "model", "embedding_dim", "Embedding size (0 = none)",
+                                min_value=0, max_value=1024,
+                                help="Learn a vector of this size for each token: the one input column must hold "
+                                     "whole numbers from 0 (e.g. a letter's index), with scaling set to none.")
 with right:
     st.subheader("Training")
     cols = st.columns(2)
-    epochs = state.bind(cols[0].number_input, "train", "epochs", "Epochs", min_value=1)
-    batch = state.bind(cols[1].select_slider, "train", "batch_size", "Batch size",
-                       options=sorted({8, 16, 32, 64, 128, 256, 512, spec.train.batch_size}),
-                       help="Windows per gradient step. Stateful: also the number of windows per fixed batch.")
-    optimizer = state.bind(cols[0].selectbox, "train", "optimizer", "Optimizer", options=list(OPTIMIZERS))
-    momentum = state.bind(cols[1].number_input, "train", "momentum", "Momentum (SGD)", min_value=0.0,
-                          max_value=0.99, step=0.1, disabled=optimizer != "sgd", help="Only SGD uses it.")
-    lr = state.bind(cols[0].number_input, "train", "learning_rate", "Learning rate", min_value=1e-6, max_value=10.0,
-                    format="%.5f", step=0.0005, help="Step size of the optimizer. Too high and the loss can become NaN.")
+    epochs = fields.bind(cols[0].number_input, "train", "epochs", "Epochs", min_value=1)
+    batch = fields.bind(cols[1].select_slider, "train", "batch_size", "Batch size",
+                        options=sorted({8, 16, 32, 64, 128, 256, 512, spec.train.batch_size}),
+                        help="Windows per gradient step. Stateful: also the number of windows per fixed batch.")
+    optimizer = fields.bind(cols[0].selectbox, "train", "optimizer", "Optimizer", options=list(OPTIMIZERS))
+    momentum = fields.bind(cols[1].number_input, "train", "momentum", "Momentum (SGD)", min_value=0.0,
+                           max_value=0.99, step=0.1, disabled=optimizer != "sgd", help="Only SGD uses it.")
+    lr = fields.bind(cols[0].number_input, "train", "learning_rate", "Learning rate", min_value=1e-6, max_value=10.0,
+                     format="%.5f", step=0.0005, help="Step size of the optimizer. Too high and the loss can become NaN.")
     losses = ["crossentropy"] if task == "classification" else [x for x in LOSSES if x != "crossentropy"]
     if st.session_state.get("w.train.loss") not in losses:
         st.session_state["w.train.loss"] = losses[0]
-    loss = state.bind(cols[1].selectbox, "train", "loss", "Loss", options=losses,
-                      help="mse punishes big misses most; mae treats all misses alike; huber is mse near zero "
-                           "and mae far out, so outliers pull less. Classification uses cross-entropy.")
-    clipnorm = state.bind(cols[0].number_input, "train", "clipnorm", "Gradient clipping (0 = off)", min_value=0.0,
+    loss = fields.bind(cols[1].selectbox, "train", "loss", "Loss", options=losses,
+                       help="mse punishes big misses most; mae treats all misses alike; huber is mse near zero "
+                            "and mae far out, so outliers pull less. Classification uses cross-entropy.")
+    clipnorm = fields.bind(cols[0].number_input, "train", "clipnorm", "Gradient clipping (0 = off)",
+                           from_widget=lambda v: float(v) or None, min_value=0.0,
                           step=0.5, to_widget=lambda v: float(v or 0.0),
                           help="Rescale any gradient longer than this norm: a guard against exploding gradients.")
-    seed = state.bind(cols[1].number_input, "train", "seed", "Seed", min_value=0, step=1,
-                      help="The same spec and seed give the same loss history on a CPU.")
-    stop_on = state.bind(st.toggle, "train", "early_stopping", "Early stopping", key="w.train.es",
-                         to_widget=lambda v: v is not None, help="Stop when val_loss has not improved for a while.")
+    seed = fields.bind(cols[1].number_input, "train", "seed", "Seed", min_value=0, step=1,
+                       help="The same spec and seed give the same loss history on a CPU.")
+    stop_on = fields.bind(st.toggle, "train", "early_stopping", "Early stopping", from_widget=False, key="w.train.es",
+                          to_widget=lambda v: v is not None, help="Stop when val_loss has not improved for a while.")
     cols = st.columns(2)
-    patience = state.bind(cols[0].number_input, "train", "early_stopping", "Patience (epochs)", min_value=1,
-                          key="w.train.es.patience", to_widget=lambda v: (v or {}).get("patience", 5),
-                          disabled=not stop_on)
-    restore = state.bind(cols[1].toggle, "train", "early_stopping", "Restore best weights", key="w.train.es.restore",
-                         to_widget=lambda v: (v or {}).get("restore_best_weights", True), disabled=not stop_on)
-    lr_on = state.bind(st.toggle, "train", "reduce_lr", "Reduce the learning rate on a plateau", key="w.train.rl",
-                       to_widget=lambda v: v is not None,
-                       help="Multiply the learning rate by a factor when val_loss stalls (ReduceLROnPlateau).")
+    patience = fields.bind(cols[0].number_input, "train", "early_stopping", "Patience (epochs)", from_widget=False,
+                           min_value=1,
+                           key="w.train.es.patience", to_widget=lambda v: (v or {}).get("patience", 5),
+                           disabled=not stop_on)
+    restore = fields.bind(cols[1].toggle, "train", "early_stopping", "Restore best weights", from_widget=False,
+                          key="w.train.es.restore",
+                          to_widget=lambda v: (v or {}).get("restore_best_weights", True), disabled=not stop_on)
+    lr_on = fields.bind(st.toggle, "train", "reduce_lr", "Reduce the learning rate on a plateau", from_widget=False,
+                        key="w.train.rl",
+                        to_widget=lambda v: v is not None,
+                        help="Multiply the learning rate by a factor when val_loss stalls (ReduceLROnPlateau).")
     cols = st.columns(2)
-    factor = state.bind(cols[0].number_input, "train", "reduce_lr", "Factor", min_value=0.05, max_value=0.95,
-                        step=0.05, key="w.train.rl.factor", to_widget=lambda v: (v or {}).get("factor", 0.5),
-                        disabled=not lr_on)
-    lr_patience = state.bind(cols[1].number_input, "train", "reduce_lr", "Patience (epochs) ", min_value=1,
-                             key="w.train.rl.patience", to_widget=lambda v: (v or {}).get("patience", 3),
-                             disabled=not lr_on)
+    factor = fields.bind(cols[0].number_input, "train", "reduce_lr", "Factor", from_widget=False, min_value=0.05,
+                         max_value=0.95,
+                         step=0.05, key="w.train.rl.factor", to_widget=lambda v: (v or {}).get("factor", 0.5),
+                         disabled=not lr_on)
+    lr_patience = fields.bind(cols[1].number_input, "train", "reduce_lr", "Patience (epochs) ", from_widget=False,
+                              min_value=1,
+                              key="w.train.rl.patience", to_widget=lambda v: (v or {}).get("patience", 3),
+                              disabled=not lr_on)
 
 try:
     units = [int(u) for u in str(units_text).replace(";", ",").split(",") if u.strip()]
@@ -123,20 +133,15 @@ except ValueError:
     st.error(f"Units must be whole numbers separated by commas, e.g. 64, 32 (got {units_text!r}); "
              "the previous units are kept.")
     units = spec.model.units
-spec = state.update_spec(
-    model={"cell": cell, "units": units, "dropout": float(dropout), "bidirectional": bool(bidirectional) and
-           mode != "stateful", "mode": mode, "recurrent_dropout": float(recurrent_dropout), "head_units": int(head_units),
-           "task": task, "input_dense": int(input_dense), "embedding_dim": int(embedding_dim)},
-    window={"horizon": int(horizon), "forecast_steps": int(forecast_steps)},
-    train={"epochs": int(epochs), "batch_size": int(batch), "optimizer": optimizer, "learning_rate": float(lr),
-           "seed": int(seed), "loss": loss, "momentum": float(momentum), "clipnorm": float(clipnorm) or None,
-           "early_stopping": {"patience": int(patience), "restore_best_weights": bool(restore)} if stop_on else None,
+spec = fields.commit(
+    model={"task": task, "units": units, "bidirectional": bool(bidirectional) and mode != "stateful"},
+    train={"early_stopping": {"patience": int(patience), "restore_best_weights": bool(restore)} if stop_on else None,
            "reduce_lr": {"factor": float(factor), "patience": int(lr_patience)} if lr_on else None},
-) or state.get_spec()
+)
 
 st.subheader("Layers")
 try:
-    rows, total = state.layer_table(spec)
+    rows, total = loads.layer_table(spec)
 except Exception as exc:  # noqa: BLE001 - e.g. out of memory: say so, keep the page
     st.error(f"This model could not be built ({exc.__class__.__name__}). Use fewer units or layers.")
 else:

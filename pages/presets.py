@@ -1,11 +1,12 @@
 """Presets: the classic RNN tutorials in one click, each with what it shows, its shapes, and a live run."""
 import streamlit as st
 
-from core import presets
+from core import describe, presets
 from core.spec import SpecError
-from ui import present, state, train_views, views
+from core.errors import sentence
+from ui import launch, loads, patches, present, session_runs, spec_state, train_views, views
 
-state.through_app()  # first: see ui/state.py
+patches.route_through_app()  # first: see ui/patches.py
 
 NAMES = list(presets.PRESETS)
 CURRENT = "preset"  # the preset on show; each mode's picker widget has its own key, seeded from it
@@ -63,7 +64,7 @@ if presenting:
     st.title(preset.title)
 about = st.container()  # filled below: folded away in presentation mode once a run is on show
 
-current = state.get_spec()
+current = spec_state.get_spec()
 if picked == "sine-to-cosine" and st.toggle(
         "Unscaled x from 3000", key="unscaled_x",
         help="Also feed x itself, starting at 3000 and not scaled: watch training stall. Then set the scaler to "
@@ -73,13 +74,13 @@ if picked == "sine-to-cosine" and st.toggle(
                "the projection and the LSTM's tanh into saturation, where gradients vanish. The run with the toggle "
                "off stays on the Runs page for comparison.")
 if picked in CSV_PRESETS and current.data.source == "csv" and st.toggle(
-        f"Run on my CSV ({views.source_title(current)})", key="preset_on_csv",
+        f"Run on my CSV ({describe.source_title(current)})", key="preset_on_csv",
         help="Use the CSV loaded on the Data page; its columns are matched by name, ignoring case (open = Open)."):
     try:
-        spec, note = presets.on_csv(spec, current.data.path, list(state.load_frame(current).columns))
+        spec, note = presets.on_csv(spec, current.data.path, list(loads.load_frame(current).columns))
         st.caption(note)
     except (SpecError, ValueError) as exc:
-        st.warning(f"{state.sentence(str(exc))} The built-in data is used instead.", icon=":material/table_chart:")
+        st.warning(f"{sentence(str(exc))} The built-in data is used instead.", icon=":material/table_chart:")
 
 buttons = st.columns([1.3, 1.5, 3])
 train_clicked = buttons[0].button("Train this preset", type="primary", icon=":material/play_arrow:",
@@ -88,14 +89,30 @@ load_clicked = buttons[1].button("Load into the editor", icon=":material/edit:",
                                  help=tip("Copy the settings to the Data and Model pages to change them before "
                                           "training."))
 error = None
-if train_clicked or load_clicked:
-    state.set_spec(spec)
-    state.forget_widgets()
-    if train_clicked:
-        error = state.start_training(spec)
+data_note = None
+if load_clicked and current.data.source == "csv" and spec.data.source != "csv":
+    # The editor holds the visitor's CSV: keep it when the preset can run on it, else say the data changed.
+    if picked in CSV_PRESETS:
+        try:
+            spec, matched = presets.on_csv(spec, current.data.path, list(loads.load_frame(current).columns))
+            data_note = ("ok", f"It runs on your CSV, {describe.source_title(current)}: {matched}.")
+        except (SpecError, ValueError) as exc:
+            why = sentence(str(exc))[:-1]
+            data_note = ("changed", f"Your CSV does not fit it ({why[:1].lower()}{why[1:]}).")
     else:
-        st.success("Loaded. Change it on the Data and Model pages, then train it on the Train page.",
-                   icon=":material/check:")
+        data_note = ("changed", "This preset needs its own data.")
+if train_clicked or load_clicked:
+    spec_state.set_spec(spec)
+    spec_state.forget_widgets()
+    if train_clicked:
+        error = launch.start_training(spec)
+    elif data_note and data_note[0] == "changed":
+        st.warning(f"Loaded, and **the data changed**: the editor now trains on {describe.source_title(spec)}, not on "
+                   f"your CSV {describe.source_title(current)}. {data_note[1]} To go back to your file, pick it again "
+                   "on the Data page.", icon=":material/swap_horiz:")
+    else:
+        st.success("Loaded. " + (data_note[1] + " " if data_note else "") + "Change it on the Data and Model "
+                   "pages, then train it on the Train page.", icon=":material/check:")
 if error:
     st.warning(error, icon=":material/block:")
 
@@ -103,9 +120,9 @@ with st.expander("Shapes: (samples, time steps, features), layer by layer", expa
     try:
         train_views.shape_explainer(spec)
     except ValueError as exc:
-        st.warning(state.sentence(str(exc)))
+        st.warning(sentence(str(exc)))
 
-run = state.current_run()
+run = session_runs.current()
 showing = run is not None and run.spec == spec
 with about.expander("What this preset shows", expanded=False) if presenting and showing else about:
     st.markdown(preset.shows)
@@ -113,7 +130,7 @@ with about.expander("What this preset shows", expanded=False) if presenting and 
                f"Command line: `python -m core train --preset {preset.name}`")
 if showing:
     running = run.snapshot().running
-    st.fragment(train_views.live_view, run_every=1.0 if running else None)(run, "-preset", was_running=running)
+    train_views.show_live(run, running, "-preset")
     if not running:
         train_views.extras(run)
         views.forecast_section(run, run.snapshot())

@@ -2,10 +2,10 @@
 import streamlit as st
 
 from ui import runs_views as views
-from ui import state
+from ui import patches
 from ui.views import sticky_choice
 
-state.through_app()  # first: see ui/state.py
+patches.route_through_app()  # first: see ui/patches.py
 
 st.title("Runs")
 section = sticky_choice("Section", ["History", "Race", "Import"], key="runs_section",

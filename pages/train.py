@@ -1,12 +1,14 @@
 """Train: start and stop training, and watch the loss, the predictions and the metrics live."""
 import streamlit as st
 
-from ui import state, train_views, views
+from core import describe
 
-state.through_app()  # first: see ui/state.py
+from ui import launch, patches, session_runs, spec_state, train_views, views
+
+patches.route_through_app()  # first: see ui/patches.py
 
 st.title("Train")
-spec = state.get_spec()
+spec = spec_state.get_spec()
 views.setup_summary(spec)
 
 left, right, _ = st.columns([1, 1, 2])  # at 800 px, [1, 1, 5] cut the labels to "T" and "S"
@@ -15,11 +17,11 @@ train_clicked = left.button("Train", type="primary", icon=":material/play_arrow:
                                  "the run goes on and this page finds it again.")
 stop_clicked = right.button("Stop", icon=":material/stop:",
                             help="Halt after the current batch. The history so far and the model are kept.")
-train_error = state.start_training(spec) if train_clicked else None
+train_error = launch.start_training(spec) if train_clicked else None
 if train_error:
     st.warning(train_error, icon=":material/block:")
 
-run = state.current_run()
+run = session_runs.current()
 missing = st.session_state.pop("missing_run", None)
 if missing and run is None:
     st.query_params.pop("run", None)
@@ -46,8 +48,8 @@ if run is None:
 else:
     was_running = run.snapshot().running
     if run.spec != spec:
-        st.caption(f"The run below used: {views.describe(run.spec)}. Click **Train** to train the settings above.")
-    st.fragment(train_views.live_view, run_every=1.0 if was_running else None)(run, was_running=was_running)
+        st.caption(f"The run below used: {describe.describe(run.spec)}. Click **Train** to train the settings above.")
+    train_views.show_live(run, was_running)
     if not train_views.failed(run):  # a failed run shows only its failure and advice (see live_view)
         st.page_link("pages/inspect.py", label="Look inside the cells: the gates of this run, live",
                      icon=":material/grid_on:")

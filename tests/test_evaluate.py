@@ -36,6 +36,21 @@ def test_mape_and_smape_are_safe_at_zero():
     assert evaluate.metrics(np.zeros(3), np.ones(3))["smape"] == 200.0
 
 
+def test_mape_is_left_out_where_percentages_of_the_targets_mean_nothing():
+    """A sine wave's targets cross zero: a good forecast gets a huge MAPE. It is NaN there (the table
+    shows a dash and says why), and kept for targets that stay away from zero."""
+    t = np.linspace(0, 6 * np.pi, 300)
+    truth = np.sin(t)
+    good = truth + 0.01
+    assert evaluate.metrics(truth, good)["rmse"] < 0.02
+    assert math.isnan(evaluate.metrics(truth, good)["mape"])  # crosses zero
+    near = np.abs(truth) + 1e-3  # one sign, but it comes near zero
+    assert math.isnan(evaluate.metrics(near, near + 0.01)["mape"])
+    prices = 100 + 10 * np.sin(t)  # far from zero: MAPE is meaningful
+    assert math.isclose(evaluate.metrics(prices, prices * 1.02)["mape"], 2.0)
+    assert math.isclose(evaluate.metrics(-prices, -prices * 1.02)["mape"], 2.0)  # all negative is fine too
+
+
 def test_report_shape_for_bare_arrays():
     r = evaluate.report(np.array([1.0, 2.0]), np.array([1.0, 2.0]), np.array([0.0, 1.0]))
     assert r["test"]["rmse"] == 0 and set(r["baselines"]) == {"naive"}

@@ -10,16 +10,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, csvfile, data, spec as spec_module, tickers
+from core import charts, csvfile, data, describe, spec as spec_module, tickers
 from core.spec import ExperimentSpec
-from ui import state
+from core.errors import sentence
+from ui import loads, spec_state
 
 SOURCES = {"builtin": "Built-in", "synthetic": "Synthetic", "ticker": "Ticker (Yahoo Finance)", "csv": "Upload CSV"}
 PERIOD_TEXT = {"1mo": "1 month", "3mo": "3 months", "6mo": "6 months", "1y": "1 year", "2y": "2 years",
                "5y": "5 years", "10y": "10 years", "ytd": "year to date", "max": "all available"}
-INTERVAL_TEXT = {"1d": "daily", "1wk": "weekly", "1mo": "monthly"}
-
-
 def source_picker(spec: ExperimentSpec) -> None:
     """Radio of sources and the picker of the chosen one. Only a load that works changes the spec."""
     if "w.source" not in st.session_state:
@@ -31,11 +29,11 @@ def source_picker(spec: ExperimentSpec) -> None:
 
 
 def kept(message: str) -> str:
-    return f"{state.sentence(message)} The previous data is kept."
+    return f"{sentence(message)} The previous data is kept."
 
 
 def _switch(**fields) -> None:
-    error = state.use_data(**fields)
+    error = spec_state.use_data(**fields)
     if error:
         st.error(kept(error))
     else:
@@ -88,7 +86,7 @@ def _ticker(spec: ExperimentSpec) -> None:
     cols = st.columns([2, 1, 1])
     symbol = cols[0].text_input("Ticker", value=d.ticker or "AAPL", max_chars=20, key="w.ticker",
                                 help="Yahoo Finance symbol: AAPL, BRK-B, ^GSPC (an index), EURUSD=X, 600519.SS")
-    interval = cols[1].selectbox("Interval", spec_module.INTERVALS, format_func=INTERVAL_TEXT.get,
+    interval = cols[1].selectbox("Interval", spec_module.INTERVALS, format_func=describe.INTERVAL_TEXT.get,
                                  index=spec_module.INTERVALS.index(d.interval), key="w.ticker.interval")
     by_dates = cols[2].radio("Range", ["period", "dates"], index=int(bool(d.source == "ticker" and d.start)),
                              horizontal=True, key="w.ticker.range", help="A period back from today, or two dates.")
@@ -106,7 +104,7 @@ def _ticker(spec: ExperimentSpec) -> None:
     if st.button("Fetch", type="primary", icon=":material/download:", key="w.ticker.fetch"):
         with st.spinner(f"Downloading {symbol.strip()} from Yahoo Finance..."):
             _switch(**fields)
-    st.caption(f"Downloads are kept for {state.TICKER_TTL // 60} minutes in memory and saved on disk, so a ticker "
+    st.caption(f"Downloads are kept for {loads.TICKER_TTL // 60} minutes in memory and saved on disk, so a ticker "
                "fetched once still works offline.")
 
 
@@ -141,8 +139,8 @@ def _csv(spec: ExperimentSpec) -> None:
             cols = st.columns([3, 1], vertical_alignment="bottom")
             choice = cols[0].selectbox("Which column holds the dates?", columns, key=f"w.pick_dates.{digest}")
             if cols[1].button("Use this column", key=f"w.use_dates.{digest}"):
-                path = next(state.uploads_dir().glob(f"{digest}-*"), None)
-                error = state.use_data(source="csv", path=str(path), date_column=choice)
+                path = next(data.uploads_dir().glob(f"{digest}-*"), None)
+                error = spec_state.use_data(source="csv", path=str(path), date_column=choice)
                 st.session_state["csv_upload"] = (digest, error, columns)
                 if error is None:
                     st.rerun()
@@ -158,18 +156,18 @@ def _store_upload(raw: bytes, name: str, digest: str) -> str | None:
     except data.DataError as exc:
         return str(exc)
     safe = re.sub(r"[^\w.-]", "_", name)[-80:]
-    path = state.uploads_dir() / f"{digest}-{safe}"
+    path = data.uploads_dir() / f"{digest}-{safe}"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(raw)
     except OSError as exc:
         return f"the upload could not be saved ({exc.strerror})"
-    return state.use_data(source="csv", path=str(path))
+    return spec_state.use_data(source="csv", path=str(path))
 
 
 def _date_column_picker(spec: ExperimentSpec) -> None:
     try:
-        frame = state.load_frame(spec)
+        frame = loads.load_frame(spec)
     except data.DataError:
         return
     columns = frame.attrs.get("csv_columns") or []
@@ -179,7 +177,7 @@ def _date_column_picker(spec: ExperimentSpec) -> None:
     key = f"w.date_column.{hashlib.sha1(str(spec.data.path).encode()).hexdigest()[:8]}"
 
     def pick() -> None:
-        error = state.use_data(source="csv", path=spec.data.path, date_column=st.session_state[key])
+        error = spec_state.use_data(source="csv", path=spec.data.path, date_column=st.session_state[key])
         st.session_state["date_column_error"] = error
         if error:
             st.session_state[key] = found  # the box goes back to the column the data still uses
@@ -200,21 +198,10 @@ def sample_csv() -> bytes:
 def source_line(spec: ExperimentSpec, frame: pd.DataFrame) -> None:
     """What is loaded now: name, rows, date range, data age, and what was fixed on the way."""
     age = tickers.age_text(frame)
-    st.markdown(f"**Loaded:** {source_title(spec)} · {len(frame):,} rows · {frame.index[0]:%Y-%m-%d} to "
+    st.markdown(f"**Loaded:** {describe.source_title(spec)} · {len(frame):,} rows · {frame.index[0]:%Y-%m-%d} to "
                 f"{frame.index[-1]:%Y-%m-%d}" + (f" · {age}" if age else ""))
     for note in frame.attrs.get("notes", []):
         (st.warning if "duplicate" in note or "Showing the copy" in note else st.caption)(note)
-
-
-def source_title(spec: ExperimentSpec) -> str:
-    d = spec.data
-    if d.source == "builtin" and d.name in data.BUILTINS:
-        return data.BUILTINS[d.name].title
-    if d.source == "synthetic" and d.name in data.GENERATORS:
-        return f"{data.GENERATORS[d.name].title} (synthetic)"
-    if d.source == "ticker":
-        return f"{d.ticker} ({INTERVAL_TEXT.get(d.interval, d.interval)}, Yahoo Finance)"
-    return csvfile.UPLOAD_PREFIX.sub("", str(d.path).replace("\\", "/").rsplit("/", 1)[-1])
 
 
 def missing_values(spec: ExperimentSpec, frame: pd.DataFrame, how: str) -> None:

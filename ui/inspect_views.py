@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, gates, memory
+from core import charts, describe, gates, memory_race
 
 from . import probe as probes
-from . import state, views
+from core.errors import sentence
+
+from . import session_runs, views
 
 VIEWS = {
     "Gates": "Every gate and state of one window, as the model computes them. Pick a window and a layer; "
@@ -50,7 +52,7 @@ def _evenly(n: int, limit: int) -> np.ndarray:
 
 
 def _label(p: probes.Probe) -> str:
-    return probes.label(p.spec, p.run_id)
+    return describe.run_label(p.spec, p.run_id, p.imported)
 
 
 def _window_picker(p: probes.Probe, col) -> int:
@@ -85,11 +87,21 @@ def _window_picker(p: probes.Probe, col) -> int:
     return int(st.session_state["inspect_window"])
 
 
+def follow_caption(kept: int, trained: int) -> str:
+    """What "Follow training" shows: the epoch of the weights in the heatmaps, and why it may trail
+    the progress bar (the worker writes the weights every 2 s, not after every epoch)."""
+    text = f"Weights after epoch {kept}, the newest kept"
+    if trained > kept:
+        text += (f"; training has finished epoch {trained}, whose weights follow within 2 s (they are written "
+                 "every 2 s, not after every epoch)")
+    return text + ". Refreshes every 2 s."
+
+
 def _epoch_picker(p: probes.Probe, col) -> int:
     epochs = p.epochs
     if p.running and col.toggle("Follow training", value=True, key="inspect_follow",
                                 help="Show the newest epoch's weights as training goes on. Turn off to scrub back."):
-        col.caption(f"Epoch {epochs[-1]} (the newest; refreshes every 2 s)")
+        col.caption(follow_caption(epochs[-1], p.trained))
         return epochs[-1]
     if len(epochs) == 1:
         col.caption(f"Weights after epoch {epochs[0]}" if epochs[0] else "Weights before training")
@@ -201,17 +213,17 @@ def _exports(p: probes.Probe, traces: dict, i: int, epoch: int) -> None:
 
 def _compare_with(p: probes.Probe):
     """A second run of this session to put next to `p`, or None."""
-    others = [r for r in state.session_runs() if r != p.run_id]
+    others = [r for r in session_runs.ids() if r != p.run_id]
     if not others:
         st.caption("Train another model in this session (e.g. a GRU after an LSTM) to compare the two here.")
         return None
-    labels = {r: probes.describe_run(r) for r in others}  # worked out here, in the script run, not in the widget
+    labels = {r: session_runs.label(r) for r in others}  # worked out here, in the script run, not in the widget
     choice = st.selectbox("Compare with", [None, *others], key="inspect_compare",
                           format_func=lambda r: "nothing" if r is None else labels.get(r, r),
                           help="Another run you trained in this session, drawn next to this one.")
     if choice is None:
         return None
-    other = probes.other_run(choice)
+    other = session_runs.find(choice)
     found = probes.probe(other) if other is not None else "that run is no longer in the run store"
     if isinstance(found, str):
         st.warning(f"Cannot compare with {choice}: {found}")
@@ -327,24 +339,24 @@ def memory_race_view() -> None:
         a, b, c = st.columns(3)
         lags = a.multiselect("Lags k", [1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200], default=[5, 20, 50, 100],
                              help="How many steps back the answer lies. Each k trains each cell once.")
-        cells = a.multiselect("Cells", list(memory.CELLS), default=list(memory.CELLS))
+        cells = a.multiselect("Cells", list(memory_race.CELLS), default=list(memory_race.CELLS))
         units = b.number_input("Units", 1, 256, 16, help="Units of the single recurrent layer, for every cell.")
         epochs = b.number_input("Epochs", 1, 100, 4, help="Passes over the training sequences, for every cell.")
         samples = c.number_input("Training sequences", 100, 50_000, 2000, step=500,
                                  help="Per k. The test set is a quarter as many (at least 200), drawn separately.")
-        init = c.radio("Gate initialisation", list(memory.INITS), format_func=memory.INITS.get,
+        init = c.radio("Gate initialisation", list(memory_race.INITS), format_func=memory_race.INITS.get,
                        help="Keras's default starts LSTM forget gates near 0.73 and GRU update gates near 0.5, so "
                             "memory fades within a few dozen steps until training fixes it. Chrono (Tallec & "
                             "Ollivier 2018) starts them so memory lasts up to k steps. SimpleRNN has no gates.")
         go = st.form_submit_button("Run the race", type="primary", icon=":material/flag:", disabled=busy)
     if go:
-        spec = memory.RaceSpec(lags=tuple(sorted(lags)), cells=tuple(cells), units=int(units), epochs=int(epochs),
-                               samples=int(samples), init=init)
+        spec = memory_race.RaceSpec(lags=tuple(sorted(lags)), cells=tuple(cells), units=int(units), epochs=int(epochs),
+                                    samples=int(samples), init=init)
         try:
-            st.session_state["race"] = race = memory.MemoryRace(spec).start()
+            st.session_state["race"] = race = memory_race.MemoryRace(spec).start()
             busy = True
         except ValueError as exc:
-            st.error(f"{state.sentence(str(exc))} Change the settings and run again.")
+            st.error(f"{sentence(str(exc))} Change the settings and run again.")
     if race is None:
         st.caption("With the defaults the race takes about a minute on two CPU cores. Measured here with chrono "
                    "initialisation: LSTM and GRU reach 100% at k = 5, 20, 50 and 100, SimpleRNN drops to chance "
@@ -374,5 +386,5 @@ def memory_race_view() -> None:
     progress()
     s = race.state()
     st.caption(f"Settings: {', '.join(race.spec.cells)}, {race.spec.units} units, {race.spec.samples} sequences, "
-               f"{race.spec.epochs} epochs, Adam {race.spec.learning_rate:g}, {memory.INITS[race.spec.init]}."
+               f"{race.spec.epochs} epochs, Adam {race.spec.learning_rate:g}, {memory_race.INITS[race.spec.init]}."
                + (" Stopped early: only finished trainings are shown." if s.status == "stopped" else ""))

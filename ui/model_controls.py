@@ -15,7 +15,7 @@ def task_changed() -> None:
     st.session_state["w.train.loss"] = TASK_LOSS[task]
 
 
-def several_steps() -> None:
+def mode_changed() -> None:
     """direct and seq2seq predict several steps: a horizon below 2 becomes 5; the autoencoder rebuilds
     its own window: the horizon becomes 0 (the person can change either). Leaving such a mode for a
     one-step mode puts a horizon that was set this way back to 1."""

@@ -1,4 +1,7 @@
-"""Work-arounds for Streamlit behaviour that breaks live training. Applied once by app.py."""
+"""Work-arounds for Streamlit behaviour, each named for what it does, with the version and the reason.
+
+Streamlit 1.67 (pinned in requirements.txt). Check each again when Streamlit is upgraded: the
+tests named in each docstring fail when a work-around is no longer needed or no longer works."""
 from __future__ import annotations
 
 import sys
@@ -10,8 +13,8 @@ def keep_keras_session() -> None:
     Streamlit 1.67's ScriptRunner calls `_clean_problem_modules()` when any run ends, fragment
     runs included, and that calls `keras.backend.clear_session()`: process-wide, so with the
     Train page polling once a second it reset Keras state under the training thread, ran a full
-    gc and cleared TensorFlow's kernel cache every second (measured: epochs ~10x slower, see
-    shared/FACTS.md). We keep the matplotlib clean-up it also does and drop the Keras part.
+    gc and cleared TensorFlow's kernel cache every second (measured: epochs ~10x slower; the
+    README's Development section has the figures). We keep the matplotlib clean-up it also does and drop the Keras part.
     """
     from streamlit.runtime.scriptrunner import script_runner
 
@@ -27,3 +30,29 @@ def keep_keras_session() -> None:
 
     _clean_problem_modules._rnnlab = True
     script_runner._clean_problem_modules = _clean_problem_modules
+
+
+def route_through_app() -> None:
+    """Run every page through app.py's st.navigation. Each page calls it first.
+
+    Streamlit 1.67 decides once per server process whether the app is a multipage app of the old
+    kind: `PagesManager.uses_pages_directory` is True when a `pages/` folder sits next to the main
+    script, until some script run has called `st.navigation` (which sets it to False). Until then a
+    run is served the old way: a first visitor with a deep link (/presets?present=1) got
+    pages/presets.py on its own, without app.py (no sidebar, no page settings, no workspace), and
+    so did everyone after them until someone opened the root. There is no config option for this
+    in 1.67 (`client.showSidebarNavigation` only hides the menu), and the product keeps the
+    `pages/` folder its brief names, so: such a run turns the old way off and runs app.py in its
+    place, within the same run (a click is not lost), and app.py's st.navigation draws this page.
+    tests/e2e (the deep link as a fresh server's first request) fails without it.
+    """
+    import runpy
+    from pathlib import Path
+
+    import streamlit as st
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        runpy.run_path(str(Path(__file__).resolve().parents[1] / "app.py"), run_name="__main__")
+        st.stop()

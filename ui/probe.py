@@ -8,7 +8,6 @@ here, lazily: only this page needs it) and only its layer structure is used.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -16,7 +15,9 @@ import streamlit as st
 from core import gates, runs
 from core.spec import ExperimentSpec
 
-from . import state
+from core.errors import sentence
+
+from . import loads
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Probe:
     history: dict[int, list[np.ndarray]]
     running: bool
     imported: bool = False  # a model uploaded as .keras: its layers are not the spec's
+    trained: int = 0  # epochs the run has finished (the newest kept weights may be an epoch or two behind)
 
     @property
     def epochs(self) -> list[int]:
@@ -55,9 +57,7 @@ class Probe:
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the saved model...")
 def _saved_model(path: str, mtime: float):
-    import keras
-
-    return keras.saving.load_model(Path(path) / "model.keras", compile=False)
+    return runs.load_model(path)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -76,52 +76,23 @@ def _live_model(spec_json: str, input_shape: tuple, classes: int, vocab: int):
 def probe(run) -> Probe | str:
     """A Probe for a run (live or finished), or a message saying why there is none yet."""
     if run.snapshot().running:
-        path = Path(run.path)
-        history = _saved_history(str(path), state._mtime(path / "weights.npz"))
+        history = _saved_history(str(run.path), runs.file_version(run.path, "weights.npz"))
         if not history:
             return "The model is being built; its gates appear after a moment."
         try:
-            windowed = state.windowed(run.spec)
+            windowed = loads.windowed(run.spec)
         except ValueError as exc:
-            return f"The data this run trains on cannot be loaded here: {state.sentence(str(exc))}"
+            return f"The data this run trains on cannot be loaded here: {sentence(str(exc))}"
         model = _live_model(run.spec.to_json(), tuple(windowed.input_shape), len(windowed.classes or ()),
                             windowed.vocab)
-        return Probe(run.run_id, run.spec, model, windowed, history, True)
-    path = Path(run.path)
-    model_file = path / "model.keras"
-    if not model_file.is_file():
+        return Probe(run.run_id, run.spec, model, windowed, history, True, trained=run.snapshot().epoch)
+    if not runs.has_model(run.path):
         return "This run has no saved model (it failed before training started), so there are no gates to show."
     try:
-        windowed = state.windowed(run.spec)  # a CSV outside the uploads is refused where it is read
+        windowed = loads.windowed(run.spec)  # a CSV outside the uploads is refused where it is read
     except ValueError as exc:  # the data cannot be read again (a ticker offline, a moved file)
-        return f"The data this run was trained on cannot be loaded again: {state.sentence(str(exc))}"
-    mtime = model_file.stat().st_mtime
-    model = _saved_model(str(path), mtime)
-    history = _saved_history(str(path), mtime) or {run.snapshot().epoch: model.get_weights()}
-    return Probe(run.run_id, run.spec, model, windowed, history, False, _imported(path) == "model")
-
-
-def _imported(path: Path) -> str | None:
-    """"model" or "bundle" for an imported run (run.json's "imported"), else None."""
-    import json
-
-    try:
-        return json.loads((path / "run.json").read_text()).get("imported")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def label(spec: ExperimentSpec, run_id: str) -> str:
-    """A run in a few words: "BiLSTM 64+32 · <run id>"."""
-    m = spec.model
-    return f"{'Bi' if m.bidirectional else ''}{m.cell} {'+'.join(map(str, m.units))} · {run_id}"
-
-
-def describe_run(run_id: str) -> str:
-    run = other_run(run_id)
-    return label(run.spec, run_id) if run is not None else f"{run_id} (no longer saved)"
-
-
-def other_run(run_id: str):
-    """A run of this session other than the current one (live or saved), or None."""
-    return state.find_run(run_id)
+        return f"The data this run was trained on cannot be loaded again: {sentence(str(exc))}"
+    version = runs.file_version(run.path, "model.keras")
+    model = _saved_model(str(run.path), version)
+    history = _saved_history(str(run.path), version) or {run.snapshot().epoch: model.get_weights()}
+    return Probe(run.run_id, run.spec, model, windowed, history, False, runs.imported_as(run.path) == "model")

@@ -6,10 +6,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import charts, runs
+from core import charts, data, describe, runs
+from core.errors import sentence
 from core.spec import ExperimentSpec, SpecError
 
-from . import state, views
+from . import address, launch, session_runs, spec_state
 
 MAX_COMPARE = 8
 
@@ -26,13 +27,20 @@ def _table(rows: list[dict]) -> pd.DataFrame:
                                  "ratio": "RMSE / persistence", "accuracy": "test accuracy %", "saved_at": "saved"})
 
 
+def status_text(status: str, message: str | None) -> str:
+    """"finished 4 epochs", not "finished: finished 4 epochs": the status only when the message does not say it."""
+    message = (message or "").strip()
+    said = status.lower() in message.lower().split(" (")[0]  # "training failed (...)" says "failed"
+    return message if said else f"{status}: {message}" if message else status
+
+
 def _label(row: dict) -> str:
-    return f"{row['cell']} {row['units']} · {row['data']} {row['setup']} · {row['run_id']}"
+    return row["label"]
 
 
 def history() -> None:
     """The run table, overlays of the picked runs, and actions on one run."""
-    rows = runs.list_runs(state.run_root(), workspace=state.workspace())
+    rows = runs.list_runs(session_runs.root(), workspace=address.workspace())
     if not rows:
         st.info("No runs in this workspace yet. Every training you start on the Train page (or in the Race above) "
                 "is kept here.", icon=":material/history:")
@@ -57,12 +65,11 @@ def history() -> None:
 def _overlays(rows: list[dict]) -> None:
     histories, frames = {}, {}
     for row in rows:
-        path = Path(row["path"])
-        if (path / "history.csv").is_file():
-            h = pd.read_csv(path / "history.csv")
-            histories[_label(row)] = {"loss": h["loss"].tolist(), "val_loss": h["val_loss"].tolist()}
-        if (path / "predictions.csv").is_file():
-            frames[_label(row)] = pd.read_csv(path / "predictions.csv", parse_dates=["date"])
+        history, frame = runs.read_history(row["path"]), runs.read_predictions(row["path"])
+        if history:
+            histories[_label(row)] = {"loss": history["loss"], "val_loss": history["val_loss"]}
+        if frame is not None:
+            frames[_label(row)] = frame
     left, right = st.columns([2, 3])
     if histories:
         log_y = left.toggle("Log-scale loss", key="runs_log", value=False,
@@ -91,22 +98,22 @@ def _actions(by_id: dict[str, dict]) -> None:
     st.markdown("**One run**")
     run_id = st.selectbox("Run", list(by_id), key="runs_one", format_func=lambda r: _label(by_id[r]))
     row = by_id[run_id]
-    st.caption(f"Status: {row['status']}: {row['message']}")
+    st.caption(f"Status: {status_text(row['status'], row['message'])}")
     a, b, c, d = st.columns(4)
     if a.button("Open on Train", icon=":material/open_in_new:", disabled=row["status"] == "interrupted",
                 help="Show this run on the Train page (its charts, metrics and downloads) and Inspect it."):
-        if state.open_run(run_id):
+        if session_runs.open(run_id):
             st.switch_page("pages/train.py")
         st.error("That run can no longer be read from the store.")
     if b.button("Use its settings", icon=":material/tune:",
                 help="Load this run's spec (data, window, model, training) as the current setup."):
         try:
-            state.set_spec(state.check_outside_spec(
-                ExperimentSpec.from_json((Path(row["path"]) / "spec.json").read_text())))
-            state.forget_widgets()
+            spec_state.set_spec(data.check_outside_spec(
+                runs.read_spec(row["path"])))
+            spec_state.forget_widgets()
             st.success("Its settings are now the current setup.")
         except (OSError, SpecError) as exc:
-            st.error(f"Its spec could not be read: {state.sentence(str(exc))}")
+            st.error(f"Its spec could not be read: {sentence(str(exc))}")
     c.download_button("Download .zip", lambda path=row["path"]: runs.bundle(path), file_name=f"{run_id}.zip",
                       mime="application/zip", icon=":material/download:", key="runs_zip",
                       help="spec.json, model.keras, history.csv, predictions.csv, metrics.json and gates.npz.")
@@ -115,8 +122,8 @@ def _actions(by_id: dict[str, dict]) -> None:
         if st.button("Yes, delete it", type="primary", key="runs_delete"):
             if row["status"] == "running":
                 st.error("It is still training: stop it on the Train page first.")
-            elif runs.delete(run_id, state.run_root(), state.workspace()):
-                state.forget_run(run_id)
+            elif runs.delete(run_id, session_runs.root(), address.workspace()):
+                session_runs.forget(run_id)
                 st.rerun()
             else:
                 st.error("It could not be deleted (it is training, not in this workspace, or gone already).")
@@ -125,14 +132,14 @@ def _actions(by_id: dict[str, dict]) -> None:
 def race() -> None:
     """Train SimpleRNN, LSTM and GRU on the current setup, one after another, and compare."""
 
-    spec = state.get_spec()
+    spec = spec_state.get_spec()
     st.markdown("One click trains **SimpleRNN, LSTM and GRU** one after another on the same data, window, split, "
-                "layer sizes, training settings and seed: " + views.describe(spec))
+                "layer sizes, training settings and seed: " + describe.describe(spec))
     current = st.session_state.get("cell_race")
     busy = current is not None and current.running
     a, b, _ = st.columns([2, 1, 4])
     if a.button("Race the three cells", type="primary", icon=":material/flag:", disabled=busy):
-        error = state.start_race(spec)
+        error = launch.start_race(spec)
         if error:
             st.warning(error, icon=":material/block:")
         current = st.session_state.get("cell_race")
@@ -147,7 +154,7 @@ def race() -> None:
     def live() -> None:
         started = current.started
         for job in started:
-            state.remember_run(job.run_id)  # offered for comparison on Inspect
+            session_runs.remember(job.run_id)  # offered for comparison on Inspect
         done = sum(not j.running for j in started)
         now = next((j for j in started if j.running), None) if current.running else None
         total = len(current.jobs)
@@ -169,7 +176,11 @@ def race() -> None:
                          column_config={c: st.column_config.NumberColumn(format="%.4f")
                                         for c in ("test RMSE", "test MAE", "persistence RMSE")}
                          | {"s / epoch": st.column_config.NumberColumn(format="%.2f"),
-                            "direction %": st.column_config.NumberColumn(format="%.1f")})
+                            "direction %": st.column_config.NumberColumn(format="%.1f"),
+                            "verdict": st.column_config.TextColumn(width="large")})
+            verdicts = [v for v in table["verdict"] if v != "training..."]
+            if verdicts:  # the race's conclusion in full, not cut off in a table cell
+                st.markdown("**Verdicts**\n" + "\n".join(f"- {v}" for v in verdicts))
         if busy and not current.running:
             st.rerun()
 
@@ -193,27 +204,27 @@ def imports() -> None:
         st.caption(f"{upload.name} was imported. Remove it above to import another file.")
         return
     suffix = Path(upload.name).suffix.lower()
-    data = upload.getvalue()
+    content = upload.getvalue()
     try:
         if suffix == ".json":
             try:
-                spec = state.check_outside_spec(ExperimentSpec.from_json(data.decode("utf-8-sig")))
+                spec = data.check_outside_spec(ExperimentSpec.from_json(content.decode("utf-8-sig")))
             except UnicodeDecodeError:
                 raise runs.ImportRefused("the file is not UTF-8 text; save the spec as UTF-8 JSON") from None
             except SpecError as exc:
-                raise runs.ImportRefused(f"it is not a usable spec. {state.sentence(str(exc))}") from None
-            state.set_spec(spec)
-            state.forget_widgets()
-            st.success(f"Configuration restored from {upload.name}: {views.describe(spec)}", icon=":material/check:")
+                raise runs.ImportRefused(f"it is not a usable spec. {sentence(str(exc))}") from None
+            spec_state.set_spec(spec)
+            spec_state.forget_widgets()
+            st.success(f"Configuration restored from {upload.name}: {describe.describe(spec)}", icon=":material/check:")
         elif suffix == ".keras":
-            run_id = state.import_model(upload.name, data)
+            run_id = launch.import_model(upload.name, content)
             st.success(f"{upload.name} is now run {run_id}, evaluated on the current setup. Open it from History, "
                        "or look inside it on Inspect.", icon=":material/check:")
         else:
-            run_id = state.import_bundle(data)
+            run_id = launch.import_bundle(content)
             st.success(f"{upload.name} is now run {run_id}. It is in History.", icon=":material/check:")
         st.session_state["runs_imported"] = marker
     except runs.ImportRefused as exc:
         text = str(exc)
-        st.error(f"{upload.name} was not imported: {text if text.endswith('.') else state.sentence(text)}",
+        st.error(f"{upload.name} was not imported: {text if text.endswith('.') else sentence(text)}",
                  icon=":material/block:")

@@ -10,7 +10,7 @@ import streamlit as st
 from core import charts, modes
 from core.spec import ExperimentSpec
 from core.snapshot import FAILED
-from ui import state, views
+from ui import loads, views
 
 LIVE_POINTS = 600  # points per line while the chart redraws every few seconds; all 2000 once the run ends
 LETTERS_HELP = "Letters the model knows; it reads the last letters you type, up to its window length."
@@ -22,12 +22,34 @@ def failed(run) -> bool:
     return run.snapshot().status in (FAILED, "interrupted")  # interrupted: its worker died, no model
 
 
-def live_view(run, key: str = "", was_running: bool = False) -> None:
+# Seconds between the live view's polls of the run directory. Quick while the user waits for
+# something to happen (the first loss point, or the end after Stop: measured, a 1 s poll added up
+# to a second to both), slower while epochs come in, so the browser's redraws leave the CPU to
+# the worker (bench/live.py: Chromium's redraws cost about 1 CPU-second per epoch of the default spec).
+QUICK_POLL, POLL = 0.25, 1.0
+
+
+def poll_seconds(run, was_running: bool) -> float | None:
+    """How often the live view of `run` polls: None once it has ended."""
+    if not was_running:
+        return None
+    return QUICK_POLL if run.snapshot().epoch == 0 or run.stopping else POLL
+
+
+def show_live(run, was_running: bool, key: str = "") -> None:
+    """The live view of `run` as a fragment that polls the run directory while it trains."""
+    every = poll_seconds(run, was_running)
+    st.fragment(live_view, run_every=every)(run, key, was_running=was_running, quick=every == QUICK_POLL)
+
+
+def live_view(run, key: str = "", was_running: bool = False, quick: bool = False) -> None:
     """Progress, loss (and accuracy), predictions and metrics of `run`, from its latest snapshot;
     for a failed run only the failure, its advice and the loss up to it.
 
     was_running: the run was training when the page last ran in full; once it has ended, the
-    whole page reruns (this view polls as a fragment) to show what a finished run offers."""
+    whole page reruns (this view polls as a fragment) to show what a finished run offers.
+    quick: the fragment polls at QUICK_POLL; once the first epoch is in (and no Stop is pending)
+    the page reruns once, so the fragment slows to POLL."""
     snap = run.snapshot()
     spec = run.spec
     views.progress(snap)
@@ -44,7 +66,8 @@ def live_view(run, key: str = "", was_running: bool = False) -> None:
         failure_view(run, snap, log_y, key)
     else:
         _training_view(run, snap, spec, log_y, key)
-    if was_running and not run.snapshot().running:
+    now = run.snapshot()
+    if was_running and (not now.running or (quick and now.epoch >= 1 and not run.stopping)):
         st.rerun()
 
 
@@ -83,7 +106,7 @@ def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str) -> No
     else:
         pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status, len(run.frame(snap))),
                                      lambda: charts.prediction_figure(
-                                         by_step(run.frame(snap), spec), target, horizon=horizon,
+                                         dates_as_steps(run.frame(snap), spec), target, horizon=horizon,
                                          naive_name=(snap.metrics or {}).get("naive_name", "persistence"),
                                          points=LIVE_POINTS if snap.running else charts.MAX_POINTS))
     if pred_fig is not None:
@@ -94,7 +117,7 @@ def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str) -> No
         pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")
     if spec.model.mode == "autoencoder" and snap.predictions is not None:
         recon = views.figure_once(("recon", run.run_id, snap.predictions_epoch, snap.status),
-                                  lambda: charts.window_error_figure(by_step(run.frame(snap), spec), target))
+                                  lambda: charts.window_error_figure(dates_as_steps(run.frame(snap), spec), target))
         pred_col.plotly_chart(recon, width="stretch", key=f"recon{key}")
     if classify:
         class_table(snap, spec.model.cell)
@@ -102,7 +125,7 @@ def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str) -> No
         views.metrics_table(snap, target, horizon, spec.train.learning_rate, cell=spec.model.cell)
 
 
-def by_step(frame: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
+def dates_as_steps(frame: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
     """Generated series and image rows have made-up dates (a day per row from 2000-01-01): chart them
     by step number instead, so no axis pretends they happened in 2006."""
     made_up = spec.data.source == "synthetic" or (spec.data.source == "builtin" and spec.data.name in ("digits", "mnist"))
@@ -122,7 +145,7 @@ def _wave(run, spec: ExperimentSpec) -> pd.Series | None:
     if len(spec.data.features) != 1 or spec.model.embedding_dim:
         return None
     try:
-        frame = state.load_frame(spec)
+        frame = loads.load_frame(spec)
     except ValueError:
         return None
     dates = run.frame(run.snapshot())["date"]
@@ -163,9 +186,9 @@ def class_table(snap, cell: str) -> None:
 
 def shape_explainer(spec: ExperimentSpec) -> None:
     """(samples, time steps, features) and every layer's output shape, with what it does to the shape."""
-    rows, total = state.layer_table(spec)
+    rows, total = loads.layer_table(spec)
     try:
-        w = state.windowed(spec)
+        w = loads.windowed(spec)
         n, t, f = sum(w.counts().values()), *w.input_shape
         st.markdown(f"**Input**: `(samples, time steps, features)` = `({n}, {t}, {f})`  ·  **target** `y` "
                     f"`{(n, *w.y['train'].shape[1:])}`")

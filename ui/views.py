@@ -5,60 +5,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, data
+from core import charts, data, describe, runs
+from core.errors import sentence
 from core.spec import ExperimentSpec, SpecError
-from ui import state
+from ui import data_views, loads, session_runs
 
 MIN_EVAL_TARGETS = 30  # fewer validation or test targets than this make metrics noise
 STATUS_STYLE = {"queued": st.info, "running": st.info, "finished": st.success, "stopped": st.warning, "failed": st.error,
                 "interrupted": st.warning}
-
-
-def source_title(spec: ExperimentSpec) -> str:
-    from ui.data_views import source_title
-
-    return source_title(spec)
-
-
-def layers_text(spec: ExperimentSpec) -> str:
-    m, h = spec.model, spec.window.horizon
-    bi = "Bi" if m.bidirectional else ""
-    stack = " → ".join(f"{bi}{m.cell}({u})" for u in m.units)
-    if m.input_dense:
-        stack = f"Dense({m.input_dense}) → {stack}"
-    if m.embedding_dim:
-        stack = f"Embedding({m.embedding_dim}) → {stack}"
-    out = "Dense(classes, softmax)" if m.task == "classification" else f"Dense({h if m.mode == 'direct' else 1})"
-    dense = ([f"Dense({m.head_units})"] if m.head_units else []) + [out]
-    if m.mode in ("seq2seq", "many_to_many", "autoencoder"):
-        dense = [f"TimeDistributed({d})" for d in dense]
-    if m.mode in ("seq2seq", "autoencoder"):
-        stack += f" → RepeatVector({spec.window.length if m.mode == 'autoencoder' else h}) → {bi}{m.cell}({m.units[-1]})"
-    extras = [x for x in (m.dropout and f"dropout {m.dropout:g}", m.recurrent_dropout and
-                          f"recurrent dropout {m.recurrent_dropout:g}") if x]
-    return (("stateful " if m.mode == "stateful" else "") + " → ".join([stack, *dense])
-            + (f" ({', '.join(extras)})" if extras else ""))
-
-
-def describe(spec: ExperimentSpec, bold: bool = False) -> str:
-    """One line: data, target, window, layers and training settings."""
-    b = "**" if bold else ""
-    d, t = spec.data, spec.train
-    prep = [x for x in (d.transform != "raw" and f"{d.transform} transform",
-                        d.scaler != "minmax" and f"{d.scaler} scaling",
-                        spec.window.stride > 1 and f"stride {spec.window.stride}") if x]
-    h, mode = spec.window.horizon, spec.model.mode
-    verb = "classifying" if spec.model.task == "classification" else "predicting"
-    ahead = (f"1 to {h} steps ahead" if mode in ("direct", "seq2seq") else f"{h} step{'s' if h != 1 else ''} ahead"
-             if h else "at every step of the window" if mode == "many_to_many" else "at the window's last step")
-    what = (f"rebuilding {b}{d.target}{b} over the" if mode == "autoencoder" else
-            f"{verb} {b}{d.target}{b} {ahead} from the")
-    return (f"{b}{source_title(spec)}{b}, {what} "
-            f"last {b}{spec.window.length}{b} steps of {', '.join(d.features)}"
-            + (f" ({', '.join(prep)})" if prep else "") + f" · {b}{layers_text(spec)}{b} · "
-            f"{t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}, {t.loss} loss"
-            + "".join(x for x in (t.clipnorm and f", clipnorm {t.clipnorm:g}", t.early_stopping and ", early stopping",
-                                  t.reduce_lr and ", reduce LR on plateau") if x))
 
 
 def sticky_choice(label: str, options: list[str], key: str, help: str | None = None) -> str:
@@ -80,7 +34,7 @@ def sticky_choice(label: str, options: list[str], key: str, help: str | None = N
 
 
 def setup_summary(spec: ExperimentSpec) -> None:
-    st.markdown(describe(spec, bold=True))
+    st.markdown(describe.describe(spec, bold=True))
     cols = st.columns(2)
     cols[0].page_link("pages/data.py", label="Change data and window", icon=":material/table_chart:")
     cols[1].page_link("pages/model.py", label="Change model and training", icon=":material/account_tree:")
@@ -89,9 +43,9 @@ def setup_summary(spec: ExperimentSpec) -> None:
 def preparation_error(spec: ExperimentSpec) -> str | None:
     """Why the spec's data cannot be windowed, or None when it can."""
     try:
-        state.windowed(spec)
+        loads.windowed(spec)
     except ValueError as exc:  # DataError, SpecError, or a library error on odd data
-        return state.sentence(str(exc))
+        return sentence(str(exc))
     return None
 
 
@@ -102,15 +56,15 @@ def data_preview(spec: ExperimentSpec, explain: bool = False, show_error: bool =
     windows cannot be made, the series is still drawn, then the reason (unless `show_error` is off).
     """
     try:
-        frame = state.load_frame(spec)
+        frame = loads.load_frame(spec)
     except (data.DataError, SpecError) as exc:
         if show_error:
-            st.error(state.sentence(str(exc)))
+            st.error(sentence(str(exc)))
         return
     error = preparation_error(spec)
     bounds = None
     if error is None:
-        prepared = state.windowed(spec)
+        prepared = loads.windowed(spec)
         bounds = {s: prepared.dates[s][0] for s in ("val", "test")}
     if spec.data.target in frame.columns:
         st.plotly_chart(charts.series_figure(frame[spec.data.target], bounds), width="stretch", key="series_chart")
@@ -119,9 +73,7 @@ def data_preview(spec: ExperimentSpec, explain: bool = False, show_error: bool =
             st.error(error)
         return
     if explain:
-        from ui.data_views import shape_panel
-
-        shape_panel(spec, prepared)
+        data_views.shape_panel(spec, prepared)
     else:
         st.caption(prepared.shape_text())
     small = {s: n for s, n in prepared.counts().items() if s != "train" and n < MIN_EVAL_TARGETS}
@@ -176,7 +128,8 @@ def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1)
                                  "direction": "Direction %"})
 
 
-METRIC_HELP = ("RMSE and MAE are in the target's units. MAPE % skips zero targets; sMAPE % is symmetric (0-200). "
+METRIC_HELP = ("RMSE and MAE are in the target's units. MAPE % skips zero targets and shows – where the targets "
+               "change sign or come near zero (a percentage of a value near zero says nothing); sMAPE % is symmetric (0-200). "
                "MASE divides MAE by the average change over the horizon in the training rows (below 1: better "
                "than that naive step). Direction % is how often the prediction moves the right way from the "
                "window's last value.")
@@ -246,7 +199,13 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
 
 def sidebar_status() -> None:
     """The current run's progress in the sidebar, polled every 2 s while it runs."""
-    run = state.current_run()
+    run = session_runs.current()
+    race = st.session_state.get("cell_race")
+    if run is None and race is not None:  # a race trains runs of its own, not the session's current run
+        done = sum(not entry.running for entry in race.started)
+        st.caption(f"Cell race: {done} of {len(race.jobs)} cells trained" + (", training now" if race.running else "")
+                   + ". Its runs are on **Runs**.")
+        return
     if run is None:
         st.caption("No training run yet: open **Train** and click Train.")
         return
@@ -267,15 +226,12 @@ def downloads(run) -> None:
     snap = run.snapshot()
     if snap.status == "failed" and snap.epoch == 0:
         return
-    path = getattr(run, "path", None) or (state.run_root() / run.run_id)
-    files = [("predictions.csv", "text/csv"), ("forecast.csv", "text/csv"), ("metrics.json", "application/json"),
-             ("spec.json", "application/json"), ("model.keras", "application/octet-stream")]
-    present = [(name, mime) for name, mime in files if (path / name).is_file()]
+    present = runs.downloads(run.path)
     if not present:
         return
     cols = st.columns(len(present))
     for col, (name, mime) in zip(cols, present):
-        col.download_button(name, (path / name).read_bytes(), file_name=f"{run.run_id}-{name}",
+        col.download_button(name, runs.read_download(run.path, name), file_name=f"{run.run_id}-{name}",
                             mime=mime, icon=":material/download:", key=f"dl-{name}")
 
 

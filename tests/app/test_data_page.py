@@ -7,7 +7,7 @@ import pytest
 from core import tickers
 
 from ..conftest import tiny_spec
-from .test_pages import button, new_app, open_page, session_run
+from .helpers import button, new_app, open_page, session_run, table
 
 
 def data_page(spec=None):
@@ -23,7 +23,13 @@ def errors(at) -> str:
 
 
 def split_table(at) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if "samples" in d.value.columns)
+    return table(at, "samples")
+
+
+# The tiny spec's splits: the built-in S&P 500 in 2018 (251 trading days), windows of 10, 70/15/15
+TINY_SPLITS = pd.DataFrame({"samples": [169, 36, 36], "first target": ["2018-01-17", "2018-09-18", "2018-11-07"],
+                            "last target": ["2018-09-17", "2018-11-06", "2018-12-31"]},
+                           index=pd.Index(["train", "val", "test"], name="split"))
 
 
 def test_builtin_switch_takes_the_datasets_target_and_shows_its_license():
@@ -108,11 +114,13 @@ def test_ticker_fetch_switches_the_data_and_shows_its_age(monkeypatch):
 def test_failed_fetch_explains_and_keeps_the_previous_data(monkeypatch, failure, message):
     at = data_page()
     before = loaded_line(at)
+    pd.testing.assert_frame_equal(split_table(at), TINY_SPLITS)
     monkeypatch.setattr(tickers, "download", FakeDownload(failure))
     fetch(at, "NOPE")
     assert message in errors(at) and "previous data is kept" in errors(at)
     assert at.session_state["spec"].data.source == "builtin"
-    assert loaded_line(at) == before and split_table(at) is not None
+    assert loaded_line(at) == before
+    pd.testing.assert_frame_equal(split_table(at), TINY_SPLITS)  # the previous data's windows, still shown
 
 
 def test_bad_ticker_characters_are_refused_before_any_download(monkeypatch):

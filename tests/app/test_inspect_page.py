@@ -1,15 +1,14 @@
 """The Inspect page through AppTest: the empty state, gate heatmaps of a trained run, the other views."""
 from __future__ import annotations
 
-import base64
 import json
 
 import numpy as np
 
-from core import memory
+from core import memory_race
 
 from ..conftest import tiny_spec
-from .test_pages import button, figures, new_app, open_page, poll, session_run, stop_job, train_to_the_end
+from .helpers import button, figures, new_app, open_page, poll, session_run, stop_job, train_to_the_end, values
 
 
 def _trained(spec=None, cell="LSTM"):
@@ -20,14 +19,6 @@ def _trained(spec=None, cell="LSTM"):
     at.switch_page("pages/inspect.py").run()
     assert not at.exception, at.exception
     return at
-
-
-def _values(v) -> np.ndarray:
-    """A figure array from its JSON: a list, or Plotly's {"dtype", "bdata"[, "shape"]} encoding."""
-    if isinstance(v, dict):
-        out = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
-        return out.reshape([int(n) for n in str(v["shape"]).split(",")]) if "shape" in v else out
-    return np.asarray(v)
 
 
 def _heatmaps(fig: dict) -> dict[str, dict]:
@@ -52,7 +43,7 @@ def test_gate_heatmaps_of_a_trained_lstm_follow_the_window_and_epoch_pickers():
     fig = figs[title]
     maps = _heatmaps(fig)
     assert set(maps) == {"input", "forget", "candidate", "output", "cell", "h"}
-    forget = _values(maps["forget"]["z"])
+    forget = values(maps["forget"]["z"])
     assert forget.shape == (5, 10) and 0 <= forget.min() and forget.max() <= 1  # (units, time steps)
     layout = fig["layout"]
     assert layout["coloraxis"]["cmin"] == 0 and layout["coloraxis"]["cmax"] == 1  # sigmoid gates: 0..1
@@ -105,8 +96,8 @@ def test_gru_run_shows_its_gates_and_the_other_views_render():
     names = {t["name"] for t in sat["data"] if t.get("mode") == "markers"}
     assert names == {"update", "reset"}
     points = next(t for t in sat["data"] if t.get("name") == "update")
-    fractions = np.concatenate([_values(points["x"]), _values(points["y"])])
-    assert len(_values(points["x"])) == 5 and 0 <= fractions.min() and fractions.max() <= 1  # one point per unit
+    fractions = np.concatenate([values(points["x"]), values(points["y"])])
+    assert len(values(points["x"])) == 5 and 0 <= fractions.min() and fractions.max() <= 1  # one point per unit
     at.segmented_control(key="inspect_view").set_value("Gradient flow").run()
     assert not at.exception
     grad = figures(at)["Gradient flow: how much each input step moves the prediction"]
@@ -163,5 +154,12 @@ def test_memory_race_runs_in_the_background_and_charts_accuracy(monkeypatch):
     assert list(results["k"]) == [1, 1, 2, 2] and list(results["cell"]) == ["SimpleRNN", "GRU"] * 2
     fig = figures(at)["Memory race: test accuracy against the lag"]
     assert [t["name"] for t in fig["data"]] == ["SimpleRNN", "GRU"]
+    for trace in fig["data"]:  # each line is its cell's test accuracy at k = 1, 2
+        part = results[results["cell"] == trace["name"]]
+        assert list(trace["x"]) == [1, 2]
+        np.testing.assert_allclose(values(trace["y"]), part["accuracy"], rtol=1e-6)
     assert any(d.label == "memory_race.csv" for d in at.get("download_button"))
-    assert json.loads(json.dumps(race.spec.lags)) == [1, 2] and isinstance(race, memory.MemoryRace)
+    assert isinstance(race, memory_race.MemoryRace)
+    spec = race.spec  # the settings on the page reached the race
+    assert json.loads(json.dumps(spec.lags)) == [1, 2]  # plain ints, as the page's CSV and settings line need
+    assert (list(spec.cells), spec.epochs, spec.samples) == (["SimpleRNN", "GRU"], 1, 200)

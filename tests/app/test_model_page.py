@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..conftest import tiny_spec
-from .test_pages import new_app, open_page, session_run
+from .helpers import button, figures, new_app, open_page, poll, session_run, table
 
 
 def model_page(spec=None):
@@ -10,7 +10,7 @@ def model_page(spec=None):
 
 
 def layer_rows(at) -> list[dict]:
-    return next(d.value for d in at.dataframe if "cuDNN on GPU" in d.value.columns).to_dict("records")
+    return table(at, "cuDNN on GPU").to_dict("records")
 
 
 def test_seq2seq_needs_a_horizon_and_shows_its_diagram_and_layers():
@@ -75,8 +75,6 @@ def test_training_controls_reach_the_spec():
 
 
 def test_a_seq2seq_run_trains_from_the_app_and_shows_its_forecast():
-    from .test_pages import button, figures, poll
-
     at = new_app(tiny_spec(model={"mode": "seq2seq"}, window={"horizon": 3}, train={"epochs": 1}))
     at.run()
     assert any("RepeatVector(3)" in m.value for m in at.markdown)  # the summary line names the shape
@@ -91,8 +89,6 @@ def test_a_seq2seq_run_trains_from_the_app_and_shows_its_forecast():
 
 def test_the_app_trains_on_windows_made_for_the_chosen_mode():
     """The windows cache must key on the mode: seq2seq targets are (samples, horizon, 1)."""
-    from .test_pages import button
-
     at = model_page(tiny_spec(window={"horizon": 3}, train={"epochs": 1, "batch_size": 16}))
     at.radio(key="w.model.mode").set_value("seq2seq").run()
     at.switch_page("pages/train.py").run()
@@ -111,8 +107,6 @@ def test_the_app_trains_on_windows_made_for_the_chosen_mode():
 
 
 def test_a_stateful_batch_bigger_than_a_split_is_refused_in_plain_words():
-    from .test_pages import button
-
     at = model_page(tiny_spec(model={"mode": "stateful"}, train={"batch_size": 512}))
     at.switch_page("pages/train.py").run()
     button(at, "Train").click().run()
@@ -135,7 +129,7 @@ def test_switching_to_classification_switches_the_loss_and_builds_a_softmax_head
     spec = at.session_state["spec"]
     assert spec.model.task == "classification" and spec.train.loss == "crossentropy"
     assert at.selectbox(key="w.train.loss").options == ["crossentropy"]
-    head = [r for r in at.dataframe[0].value.to_dict("records") if r["layer"] == "head"][0]
+    head = next(r for r in layer_rows(at) if r["layer"] == "head")
     assert head["output shape"] == "(None, 5)"  # one probability per letter
     at.segmented_control(key="w.model.task").set_value("regression").run()
     assert at.session_state["spec"].train.loss == "mse"

@@ -1,124 +1,12 @@
 """Every page through Streamlit's AppTest: render, edit the spec, train, poll, stop."""
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
-
 import keras
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import data, pool, runs, windows
-
 from ..conftest import tiny_spec
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-def new_app(spec=None, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    if spec is not None:
-        at.session_state["spec"] = spec
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at
-
-
-def open_page(page: str, spec=None) -> AppTest:
-    """A fresh app on the tiny spec (or `spec`), switched to pages/<page>.py, with no exception."""
-    at = new_app(spec or tiny_spec())
-    at.run()
-    at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def figures(at: AppTest) -> dict[str, dict]:
-    """Plotly figures on the page by title (Streamlit bolds titles: strip the tags)."""
-    out = {}
-    for chart in at.get("plotly_chart"):
-        fig = json.loads(chart.proto.spec)
-        title = fig["layout"].get("title", {}).get("text", "").replace("<b>", "").replace("</b>", "")
-        out[title] = fig
-    return out
-
-
-def loss_points(at: AppTest) -> int:
-    fig = figures(at).get("Loss")
-    return len(fig["data"][0].get("x", [])) if fig else 0
-
-
-def status(at: AppTest) -> str:
-    texts = [e.value for e in [*at.info, *at.success, *at.warning, *at.error] if str(e.value).startswith("Status:")]
-    return texts[0] if texts else ""
-
-
-def poll(at: AppTest, until, timeout: float = 90.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        at.run()
-        assert not at.exception, at.exception
-        if until(at):
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"condition not met; status {status(at)!r}")
-
-
-def button(at: AppTest, label: str):
-    return next(b for b in at.button if b.label == label)
-
-
-class SessionRun:
-    """The session's run as a test watches it: through its run directory, as the pages do."""
-
-    def __init__(self, run_id: str):
-        self.run_id = run_id
-        self.path = runs.default_root() / run_id
-
-    @property
-    def spec(self):
-        return runs.load(self.path)[0]
-
-    def snapshot(self):
-        return runs.load(self.path)[1]
-
-    @property
-    def running(self) -> bool:
-        return not (self.path / "run.json").is_file()
-
-    def join(self, timeout: float = 60.0) -> None:
-        deadline = time.time() + timeout
-        while self.running and time.time() < deadline:
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        pool.shared().stop(self.run_id, self.path)
-
-    @property
-    def windowed(self):
-        spec = self.spec
-        return windows.make(data.load(spec.data), spec)
-
-
-def session_run(at: AppTest) -> SessionRun | None:
-    run_id = at.session_state["run_id"] if "run_id" in at.session_state else None
-    return SessionRun(run_id) if run_id else None
-
-
-def train_to_the_end(at: AppTest) -> None:
-    """Click Train and poll until the session's run has ended."""
-    button(at, "Train").click().run()
-    poll(at, lambda a: not session_run(a).running)
-    at.run()  # the run may have ended after this rerun drew it: draw the finished page
-    assert not at.exception, at.exception
-
-
-def stop_job(at: AppTest) -> None:
-    job = session_run(at)
-    if job is not None:
-        job.stop()
-        job.join(30)
+from .helpers import button, figures, loss_points, new_app, param, poll, session_run, status, stop_job, table
 
 
 # -- rendering -----------------------------------------------------------------------------------
@@ -169,8 +57,8 @@ def test_data_page_edits_window_and_split():
     at.number_input(key="w.split.val.count").set_value(20).run()
     spec = at.session_state["spec"]
     assert spec.split.test == 30 and isinstance(spec.split.test, int) and spec.split.val == 20
-    table = next(d.value for d in at.dataframe if "samples" in d.value.columns)
-    assert table["samples"].to_dict() == {"train": table["samples"]["train"], "val": 20, "test": 30}
+    # 2018 has 251 trading days: 231 targets after the first window of 20, so 181 are left for training
+    assert table(at, "samples")["samples"].to_dict() == {"train": 181, "val": 20, "test": 30}
     assert not at.exception
     at.number_input(key="w.split.test.count").set_value(5).run()
     assert any("test has only 5 targets" in w.value for w in at.warning)
@@ -183,7 +71,9 @@ def test_window_longer_than_the_data_shows_an_error_and_keeps_the_data():
     at.number_input(key="w.window.length").set_value(400).run()
     assert not at.exception
     assert any("Shorten the window" in e.value for e in at.error)
-    assert at.dataframe  # the loaded rows are still on screen
+    rows = table(at, "Close")  # the loaded rows are still on screen: the last 20 of 2018
+    assert len(rows) == 20 and f"{rows.index[-1]:%Y-%m-%d}" == "2018-12-31"
+    assert not any("samples" in d.value.columns for d in at.dataframe)  # no splits of a window that does not fit
     at.switch_page("pages/train.py").run()
     button(at, "Train").click().run()
     assert any("Shorten the window" in w.value for w in at.warning)
@@ -312,11 +202,6 @@ def test_refresh_reattaches_to_the_job_and_later_reads_the_saved_run():
     later.run()
     assert not later.exception
     assert "finished 2 epochs" in status(later) and loss_points(later) == 2
-
-
-def param(at: AppTest, key: str) -> str:
-    value = at.query_params[key]
-    return value[0] if isinstance(value, list) else value
 
 
 def test_another_visitor_cannot_open_a_run_by_its_id():

@@ -7,8 +7,7 @@ import pandas as pd
 from core import presets
 from core.spec import ExperimentSpec
 
-from .test_inspect_page import _values
-from .test_pages import button, figures, new_app, poll, session_run, train_to_the_end
+from .helpers import button, figures, new_app, poll, session_run, table, train_to_the_end, values
 
 
 def presets_page(**query):
@@ -63,7 +62,7 @@ def test_training_a_letters_preset_shows_accuracy_and_answers_typed_letters():
     poll(at, lambda a: not session_run(a).running, 180)
     titles = list(figures(at))
     assert "Accuracy" in titles and "Confusion matrix (test)" in titles
-    accuracy = _values(figures(at)["Accuracy"]["data"][1]["y"])  # validation, per epoch, in percent
+    accuracy = values(figures(at)["Accuracy"]["data"][1]["y"])  # validation, per epoch, in percent
     assert len(accuracy) == presets.get("next-letter-4").experiment().train.epochs
     at.text_input(key="typed_letters").set_value("bcd").run()
     assert "After “bcd”: next is “e”" in figures(at)
@@ -118,10 +117,13 @@ def test_train_page_classifies_with_probabilities_coloured_by_class_and_a_confus
     probs = next(f for t, f in figs.items() if t.startswith("Class probabilities, last"))
     names = [t.get("name") for t in probs["data"]]
     assert {"predicted 0", "predicted 1", "p(0)", "p(1)"} <= set(names)
-    assert np.sum(_values(figs["Confusion matrix (test)"]["data"][0]["z"])) == len(session_run(at).windowed.y["test"])
-    table = [d.value for d in at.dataframe if "Accuracy %" in d.value.columns][0]
-    assert list(table.index)[1:] == ["majority class"] and 0 <= float(table["Accuracy %"].iloc[0]) <= 100
-    assert table["Log loss"].iloc[1] == "–"  # a baseline class has no probabilities
+    assert np.sum(values(figs["Confusion matrix (test)"]["data"][0]["z"])) == len(session_run(at).windowed.y["test"])
+    scores = table(at, "Accuracy %")
+    metrics = session_run(at).snapshot().metrics  # the run's test accuracy and the majority class's, as saved
+    assert list(scores.index) == ["GRU (epoch 2)", "majority class"]
+    assert list(scores["Accuracy %"]) == [f"{metrics['test']['accuracy']:.3f}",
+                                          *(f"{b['accuracy']:.3f}" for b in metrics["baselines"].values())]
+    assert scores["Log loss"].iloc[1] == "–"  # a baseline class has no probabilities
     assert "Error analysis" not in [h.value for h in at.subheader]  # residuals mean nothing for labels
 
 
@@ -132,7 +134,7 @@ def test_digits_are_read_row_by_row_and_the_autoencoder_shows_its_reconstruction
     train_to_the_end(at)
     figs = figures(at)
     image = next(t for t in figs if t.startswith("Test image "))
-    assert _values(figs[image]["data"][0]["z"]).shape == (8, 8)  # 8 rows of 8 pixels
+    assert values(figs[image]["data"][0]["z"]).shape == (8, 8)  # 8 rows of 8 pixels
     hidden = figs["Hidden state h of lstm_1, row by row"]["data"][0]
     assert len(hidden["y"]) == 8 and len(hidden["x"]) == 100
     at.slider(key="digit_index").set_value(3).run()
@@ -146,7 +148,6 @@ def test_digits_are_read_row_by_row_and_the_autoencoder_shows_its_reconstruction
     at.run()
     train_to_the_end(at)
     error = next(f for t, f in figures(at).items() if t.startswith("Reconstruction error per window"))
-    assert {t["name"] for t in error["data"]} == {"val", "test"} and np.isfinite(_values(error["data"][1]["y"])).all()
-    assert _values(error["data"][1]["x"]).dtype.kind in "iu"  # generated data is charted by step, not by made-up date
-    table = [d.value for d in at.dataframe if "RMSE" in d.value.columns][0]
-    assert "window mean" in table.index
+    assert {t["name"] for t in error["data"]} == {"val", "test"} and np.isfinite(values(error["data"][1]["y"])).all()
+    assert values(error["data"][1]["x"]).dtype.kind in "iu"  # generated data is charted by step, not by made-up date
+    assert "window mean" in table(at, "RMSE").index

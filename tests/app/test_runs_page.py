@@ -6,12 +6,20 @@ import json
 import zipfile
 
 import keras
+import numpy as np
+import pandas as pd
+import pytest
 
-from core import runs
+from core import evaluate, runs
 from core.spec import ExperimentSpec
 
 from ..conftest import tiny_spec
-from .test_pages import button, figures, new_app, param, poll, session_run, status, train_to_the_end
+from .helpers import (button, figures, new_app, param, poll, record_downloads, session_run, status, table,
+                      train_to_the_end)
+
+
+def saved_metrics(run_id: str) -> dict:
+    return json.loads((runs.find(run_id) / "metrics.json").read_text())
 
 
 def _trained_app(cells=("LSTM",), epochs=1):
@@ -37,9 +45,13 @@ def test_empty_history_points_to_train():
 
 def test_history_lists_runs_overlays_them_and_deletes_one(run_store):
     at = _trained_app(cells=("LSTM", "GRU"))
-    table = next(d.value for d in at.dataframe if "run" in d.value.columns)
-    assert sorted(table["cell"]) == ["GRU", "LSTM"] and set(table["status"]) == {"finished"}
-    assert (table["test RMSE"] > 0).all() and (table["persistence RMSE"] > 0).all()
+    listed = table(at, "run")
+    assert sorted(listed["cell"]) == ["GRU", "LSTM"] and set(listed["status"]) == {"finished"}
+    for row in listed.to_dict("records"):  # each run's own saved scores
+        metrics = saved_metrics(row["run"])
+        assert row["test RMSE"] == metrics["test"]["rmse"]
+        assert row["persistence RMSE"] == metrics["baselines"]["naive"]["rmse"]
+    assert listed["persistence RMSE"].nunique() == 1  # same data, same persistence
     figs = figures(at)
     loss = figs["Loss of each run"]
     assert len(loss["data"]) == 4  # validation and train per run
@@ -50,16 +62,18 @@ def test_history_lists_runs_overlays_them_and_deletes_one(run_store):
     at.button(key="runs_delete").click().run()
     assert not at.exception
     assert not (run_store / victim).exists()
-    table = next(d.value for d in at.dataframe if "run" in d.value.columns)
-    assert victim not in set(table["run"]) and len(table) == 1
+    listed = table(at, "run")
+    assert victim not in set(listed["run"]) and len(listed) == 1
 
 
-def test_open_a_run_and_download_its_bundle():
+def test_open_a_run_and_download_its_bundle(monkeypatch):
+    downloads = record_downloads(monkeypatch)
     at = _trained_app()
     run_id = at.selectbox(key="runs_one").value
-    data = next(d for d in at.get("download_button") if d.label == "Download .zip")
-    assert data is not None
-    bundle = runs.bundle(runs.find(run_id))
+    zipped = next(d for d in at.get("download_button") if d.label == "Download .zip")
+    file_name, make = downloads[zipped.proto.deferred_file_id]  # what a click would send
+    bundle = make()
+    assert file_name == f"{run_id}.zip" and bundle == runs.bundle(runs.find(run_id))
     names = set(zipfile.ZipFile(io.BytesIO(bundle)).namelist())
     assert {"spec.json", "model.keras", "history.csv", "predictions.csv", "metrics.json", "gates.npz"} <= names
     button(at, "Open on Train").click().run()
@@ -71,7 +85,7 @@ def test_open_a_run_and_download_its_bundle():
 
 def test_another_workspace_sees_none_of_these_runs(run_store):
     at = _trained_app()
-    mine = next(d.value for d in at.dataframe if "run" in d.value.columns)
+    mine = table(at, "run")
     assert len(mine) == 1
     other = new_app(tiny_spec(), ws="another-visitor-token")
     other.run()
@@ -83,7 +97,7 @@ def test_another_workspace_sees_none_of_these_runs(run_store):
     again = new_app(tiny_spec(), ws=param(at, "ws"))  # the owner, after a refresh
     again.run()
     again.switch_page("pages/runs.py").run()
-    assert len(next(d.value for d in again.dataframe if "run" in d.value.columns)) == 1
+    assert list(table(again, "run")["run"]) == [run_id]
 
 
 def test_cell_race_trains_three_cells_and_tabulates_them():
@@ -96,11 +110,19 @@ def test_cell_race_trains_three_cells_and_tabulates_them():
     race.join(120)
     at.run()
     assert not at.exception, at.exception
-    table = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
-    assert list(table["cell"]) == ["SimpleRNN", "LSTM", "GRU"] and set(table["status"]) == {"finished"}
-    assert (table["parameters"] > 0).all() and table["verdict"].str.contains("persistence").all()
+    raced = table(at, "verdict")
+    assert list(raced["cell"]) == ["SimpleRNN", "LSTM", "GRU"] and set(raced["status"]) == {"finished"}
+    # one layer of 3 units on the 1 input (Close), then Dense(1): gates * 3 * (1 + 3 + 1 [+ 1 for GRU]) + 4
+    assert list(raced["parameters"]) == [19, 64, 58]
+    for row, job in zip(raced.to_dict("records"), race.jobs):  # each verdict from its own run's saved scores
+        metrics = saved_metrics(job.run_id)
+        assert row["run"] == job.run_id
+        assert row["verdict"] == evaluate.verdict(row["cell"], metrics["test"], metrics["baselines"]["naive"])
     assert len(figures(at)["Loss of each run"]["data"]) == 6
     assert set(at.session_state["session_runs"]) >= {j.run_id for j in race.jobs}
+    verdicts = next(m.value for m in at.markdown if m.value.startswith("**Verdicts**"))  # in full, not cut off
+    assert all(f"- {v}" in verdicts for v in raced["verdict"])
+    assert any("Cell race: 3 of 3 cells trained" in c.value for c in at.sidebar.caption)  # not "No training run yet"
 
 
 def test_import_spec_json_restores_the_configuration():
@@ -146,8 +168,12 @@ def test_import_a_keras_model_evaluates_it_as_a_run(tmp_path):
     assert not at.exception, at.exception
     assert any("is now run" in s.value for s in at.success)
     rows = runs.list_runs(workspace=runs.workspace_id(at.session_state["workspace"]))
-    assert len(rows) == 1 and rows[0]["cell"] == "imported" and rows[0]["rmse"] > 0  # scored on the current setup
-    metrics = json.loads((runs.find(rows[0]["run_id"]) / "metrics.json").read_text())
+    assert len(rows) == 1 and rows[0]["cell"] == "imported"
+    metrics = saved_metrics(rows[0]["run_id"])
+    frame = pd.read_csv(runs.find(rows[0]["run_id"]) / "predictions.csv")
+    test = frame[frame["split"] == "test"]
+    assert len(test) == 36 and test["prediction"].notna().all()  # scored on the current setup's test windows
+    assert rows[0]["rmse"] == pytest.approx(np.sqrt(np.mean((test["prediction"] - test["truth"]) ** 2)), rel=1e-5)
     assert set(metrics["baselines"]) == {"naive", "seasonal_naive", "moving_average", "linear"}
 
     wrong = keras.Sequential([keras.Input((30, 2)), keras.layers.GRU(3), keras.layers.Dense(1)])
@@ -168,7 +194,10 @@ def test_bundle_round_trip_into_another_workspace(run_store):
     other.get("file_uploader")[0].set_value(("run.zip", data, "application/zip")).run()
     assert not other.exception, other.exception
     rows = runs.list_runs(run_store, runs.workspace_id("second-workspace-token"))
-    assert len(rows) == 1 and rows[0]["run_id"] != run_id and rows[0]["rmse"] > 0
+    assert len(rows) == 1 and rows[0]["run_id"] != run_id
+    original = runs.summary(runs.find(run_id))
+    for key in ("rmse", "naive_rmse", "cell", "units", "epoch", "status"):  # the same run, scored as it was
+        assert rows[0][key] == original[key], key
     other.get("file_uploader")[0].set_value(("junk.zip", b"not a zip", "application/zip")).run()
     assert not any("is now run" in s.value for s in other.success[1:])
 
@@ -192,9 +221,25 @@ def test_share_link_restores_the_setup_and_leaves_the_runs_out():
     broken = new_app(**{"model.cell": "Transformer"})
     broken.run()
     assert not broken.exception
-    assert any("could not be used" in e.value for e in broken.error)
+    assert any("without 1 value" in w.value and "model.cell" in w.value for w in broken.warning)
     assert broken.session_state["spec"] == ExperimentSpec()
     assert not any("." in k for k in broken.query_params)
+
+
+def test_one_bad_value_in_a_share_link_keeps_the_rest_and_names_it():
+    good = tiny_spec(model={"cell": "GRU", "units": [9]}, window={"length": 14})
+    link = {**good.to_query(), "train.learning_rate": "fast", "model.dropout": "2"}
+    at = new_app(**link)
+    at.run()
+    assert not at.exception
+    spec = at.session_state["spec"]
+    assert spec.model.cell == "GRU" and spec.model.units == [9] and spec.window.length == 14  # the good values
+    assert spec.train.learning_rate == ExperimentSpec().train.learning_rate  # the bad ones keep their defaults
+    assert spec.model.dropout == ExperimentSpec().model.dropout
+    message = next(w.value for w in at.warning if "could not use" in w.value)
+    assert "train.learning_rate" in message and "model.dropout" in message and "without 2 values" in message
+    assert "model.cell" in at.query_params and "window.length" in at.query_params  # the address keeps the good part
+    assert "train.learning_rate" not in at.query_params
 
 
 def test_an_interrupted_run_is_listed_as_such(run_store):
@@ -204,9 +249,9 @@ def test_an_interrupted_run_is_listed_as_such(run_store):
     runs.mark_started(run_store / "20260101-000000-abcdef", "20260101-000000-abcdef", ws)
     (run_store / "20260101-000000-abcdef" / "spec.json").write_text(tiny_spec().to_json())
     at.switch_page("pages/runs.py").run()
-    table = next(d.value for d in at.dataframe if "run" in d.value.columns)
-    assert list(table["status"]) == ["interrupted"]
-    assert table["test RMSE"].isna().all()
+    listed = table(at, "run")
+    assert list(listed["status"]) == ["interrupted"]
+    assert listed["test RMSE"].isna().all()
 
 
 def test_refresh_on_an_interrupted_run_says_so_and_keeps_its_settings(run_store):

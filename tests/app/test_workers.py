@@ -11,7 +11,7 @@ import pytest
 from core import livefiles, pool
 
 from ..conftest import tiny_spec
-from .test_pages import button, loss_points, new_app, param, poll, session_run, status
+from .helpers import button, loss_points, new_app, param, poll, session_run, status
 
 
 @pytest.fixture

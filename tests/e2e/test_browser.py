@@ -17,9 +17,13 @@ HEATMAPS = """(() => [...document.querySelectorAll('.js-plotly-plot')]
 
 
 def test_train_watch_and_stop(app_url, page):
+    outside = []  # the app must work offline: nothing may be fetched from another host (a font server, say)
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((app_url, "data:", "blob:")) else None)
     page.goto(app_url)
     wait_idle(page)
     assert page.get_by_text("S&P 500 index, daily").first.is_visible()
+    icons = page.evaluate("() => [...document.querySelectorAll('link[rel*=icon]')].map(l => l.href)")
+    assert icons and all(href.startswith(app_url) for href in icons), icons  # the page icon ships with the app
     screenshot(page, "01-landing")
 
     page.get_by_role("button", name=re.compile("Train")).click()
@@ -56,6 +60,7 @@ def test_train_watch_and_stop(app_url, page):
     wait_idle(page)
     assert page.get_by_text(re.compile(r"lstm_1 · test window 1 of \d+")).first.is_visible()
     screenshot(page, "05-inspect")
+    assert outside == [], outside
 
 
 def test_present_a_preset_and_ask_it_for_the_next_letter(app_url, page):

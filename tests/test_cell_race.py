@@ -1,6 +1,8 @@
-"""core/race.py: three cells on the same setup, in order; Stop skips the rest."""
-from core import data, windows
-from core.race import CellRace
+"""core/cell_race.py: three cells on the same setup, in order; Stop skips the rest."""
+import json
+
+from core import data, evaluate, windows
+from core.cell_race import CellRace
 
 from .conftest import tiny_spec
 
@@ -13,9 +15,24 @@ def test_race_trains_each_cell_on_the_same_setup(run_store):
     assert [j.spec.model.cell for j in race.started] == ["SimpleRNN", "LSTM", "GRU"]
     assert all(j.spec.replace(model={"cell": "LSTM"}) == spec for j in race.jobs)
     assert all((run_store / j.run_id / "run.json").is_file() for j in race.jobs)
+    assert len({j.run_id for j in race.jobs}) == 3
     table = race.results()
-    assert list(table["cell"]) == ["SimpleRNN", "LSTM", "GRU"] and (table["parameters"] > 0).all()
-    assert table["verdict"].str.contains("persistence").all()
+    assert list(table["cell"]) == ["SimpleRNN", "LSTM", "GRU"]
+    assert list(table["run"]) == [j.run_id for j in race.jobs]
+    assert list(table["status"]) == ["finished"] * 3 and list(table["epochs"]) == [1] * 3
+    # one recurrent layer of 3 units on `features` inputs, then Dense(1): gates * 3 * (features + 3 + 1
+    # [+ 1, GRU's second bias]) + 3 + 1
+    features = w.input_shape[1]
+    expected = [1 * 3 * (features + 4) + 4, 4 * 3 * (features + 4) + 4, 3 * 3 * (features + 5) + 4]
+    assert list(table["parameters"]) == expected
+    for row, job in zip(table.to_dict("records"), race.jobs):  # the saved run's numbers and their verdict
+        metrics = json.loads((run_store / job.run_id / "metrics.json").read_text())
+        test, naive = metrics["test"], metrics["baselines"]["naive"]
+        assert row["test RMSE"] == test["rmse"] and row["test MAE"] == test["mae"]
+        assert row["persistence RMSE"] == naive["rmse"] and row["direction %"] == test["direction"]
+        assert row["verdict"] == evaluate.verdict(row["cell"], test, naive, "persistence")
+        assert row["verdict"].startswith(row["cell"] + " ") and "persistence" in row["verdict"]
+        assert json.loads((run_store / job.run_id / "run.json").read_text())["workspace"] == "ws1"
 
 
 def test_stop_skips_the_cells_not_started_and_leaves_no_ghost_runs(run_store):
@@ -35,7 +52,7 @@ def test_stop_skips_the_cells_not_started_and_leaves_no_ghost_runs(run_store):
 def test_a_race_of_classifiers_reports_accuracy_against_the_baseline_class():
     from types import SimpleNamespace
 
-    from core.race import _verdict
+    from core.cell_race import _verdict
 
     job = SimpleNamespace(windowed=SimpleNamespace(classes=["a", "b"], naive_name="majority class"))
     assert _verdict(job, "GRU", {"accuracy": 90.0}, {"accuracy": 50.0}) == \

@@ -1,0 +1,44 @@
+"""Charts that put several runs side by side: their loss curves and their test predictions."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ._style import RUN_COLOURS, downsample, _layout, _legend_below, _line
+
+
+def loss_overlay_figure(histories: dict[str, dict[str, list[float]]], log_y: bool = False) -> go.Figure:
+    """Several runs' loss curves: validation solid, training dotted, one colour per run."""
+    fig = go.Figure()
+    for n, (label, history) in enumerate(histories.items()):
+        colour = RUN_COLOURS[n % len(RUN_COLOURS)]
+        for key, dash, suffix in (("val_loss", "solid", "validation"), ("loss", "dot", "train")):
+            values = history.get(key, [])
+            fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=np.asarray(values, dtype=np.float32),
+                                     name=f"{label} ({suffix})", legendgroup=label, mode="lines+markers",
+                                     marker=dict(size=4), line=dict(color=colour, dash=dash)))
+    longest = max((len(h.get("loss", [])) for h in histories.values()), default=0)
+    fig.update_xaxes(title="epoch", rangemode="tozero", dtick=max(1, longest // 10))
+    fig.update_yaxes(type="log" if log_y else "linear")
+    _layout(fig, "Loss of each run", "MSE (scaled units)" + (", log scale" if log_y else ""), height=400)
+    return _legend_below(fig)
+
+
+def prediction_overlay_figure(frames: dict[str, pd.DataFrame], target: str) -> go.Figure:
+    """The test targets once, and each run's predictions of them, one colour per run."""
+    fig = go.Figure()
+    first = next(iter(frames.values()))
+    test = first[first["split"] == "test"]
+    idx = downsample(len(test))
+    fig.add_trace(_line(test["date"].to_numpy()[idx], test["truth"].to_numpy()[idx], "truth",
+                        line=dict(color="#2a2a2a", width=1.5)))
+    fig.add_trace(_line(test["date"].to_numpy()[idx], test["naive"].to_numpy()[idx], "persistence",
+                        line=dict(color="#7f7f7f", width=1, dash="dot"), visible="legendonly"))
+    for n, (label, frame) in enumerate(frames.items()):
+        part = frame[frame["split"] == "test"]
+        idx = downsample(len(part))
+        fig.add_trace(_line(part["date"].to_numpy()[idx], part["prediction"].to_numpy()[idx], label,
+                            line=dict(color=RUN_COLOURS[n % len(RUN_COLOURS)], width=1.3)))
+    _layout(fig, "Test predictions of each run", target, height=420)
+    return _legend_below(fig)

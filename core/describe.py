@@ -1,0 +1,95 @@
+"""A spec and a run in words: the one place the app and the command line name what they show.
+
+`describe` is the one-line summary under every page; `layers_text` the architecture;
+`source_title` the data; `run_label` a run in a picker or a legend. Pure functions of the spec:
+no Streamlit, no Keras.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import csvfile, data
+from .spec import ExperimentSpec
+
+INTERVAL_TEXT = {"1d": "daily", "1wk": "weekly", "1mo": "monthly"}
+
+
+def source_title(spec: ExperimentSpec) -> str:
+    """The data in a few words: "S&P 500 (daily close)", "AAPL (daily, Yahoo Finance)", "prices.csv"."""
+    d = spec.data
+    if d.source == "builtin" and d.name in data.BUILTINS:
+        return data.BUILTINS[d.name].title
+    if d.source == "synthetic" and d.name in data.GENERATORS:
+        return f"{data.GENERATORS[d.name].title} (synthetic)"
+    if d.source == "ticker":
+        return f"{d.ticker} ({INTERVAL_TEXT.get(d.interval, d.interval)}, Yahoo Finance)"
+    return csvfile.UPLOAD_PREFIX.sub("", str(d.path).replace("\\", "/").rsplit("/", 1)[-1])
+
+
+def layers_text(spec: ExperimentSpec) -> str:
+    """The architecture as its layers: "Dense(16) → BiLSTM(64) → LSTM(32) → Dense(1) (dropout 0.2)"."""
+    m, h = spec.model, spec.window.horizon
+    bi = "Bi" if m.bidirectional else ""
+    stack = " → ".join(f"{bi}{m.cell}({u})" for u in m.units)
+    if m.input_dense:
+        stack = f"Dense({m.input_dense}) → {stack}"
+    if m.embedding_dim:
+        stack = f"Embedding({m.embedding_dim}) → {stack}"
+    out = "Dense(classes, softmax)" if m.task == "classification" else f"Dense({h if m.mode == 'direct' else 1})"
+    dense = ([f"Dense({m.head_units})"] if m.head_units else []) + [out]
+    if m.mode in ("seq2seq", "many_to_many", "autoencoder"):
+        dense = [f"TimeDistributed({d})" for d in dense]
+    if m.mode in ("seq2seq", "autoencoder"):
+        stack += f" → RepeatVector({spec.window.length if m.mode == 'autoencoder' else h}) → {bi}{m.cell}({m.units[-1]})"
+    extras = [x for x in (m.dropout and f"dropout {m.dropout:g}", m.recurrent_dropout and
+                          f"recurrent dropout {m.recurrent_dropout:g}") if x]
+    return (("stateful " if m.mode == "stateful" else "") + " → ".join([stack, *dense])
+            + (f" ({', '.join(extras)})" if extras else ""))
+
+
+def describe(spec: ExperimentSpec, bold: bool = False) -> str:
+    """One line: data, target, window, layers and training settings (`bold`: Markdown ** on the values)."""
+    b = "**" if bold else ""
+    d, t = spec.data, spec.train
+    prep = [x for x in (d.transform != "raw" and f"{d.transform} transform",
+                        d.scaler != "minmax" and f"{d.scaler} scaling",
+                        spec.window.stride > 1 and f"stride {spec.window.stride}") if x]
+    h, mode = spec.window.horizon, spec.model.mode
+    verb = "classifying" if spec.model.task == "classification" else "predicting"
+    ahead = (f"1 to {h} steps ahead" if mode in ("direct", "seq2seq") else f"{h} step{'s' if h != 1 else ''} ahead"
+             if h else "at every step of the window" if mode == "many_to_many" else "at the window's last step")
+    what = (f"rebuilding {b}{d.target}{b} over the" if mode == "autoencoder" else
+            f"{verb} {b}{d.target}{b} {ahead} from the")
+    return (f"{b}{source_title(spec)}{b}, {what} "
+            f"last {b}{spec.window.length}{b} steps of {', '.join(d.features)}"
+            + (f" ({', '.join(prep)})" if prep else "") + f" · {b}{layers_text(spec)}{b} · "
+            f"{t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}, {t.loss} loss"
+            + "".join(x for x in (t.clipnorm and f", clipnorm {t.clipnorm:g}", t.early_stopping and ", early stopping",
+                                  t.reduce_lr and ", reduce LR on plateau") if x))
+
+
+def cell_text(spec: ExperimentSpec, imported: bool = False) -> str:
+    """"BiLSTM", "GRU"; "imported" for an uploaded .keras model (its layers are not the spec's)."""
+    return "imported" if imported else ("Bi" if spec.model.bidirectional else "") + spec.model.cell
+
+
+def units_text(spec: ExperimentSpec) -> str:
+    """"64+32" for two stacked layers."""
+    return "+".join(map(str, spec.model.units))
+
+
+def data_name(spec: ExperimentSpec) -> str:
+    """The ticker, the dataset's name or the CSV file's name."""
+    d = spec.data
+    return d.ticker or d.name or Path(d.path or "").name
+
+
+def setup_text(spec: ExperimentSpec) -> str:
+    """The window in short: "w30", "w30 h5 log"."""
+    w, d = spec.window, spec.data
+    return f"w{w.length}" + (f" h{w.horizon}" if w.horizon != 1 else "") + (f" {d.transform}" if d.transform != "raw" else "")
+
+
+def run_label(spec: ExperimentSpec, run_id: str, imported: bool = False) -> str:
+    """A run in a picker or a legend: "BiLSTM 64+32 · sp500 w30 · 20261201-…"."""
+    return f"{cell_text(spec, imported)} {units_text(spec)} · {data_name(spec)} {setup_text(spec)} · {run_id}"

@@ -1,0 +1,87 @@
+"""Starting work: a training run in the worker pool, the cell race, and imports of models and bundles.
+
+Each checks first (the data, the windows, one run at a time per session) and returns or raises a
+message a person can act on before any worker starts.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from core import data, runs, windows
+from core.errors import sentence
+from core.spec import ExperimentSpec
+
+from . import address, loads, session_runs, spec_state
+
+
+def _prepare(spec: ExperimentSpec) -> tuple[windows.Windowed | None, str | None]:
+    """The spec's windows for a new training, or why none may start (one at a time; bad data)."""
+    busy = session_runs.busy()
+    if busy:
+        return None, busy
+    try:
+        return loads.windowed(spec), None
+    except ValueError as exc:  # DataError, SpecError, or a library error on odd data
+        return None, sentence(str(exc))
+
+
+def start_training(spec: ExperimentSpec) -> str | None:
+    """Queue a run of `spec` in the worker pool unless this session has one going. The data and
+    windows are checked here first, so a mistake is reported before any worker starts. Returns an
+    error message or None."""
+    from core import pool
+
+    _, error = _prepare(spec)
+    if error:
+        return error
+    run_id = runs.new_run_id()
+    store = session_runs.root()
+    try:
+        pool.shared().submit(pool.Request(run_id, str((store / run_id).resolve()), spec.to_dict(),
+                                          address.workspace(), str(data.uploads_dir().resolve())))
+    except OSError as exc:  # the run store cannot be written (a full disk, no permission)
+        return (f"The run could not be started: {store} cannot be written ({exc.strerror or exc}). Free some "
+                "space or set RNNLAB_RUNS_DIR to another folder.")
+    session_runs.show_new(run_id)
+    return None
+
+
+def start_race(spec: ExperimentSpec) -> str | None:
+    """Start the cell race (SimpleRNN, LSTM, GRU) on `spec`. Returns an error message or None."""
+    from core.cell_race import CellRace
+
+    prepared, error = _prepare(spec)
+    if error:
+        return error
+    race = CellRace(spec, prepared, session_runs.root(), address.workspace(), csv_root=str(data.uploads_dir())).start()
+    st.session_state["cell_race"] = race
+    return None
+
+
+def import_model(name: str, content: bytes) -> str:
+    """Save an uploaded .keras model as a run evaluated on the current setup; returns its run id.
+    Raises runs.ImportRefused."""
+    runs.check_size(len(content), "model")  # before the data is prepared
+    spec = spec_state.get_spec()
+    try:
+        prepared = loads.windowed(spec)
+    except ValueError as exc:
+        raise runs.ImportRefused(f"the current setup's data cannot be prepared: {sentence(str(exc))}") from None
+    run_id = runs.new_run_id()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(name).name
+        path.write_bytes(content)
+        runs.import_model(path, spec, prepared, session_runs.root() / run_id, run_id, address.workspace())
+    session_runs.remember(run_id)
+    return run_id
+
+
+def import_bundle(content: bytes) -> str:
+    """Add an uploaded run bundle (.zip) to this workspace's runs; returns its new run id."""
+    run_id = runs.import_bundle(content, session_runs.root(), address.workspace(), runs.new_run_id(),
+                                csv_root=data.uploads_dir())
+    session_runs.remember(run_id)
+    return run_id
