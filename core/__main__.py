@@ -6,6 +6,8 @@
     python -m core presets
     python -m core train --preset NAME [--out DIR] [--epochs N]
     python -m core worker         (started by the app's pool: one request on stdin, see core/worker.py)
+    python -m core sweep --config base.json --space space.json --trials N [--workers K]
+                         [--storage URL] [--study NAME] [--metric val_rmse|val_mae|val_accuracy]
 
 `train` prints one line per epoch and writes the run directory (see core/runs.py); without --out
 it goes into the run store ($RNNLAB_RUNS_DIR, default ./runs) under a new run id. What the CSV
@@ -13,7 +15,9 @@ reader fixed or guessed follows the `data:` line as `note: ...` lines. A bad spe
 with code 2 and a one-line message; a run that fails while training, or whose run directory cannot
 be written, exits with 1. Progress and results go to stdout, every error as one `error: ...` line
 to stderr. `runs list` prints the store's runs (all workspaces), `runs export` writes a run's
-bundle (.zip), as the app's Runs page does.
+bundle (.zip), as the app's Runs page does. `sweep` searches the spec fields of a space file with
+Optuna (core/sweep.py): a line per finished trial, then the best trial, its run and settings, and its
+test metrics next to the baselines; exit 0 when the study has its N trials, 2 for a bad space or spec.
 """
 from __future__ import annotations
 
@@ -39,6 +43,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("presets", help="list the presets (the classic tutorials as specs)")
     sub.add_parser("worker", help="a training worker: waits for one request (a JSON line) on stdin, trains it "
                                   "into its run directory, exits (the app's pool starts these)")
+    sweep = sub.add_parser("sweep", help="search spec fields with Optuna; every trial is a run in the run store")
+    sweep.add_argument("--config", type=Path, help="the base spec JSON file (omit for all defaults)")
+    sweep.add_argument("--space", type=Path, required=True,
+                       help='JSON: dotted spec fields to ranges, e.g. {"model.cell": {"choices": ["LSTM", "GRU"]}, '
+                            '"train.learning_rate": {"float": [1e-4, 1e-2], "log": true}}')
+    sweep.add_argument("--trials", type=int, required=True, help="N: trials in the study, across every machine")
+    sweep.add_argument("--workers", type=int, default=1, help="trials this machine trains at once (default 1)")
+    sweep.add_argument("--storage", help="a database URL shared by several machines (postgresql://user@host/db); "
+                                         "default: a journal file in the run store")
+    sweep.add_argument("--study", help="the study's name (default: one derived from the spec and the space, so the "
+                                       "same command on another machine joins the same study)")
+    sweep.add_argument("--metric", help="val_rmse (default), val_mae, or val_accuracy (classification's default)")
     store = sub.add_parser("runs", help="the run store ($RNNLAB_RUNS_DIR, default ./runs)")
     actions = store.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="list the runs, newest first")
@@ -188,10 +204,107 @@ def worker_command(args: argparse.Namespace) -> int:
     return workers.serve()
 
 
+def sweep_command(args: argparse.Namespace) -> int:
+    """Search a space with Optuna: a line per finished trial, then the best trial and its test metrics."""
+    import hashlib
+    import json
+    import threading
+
+    from . import pool as pools
+    from . import runs, sweep
+
+    try:
+        base = load_spec(args.config)
+    except (OSError, SpecError) as exc:
+        return _fail(str(exc))
+    try:
+        raw = args.space.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        return _fail(f"cannot read the space file {args.space}: {exc.strerror}")
+    try:
+        space = json.loads(raw)
+    except RecursionError:
+        return _fail(f"{args.space} is not valid JSON (nested too deeply)")
+    except ValueError as exc:
+        return _fail(f"{args.space} is not valid JSON ({exc})")
+    try:
+        dims = sweep.parse_space(space, base)
+        metric = sweep.metric_for(base, args.metric)
+        if not 1 <= args.trials <= sweep.MAX_TRIALS:
+            raise sweep.SweepError("--trials", f"must be a whole number from 1 to {sweep.MAX_TRIALS}")
+        if not 1 <= args.workers <= 64:
+            raise sweep.SweepError("--workers", "must be a whole number from 1 to 64")
+        digest = hashlib.sha1((base.to_json() + json.dumps(space, sort_keys=True) + metric).encode()).hexdigest()[:10]
+        name = args.study or f"sweep-{digest}"
+        if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 64:
+            raise sweep.SweepError("--study", "use 1 to 64 letters, digits, - and _")
+        root = runs.default_root()
+        store = sweep.storage(args.storage, root, name)
+        study = sweep.open_study(name, store, metric, base.train.seed)
+    except sweep.SweepError as exc:
+        return _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a database that cannot be reached, a journal that cannot be written
+        return _fail(f"the study's storage cannot be used ({exc.__class__.__name__}: "
+                     f"{(str(exc).strip().splitlines() or [''])[0][:200]})")
+    where = _storage_text(args.storage) if args.storage else str(sweep.journal_path(root, name))
+    print(f"study {name} in {where}: {args.trials} trials in all, {args.workers} at once here; objective {metric} "
+          f"(validation, original units); {len(sweep.counted(study))} done before", flush=True)
+    printing = threading.Lock()
+
+    def line(o: sweep.Outcome) -> None:
+        value = f"{metric} {o.value:.4f}" if o.value is not None else o.state
+        settings = ", ".join(f"{k}={json.dumps(v)}" for k, v in o.params.items())
+        with printing:
+            print(f"trial {o.number:>3}  {o.state:<9} {value:<20} {o.seconds:6.1f} s  run {o.run_id or '-'}  {settings}"
+                  + (f"  ({o.note})" if o.note and o.state != "complete" else ""), flush=True)
+
+    launcher = pools.launcher_from_env()
+    pool = pools.Pool(launcher, args.workers, grace=float(os.environ.get("RNNLAB_STOP_GRACE", "10")))
+    job = sweep.Sweep(base, dims, study, args.trials, pool, root, slots=args.workers, metric=metric,
+                      on_trial=line, storage_text=where).start()
+    try:
+        while job.alive:
+            job.join(0.5)
+    except KeyboardInterrupt:
+        print("stopping: the trials that train now are stopped and saved", flush=True)
+        job.stop()
+        job.join()
+    counted = sweep.counted(study)
+    top = sweep.best(study)
+    if top is None:
+        print(f"no trial completed ({len(counted)} of {args.trials} ended)")
+        return 0 if len(counted) >= args.trials else 1
+    settings = ", ".join(f"{k}={json.dumps(v)}" for k, v in top["params"].items())
+    print(f"best: trial {top['number']}, {metric} {top['value']:.4f}, run {top['run_id']}, settings: {settings}")
+    path = runs.find(top["run_id"], root) if top["run_id"] else None
+    if path is not None and (path / "metrics.json").is_file():
+        report = sweep.test_report(path)
+        test, naive = report["test"], report["baselines"].get("naive", {})
+        if "rmse" in test:
+            others = ", ".join(f"{k} {v.get('rmse', float('nan')):.4f}" for k, v in report["baselines"].items()
+                               if k != "naive")
+            print(f"test (used once, now): RMSE {test['rmse']:.4f}, MAE {test['mae']:.4f}; persistence RMSE "
+                  f"{naive.get('rmse', float('nan')):.4f}" + (f"; {others}" if others else ""))
+        else:
+            print(f"test (used once, now): accuracy {test.get('accuracy', float('nan')):.1f}%")
+        print(f"verdict: {report['verdict']}")
+    return 0 if len(counted) >= args.trials else 1
+
+
+def _storage_text(url: str) -> str:
+    """A database URL without its password, for printing and for sweep.json."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy reads: the storage check says so
+        return url.split("@")[-1]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     return {"train": train, "runs": runs_command, "presets": presets_command,
-            "worker": worker_command}[args.command](args)
+            "worker": worker_command, "sweep": sweep_command}[args.command](args)
 
 
 if __name__ == "__main__":

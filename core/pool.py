@@ -358,14 +358,19 @@ _POOL: Pool | None = None
 _POOL_LOCK = threading.Lock()
 
 
+def launcher_from_env():
+    """The launcher $RNNLAB_WORKER names: "process" (default, LocalProcesses, warm unless
+    $RNNLAB_WARM_WORKERS=0) or "thread" (InThreads: the tests' in-process training)."""
+    if os.environ.get("RNNLAB_WORKER", "process") == "thread":
+        return InThreads()
+    return LocalProcesses(warm=os.environ.get("RNNLAB_WARM_WORKERS", "1") != "0", log=os.environ.get("RNNLAB_WORKER_LOG"))
+
+
 def shared() -> Pool:
     """This process's pool, made on first use from the environment."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            kind = os.environ.get("RNNLAB_WORKER", "process")
-            warm = os.environ.get("RNNLAB_WARM_WORKERS", "1") != "0"
-            launcher = InThreads() if kind == "thread" else LocalProcesses(warm=warm, log=os.environ.get("RNNLAB_WORKER_LOG"))
             workers = int(os.environ.get("RNNLAB_MAX_WORKERS") or os.cpu_count() or 1)
-            _POOL = Pool(launcher, workers, grace=float(os.environ.get("RNNLAB_STOP_GRACE", "10")))
+            _POOL = Pool(launcher_from_env(), workers, grace=float(os.environ.get("RNNLAB_STOP_GRACE", "10")))
         return _POOL

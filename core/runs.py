@@ -401,6 +401,28 @@ def has_state(run_dir: str | Path) -> bool:
     return (Path(run_dir) / "run.json").is_file() or (Path(run_dir) / "live.json").is_file()
 
 
+def has_ended(run_dir: str | Path) -> bool:
+    """Whether the run has ended one way or another (run.json, the last file a run writes, is there)."""
+    return (Path(run_dir) / "run.json").is_file()
+
+
+def mark_status(run_dir: str | Path, status: str, message: str) -> None:
+    """Give an ended run another status and message (a sweep's trial stopped by its pruner is
+    "pruned", not "stopped"); run.json is rewritten atomically."""
+    path = Path(run_dir) / "run.json"
+    info = json.loads(path.read_text())
+    write_atomic(path, json.dumps({**info, "status": status, "message": message}, indent=2) + "\n")
+
+
+def sweep_info(run_dir: str | Path) -> dict | None:
+    """A sweep trial's tags (sweep.json: study, trial, params, metric, storage), or None."""
+    try:
+        info = json.loads((Path(run_dir) / "sweep.json").read_text())
+        return info if isinstance(info, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
 def has_model(run_dir: str | Path) -> bool:
     """Whether the run saved a model (model.keras): a run that failed before training has none."""
     return (Path(run_dir) / "model.keras").is_file()
@@ -518,6 +540,8 @@ def summary(path: Path) -> dict:
            "accuracy": metrics.get("test", {}).get("accuracy"),
            "naive_rmse": metrics.get("baselines", {}).get("naive", {}).get("rmse"),
            "path": str(path)}
+    sweep = sweep_info(path)
+    row["study"], row["trial"] = (sweep.get("study"), sweep.get("trial")) if sweep else (None, None)
     return row
 
 

@@ -122,6 +122,7 @@ class TrainingJob:
             self._state.history.update(accuracy=[], val_accuracy=[])
         self._started = time.perf_counter()
         self._ended: float | None = None
+        self._epoch_ends: list[float] = []  # perf_counter() at the end of each epoch, for the ETA
         self._predict_cost = math.inf  # seconds for one val + test prediction, once traced
         self._last_refresh = -math.inf
         self._live_X: np.ndarray | None = None  # val then test windows, joined once
@@ -167,10 +168,20 @@ class TrainingJob:
         with self._lock:
             snap = copy.copy(self._state)
             snap.history = {k: list(v) for k, v in self._state.history.items()}
-        snap.elapsed = (self._ended or time.perf_counter()) - self._started
-        if snap.running and snap.progress > 0:
-            snap.eta = snap.elapsed * (1 - snap.progress) / snap.progress
+        now = self._ended or time.perf_counter()
+        snap.elapsed = now - self._started
+        snap.eta = self._eta(snap, now) if snap.running else None
         return snap
+
+    def _eta(self, snap: Snapshot, now: float) -> float | None:
+        """Seconds left, from the epochs after the first: the first also builds the model and traces
+        the train function (measured: an ETA from it said 3 min 27 s for a 34 s run). None until two
+        epochs are done."""
+        ends = self._epoch_ends
+        if len(ends) < 2:
+            return None
+        per_epoch = (ends[-1] - ends[0]) / (len(ends) - 1)
+        return max(0.0, per_epoch * (snap.epochs - snap.epoch) - (now - ends[-1]))
 
     @property
     def running(self) -> bool:
@@ -322,6 +333,7 @@ class TrainingJob:
             for key, value in values.items():
                 self._state.history[key].append(value)
             self._state.epoch += 1
+            self._epoch_ends.append(time.perf_counter())
             epoch = self._state.epoch
             self._state.message = (f"epoch {epoch} of {self._state.epochs}" if not self._stop.is_set() else
                                    f"stopping after epoch {epoch}: saving the run")

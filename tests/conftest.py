@@ -38,3 +38,23 @@ def run_store(tmp_path, monkeypatch):
     monkeypatch.setenv("RNNLAB_RUNS_DIR", str(root))
     monkeypatch.setenv("RNNLAB_CACHE_DIR", str(tmp_path / "cache"))
     return root
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """The URL of a throwaway PostgreSQL server (tests/pg.py), for this test session."""
+    from . import pg
+
+    bin_dir = pg.binaries()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("Debian's postgresql is not installed; .ci/run installs it when run as root")
+        pytest.skip("PostgreSQL is not installed: apt-get install -y postgresql")
+    server = pg.Server(bin_dir)
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - say why, with the server's log
+        server.stop()
+        pytest.fail(f"PostgreSQL did not start ({exc}):\n{server.log()}")
+    yield server.url
+    server.stop()

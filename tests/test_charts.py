@@ -32,7 +32,7 @@ def test_empty_loss_figure_says_so():
 def test_prediction_figure_traces_and_baseline_label():
     fig = charts.prediction_figure(_frame(100), "Close", horizon=5)
     assert [t.name for t in fig.data] == ["truth", "model", "persistence (5 steps ahead = today)"]
-    assert fig.data[2].visible == "legendonly"
+    assert fig.data[2].visible is None  # drawn: the verdict is against it, so it is on the chart from the start
     assert all(isinstance(t, go.Scatter) for t in fig.data)
     assert charts.naive_label(1) == "persistence (tomorrow = today)"
 
@@ -73,3 +73,22 @@ def test_window_figure_draws_features_by_time_steps_and_the_target():
     assert window.z[1][4] == pytest.approx(0.9) and target.z[0][0] == pytest.approx(0.95)
     assert window.zmax == target.zmax == pytest.approx(0.95)  # one colour scale for inputs and target
     assert "2020-01-06" in fig.layout.annotations[1].text
+
+
+def test_each_cell_has_one_hue_on_every_chart_and_runs_of_one_cell_get_shades():
+    from core.charts import CELL_COLOURS, run_colours
+
+    race = run_colours(["SimpleRNN", "LSTM", "GRU"])  # the cell race's and the memory race's labels
+    compare = run_colours(["GRU 32 · sp500 w30 · b", "BiLSTM 64 · sp500 w30 · a", "LSTM 8 · x · c", "imported 3 · d"])
+    assert race == [CELL_COLOURS[c][0] for c in ("SimpleRNN", "LSTM", "GRU")]
+    assert compare[:2] == [CELL_COLOURS["GRU"][0], CELL_COLOURS["LSTM"][0]]  # the same hue as in the race
+    assert compare[2] == CELL_COLOURS["LSTM"][1] and compare[3] not in sum(CELL_COLOURS.values(), ())
+    histories = {"LSTM": {"loss": [1.0], "val_loss": [1.0]}, "GRU 4 · a": {"loss": [1.0], "val_loss": [1.0]}}
+    fig = charts.loss_overlay_figure(histories)
+    assert [t.line.color for t in fig.data] == [CELL_COLOURS["LSTM"][0]] * 2 + [CELL_COLOURS["GRU"][0]] * 2
+
+
+def test_legends_sit_under_the_chart_and_long_run_labels_wrap():
+    fig = charts.prediction_figure(_frame(50), "Close")
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0 and fig.layout.legend.yanchor == "bottom"
+    assert charts.legend_name("LSTM 64 · sp500 w30 · 20261201-040000-abcdef") == "LSTM 64 · sp500 w30<br>20261201-040000-abcdef"

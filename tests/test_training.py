@@ -222,3 +222,15 @@ def test_live_metrics_cover_validation_too():
 
     scale = evaluate.mase_scale(w)
     assert snap.metrics["val"] == evaluate.metrics(w.truth["val"], snap.predictions["val"], w.naive["val"], scale)
+
+
+def test_the_eta_leaves_out_the_first_epochs_build_and_trace():
+    """The first epoch also builds the model and traces the train function: an ETA from it was 6x too long."""
+    spec = tiny_spec(train={"epochs": 10})
+    job = TrainingJob(spec, _windowed(spec))
+    job._state.status = "running"
+    t0 = job._started
+    job._state.epoch, job._epoch_ends = 1, [t0 + 8.0]  # epoch 1 took 8 s (build and trace included)
+    assert job._eta(job.snapshot(), t0 + 8.0) is None  # one epoch says nothing yet
+    job._state.epoch, job._epoch_ends = 3, [t0 + 8.0, t0 + 9.0, t0 + 10.0]  # then 1 s per epoch
+    assert job._eta(job.snapshot(), t0 + 10.5) == pytest.approx(7 * 1.0 - 0.5)  # not 10.5 * 7 / 3 = 24.5

@@ -100,7 +100,7 @@ def progress(snap) -> None:
         text += f" · batch {snap.batch} of {snap.batches}"
     text += f" · {_duration(snap.elapsed)} elapsed"
     if snap.running:
-        text += f" · ETA {_duration(snap.eta)}" if snap.eta is not None else " · ETA after the first epoch"
+        text += f" · ETA {_duration(snap.eta)}" if snap.eta is not None else " · ETA after epoch 2"
     st.progress(snap.progress, text=text)
     STATUS_STYLE.get(snap.status, st.info)(f"Status: {snap.message}")
 

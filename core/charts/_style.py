@@ -12,18 +12,51 @@ GL_ABOVE = 100_000  # WebGL only past the downsampling cap, i.e. never for a liv
 
 SPLIT_COLOURS = {"train": "#636efa", "val": "#ab63fa", "test": "#ef553b"}
 RUN_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+# One hue per cell on every page (the cell race, Compare, the memory race, saturation, gradient flow); a second
+# run of the same cell gets the next shade of its hue, so two LSTMs in Compare stay apart.
+CELL_COLOURS = {"SimpleRNN": ("#2ca02c", "#98df8a", "#1b5e20"), "LSTM": ("#1f77b4", "#aec7e8", "#0d3c61"),
+                "GRU": ("#ff7f0e", "#ffbb78", "#a64d00")}
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
                  "#17becf")
 
 
+# The legend sits under the chart, left-aligned, in the figure's own space (yref "container"): a legend at
+# the top right wrapped onto the title in a half-width column at 800 px, and one placed in plot coordinates
+# below the axis collided with the axis title. Plotly makes room for it (automargin).
+LEGEND = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left")
+
+
 def _layout(fig: go.Figure, title: str, y_title: str, height: int = 340) -> go.Figure:
-    """The common layout: title, y axis title, height, a horizontal legend top right; returns `fig`."""
+    """The common layout: title, y axis title, height, a horizontal legend under the chart; returns `fig`."""
     fig.update_layout(
         title=title, height=height, margin=dict(l=10, r=10, t=50, b=10), yaxis_title=y_title,
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1), hovermode="x unified",
-        uirevision="keep",
+        legend=LEGEND, hovermode="x unified", uirevision="keep",
     )
     return fig
+
+
+def run_colours(labels: list[str]) -> list[str]:
+    """A colour per run label: the hue of its cell ("BiLSTM 64 · ...", "GRU", "LSTM (chrono)"), a new shade
+    for each further run of that cell; a label that names no cell takes the next of RUN_COLOURS."""
+    used: dict[str, int] = {}
+    taken = {c for shades in CELL_COLOURS.values() for c in shades}
+    others = iter([c for c in RUN_COLOURS if c not in taken] * 8)  # never a cell's hue
+    out = []
+    for label in labels:
+        word = str(label).split(" ", 1)[0].removeprefix("Bi")
+        if word in CELL_COLOURS:
+            shades = CELL_COLOURS[word]
+            out.append(shades[used.get(word, 0) % len(shades)])
+            used[word] = used.get(word, 0) + 1
+        else:
+            out.append(next(others))
+    return out
+
+
+def legend_name(label: str) -> str:
+    """A run label in a legend: the run id on a second line, so a half-width chart does not cut it."""
+    head, sep, tail = str(label).rpartition(" · ")
+    return f"{head}<br>{tail}" if sep else str(label)
 
 
 def downsample(n: int, limit: int = MAX_POINTS) -> np.ndarray:
@@ -41,8 +74,7 @@ def _line(x, y, name: str, **kw):
 
 def _legend_below(fig: go.Figure) -> go.Figure:
     """Long legends (one entry per run) go under the chart, where they cannot cover the title."""
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
-                      margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_layout(legend=LEGEND, margin=dict(l=10, r=10, t=50, b=10))
     return fig
 
 

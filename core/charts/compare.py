@@ -5,23 +5,25 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ._style import RUN_COLOURS, downsample, _layout, _legend_below, _line
+from ._style import downsample, legend_name, run_colours, _layout, _legend_below, _line
 
 
 def loss_overlay_figure(histories: dict[str, dict[str, list[float]]], log_y: bool = False) -> go.Figure:
     """Several runs' loss curves: validation solid, training dotted, one colour per run."""
     fig = go.Figure()
-    for n, (label, history) in enumerate(histories.items()):
-        colour = RUN_COLOURS[n % len(RUN_COLOURS)]
+    for colour, (label, history) in zip(run_colours(list(histories)), histories.items()):
         for key, dash, suffix in (("val_loss", "solid", "validation"), ("loss", "dot", "train")):
             values = history.get(key, [])
             fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=np.asarray(values, dtype=np.float32),
-                                     name=f"{label} ({suffix})", legendgroup=label, mode="lines+markers",
+                                     name=f"{legend_name(label)} ({suffix})",
+                                     legendgroup=label, mode="lines+markers",
                                      marker=dict(size=4), line=dict(color=colour, dash=dash)))
     longest = max((len(h.get("loss", [])) for h in histories.values()), default=0)
     fig.update_xaxes(title="epoch", rangemode="tozero", dtick=max(1, longest // 10))
     fig.update_yaxes(type="log" if log_y else "linear")
-    _layout(fig, "Loss of each run", "MSE (scaled units)" + (", log scale" if log_y else ""), height=400)
+    # Two legend entries of two lines per run under the chart: room for them, not a scrolling legend.
+    _layout(fig, "Loss of each run", "MSE (scaled units)" + (", log scale" if log_y else ""),
+            height=340 + 70 * len(histories))
     return _legend_below(fig)
 
 
@@ -34,11 +36,11 @@ def prediction_overlay_figure(frames: dict[str, pd.DataFrame], target: str) -> g
     fig.add_trace(_line(test["date"].to_numpy()[idx], test["truth"].to_numpy()[idx], "truth",
                         line=dict(color="#2a2a2a", width=1.5)))
     fig.add_trace(_line(test["date"].to_numpy()[idx], test["naive"].to_numpy()[idx], "persistence",
-                        line=dict(color="#7f7f7f", width=1, dash="dot"), visible="legendonly"))
-    for n, (label, frame) in enumerate(frames.items()):
+                        line=dict(color="#7f7f7f", width=1, dash="dot")))
+    for colour, (label, frame) in zip(run_colours(list(frames)), frames.items()):
         part = frame[frame["split"] == "test"]
         idx = downsample(len(part))
-        fig.add_trace(_line(part["date"].to_numpy()[idx], part["prediction"].to_numpy()[idx], label,
-                            line=dict(color=RUN_COLOURS[n % len(RUN_COLOURS)], width=1.3)))
-    _layout(fig, "Test predictions of each run", target, height=420)
+        fig.add_trace(_line(part["date"].to_numpy()[idx], part["prediction"].to_numpy()[idx], legend_name(label),
+                            line=dict(color=colour, width=1.3)))
+    _layout(fig, "Test predictions of each run", target, height=380 + 35 * len(frames))
     return _legend_below(fig)

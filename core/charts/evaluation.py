@@ -21,8 +21,8 @@ def error_figure(frame: pd.DataFrame, target: str) -> go.Figure:
     test = frame[frame["split"] == "test"]
     model = (test["prediction"] - test["truth"]).to_numpy(np.float64)
     naive = (test["naive"] - test["truth"]).to_numpy(np.float64)
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.08,
-                        subplot_titles=("Residuals over the test targets", "Error histogram"))
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.14,
+                        subplot_titles=("Residuals (test)", "Error histogram"))
     idx = downsample(len(test))
     fig.add_trace(_line(test["date"].to_numpy()[idx], model[idx], "model", line=dict(color=SPLIT_COLOURS["test"],
                                                                                    width=1)), row=1, col=1)
@@ -33,14 +33,14 @@ def error_figure(frame: pd.DataFrame, target: str) -> go.Figure:
     for values, name, colour in ((model, "model", SPLIT_COLOURS["test"]), (naive, "persistence", "#7f7f7f")):
         fig.add_trace(go.Histogram(x=np.asarray(values, dtype=np.float32), name=name, xbins=bins, opacity=0.6,
                                    marker_color=colour, showlegend=name == "persistence",
-                                   hovertemplate=f"{name}: %{{y}} errors in %{{x}}<extra></extra>"), row=1, col=2)
+                                   hovertemplate=f"{name}: %{{y}} test targets with an error in %{{x}}<extra></extra>"),
+                      row=1, col=2)
+    # Short axis titles: in a half-width column at 800 px the long ones ran into each other and off the edge.
     fig.update_yaxes(title_text=f"prediction - truth ({target})", row=1, col=1)
-    fig.update_xaxes(title_text=f"prediction - truth ({target})", row=1, col=2)
-    fig.update_yaxes(title_text="targets", title_standoff=0, row=1, col=2)
-    _layout(fig, "", "", height=340)
-    fig.update_layout(barmode="overlay", margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(orientation="v", x=0.99, xanchor="right", y=0.9, yanchor="top",
-                                  bgcolor="rgba(255,255,255,0.7)"))
+    fig.update_xaxes(title_text="prediction - truth", row=1, col=2)
+    fig.update_yaxes(title_text="count", row=1, col=2)
+    _layout(fig, "", "", height=360)
+    fig.update_layout(barmode="overlay", margin=dict(l=10, r=10, t=40, b=10))
     fig.update_yaxes(title_text=f"prediction - truth ({target})", row=1, col=1)
     return fig
 
@@ -53,7 +53,7 @@ def lag_figure(correlations: dict[str, float]) -> go.Figure:
     colours = [SPLIT_COLOURS["test"] if k == best else "#9aa5b1" for k in lags]
     fig = go.Figure(go.Bar(x=lags, y=values, marker_color=colours,
                            hovertemplate="lag %{x}: r = %{y:.2f}<extra></extra>"))
-    fig.update_xaxes(title="lag (+1: the prediction follows the truth one step late)", dtick=1)
+    fig.update_xaxes(title="lag in steps (+1: one step late)", dtick=1)
     fig.update_yaxes(range=[-1, 1])
     return _layout(fig, "Lag check: which shift lines up best", "correlation of changes", height=340)
 

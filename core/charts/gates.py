@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ._style import _layout
+from ._style import _layout, run_colours
 
 
 GATE_SCALES = {  # coloraxis per kind of value: sigmoid gates 0..1, tanh states -1..1, the cell unbounded
@@ -125,11 +125,10 @@ def gradient_figure(flows: dict[str, np.ndarray], log_y: bool = True) -> go.Figu
         flows: label -> (time steps,) from gates.gradient_flow; several runs share the axes.
     """
     fig = go.Figure()
-    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
-    for n, (label, flow) in enumerate(flows.items()):
+    for colour, (label, flow) in zip(run_colours(list(flows)), flows.items()):
         back = np.arange(len(flow) - 1, -1, -1)  # step 0 is the oldest: len - 1 steps before the last
         fig.add_trace(go.Scatter(x=-back, y=np.asarray(flow, dtype=np.float32), name=label, mode="lines+markers",
-                                 marker=dict(size=4), line=dict(color=colours[n % len(colours)]), showlegend=True,
+                                 marker=dict(size=4), line=dict(color=colour), showlegend=True,
                                  hovertemplate="%{x} steps: |dŷ/dx| %{y:.3g}<extra>" + label + "</extra>"))
     fig.update_xaxes(title="input step, relative to the window's last step (0)")
     fig.update_yaxes(type="log" if log_y else "linear", exponentformat="power")

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ._style import _layout
+from ._style import _layout, run_colours
 
 
 def memory_race_figure(results: pd.DataFrame, chance: float = 0.5) -> go.Figure:
@@ -15,11 +15,11 @@ def memory_race_figure(results: pd.DataFrame, chance: float = 0.5) -> go.Figure:
         results: columns k, cell, accuracy (0..1).
     """
     fig = go.Figure()
-    colours = {"SimpleRNN": "#7f7f7f", "LSTM": "#1f77b4", "GRU": "#2ca02c"}
-    for cell, part in results.groupby("cell", sort=False):
+    groups = list(results.groupby("cell", sort=False))
+    for colour, (cell, part) in zip(run_colours([str(c) for c, _ in groups]), groups):
         part = part.sort_values("k")
         fig.add_trace(go.Scatter(x=list(part["k"]), y=np.asarray(part["accuracy"], dtype=np.float32), name=cell,
-                                 mode="lines+markers", line=dict(color=colours.get(cell)), showlegend=True,
+                                 mode="lines+markers", line=dict(color=colour), showlegend=True,
                                  hovertemplate=f"{cell}, k=%{{x}}: %{{y:.0%}}<extra></extra>"))
     fig.add_hline(y=chance, line_dash="dot", line_color="#bbbbbb", annotation_text="chance",
                   annotation_position="bottom right")

@@ -63,7 +63,7 @@ def prediction_figure(frame: pd.DataFrame, target: str = "value", show_naive: bo
     if show_naive:
         name = naive_label(horizon) if naive_name == "persistence" else naive_name
         fig.add_trace(_line(dates, part["naive"], name,
-                            line=dict(color="#7f7f7f", width=1, dash="dot"), visible="legendonly"))
+                            line=dict(color="#7f7f7f", width=1, dash="dot")))  # drawn: the verdict is against it
     for split in ("val", "test"):
         rows = frame[frame["split"] == split]
         if len(rows):
