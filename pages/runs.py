@@ -2,14 +2,15 @@
 import streamlit as st
 
 from ui import runs_views as views
-from ui import patches
+from ui import patches, sweep_views
 from ui.views import sticky_choice
 
 patches.route_through_app()  # first: see ui/patches.py
 
 st.title("Runs")
-section = sticky_choice("Section", ["History", "Race", "Import"], key="runs_section",
+section = sticky_choice("Section", ["History", "Race", "Sweep", "Import"], key="runs_section",
                         help="History: every run you made here. Race: SimpleRNN, LSTM and GRU on the same setup. "
+                             "Sweep: search cells, units, window and learning rate with Optuna. "
                              "Import: a spec.json, a .keras model or a run bundle (.zip).")
 st.caption("Runs belong to this browser's workspace (the `ws` in the address bar): bookmark the address to keep "
            "them. Others on the same server cannot see them.")
@@ -18,5 +19,7 @@ if section == "History":
     views.history()
 elif section == "Race":
     views.race()
+elif section == "Sweep":
+    sweep_views.sweep_section()
 else:
     views.imports()

@@ -1,0 +1,212 @@
+"""The Sweep section of the Runs page: search cells, units, window and learning rate with Optuna.
+
+The search runs in the server as a core.sweep.Sweep whose trials go through the app's worker pool
+(so sweeps and single runs share RNNLAB_MAX_WORKERS), each trial an ordinary run of this workspace.
+The study lives in a journal file of the run store; Optuna's own Plotly figures draw it.
+"""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from core import charts, describe, runs
+from core.errors import sentence
+from core.spec import CELLS
+
+from . import address, session_runs, spec_state, views
+
+UNITS = ["8", "16", "32", "64", "128", "16, 16", "32, 32", "64, 32"]
+LEARNING_RATES = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2]
+
+
+@st.cache_resource(show_spinner=False)
+def _sweeps() -> dict:
+    """The server's sweeps by workspace: a refreshed page finds its sweep again (it runs in the server)."""
+    return {}
+
+
+def _space(spec) -> tuple[dict, list[str]]:
+    """The space the widgets describe, and the problems with it (empty when it can run)."""
+    space, problems = {}, []
+    a, b = st.columns(2)
+    with a:
+        cells = st.multiselect("Cells", list(CELLS), default=list(CELLS), key="sweep_cells",
+                               help="Which recurrent cells the search may pick.")
+        units = st.multiselect("Units per layer", UNITS, default=["16", "32", "64", "32, 32"], key="sweep_units",
+                               help="Each choice is one architecture: '32, 32' is two stacked layers of 32.")
+    with b:
+        lo, hi = st.slider("Window length", 5, 120, (10, 60), step=5, key="sweep_window",
+                           help="The search picks a multiple of 5 in this range.")
+        lr = st.select_slider("Learning rate", LEARNING_RATES, value=(1e-4, 1e-2), key="sweep_lr",
+                              format_func=lambda v: f"{v:g}", help="Searched on a log scale between the two.")
+    if not cells:
+        problems.append("pick at least one cell")
+    if not units:
+        problems.append("pick at least one choice of units")
+    if len(cells) > 1:
+        space["model.cell"] = {"choices": cells}
+    if len(units) > 1:
+        space["model.units"] = {"choices": [[int(u) for u in text.split(",")] for text in units]}
+    if hi > lo:
+        space["window.length"] = {"int": [lo, hi], "step": 5}
+    if lr[1] > lr[0]:
+        space["train.learning_rate"] = {"float": [lr[0], lr[1]], "log": True}
+    fixed = {}
+    if len(cells) == 1:
+        fixed["model"] = {"cell": cells[0]}
+    if len(units) == 1:
+        fixed.setdefault("model", {})["units"] = [int(u) for u in units[0].split(",")]
+    if hi == lo:
+        fixed["window"] = {"length": lo}
+    if lr[1] == lr[0]:
+        fixed["train"] = {"learning_rate": lr[0]}
+    if not space and not problems:
+        problems.append("every field has one value: widen a range or pick more choices")
+    st.session_state["sweep_fixed"] = fixed
+    return space, problems
+
+
+def sweep_section() -> None:
+    """Set up and start a sweep, then watch its trials and Optuna's figures."""
+    from core import pool, sweep
+
+    spec = spec_state.get_spec()
+    workspace = address.workspace()
+    current = _sweeps().get(workspace)
+    busy = current is not None and current.alive
+    st.markdown("Search the architecture on the current setup with **Optuna** (TPE sampler; trials worse than the "
+                "median at an epoch are pruned). Every trial is a run here, so History, Compare and Inspect work on "
+                "it. The search sees only the **validation** data; the best trial's test score is shown once, at the "
+                f"end. Setup: {describe.describe(spec)}")
+    if not busy:
+        space, problems = _space(spec)
+        c1, c2, c3 = st.columns([1, 1, 2])
+        trials = c1.number_input("Trials", 2, 200, 12, key="sweep_trials",
+                                 help="How many settings to try. Each trains for the setup's epochs, or less when pruned.")
+        limit = pool.shared().max_workers
+        workers = c2.number_input("At once", 1, limit, min(2, limit), key="sweep_workers",
+                                  help=f"Trials that train at the same time (this server allows {limit}: "
+                                       "RNNLAB_MAX_WORKERS). Runs of other visitors share the same workers.")
+        start = c3.button("Start the sweep", type="primary", icon=":material/travel_explore:",
+                          disabled=bool(problems), help="Trials appear below as they finish.")
+        if problems:
+            st.caption("To start: " + "; ".join(problems) + ".")
+        if start:
+            error = _start(spec, space, int(trials), int(workers), workspace)
+            if error:
+                st.warning(error, icon=":material/block:")
+            else:
+                st.rerun()
+    elif st.button("Stop the sweep", icon=":material/stop:", help="No new trials; the ones training stop and are saved."):
+        current.stop()
+    current = _sweeps().get(workspace)
+    if current is not None:
+        _live(current)
+
+
+def _start(spec, space: dict, trials: int, workers: int, workspace: str) -> str | None:
+    """Check the space and start the sweep in the server; an error message, or None."""
+    from core import data, pool, sweep
+
+    busy = session_runs.busy()
+    if busy:
+        return busy
+    try:
+        base = spec.replace(**st.session_state.get("sweep_fixed", {}))
+        dims = sweep.parse_space(space, base)
+        metric = sweep.metric_for(base, None)
+    except (sweep.SweepError, ValueError) as exc:
+        return f"The sweep cannot start: {sentence(str(exc))}"
+    root = session_runs.root()
+    name = f"app-{workspace[:8]}-{time.strftime('%Y%m%d-%H%M%S')}"
+    study = sweep.open_study(name, sweep.storage(None, root, name), metric, base.train.seed)
+    job = sweep.Sweep(base, dims, study, trials, pool.shared(), root, slots=min(workers, pool.shared().max_workers),
+                      metric=metric, workspace=workspace, csv_root=str(data.uploads_dir().resolve()),
+                      storage_text="journal").start()
+    job.base_spec = base
+    _sweeps()[workspace] = job
+    return None
+
+
+def _live(job) -> None:
+    running = job.alive
+
+    @st.fragment(run_every=1.0 if running else None)
+    def live() -> None:
+        from core import sweep
+
+        study = job.study
+        table = pd.DataFrame(sweep.trials_table(study))
+        counted = len(sweep.counted(study))
+        training = dict(job.running)
+        for run_id in training.values():
+            session_runs.remember(run_id)
+        state = ("stopped" if job.stopped else "running") if job.alive else ("stopped" if job.stopped else "done")
+        st.progress(min(1.0, counted / job.trials),
+                    text=f"Sweep {study.study_name}: {counted} of {job.trials} trials ended · {len(training)} "
+                         f"training now · {state} · objective {job.metric} (validation)")
+        if training:
+            histories = {f"trial {n} · {rid}": runs.read_history(session_runs.root() / rid) or {}
+                         for n, rid in sorted(training.items())}
+            st.plotly_chart(charts.loss_overlay_figure(histories), width="stretch", key="sweep_loss")
+        if len(table):
+            shown = table.rename(columns={"value": job.metric})
+            st.dataframe(shown, hide_index=True, width="stretch",
+                         column_config={job.metric: st.column_config.NumberColumn(format="%.4f"),
+                                        "seconds": st.column_config.NumberColumn(format="%.1f"),
+                                        "note": st.column_config.TextColumn(width="large")})
+        if running and not job.alive:
+            st.rerun()
+
+    live()
+    if not job.alive:
+        _results(job)
+
+
+def _results(job) -> None:
+    """Optuna's figures, the best trial's settings (loadable) and its test score with the verdict."""
+    from core import sweep
+
+    top = sweep.best(job.study)
+    if top is None:
+        st.info("No trial completed, so there is no best setting. Look at the notes in the table above.")
+        return
+    settings = ", ".join(f"{k} = {v}" for k, v in top["params"].items())
+    st.success(f"Best: trial {top['number']}, {job.metric} {top['value']:.4f} (run {top['run_id']}) with {settings}.",
+               icon=":material/emoji_events:")
+    if st.button("Use the best settings", icon=":material/tune:", key="sweep_use_best",
+                 help="Load the best trial's settings into the editor (Data and Model pages)."):
+        spec_state.set_spec(sweep.apply(job.base_spec, top["params"]))
+        spec_state.forget_widgets()
+        st.toast("The best settings are now the current setup.", icon=":material/check:")
+    path = runs.find(top["run_id"], session_runs.root()) if top["run_id"] else None
+    if path is not None and (path / "metrics.json").is_file():
+        report = sweep.test_report(path)
+        test = report["test"]
+        if "rmse" in test:
+            st.markdown(f"**Test, used once now:** RMSE {test['rmse']:.4f} against persistence "
+                        f"{report['baselines'].get('naive', {}).get('rmse', float('nan')):.4f}: {report['verdict']}.")
+        else:
+            st.markdown(f"**Test, used once now:** {report['verdict']}.")
+    _optuna_figures(job.study)
+
+
+def _optuna_figures(study) -> None:
+    """Optuna's own Plotly figures; each needs enough completed trials, and says so otherwise."""
+    import optuna.visualization as vis
+
+    figures = [("Optimization history", vis.plot_optimization_history), ("Parallel coordinates",
+               vis.plot_parallel_coordinate), ("Parameter importances", vis.plot_param_importances),
+               ("Slice plot", vis.plot_slice)]
+    tabs = st.tabs([name for name, _ in figures])
+    done = sum(t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False))
+    for tab, (name, plot) in zip(tabs, figures):
+        with tab:
+            try:
+                fig = views.figure_once((f"sweep-{name}", study.study_name, done), lambda plot=plot: plot(study))
+                fig.update_layout(height=420, legend=charts.LEGEND)
+                st.plotly_chart(fig, width="stretch", key=f"sweep_fig_{name}")
+            except (ValueError, RuntimeError) as exc:  # e.g. importances need two completed trials that differ
+                st.caption(f"{name}: not enough completed trials yet ({exc}).")
