@@ -142,6 +142,15 @@ def train(args: argparse.Namespace) -> int:
         print(f"test   rmse {test['rmse']:.4f}  mae {test['mae']:.4f}  mape {test['mape']:.3f}%  mse {test['mse']:.6g}")
         print(f"naive  rmse {naive['rmse']:.4f}  mae {naive['mae']:.4f}  mape {naive['mape']:.3f}%  mse {naive['mse']:.6g}"
               f"  ({windowed.naive_name})")
+        from . import evaluate
+
+        for key in ("ets", "arima"):
+            if key in final.metrics["baselines"]:
+                other = final.metrics["baselines"][key]
+                print(f"{key:<6} rmse {other['rmse']:.4f}  mae {other['mae']:.4f}  "
+                      f"({final.metrics.get('statistical', {}).get(key, evaluate.BASELINE_NAMES[key])}, fitted on the "
+                      "training rows)")
+        print("verdict: " + evaluate.full_verdict("the model", test, final.metrics["baselines"], windowed.naive_name))
     if final.forecast is not None:
         last = final.forecast.iloc[-1]
         print(f"forecast {len(final.forecast)} steps past the data, to {last['date']:%Y-%m-%d}: {last['forecast']:.4f}")

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 METRICS = ("mse", "rmse", "mae", "mape", "smape", "mase", "direction")
-BASELINES = ("naive", "seasonal_naive", "moving_average", "linear")
+BASELINES = ("naive", "seasonal_naive", "moving_average", "linear", "ets", "arima")
 BASELINE_NAMES = {"naive": "persistence", "seasonal_naive": "seasonal naive", "moving_average": "moving average",
-                  "linear": "linear AR"}
+                  "linear": "linear AR", "ets": "ETS", "arima": "ARIMA"}
 MAX_LAG = 5
 _FREQ_SEASONS = {"B": 5, "C": 5, "D": 7, "h": 24, "H": 24, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4,
                  "QE": 4, "min": 60, "T": 60}
@@ -214,6 +214,29 @@ def lag_is_clear(scan: dict, lag: int | None) -> bool:
     return bool(np.isfinite(value) and value >= CLEAR_LAG)
 
 
+def best_baseline(baselines: dict[str, dict[str, float]]) -> str | None:
+    """The key of the baseline with the lowest RMSE (None when none has a finite one)."""
+    finite = {k: v.get("rmse") for k, v in baselines.items() if v.get("rmse") is not None and np.isfinite(v["rmse"])}
+    return min(finite, key=finite.get) if finite else None
+
+
+def full_verdict(model_name: str, model: dict[str, float], baselines: dict[str, dict[str, float]],
+                 naive_name: str = "persistence") -> str:
+    """The verdict against persistence, and against the best baseline when that is another one:
+    "LSTM beats persistence by 4% RMSE; the best baseline, ARIMA, beats LSTM by 2% RMSE"."""
+    line = verdict(model_name, model, baselines.get("naive", {}), naive_name)
+    best = best_baseline(baselines)
+    if best is None or best == "naive" or not np.isfinite(model.get("rmse", math.nan)):
+        return line
+    name = BASELINE_NAMES.get(best, best)
+    change = 1 - model["rmse"] / baselines[best]["rmse"]
+    if change > 0.005:
+        return f"{line}; it also beats the best baseline, {name}, by {change:.0%} RMSE"
+    if change < -0.005:
+        return f"{line}; the best baseline, {name}, beats it by {-change / (1 - change):.0%} RMSE"
+    return f"{line}; it ties with the best baseline, {name} (RMSE within 0.5%)"
+
+
 def verdict(model_name: str, model: dict[str, float], naive: dict[str, float], baseline: str = "persistence") -> str:
     """One line in plain words: does the model beat persistence (or `baseline`) on RMSE, and by how much."""
     if not (np.isfinite(model.get("rmse", math.nan)) and naive.get("rmse")):
@@ -290,11 +313,22 @@ class Evaluator:
         self.scale = mase_scale(w)
         coef = None if w.mode == "autoencoder" else fit_linear(w)  # fitted once for val and test
         self.baselines = {split: baselines(w, split, self.season, moving_average, coef) for split in ("val", "test")}
+        self.statistical = {}  # what statistical.forecasts chose (the models, the fitting seconds)
+        if w.mode != "autoencoder" and w.horizon >= 1 and w.levels is not None and w.starts is not None:
+            from . import statistical
+
+            length = w.input_shape[0]
+            targets = {split: w.starts[split] + length - 1 + w.horizon for split in ("val", "test")}
+            fitted, self.statistical = statistical.forecasts(w.levels, w.train_rows, targets, w.horizon, self.season)
+            for name, per_split in fitted.items():
+                for split in ("val", "test"):
+                    self.baselines[split][name] = per_split[split]
 
     def report(self, predictions: dict[str, np.ndarray]) -> dict[str, object]:
         """The metrics.json dict for {"val": (samples,), "test": (samples,)} predictions (original units).
 
-        Keys: "test", "baselines" (naive, seasonal_naive, moving_average, linear), "val",
+        Keys: "test", "baselines" (naive, seasonal_naive, moving_average, linear, and ets and arima
+        when they could be fitted: core/statistical.py), "val",
         "val_baselines", "lag" (the best lag on the test targets), "lag_clear" (its correlation
         reaches CLEAR_LAG), "naive_lag" (persistence's best lag, +horizon with stride 1), "lag_correlations" ({"-5": r, ..., "5": r}), "up_share" (percent of
         test targets above the window's last value), "season" and "season_how".
@@ -314,6 +348,9 @@ class Evaluator:
         out["lag_correlations"] = {str(k): v for k, v in scan.items()}
         out["season"], out["season_how"] = int(self.season), self.season_how
         out["naive_name"] = w.naive_name
+        models = {k: v for k, v in self.statistical.items() if k in ("ets", "arima")}
+        if models:
+            out["statistical"] = models  # e.g. {"ets": "ETS (trend)", "arima": "ARIMA(1, 1, 0)"}
         return out
 
 

@@ -5,6 +5,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("RNNLAB_WORKER", "thread")  # in-process training (fast); tests about the worker ask for processes
+if "RNNLAB_STATS_CACHE" not in os.environ:  # ETS/ARIMA fits shared by the session's tests (the same tiny data)
+    import tempfile
+
+    os.environ["RNNLAB_STATS_CACHE"] = tempfile.mkdtemp(prefix="rnnlab-stats-")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core import evaluate
 from core.__main__ import load_spec, main
 
 from .conftest import TINY, tiny_spec
@@ -37,7 +38,7 @@ def test_train_writes_the_run_directory(tmp_path):
     assert set(predictions["split"]) == {"val", "test"} and predictions["prediction"].notna().all()
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["test"]) == {"mse", "rmse", "mae", "mape", "smape", "mase", "direction"}
-    assert set(metrics["baselines"]) == {"naive", "seasonal_naive", "moving_average", "linear"}
+    assert set(metrics["baselines"]) == set(evaluate.BASELINES)  # ETS and ARIMA included
     for baseline in metrics["baselines"].values():
         assert set(baseline) == set(metrics["test"])
     assert isinstance(metrics["lag"], int) and -5 <= metrics["lag"] <= 5

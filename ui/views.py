@@ -116,6 +116,8 @@ def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1)
         named = metrics.get("naive_name", "persistence")
         name = ((charts.naive_label(horizon) if named == "persistence" else named) if key == "naive"
                 else BASELINE_NAMES.get(key, key))
+        if key in ("ets", "arima") and metrics.get("statistical", {}).get(key):
+            name = metrics["statistical"][key]  # the model chosen by AIC on the training rows, e.g. ARIMA(1, 1, 0)
         if key == "seasonal_naive" and season:
             how = metrics.get("season_how", "")
             name += (" (no season found: same as persistence)" if how == "none found" else
@@ -168,7 +170,6 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
     table = metrics_frame(snap.metrics, split, f"{cell} (epoch {snap.predictions_epoch or snap.epoch})", horizon)
     st.markdown(f"**{label.capitalize()} metrics**" + (" (live; test metrics appear when training ends)"
                                                       if split == "val" else ""))
-    best = table["RMSE"].iloc[1:].idxmin() if table["RMSE"].iloc[1:].notna().any() else None
     st.dataframe(shown(table, best_of=("RMSE", "MAE")), width="stretch")
     up = snap.metrics.get("up_share")
     st.caption(METRIC_HELP + (f" On the test targets the value rose in {up:.0f}% of cases, so always predicting a "
@@ -176,9 +177,8 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
                               if split == "test" and up is not None else ""))
     ratio = model["rmse"] / naive["rmse"] if naive["rmse"] else float("nan")
     baseline = snap.metrics.get("naive_name", "persistence")
-    line = evaluate.verdict(cell, model, naive, baseline)
-    if best is not None and table.loc[best, "RMSE"] < min(model["rmse"], naive["rmse"]):
-        line += f"; the {best} baseline does better than both (RMSE {table.loc[best, 'RMSE']:.3f})"
+    line = evaluate.full_verdict(cell, model, snap.metrics["baselines" if split == "test" else "val_baselines"],
+                                 baseline)
     (st.success if ratio < 1 else st.warning)(f"On the {label} targets: {line}.", icon=":material/balance:")
     if ratio > 3:
         st.caption(f"That is far worse than repeating the last value. Common causes: test values outside the range "
