@@ -286,8 +286,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     settings = ", ".join(f"{k}={json.dumps(v)}" for k, v in top["params"].items())
     print(f"best: trial {top['number']}, {metric} {top['value']:.4f}, run {top['run_id']}, settings: {settings}")
     path = runs.find(top["run_id"], root) if top["run_id"] else None
-    if path is not None and (path / "metrics.json").is_file():
-        report = sweep.test_report(path)
+    report = sweep.test_report(path) if path is not None else None
+    if report is not None:
         test, naive = report["test"], report["baselines"].get("naive", {})
         if "rmse" in test:
             others = ", ".join(f"{k} {v.get('rmse', float('nan')):.4f}" for k, v in report["baselines"].items()

@@ -466,18 +466,22 @@ def best(study) -> dict | None:
                        for k, v in trial.params.items()}}
 
 
-def test_report(run_dir: str | Path) -> dict:
-    """The best trial's test metrics next to its baselines, and the verdict: read once, at the end."""
+def test_report(run_dir: str | Path) -> dict | None:
+    """The best trial's test metrics next to its baselines, and the verdict: read once, at the end.
+    None when the run has no metrics."""
     from . import evaluate
 
-    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    try:
+        metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return None
     test, baselines = metrics.get("test", {}), metrics.get("baselines", {})
     if "accuracy" in test:
         naive = baselines.get("naive", {})
         verdict = (f"the best trial {'beats' if test['accuracy'] > naive.get('accuracy', math.nan) else 'does not beat'} "
                    f"the naive baseline ({test['accuracy']:.1f}% vs {naive.get('accuracy', math.nan):.1f}% correct)")
     else:
-        verdict = evaluate.verdict("the best trial", test, baselines.get("naive", {}))
+        verdict = evaluate.full_verdict("the best trial", test, baselines, metrics.get("naive_name", "persistence"))
     return {"test": test, "baselines": baselines, "verdict": verdict}
 
 

@@ -182,8 +182,8 @@ def _results(job) -> None:
         spec_state.forget_widgets()
         st.toast("The best settings are now the current setup.", icon=":material/check:")
     path = runs.find(top["run_id"], session_runs.root()) if top["run_id"] else None
-    if path is not None and (path / "metrics.json").is_file():
-        report = sweep.test_report(path)
+    report = sweep.test_report(path) if path is not None else None
+    if report is not None:
         test = report["test"]
         if "rmse" in test:
             st.markdown(f"**Test, used once now:** RMSE {test['rmse']:.4f} against persistence "
