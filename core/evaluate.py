@@ -229,6 +229,8 @@ def full_verdict(model_name: str, model: dict[str, float], baselines: dict[str, 
     if best is None or best == "naive" or not np.isfinite(model.get("rmse", math.nan)):
         return line
     name = BASELINE_NAMES.get(best, best)
+    if baselines[best]["rmse"] <= 1e-9 * max(1.0, abs(model["rmse"])):  # a ramp: the linear AR is exact
+        return f"{line}; the best baseline, {name}, predicts these targets exactly"
     change = 1 - model["rmse"] / baselines[best]["rmse"]
     if change > 0.005:
         return f"{line}; it also beats the best baseline, {name}, by {change:.0%} RMSE"

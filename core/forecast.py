@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import intervals
 from .evaluate import metrics
 from .spec import ExperimentSpec
 from .windows import Windowed
@@ -103,30 +104,60 @@ def future_dates(index: pd.DatetimeIndex, n: int) -> pd.DatetimeIndex:
     return pd.date_range(index[-1], periods=n + 1, freq=freq)[1:]
 
 
-def by_step(net, w: Windowed, spec: ExperimentSpec) -> pd.DataFrame | None:
-    """Test error for each step ahead, with persistence's on the same targets.
-
-    Columns: step, rmse, mae, naive_rmse, windows. None when the mode cannot forecast.
-    """
+def _step_forecasts(net, w: Windowed, spec: ExperimentSpec, split: str):
+    """(truth, forecast, naive) for up to MAX_WINDOWS windows of `split`: (windows, steps) levels of
+    the steps 1..n after each window, the model's forecast of them, and the window's last value;
+    None when the mode cannot forecast or no window has n steps after it."""
     how, _ = kind(spec)
     if how is None:
         return None
     n, length = steps(spec), w.input_shape[0]
-    last = w.starts["test"] + length - 1
+    last = w.starts[split] + length - 1
     usable = np.flatnonzero(last + n < len(w.levels))
     if len(usable) == 0:
         return None
     pick = usable[np.unique(np.linspace(0, len(usable) - 1, min(MAX_WINDOWS, len(usable))).round().astype(int))]
     truth = w.levels[last[pick][:, None] + np.arange(1, n + 1)[None, :]]
     naive = w.levels[last[pick]]
-    X = np.asarray(w.X["test"])[pick]
+    X = np.asarray(w.X[split])[pick]
     if how == "direct":
         forecast = w.to_levels(predict(net, X, spec), naive)
     else:
         forecast = _roll(net, w, spec, X, naive, n)
+    return truth, forecast, naive
+
+
+def by_step(net, w: Windowed, spec: ExperimentSpec) -> pd.DataFrame | None:
+    """Test error for each step ahead, with persistence's on the same targets.
+
+    Columns: step, rmse, mae, naive_rmse, windows. None when the mode cannot forecast.
+    """
+    found = _step_forecasts(net, w, spec, "test")
+    if found is None:
+        return None
+    truth, forecast, naive = found
     rows = []
-    for k in range(n):
+    for k in range(truth.shape[1]):
         model, base = metrics(truth[:, k], forecast[:, k]), metrics(truth[:, k], naive)
         rows.append({"step": k + 1, "rmse": model["rmse"], "mae": model["mae"], "naive_rmse": base["rmse"],
-                     "windows": len(pick)})
+                     "windows": len(truth)})
     return pd.DataFrame(rows)
+
+
+def with_bands(future_frame: pd.DataFrame | None, net, w: Windowed, spec: ExperimentSpec) -> pd.DataFrame | None:
+    """The forecast with conformal bands per step ahead (lower_80, upper_80, lower_95, upper_95):
+    step k's error size comes from the validation windows' errors k steps after them."""
+    if future_frame is None:
+        return None
+    found = _step_forecasts(net, w, spec, "val")
+    if found is None:
+        return future_frame
+    truth, forecast, _ = found
+    errors = np.abs(truth - forecast)
+    out = future_frame.copy()
+    values = out["forecast"].to_numpy(float)
+    for level in intervals.LEVELS:
+        q = np.array([intervals.quantile(errors[:, k], level) for k in range(min(len(values), errors.shape[1]))])
+        q = np.pad(q, (0, len(values) - len(q)), constant_values=np.nan)
+        out[f"lower_{level}"], out[f"upper_{level}"] = values - q, values + q
+    return out

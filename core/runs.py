@@ -75,11 +75,13 @@ def default_root() -> Path:
 
 def predictions_frame(windowed: Windowed, predictions: dict[str, np.ndarray] | None,
                       probabilities: dict[str, np.ndarray] | None = None,
-                      window_error: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+                      window_error: dict[str, np.ndarray] | None = None,
+                      intervals: dict[str, dict[str, np.ndarray]] | None = None) -> pd.DataFrame:
     """One row per val/test target: date, split, truth, prediction (NaN before any), naive.
 
     Classification adds "p_<class>" (each class's probability; truth, prediction and naive are
-    label indices); the autoencoder adds "window_error" (RMSE of the rebuilt window).
+    label indices); the autoencoder adds "window_error" (RMSE of the rebuilt window); a regression
+    model adds "lower_80", "upper_80", "lower_95", "upper_95" (its conformal bands, core/intervals.py).
     """
     parts = []
     for split in ("val", "test"):
@@ -95,6 +97,8 @@ def predictions_frame(windowed: Windowed, predictions: dict[str, np.ndarray] | N
                 part[f"p_{name}"] = probs[:, i]
         if window_error is not None:
             part["window_error"] = window_error[split]
+        for column, values in (intervals or {}).items():
+            part[column] = values[split]
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
@@ -208,7 +212,7 @@ def _save(run_dir: Path, spec: ExperimentSpec, windowed: Windowed, snap: Snapsho
     write_atomic(run_dir / "spec.json", spec.to_json() + "\n")
     write_with(run_dir / "history.csv", lambda p: history_frame(snap.history).to_csv(p, index=False))
     # pandas writes dates without a time when every time is midnight, with one otherwise
-    frame = predictions_frame(windowed, snap.predictions, snap.probabilities, snap.window_error)
+    frame = predictions_frame(windowed, snap.predictions, snap.probabilities, snap.window_error, snap.intervals)
     write_with(run_dir / "predictions.csv", lambda p: frame.to_csv(p, index=False))
     if snap.metrics is not None:
         write_atomic(run_dir / "metrics.json", metrics_json(snap))
@@ -344,6 +348,10 @@ def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
         if "window_error" in frame:
             snap.window_error = {split: frame.loc[frame["split"] == split, "window_error"].to_numpy()
                                  for split in ("val", "test")}
+        bands = [c for c in frame.columns if c.startswith(("lower_", "upper_"))]
+        if bands:
+            snap.intervals = {c: {split: frame.loc[frame["split"] == split, c].to_numpy() for split in ("val", "test")}
+                              for c in bands}
     return spec, snap, frame
 
 

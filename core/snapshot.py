@@ -45,6 +45,7 @@ class Snapshot:
     forecast_note: str = ""  # why there is no forecast, when there is none
     probabilities: dict[str, np.ndarray] | None = None  # classification: split -> (samples, classes)
     window_error: dict[str, np.ndarray] | None = None  # autoencoder: split -> (samples,) RMSE of each window
+    intervals: dict[str, dict[str, np.ndarray]] | None = None  # "lower_80", ...: split -> (samples,) (core/intervals.py)
     batch: int = 0  # batches done in the current epoch (the worker reads the optimizer's step counter)
     batches: int = 0  # batches per epoch
     queue_position: int = 0  # while queued: 1 = next to start

@@ -22,7 +22,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from . import evaluate, forecast, models
+from . import evaluate, forecast, intervals, models
 from .runs import new_run_id  # noqa: F401  (re-exported)
 from .snapshot import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, Snapshot  # noqa: F401  (re-exported)
 from .spec import ExperimentSpec
@@ -373,6 +373,8 @@ class TrainingJob:
             report = self._evaluator.report(predictions)
         if w.mode == "autoencoder":
             extra["window_error"] = {split: window_errors(w, out, split) for split, out in outputs.items()}
+        elif not w.classes:  # conformal bands from the validation errors, their coverage on the test targets
+            extra["intervals"], report["intervals"] = intervals.for_splits(w.truth, predictions)
         self._update(predictions=predictions, predictions_epoch=epoch, metrics=report, **extra)
         self._last_refresh = time.perf_counter()
 
@@ -383,7 +385,8 @@ class TrainingJob:
     def _forecast(self) -> None:
         """The forecast past the data and the test error by step, once training has ended."""
         try:
-            future = forecast.future(self.model, self.windowed, self.spec)
+            future = forecast.with_bands(forecast.future(self.model, self.windowed, self.spec), self.model,
+                                         self.windowed, self.spec)
             steps = forecast.by_step(self.model, self.windowed, self.spec)
         except Exception as exc:  # noqa: BLE001 - a forecast problem must not lose the trained run
             self._update(forecast_note=f"{exc.__class__.__name__}: {exc}")
@@ -446,7 +449,8 @@ class Publisher:
                                  lambda p: runs.history_frame(snap.history).to_csv(p, index=False))
             self._seen["epoch"] = snap.epoch
         if snap.predictions is not None and snap.predictions_epoch != self._seen["predictions"]:
-            frame = runs.predictions_frame(self.job.windowed, snap.predictions, snap.probabilities, snap.window_error)
+            frame = runs.predictions_frame(self.job.windowed, snap.predictions, snap.probabilities, snap.window_error,
+                                           snap.intervals)
             livefiles.write_with(self.run_dir / "predictions.csv", lambda p: frame.to_csv(p, index=False))
             if snap.metrics is not None:
                 livefiles.write_atomic(self.run_dir / "metrics.json", runs.metrics_json(snap))

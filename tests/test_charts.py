@@ -92,3 +92,15 @@ def test_legends_sit_under_the_chart_and_long_run_labels_wrap():
     fig = charts.prediction_figure(_frame(50), "Close")
     assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0 and fig.layout.legend.yanchor == "bottom"
     assert charts.legend_name("LSTM 64 · sp500 w30 · 20261201-040000-abcdef") == "LSTM 64 · sp500 w30<br>20261201-040000-abcdef"
+
+
+def test_prediction_bands_sit_behind_the_lines_when_the_frame_has_them():
+    frame = _frame(60)
+    for level, q in ((80, 1.0), (95, 2.0)):
+        frame[f"lower_{level}"], frame[f"upper_{level}"] = frame["prediction"] - q, frame["prediction"] + q
+    fig = charts.prediction_figure(frame, "Close")
+    names = [t.name for t in fig.data]
+    assert names.index("95% band") < names.index("80% band") < names.index("truth")  # drawn first, underneath
+    band = fig.data[names.index("80% band")]
+    assert band.fill == "tonexty" and np.allclose(band.y, frame["prediction"] - 1.0)
+    assert "80% band" not in [t.name for t in charts.prediction_figure(_frame(60), "Close").data]  # none without columns

@@ -34,7 +34,8 @@ def test_train_writes_the_run_directory(tmp_path):
     history = pd.read_csv(out / "history.csv")
     assert list(history.columns) == ["epoch", "loss", "val_loss"] and history["epoch"].tolist() == [1, 2]
     predictions = pd.read_csv(out / "predictions.csv")
-    assert list(predictions.columns) == ["date", "split", "truth", "prediction", "naive"]
+    assert list(predictions.columns) == ["date", "split", "truth", "prediction", "naive", "lower_80", "upper_80",
+                                         "lower_95", "upper_95"]
     assert set(predictions["split"]) == {"val", "test"} and predictions["prediction"].notna().all()
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["test"]) == {"mse", "rmse", "mae", "mape", "smape", "mase", "direction"}

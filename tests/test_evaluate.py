@@ -143,3 +143,13 @@ def test_horizon_0_has_no_direction_or_rise_share_and_names_its_baseline():
     report = evaluate.Evaluator(w).report({"val": w.truth["val"] * 0.9, "test": w.truth["test"] * 0.9})
     assert np.isnan(report["test"]["direction"]) and report["up_share"] is None and report["naive_lag"] is None
     assert set(report["baselines"]) == {"naive", "linear"} and report["naive_name"] == "training mean"
+
+
+def test_the_full_verdict_names_the_best_baseline_and_survives_an_exact_one():
+    model = {"rmse": 2.0}
+    base = {"naive": {"rmse": 2.5}, "arima": {"rmse": 1.6}, "linear": {"rmse": 3.0}}
+    assert evaluate.full_verdict("LSTM", model, base) == (
+        "LSTM beats persistence by 20% RMSE; the best baseline, ARIMA, beats it by 20% RMSE")
+    assert evaluate.full_verdict("LSTM", model, {**base, "arima": {"rmse": 2.5}}).endswith(
+        "beats persistence by 20% RMSE")  # persistence (first) is the best: said once
+    assert "predicts these targets exactly" in evaluate.full_verdict("LSTM", model, {**base, "linear": {"rmse": 0.0}})

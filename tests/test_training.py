@@ -170,7 +170,7 @@ def test_run_directory_round_trip(run_store):
     assert loaded_spec == spec
     assert snap.status == FINISHED and snap.epoch == 2
     assert snap.history["loss"] == pytest.approx(final.history["loss"])
-    assert list(frame.columns) == runs.PREDICTION_COLUMNS
+    assert list(frame.columns) == runs.PREDICTION_COLUMNS + ["lower_80", "upper_80", "lower_95", "upper_95"]
     assert len(frame) == len(w.truth["val"]) + len(w.truth["test"])
     assert set(frame["split"]) == {"val", "test"}
     np.testing.assert_allclose(frame.loc[frame.split == "test", "prediction"], final.predictions["test"], rtol=1e-6)

@@ -180,6 +180,18 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
     line = evaluate.full_verdict(cell, model, snap.metrics["baselines" if split == "test" else "val_baselines"],
                                  baseline)
     (st.success if ratio < 1 else st.warning)(f"On the {label} targets: {line}.", icon=":material/balance:")
+    bands = snap.metrics.get("intervals")
+    if split == "test" and bands:
+        from core import intervals
+
+        said = intervals.sentence(bands)
+        low = any((bands.get(str(level)) or {}).get("coverage", 100) < level - 10 for level in intervals.LEVELS)
+        if said:
+            st.caption("**Prediction intervals** (split conformal: the error sizes that 80% and 95% of the validation "
+                       f"errors stayed under, drawn as bands on the charts). {said}"
+                       + (" The bands held much less than their level: the test period behaves unlike the "
+                          "validation period (a trend, a new regime), so trust this model's spread less there."
+                          if low else ""))
     if ratio > 3:
         st.caption(f"That is far worse than repeating the last value. Common causes: test values outside the range "
                    f"seen in training (a trending series: try the diff or pct transform on the Data page), too few "

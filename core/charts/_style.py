@@ -81,3 +81,22 @@ def _legend_below(fig: go.Figure) -> go.Figure:
 def _when(stamp: pd.Timestamp) -> str:
     """A date, with the time of day when it has one (hourly data)."""
     return stamp.strftime("%Y-%m-%d %H:%M") if (stamp.hour or stamp.minute) else stamp.strftime("%Y-%m-%d")
+
+
+BAND_COLOURS = {80: "rgba(239, 85, 59, 0.22)", 95: "rgba(239, 85, 59, 0.10)"}  # the model's red, lighter for 95%
+
+
+def add_bands(fig: go.Figure, x, frame: pd.DataFrame, rows=None) -> None:
+    """The model's 95% and 80% prediction bands (columns lower_95, upper_95, lower_80, upper_80 of
+    `frame`) as filled areas behind the lines; nothing when the frame has none."""
+    for level in (95, 80):
+        lower, upper = f"lower_{level}", f"upper_{level}"
+        if lower not in frame or upper not in frame or not frame[lower].notna().any():
+            continue
+        lo = frame[lower].to_numpy() if rows is None else frame[lower].to_numpy()[rows]
+        hi = frame[upper].to_numpy() if rows is None else frame[upper].to_numpy()[rows]
+        fig.add_trace(go.Scatter(x=x, y=np.asarray(hi, dtype=np.float32), mode="lines", line=dict(width=0),
+                                 hoverinfo="skip", showlegend=False, legendgroup=f"band{level}"))
+        fig.add_trace(go.Scatter(x=x, y=np.asarray(lo, dtype=np.float32), mode="lines", line=dict(width=0),
+                                 fill="tonexty", fillcolor=BAND_COLOURS[level], name=f"{level}% band",
+                                 legendgroup=f"band{level}", hoverinfo="skip"))

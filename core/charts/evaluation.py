@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ._style import SPLIT_COLOURS, downsample, _layout, _line
+from ._style import SPLIT_COLOURS, add_bands, downsample, _layout, _line
 
 
 def error_figure(frame: pd.DataFrame, target: str) -> go.Figure:
@@ -74,10 +74,11 @@ def forecast_figure(recent: pd.DataFrame, forecast: pd.DataFrame, target: str, h
 
     Args:
         recent: date, truth (the newest targets, original units).
-        forecast: date, forecast.
+        forecast: date, forecast, and the bands per step (lower_80, upper_80, lower_95, upper_95) when known.
         how: "recursive" or "direct", for the legend.
     """
     fig = go.Figure()
+    add_bands(fig, list(forecast["date"]), forecast)
     fig.add_trace(go.Scatter(x=list(recent["date"]), y=np.asarray(recent["truth"], dtype=np.float32), name="data",
                              mode="lines", line=dict(color="#2a2a2a", width=1.5)))
     joined_x = [recent["date"].iloc[-1], *forecast["date"]]

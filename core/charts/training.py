@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ._style import MAX_POINTS, SPLIT_COLOURS, downsample, _layout, _line
+from ._style import MAX_POINTS, SPLIT_COLOURS, add_bands, downsample, _layout, _line
 
 
 def loss_figure(history: dict[str, list[float]], log_y: bool = False, loss: str = "MSE (scaled units)") -> go.Figure:
@@ -49,7 +49,8 @@ def prediction_figure(frame: pd.DataFrame, target: str = "value", show_naive: bo
     """Truth, model prediction and persistence baseline over the val and test targets.
 
     Args:
-        frame: predictions.csv-shaped: date, split, truth, prediction, naive (original units).
+        frame: predictions.csv-shaped: date, split, truth, prediction, naive (original units), and
+            the conformal bands lower_80/upper_80/lower_95/upper_95 when it has them.
         target: the target column's name, for the axis title.
         points: at most this many points per line (a live chart redraws every few seconds: fewer).
     """
@@ -57,6 +58,8 @@ def prediction_figure(frame: pd.DataFrame, target: str = "value", show_naive: bo
     idx = downsample(len(frame), points)
     part = frame.iloc[idx]
     dates = part["date"].to_numpy()
+    if part["prediction"].notna().any():
+        add_bands(fig, dates, part)  # first: the bands sit behind the lines
     fig.add_trace(_line(dates, part["truth"], "truth", line=dict(color="#2a2a2a", width=1.5)))
     if part["prediction"].notna().any():
         fig.add_trace(_line(dates, part["prediction"], "model", line=dict(color=SPLIT_COLOURS["test"], width=1.5)))

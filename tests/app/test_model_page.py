@@ -82,7 +82,10 @@ def test_a_seq2seq_run_trains_from_the_app_and_shows_its_forecast():
     session_run(at).join(120)
     poll(at, lambda a: "Forecast past the end of the data" in figures(a))
     fig = figures(at)
-    assert len(fig["Forecast past the end of the data"]["data"][1]["x"]) == 4  # last known point + 3 steps
+    traces = {t.get("name"): t for t in fig["Forecast past the end of the data"]["data"]}
+    forecast_trace = next(t for name, t in traces.items() if name and name.startswith("forecast"))
+    assert len(forecast_trace["x"]) == 4  # last known point + 3 steps
+    assert len(traces["80% band"]["x"]) == 3 and len(traces["95% band"]["x"]) == 3  # a band per step ahead
     assert fig["Test error by step ahead"]["data"][0]["x"] == [1, 2, 3]
     assert any(b.label == "forecast.csv" for b in at.get("download_button"))
 
