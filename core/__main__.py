@@ -8,6 +8,7 @@
     python -m core worker         (started by the app's pool: one request on stdin, see core/worker.py)
     python -m core sweep --config base.json --space space.json --trials N [--workers K]
                          [--storage URL] [--study NAME] [--metric val_rmse|val_mae|val_accuracy]
+    python -m core backtest --config spec.json --folds K [--out DIR] [--workers N]
 
 `train` prints one line per epoch and writes the run directory (see core/runs.py); without --out
 it goes into the run store ($RNNLAB_RUNS_DIR, default ./runs) under a new run id. What the CSV
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from . import tickers  # noqa: F401  (first: curl_cffi must load before TensorFlow, see core/tickers.py)
@@ -55,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--study", help="the study's name (default: one derived from the spec and the space, so the "
                                        "same command on another machine joins the same study)")
     sweep.add_argument("--metric", help="val_rmse (default), val_mae, or val_accuracy (classification's default)")
+    back = sub.add_parser("backtest", help="walk-forward backtest: the spec refitted on K folds, each later than the last")
+    back.add_argument("--config", type=Path, help="spec JSON file (omit for all defaults)")
+    back.add_argument("--folds", type=int, default=4, help="K folds (default 4)")
+    back.add_argument("--out", type=Path, help="where backtest.csv and backtest.json go (default: "
+                                              "backtests/<id> in the run store)")
+    back.add_argument("--workers", type=int, help="folds trained at once (default: $RNNLAB_MAX_WORKERS or the CPU cores)")
     store = sub.add_parser("runs", help="the run store ($RNNLAB_RUNS_DIR, default ./runs)")
     actions = store.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="list the runs, newest first")
@@ -300,6 +308,54 @@ def sweep_command(args: argparse.Namespace) -> int:
     return 0 if len(counted) >= args.trials else 1
 
 
+def backtest_command(args: argparse.Namespace) -> int:
+    """Plan the folds, train them through a pool, print a line per fold and the verdict, write the files."""
+    import math
+
+    from . import backtest, data
+    from . import pool as pools
+    from . import runs
+
+    try:
+        spec = load_spec(args.config)
+        frame = data.load(spec.data)
+        folds = backtest.plan(spec, frame, args.folds)
+    except (OSError, SpecError, data.DataError) as exc:
+        return _fail(str(exc))
+    workers = args.workers or int(os.environ.get("RNNLAB_MAX_WORKERS") or os.cpu_count() or 1)
+    if not 1 <= workers <= 64:
+        return _fail("--workers must be a whole number from 1 to 64")
+    root = runs.default_root()
+    backtest_id = "bt-" + runs.new_run_id()
+    out = args.out or root / "backtests" / backtest_id
+    print(f"backtest {backtest_id}: {len(folds)} folds of {folds[0].test_targets} test and {folds[0].val_targets} "
+          f"validation targets, {min(workers, len(folds))} at once", flush=True)
+    for f in folds:
+        print(f"fold {f.number}: trains on {f.train_targets} targets before {f.origin}, tests {f.test_start} to {f.end}",
+              flush=True)
+    pool = pools.Pool(pools.launcher_from_env(), workers, grace=float(os.environ.get("RNNLAB_STOP_GRACE", "10")))
+    t0 = time.perf_counter()
+    backtest.run(folds, pool, root, backtest_id,
+                 on_fold=lambda f, status: print(f"fold {f.number} {status} (run {f.run_id})", flush=True))
+    table, summary = backtest.results(folds, root)
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    csv_path, json_path = backtest.write(out, table, summary)
+
+    def num(v) -> str:
+        return f"{v:.4f}" if isinstance(v, float) and math.isfinite(v) else "-"
+
+    for row in table.to_dict("records"):
+        stats = "  ".join(f"{n} {num(row.get(f'{n}_rmse'))}" for n in backtest.STATISTICAL if f"{n}_rmse" in row)
+        print(f"fold {row['fold']}  rmse {num(row['rmse'])}  mae {num(row['mae'])}  mase {num(row['mase'])}  "
+              f"persistence {num(row.get('naive_rmse'))}  {stats}")
+    model = summary["model"]
+    print(f"overall  rmse {num(model.get('rmse'))}  mae {num(model.get('mae'))}  mase {num(model.get('mase'))}  "
+          f"persistence {num(summary['baselines'].get('naive', {}).get('rmse'))}")
+    print(f"verdict: {summary['verdict']}")
+    print(f"wrote {csv_path} and {json_path}")
+    return 1 if summary["failed_folds"] else 0
+
+
 def _storage_text(url: str) -> str:
     """A database URL without its password, for printing and for sweep.json."""
     try:
@@ -313,7 +369,7 @@ def _storage_text(url: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     return {"train": train, "runs": runs_command, "presets": presets_command,
-            "worker": worker_command, "sweep": sweep_command}[args.command](args)
+            "worker": worker_command, "sweep": sweep_command, "backtest": backtest_command}[args.command](args)
 
 
 if __name__ == "__main__":

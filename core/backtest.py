@@ -1,0 +1,194 @@
+"""Walk-forward backtests (rolling origin): the same spec refitted on K folds, each later than the last.
+
+    python -m core backtest --config spec.json --folds K [--out DIR] [--workers N]
+
+The spec's own split gives the block sizes: its validation and test target counts. The last
+K * test targets of the series become K consecutive test blocks; fold k trains on every target
+before its validation block (its origin), validates on the block after the origin and tests on
+the next block. Each fold is an ordinary run of the run store: the spec with `data.end` at the
+fold's last test target and the split as counts, so its scalers are fitted on its own training rows
+and nothing after its test block exists for it. The folds train through the worker pool, in
+parallel up to its limit, tagged in `fold.json` with the backtest and the fold.
+
+The result, per fold and overall: RMSE, MAE, MASE and direction of the model next to every
+baseline on the same targets (persistence, seasonal naive, moving average, linear AR, ETS,
+ARIMA), and a verdict: in how many folds the model beat persistence and the best statistical
+baseline. `backtest.csv` has a row per fold; `backtest.json` the summary.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import livefiles, runs, windows
+from .errors import DataError
+from .spec import ExperimentSpec
+
+FOLD_FILE = "fold.json"  # in a fold's run directory: {"backtest", "fold", "folds", "origin", "end"}
+METRICS = ("rmse", "mae", "mase", "direction")
+STATISTICAL = ("ets", "arima")
+MAX_FOLDS = 20
+
+
+@dataclass
+class Fold:
+    """One fold: its spec and where its blocks lie (dates of targets, ISO)."""
+
+    number: int
+    spec: ExperimentSpec
+    origin: str  # the first validation target: the fold trains on the targets before it
+    test_start: str
+    end: str  # the last test target: the fold's data ends here
+    train_targets: int
+    val_targets: int
+    test_targets: int
+    run_id: str | None = None
+
+
+def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold]:
+    """The folds of a K-fold walk-forward backtest of `spec` on `frame`. Raises DataError when the
+    data is too short for K test blocks and a training part, or when rows have times of day."""
+    if not 2 <= folds <= MAX_FOLDS:
+        raise DataError(f"a backtest needs 2 to {MAX_FOLDS} folds, not {folds}")
+    whole = windows.make(frame, spec)
+    dates = pd.DatetimeIndex(np.concatenate([whole.dates[s].values for s in ("train", "val", "test")]))
+    if (dates.hour != 0).any() or (dates.minute != 0).any():
+        raise DataError("a backtest cuts the data at dates, so it needs daily (or coarser) rows; these have times of day")
+    n_val, n_test, total = len(whole.dates["val"]), len(whole.dates["test"]), len(dates)
+    first_train = total - folds * n_test - n_val  # training targets of the first fold
+    least = max(2 * n_val, 30)
+    if first_train < least:
+        most = (total - n_val - least) // n_test if n_test else 0
+        raise DataError(f"{total} targets are too few for {folds} folds of {n_test} test and {n_val} validation "
+                        f"targets with at least {least} for training; use {most} fold{'s' if most != 1 else ''} or "
+                        "fewer, or a smaller val/test split" if most >= 2 else
+                        f"{total} targets are too few for a backtest with test blocks of {n_test}: shrink the "
+                        "val/test split or use more data")
+    out = []
+    for k in range(1, folds + 1):
+        last = total - 1 - (folds - k) * n_test
+        end = dates[last]
+        fold_spec = spec.replace(data={"end": end.strftime("%Y-%m-%d")}, split={"val": n_val, "test": n_test})
+        out.append(Fold(k, fold_spec, dates[last - n_test - n_val + 1].strftime("%Y-%m-%d"),
+                        dates[last - n_test + 1].strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d"),
+                        last - n_test - n_val + 1, n_val, n_test))
+    return out
+
+
+def run(folds: list[Fold], pool, root: str | Path, backtest_id: str, workspace: str | None = None,
+        csv_root: str | None = None, on_fold=None, poll: float = 0.25) -> list[Fold]:
+    """Train every fold through `pool` (in parallel up to its limit) and wait for them; each fold's
+    run id is set. `on_fold(fold, status)` is called as each ends."""
+    from .pool import Request
+
+    root = Path(root)
+    for fold in folds:
+        fold.run_id = runs.new_run_id()
+        while (root / fold.run_id).exists() or any(f.run_id == fold.run_id for f in folds if f is not fold):
+            fold.run_id = runs.new_run_id()
+        run_dir = root / fold.run_id
+        run_dir.mkdir(parents=True)
+        livefiles.write_atomic(run_dir / FOLD_FILE, json.dumps(
+            {"backtest": backtest_id, "fold": fold.number, "folds": len(folds), "origin": fold.origin,
+             "test_start": fold.test_start, "end": fold.end}, indent=2) + "\n")
+        pool.submit(Request(fold.run_id, str(run_dir), fold.spec.to_dict(), workspace, csv_root))
+    waiting = {f.number: f for f in folds}
+    while waiting:
+        for number, fold in list(waiting.items()):
+            if runs.has_ended(root / fold.run_id):
+                del waiting[number]
+                if on_fold is not None:
+                    on_fold(fold, runs.load(root / fold.run_id)[1].status)
+        time.sleep(poll)
+    return folds
+
+
+def results(folds: list[Fold], root: str | Path) -> tuple[pd.DataFrame, dict]:
+    """(backtest.csv's frame: a row per fold, the summary for backtest.json) from the folds' runs."""
+    root = Path(root)
+    rows = []
+    for fold in folds:
+        _, snap, _ = runs.load(root / fold.run_id)
+        metrics = snap.metrics or {}
+        row = {"fold": fold.number, "origin": fold.origin, "test_start": fold.test_start, "end": fold.end,
+               "train_targets": fold.train_targets, "val_targets": fold.val_targets,
+               "test_targets": fold.test_targets, "run": fold.run_id, "status": snap.status}
+        for key in METRICS:
+            row[key] = (metrics.get("test") or {}).get(key, math.nan)
+        for name, values in (metrics.get("baselines") or {}).items():
+            for key in METRICS:
+                row[f"{name}_{key}"] = values.get(key, math.nan)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table, summary(table)
+
+
+def _overall(table: pd.DataFrame, prefix: str) -> dict[str, float]:
+    """Pooled over the folds: RMSE from the squared errors, the rest weighted by test targets."""
+    weights = table["test_targets"].to_numpy(float)
+    out = {}
+    for key in METRICS:
+        column = f"{prefix}{key}"
+        if column not in table:
+            continue
+        values = table[column].to_numpy(float)
+        ok = np.isfinite(values)
+        if not ok.any():
+            out[key] = math.nan
+        elif key == "rmse":
+            out[key] = float(math.sqrt(np.sum(weights[ok] * values[ok] ** 2) / np.sum(weights[ok])))
+        else:
+            out[key] = float(np.sum(weights[ok] * values[ok]) / np.sum(weights[ok]))
+    return out
+
+
+def summary(table: pd.DataFrame) -> dict:
+    """backtest.json: folds, overall metrics of the model and every baseline, wins, the verdict."""
+    names = sorted({c[: -len("_rmse")] for c in table.columns if c.endswith("_rmse")})
+    beats_naive = int(np.sum(table["rmse"] < table.get("naive_rmse", np.inf)))
+    stat_cols = [f"{n}_rmse" for n in STATISTICAL if f"{n}_rmse" in table]
+    if stat_cols:
+        best_stat = table[stat_cols].min(axis=1)
+        beats_stat = int(np.sum(table["rmse"] < best_stat))
+        best_name = min(stat_cols, key=lambda c: _overall(table, c[:-4])["rmse"])[:-5]
+    else:
+        beats_stat, best_name = None, None
+    k = len(table)
+    verdict = f"the model beat persistence in {beats_naive} of {k} folds"
+    if beats_stat is not None:
+        verdict += f" and the best statistical baseline of each fold (ETS or ARIMA) in {beats_stat} of {k}"
+    failed = [int(f) for f, s in zip(table["fold"], table["status"]) if s != "finished"]
+    return {
+        "folds": k, "failed_folds": failed,
+        "model": _overall(table, ""),
+        "baselines": {name: _overall(table, f"{name}_") for name in names},
+        "wins": {"naive": beats_naive, "best_statistical": beats_stat},
+        "best_statistical_overall": best_name,
+        "verdict": verdict[:1].upper() + verdict[1:] + ".",
+        "fold_table": [asdict_row(r) for r in table.to_dict("records")],
+    }
+
+
+def asdict_row(row: dict) -> dict:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+
+
+def write(out_dir: str | Path, table: pd.DataFrame, summary_: dict) -> tuple[Path, Path]:
+    """backtest.csv and backtest.json into out_dir."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = out_dir / "backtest.csv", out_dir / "backtest.json"
+    livefiles.write_with(csv_path, lambda p: table.to_csv(p, index=False))
+    livefiles.write_atomic(json_path, json.dumps(summary_, indent=2, default=str) + "\n")
+    return csv_path, json_path
+
+
+def folds_of(plan_: list[Fold]) -> list[dict]:
+    """The plan as dicts (for printing and the page)."""
+    return [{k: v for k, v in asdict(f).items() if k != "spec"} for f in plan_]
