@@ -16,6 +16,7 @@ from __future__ import annotations
 from ._style import (CELL_COLOURS, CLASS_COLOURS, GL_ABOVE, LEGEND, MAX_POINTS, RUN_COLOURS, SPLIT_COLOURS,
                      downsample, legend_name, run_colours)
 from ._style import _when  # noqa: F401  (private, but ui/inspect_views.py labels dates with charts._when)
+from .backtest import backtest_figure, fold_error_figure
 from .classification import CLASS_WINDOWS, class_figure, confusion_figure, probability_bars
 from .compare import loss_overlay_figure, prediction_overlay_figure
 from .data import image_figure, series_figure, window_figure
@@ -28,7 +29,7 @@ from .training import accuracy_figure, loss_figure, naive_label, prediction_figu
 __all__ = [
     "CELL_COLOURS", "CLASS_COLOURS", "CLASS_WINDOWS", "GATE_COLOURS", "GATE_SCALES", "GL_ABOVE", "LEGEND", "MAX_POINTS",
     "RUN_COLOURS", "legend_name", "run_colours",
-    "SPLIT_COLOURS", "accuracy_figure", "class_figure", "confusion_figure", "downsample", "error_figure",
+    "SPLIT_COLOURS", "accuracy_figure", "backtest_figure", "fold_error_figure", "class_figure", "confusion_figure", "downsample", "error_figure",
     "forecast_figure", "gate_figure", "gate_scale", "gradient_figure", "hidden_figure", "image_figure",
     "lag_figure", "loss_figure", "loss_overlay_figure", "memory_race_figure", "naive_label",
     "prediction_figure", "prediction_overlay_figure", "probability_bars", "saturation_figure",

@@ -1,0 +1,44 @@
+"""Charts of a walk-forward backtest: each fold's test segment, and the error per fold."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ._style import RUN_COLOURS, SPLIT_COLOURS, _layout, _line
+
+BASELINE_COLOURS = {"naive": "#7f7f7f", "ets": "#17becf", "arima": "#9467bd"}
+
+
+def backtest_figure(folds: dict[int, pd.DataFrame], target: str) -> go.Figure:
+    """The truth over every fold's test block, and each fold's predictions of its own block.
+
+    Args:
+        folds: fold number -> its predictions.csv test rows (date, truth, prediction, naive).
+    """
+    fig = go.Figure()
+    if folds:
+        truth = pd.concat([f[["date", "truth"]] for f in folds.values()]).sort_values("date")
+        fig.add_trace(_line(truth["date"].to_numpy(), truth["truth"], "truth", line=dict(color="#2a2a2a", width=1.5)))
+    for n, (number, frame) in enumerate(sorted(folds.items())):
+        colour = RUN_COLOURS[(n + 3) % len(RUN_COLOURS)]
+        fig.add_trace(_line(frame["date"].to_numpy(), frame["prediction"], f"fold {number}",
+                            line=dict(color=colour, width=1.4)))
+        fig.add_vrect(x0=frame["date"].iloc[0], x1=frame["date"].iloc[-1], fillcolor=colour, opacity=0.06,
+                      line_width=0, annotation_text=f"fold {number}", annotation_position="top left")
+    return _layout(fig, "Each fold's test block: the model trained on the data before it", target, height=380)
+
+
+def fold_error_figure(table: pd.DataFrame) -> go.Figure:
+    """Test RMSE per fold: the model next to persistence, ETS and ARIMA on the same targets."""
+    fig = go.Figure()
+    folds = [f"fold {n}" for n in table["fold"]]
+    fig.add_trace(go.Bar(x=folds, y=np.asarray(table["rmse"], dtype=np.float32), name="model",
+                         marker_color=SPLIT_COLOURS["test"]))
+    for name, label in (("naive", "persistence"), ("ets", "ETS"), ("arima", "ARIMA")):
+        column = f"{name}_rmse"
+        if column in table:
+            fig.add_trace(go.Bar(x=folds, y=np.asarray(table[column], dtype=np.float32), name=label,
+                                 marker_color=BASELINE_COLOURS[name]))
+    fig.update_layout(barmode="group")
+    return _layout(fig, "Test RMSE per fold", "RMSE (target units)", height=340)

@@ -1,0 +1,44 @@
+"""The Backtest section of the Runs page: folds through the app's pool, the verdict, the charts."""
+from __future__ import annotations
+
+import json
+
+from ..conftest import tiny_spec
+from .helpers import button, figures, new_app, table
+from ui import backtest_views
+
+
+def backtest_page(spec):
+    at = new_app(spec)
+    at.run()
+    at.switch_page("pages/runs.py").run()
+    at.segmented_control(key="runs_section").set_value("Backtest").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_backtest_trains_its_folds_and_shows_the_verdict_charts_and_files(run_store):
+    at = backtest_page(tiny_spec(split={"val": 20, "test": 20}))
+    at.number_input(key="backtest_folds").set_value(3).run()
+    button(at, "Run the backtest").click().run()
+    assert not at.exception, at.exception
+    job = next(j for j in backtest_views._backtests().values() if j.folds[0].run_id and
+               (run_store / j.folds[0].run_id).is_dir())
+    job.thread.join(180)
+    at.run()
+    shown = table(at, "model RMSE")
+    assert list(shown["fold"]) == ["1", "2", "3", "all"]
+    verdict = next(m.value for m in [*at.success, *at.warning] if "folds" in m.value)
+    assert verdict.startswith("The model beat persistence in ") and "of 3 folds" in verdict
+    titles = set(figures(at))
+    assert "Test RMSE per fold" in titles and any(t.startswith("Each fold's test block") for t in titles)
+    assert len(figures(at)["Test RMSE per fold"]["data"][0]["x"]) == 3
+    assert {b.label for b in at.get("download_button")} >= {"backtest.csv", "backtest.json"}
+    assert set(at.session_state["session_runs"]) >= {f.run_id for f in job.folds}  # Inspect and Compare offer them
+
+
+def test_a_setup_too_short_for_the_folds_is_refused_with_the_numbers():
+    at = backtest_page(tiny_spec(split={"val": 40, "test": 40}))
+    at.number_input(key="backtest_folds").set_value(8).run()
+    button(at, "Run the backtest").click().run()
+    assert any("too few for 8 folds" in w.value for w in at.warning)

@@ -1,0 +1,161 @@
+"""The Backtest section of the Runs page: the current setup refitted on K walk-forward folds.
+
+The folds train through the app's worker pool (in parallel up to RNNLAB_MAX_WORKERS), each an
+ordinary run of this workspace; a thread of the server waits for them, so a refresh finds the
+backtest again. Results: a row per fold against every baseline, the verdict, two charts, and
+backtest.csv / backtest.json to download.
+"""
+from __future__ import annotations
+
+import json
+import threading
+
+import pandas as pd
+import streamlit as st
+
+from core import charts, data, describe, runs
+from core.errors import sentence
+
+from . import address, loads, session_runs, spec_state
+
+
+@st.cache_resource(show_spinner=False)
+def _backtests() -> dict:
+    """The server's backtests by workspace."""
+    return {}
+
+
+class Job:
+    """A backtest running in a thread of the server."""
+
+    def __init__(self, folds, backtest_id: str, spec):
+        self.folds, self.id, self.spec = folds, backtest_id, spec
+        self.error: str | None = None
+        self.thread: threading.Thread | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+
+def backtest_section() -> None:
+    from core import backtest, pool
+
+    spec = spec_state.get_spec()
+    workspace = address.workspace()
+    job = _backtests().get(workspace)
+    st.markdown("A **walk-forward backtest** asks whether one good split was luck: the setup is trained again on "
+                "K folds, each later than the last. Fold k trains on everything before its origin, validates on the "
+                "block after it and tests on the next block, so the test blocks follow one another to the end of "
+                f"the data. Setup: {describe.describe(spec)}")
+    if spec.model.task == "classification":
+        st.info("Backtests score forecasts of values; this setup classifies.", icon=":material/info:")
+        return
+    busy = job is not None and job.alive
+    a, b, _ = st.columns([1, 2, 3])
+    k = a.number_input("Folds", 2, 8, 4, key="backtest_folds", disabled=busy,
+                       help="How many test blocks, each the size of this setup's test split, walk back from the end.")
+    start = b.button("Run the backtest", type="primary", icon=":material/fast_rewind:", disabled=busy,
+                     help=f"Trains {int(k)} runs, up to {pool.shared().max_workers} at once (RNNLAB_MAX_WORKERS).")
+    if start:
+        error = _start(spec, int(k), workspace)
+        if error:
+            st.warning(error, icon=":material/block:")
+        else:
+            st.rerun()
+    if job is not None:
+        _live(job)
+
+
+def _start(spec, folds: int, workspace: str) -> str | None:
+    from core import backtest, pool
+
+    busy = session_runs.busy()
+    if busy:
+        return busy
+    try:
+        plan = backtest.plan(spec, loads.load_frame(spec), folds)
+    except ValueError as exc:  # DataError: too short, times of day; SpecError
+        return f"The backtest cannot run: {sentence(str(exc))}"
+    job = Job(plan, "bt-" + runs.new_run_id(), spec)
+    root, csv_root = session_runs.root(), str(data.uploads_dir().resolve())
+
+    def work() -> None:
+        try:
+            backtest.run(plan, pool.shared(), root, job.id, workspace, csv_root)
+        except Exception as exc:  # noqa: BLE001 - the page says what happened
+            job.error = f"{exc.__class__.__name__}: {exc}"
+
+    job.thread = threading.Thread(target=work, name=f"backtest-{job.id}", daemon=True)
+    job.thread.start()
+    _backtests()[workspace] = job
+    return None
+
+
+def _live(job: Job) -> None:
+    running = job.alive
+
+    @st.fragment(run_every=1.0 if running else None)
+    def live() -> None:
+        root = session_runs.root()
+        rows = []
+        for fold in job.folds:
+            snap = runs.load(root / fold.run_id)[1] if fold.run_id and (root / fold.run_id).is_dir() \
+                and runs.has_state(root / fold.run_id) else None
+            if fold.run_id:
+                session_runs.remember(fold.run_id)
+            rows.append({"fold": fold.number, "trains before": fold.origin, "tests": f"{fold.test_start} to {fold.end}",
+                         "training targets": fold.train_targets, "status": snap.message if snap else "queued",
+                         "run": fold.run_id})
+        done = sum(1 for f in job.folds if f.run_id and runs.has_ended(root / f.run_id))
+        st.progress(done / len(job.folds), text=f"Backtest {job.id}: {done} of {len(job.folds)} folds done")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        if job.error:
+            st.error(f"The backtest stopped: {job.error}")
+        if running and not job.alive:
+            st.rerun()
+
+    live()
+    if not job.alive and not job.error:
+        _results(job)
+
+
+def _results(job: Job) -> None:
+    from core import backtest
+
+    root = session_runs.root()
+    table, summary = backtest.results(job.folds, root)
+    wins = summary["wins"]
+    good = wins["naive"] > len(table) / 2 and (wins["best_statistical"] or 0) > len(table) / 2
+    (st.success if good else st.warning)(summary["verdict"], icon=":material/balance:")
+    shown = pd.DataFrame({
+        "fold": table["fold"], "tests": table["test_start"] + " to " + table["end"],
+        "model RMSE": table["rmse"], "persistence": table.get("naive_rmse"),
+        "ETS": table.get("ets_rmse"), "ARIMA": table.get("arima_rmse"), "model MASE": table["mase"],
+        "direction %": table["direction"]})
+    overall = {"fold": "all", "tests": f"{table['test_start'].iloc[0]} to {table['end'].iloc[-1]}",
+               "model RMSE": summary["model"].get("rmse"),
+               "persistence": summary["baselines"].get("naive", {}).get("rmse"),
+               "ETS": summary["baselines"].get("ets", {}).get("rmse"),
+               "ARIMA": summary["baselines"].get("arima", {}).get("rmse"),
+               "model MASE": summary["model"].get("mase"), "direction %": summary["model"].get("direction")}
+    shown = pd.concat([shown.astype({"fold": str}), pd.DataFrame([overall])], ignore_index=True)
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                for c in ("model RMSE", "persistence", "ETS", "ARIMA", "model MASE")}
+                 | {"direction %": st.column_config.NumberColumn(format="%.1f")})
+    st.caption("RMSE in the target's units, on each fold's own test block; 'all' pools the folds (RMSE from the "
+               "squared errors, the rest weighted by targets). ETS and ARIMA are fitted on each fold's training rows.")
+    frames = {}
+    for fold in job.folds:
+        frame = runs.read_predictions(root / fold.run_id)
+        if frame is not None:
+            frames[fold.number] = frame[frame["split"] == "test"]
+    left, right = st.columns([3, 2])
+    left.plotly_chart(charts.backtest_figure(frames, job.spec.data.target), width="stretch", key="backtest_chart")
+    right.plotly_chart(charts.fold_error_figure(table), width="stretch", key="backtest_errors")
+    a, b, _ = st.columns([1, 1, 3])
+    a.download_button("backtest.csv", table.to_csv(index=False).encode(), f"{job.id}.csv", "text/csv",
+                      icon=":material/download:")
+    b.download_button("backtest.json", json.dumps(summary, indent=2, default=str).encode(), f"{job.id}.json",
+                      "application/json", icon=":material/download:")
