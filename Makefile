@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test bench bench-live bench-presets clean
+.PHONY: run test bench bench-live bench-presets bench-sweep bench-backtest clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -31,6 +31,12 @@ bench: $(VENV)/.req
 
 bench-live: $(VENV)/.req-dev  # the real app in Chromium against a plain Keras script: about 20 minutes
 	$(PY) bench/live.py
+
+bench-sweep: $(VENV)/.req  # 12 small trials with 1 and 2 workers, and Optuna's own cost: about 3 minutes
+	$(PY) bench/sweep.py
+
+bench-backtest: $(VENV)/.req  # a 4-fold backtest of the default spec against 4 sequential runs: about 10 minutes
+	$(PY) bench/backtest.py
 
 bench-presets: $(VENV)/.req  # every preset in full: about 20 minutes on 2 cores
 	$(PY) bench/presets.py --unscaled
