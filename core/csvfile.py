@@ -147,7 +147,8 @@ def _refuse_prose(frame: pd.DataFrame, text: str, name: str) -> None:
     numbers = pd.to_numeric(cells.str.replace(",", "", regex=False).str.strip(), errors="coerce").notna()
     if numbers.any():
         return
-    first = " ".join(text.split())[:60]
+    first = " ".join(text.split())
+    first = first if len(first) <= 60 else first[:60].rsplit(" ", 1)[0] + " ..."
     raise DataError(f"{name} is not a table of numbers: not one value in it is a number "
                     f"(it begins {first!r}, which reads like text). Choose a CSV file with a header row, a date "
                     "column and at least one column of numbers")

@@ -52,7 +52,7 @@ def describe(spec: ExperimentSpec, bold: bool = False) -> str:
     b = "**" if bold else ""
     d, t = spec.data, spec.train
     prep = [x for x in (d.transform != "raw" and f"{d.transform} transform",
-                        d.scaler != "minmax" and f"{d.scaler} scaling",
+                        d.scaler != "minmax" and ("no scaling" if d.scaler == "none" else f"{d.scaler} scaling"),
                         spec.window.stride > 1 and f"stride {spec.window.stride}") if x]
     h, mode = spec.window.horizon, spec.model.mode
     verb = "classifying" if spec.model.task == "classification" else "predicting"

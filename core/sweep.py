@@ -394,7 +394,8 @@ class Sweep:
         _, snap, _ = runs.load(run_dir)
         if pruned_at is not None:
             message = (f"pruned at epoch {pruned_at}: its validation loss was worse than the median of the earlier "
-                       "trials at that epoch")
+                       "trials at that epoch" + (f" (it had finished epoch {snap.epoch} when the stop reached it)"
+                                                 if snap.epoch > pruned_at else ""))
             runs.mark_status(run_dir, "pruned", message)
             self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             done.state, done.pruned_at, done.note = "pruned", pruned_at, message
@@ -439,6 +440,18 @@ class Sweep:
                 storage.record_heartbeat(trial._trial_id)  # this machine still works on the trial
                 beat = now
             time.sleep(POLL_SECONDS)
+
+
+def _shown(value):
+    """A parameter as a person reads it: choices without their JSON quotes, numbers to 4 significant digits."""
+    if isinstance(value, str) and value[:1] in "[{\"":
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    if isinstance(value, float):
+        return float(f"{value:.4g}")
+    return value if not isinstance(value, (list, dict)) else json.dumps(value)
 
 
 def _as_param(dim: Dimension, value):
@@ -495,8 +508,11 @@ def trials_table(study) -> list[dict]:
             else None
         pruned_at = max(t.intermediate_values) if t.state.name == "PRUNED" and t.intermediate_values else None
         retry = t.user_attrs.get("retry_of", t.system_attrs.get("failed_trial"))
-        rows.append({"trial": t.number, "state": t.state.name.lower(), "value": t.value, "run": t.user_attrs.get("run_id"),
+        # Only a completed trial has an objective value: Optuna keeps a pruned trial's last reported (scaled) loss
+        # as its value, which read like an excellent RMSE next to the others.
+        value = t.value if t.state.name == "COMPLETE" else None
+        rows.append({"trial": t.number, "state": t.state.name.lower(), "value": value, "run": t.user_attrs.get("run_id"),
                      "seconds": seconds, "pruned at epoch": pruned_at,
                      "note": t.user_attrs.get("error", "") + (f" (retry of trial {retry})" if retry is not None else ""),
-                     **{k: v for k, v in t.params.items()}})
+                     **{k: _shown(v) for k, v in t.params.items()}})
     return rows

@@ -38,24 +38,23 @@ def step(by: int) -> None:
 
 
 if presenting:
-    top = st.columns([5, 1.4, 1.8, 1.2])
-    top[1].button("Previous", icon=":material/arrow_back:", on_click=step, args=(-1,), width="stretch")
-    top[2].button("Next preset", icon=":material/arrow_forward:", type="primary", on_click=step, args=(1,),
-                  width="stretch")
-    if top[3].button("Exit", icon=":material/close_fullscreen:", width="stretch"):
+    picked = st.selectbox("Preset", NAMES, key=PICK, label_visibility="collapsed", on_change=picked_by_hand,
+                          format_func=lambda n: f"{NAMES.index(n) + 1}/{len(NAMES)} · {presets.PRESETS[n].title}")
+    top = st.container(horizontal=True)  # buttons as wide as their labels: columns cut them to "P.." at 800 px
+    top.button("Previous", icon=":material/arrow_back:", on_click=step, args=(-1,))
+    top.button("Next preset", icon=":material/arrow_forward:", type="primary", on_click=step, args=(1,))
+    if top.button("Exit", icon=":material/close_fullscreen:"):
         present.leave()
         st.switch_page("pages/presets.py")
-    picked = top[0].selectbox("Preset", NAMES, key=PICK, label_visibility="collapsed", on_change=picked_by_hand,
-                              format_func=lambda n: f"{NAMES.index(n) + 1}/{len(NAMES)} · {presets.PRESETS[n].title}")
 else:
     st.title("Presets")
     st.caption("The classic RNN tutorials, one click each: the same data, shapes and settings, trained live here "
                "with every view (loss, predictions, gates) and honest baselines.")
-    left, right = st.columns([4, 1])
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
     picked = left.selectbox("Preset", NAMES, key=PICK, on_change=picked_by_hand,
                             format_func=lambda n: f"{presets.PRESETS[n].title} ({n})",
                             help="Pick a tutorial. `python -m core train --preset NAME` runs the same from a shell.")
-    right.button("Next preset", icon=":material/arrow_forward:", on_click=step, args=(1,), width="stretch")
+    right.button("Next preset", icon=":material/arrow_forward:", on_click=step, args=(1,))
 st.query_params["preset"] = picked
 
 preset = presets.get(picked)
@@ -82,10 +81,10 @@ if picked in CSV_PRESETS and current.data.source == "csv" and st.toggle(
     except (SpecError, ValueError) as exc:
         st.warning(f"{sentence(str(exc))} The built-in data is used instead.", icon=":material/table_chart:")
 
-buttons = st.columns([1.3, 1.5, 3])
-train_clicked = buttons[0].button("Train this preset", type="primary", icon=":material/play_arrow:",
+buttons = st.container(horizontal=True)
+train_clicked = buttons.button("Train this preset", type="primary", icon=":material/play_arrow:",
                                   help=tip("Load the preset's settings and train them now, live, on this page."))
-load_clicked = buttons[1].button("Load into the editor", icon=":material/edit:",
+load_clicked = buttons.button("Load into the editor", icon=":material/edit:",
                                  help=tip("Copy the settings to the Data and Model pages to change them before "
                                           "training."))
 error = None

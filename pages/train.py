@@ -11,12 +11,11 @@ st.title("Train")
 spec = spec_state.get_spec()
 views.setup_summary(spec)
 
-left, right, _ = st.columns([1, 1, 2])  # at 800 px, [1, 1, 5] cut the labels to "T" and "S"
-train_clicked = left.button("Train", type="primary", icon=":material/play_arrow:",
-                            help="Train the model in a worker process. You can switch pages, refresh or close the tab while it runs: "
-                                 "the run goes on and this page finds it again.")
-stop_clicked = right.button("Stop", icon=":material/stop:",
-                            help="Halt after the current batch. The history so far and the model are kept.")
+buttons = st.container(horizontal=True)  # as wide as their labels: columns cut them to "T" and "S" at 800 px
+train_clicked = buttons.button("Train", type="primary", icon=":material/play_arrow:",
+                               help="Trains in the background: switching pages or refreshing does not stop it.")
+stop_clicked = buttons.button("Stop", icon=":material/stop:",
+                              help="Halt after the current batch. The history so far and the model are kept.")
 train_error = launch.start_training(spec) if train_clicked else None
 if train_error:
     st.warning(train_error, icon=":material/block:")

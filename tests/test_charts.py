@@ -91,7 +91,8 @@ def test_each_cell_has_one_hue_on_every_chart_and_runs_of_one_cell_get_shades():
 def test_legends_sit_under_the_chart_and_long_run_labels_wrap():
     fig = charts.prediction_figure(_frame(50), "Close")
     assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0 and fig.layout.legend.yanchor == "bottom"
-    assert charts.legend_name("LSTM 64 · sp500 w30 · 20261201-040000-abcdef") == "LSTM 64 · sp500 w30<br>20261201-040000-abcdef"
+    assert charts.legend_name("LSTM 64 · sp500 w30 · 20261201-040000-abcdef") == "LSTM 64 · sp500 w30<br>…abcdef"
+    assert charts.legend_name("GRU 8 · x · not-a-run-id") == "GRU 8 · x<br>not-a-run-id"
 
 
 def test_prediction_bands_sit_behind_the_lines_when_the_frame_has_them():

@@ -39,7 +39,7 @@ class Job:
 
 
 def backtest_section() -> None:
-    from core import backtest, pool
+    from core import pool
 
     spec = spec_state.get_spec()
     workspace = address.workspace()
@@ -154,8 +154,8 @@ def _results(job: Job) -> None:
     left, right = st.columns([3, 2])
     left.plotly_chart(charts.backtest_figure(frames, job.spec.data.target), width="stretch", key="backtest_chart")
     right.plotly_chart(charts.fold_error_figure(table), width="stretch", key="backtest_errors")
-    a, b, _ = st.columns([1, 1, 3])
-    a.download_button("backtest.csv", table.to_csv(index=False).encode(), f"{job.id}.csv", "text/csv",
+    row = st.container(horizontal=True)
+    row.download_button("backtest.csv", table.to_csv(index=False).encode(), f"{job.id}.csv", "text/csv",
                       icon=":material/download:")
-    b.download_button("backtest.json", json.dumps(summary, indent=2, default=str).encode(), f"{job.id}.json",
+    row.download_button("backtest.json", json.dumps(summary, indent=2, default=str).encode(), f"{job.id}.json",
                       "application/json", icon=":material/download:")

@@ -19,9 +19,11 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     frame["ratio"] = frame["rmse"] / frame["naive_rmse"]
     frame["epochs"] = [f"{e}/{n}" if e is not None else f"?/{n}" for e, n in zip(frame["epoch"], frame["epochs"])]
-    columns = ["run_id", "status", "cell", "units", "data", "target", "setup", "epochs", "rmse", "naive_rmse", "ratio"]
+    # The scores come right after what the run is, so they stay on screen in a narrow window.
+    columns = ["run_id", "cell", "units", "rmse", "naive_rmse", "ratio"]
     if frame.get("accuracy") is not None and frame["accuracy"].notna().any():  # classifiers in the list
         columns.append("accuracy")
+    columns += ["status", "epochs", "data", "target", "setup"]
     frame = frame[[*columns, "saved_at"]]
     return frame.rename(columns={"run_id": "run", "rmse": "test RMSE", "naive_rmse": "persistence RMSE",
                                  "ratio": "RMSE / persistence", "accuracy": "test accuracy %", "saved_at": "saved"})
@@ -63,11 +65,20 @@ def history() -> None:
 
 
 def _overlays(rows: list[dict]) -> None:
-    histories, frames = {}, {}
+    histories, frames, other_loss = {}, {}, []
+    first_loss = None
     for row in rows:
         history, frame = runs.read_history(row["path"]), runs.read_predictions(row["path"])
+        try:
+            loss = runs.read_spec(row["path"]).train.loss
+        except (OSError, ValueError):
+            loss = None
         if history:
-            histories[_label(row)] = {"loss": history["loss"], "val_loss": history["val_loss"]}
+            first_loss = first_loss or loss
+            if loss == first_loss:  # losses of one kind only: cross-entropy next to MSE squashed both
+                histories[_label(row)] = {"loss": history["loss"], "val_loss": history["val_loss"]}
+            else:
+                other_loss.append(_label(row))
         if frame is not None:
             frames[_label(row)] = frame
     left, right = st.columns([2, 3])
@@ -76,6 +87,9 @@ def _overlays(rows: list[dict]) -> None:
                             help="Losses are on each run's scaled targets: compare runs with the same data and "
                                  "transform.")
         left.plotly_chart(charts.loss_overlay_figure(histories, log_y), width="stretch", key="runs_loss")
+        if other_loss:
+            left.caption(f"Left out of the loss chart: {', '.join(other_loss)}: they minimise another loss, whose "
+                         "values are not on the same scale.")
     if frames:
         first = next(iter(frames.values()))
         same = {k: f for k, f in frames.items() if _same_targets(first, f)}
@@ -99,14 +113,14 @@ def _actions(by_id: dict[str, dict]) -> None:
     run_id = st.selectbox("Run", list(by_id), key="runs_one", format_func=lambda r: _label(by_id[r]))
     row = by_id[run_id]
     st.caption(f"Status: {status_text(row['status'], row['message'])}")
-    a, b, c, d = st.columns(4)
-    if a.button("Open on Train", icon=":material/open_in_new:", disabled=row["status"] == "interrupted",
-                help="Show this run on the Train page (its charts, metrics and downloads) and Inspect it."):
+    buttons = st.container(horizontal=True)  # buttons keep their labels and wrap at 800 px, not "Open …"
+    if buttons.button("Open on Train", icon=":material/open_in_new:", disabled=row["status"] == "interrupted",
+                      help="Show this run on the Train page (its charts, metrics and downloads) and Inspect it."):
         if session_runs.open(run_id):
             st.switch_page("pages/train.py")
         st.error("That run can no longer be read from the store.")
-    if b.button("Use its settings", icon=":material/tune:",
-                help="Load this run's spec (data, window, model, training) as the current setup."):
+    if buttons.button("Use its settings", icon=":material/tune:",
+                      help="Load this run's spec (data, window, model, training) as the current setup."):
         try:
             spec_state.set_spec(data.check_outside_spec(
                 runs.read_spec(row["path"])))
@@ -114,10 +128,10 @@ def _actions(by_id: dict[str, dict]) -> None:
             st.success("Its settings are now the current setup.")
         except (OSError, SpecError) as exc:
             st.error(f"Its spec could not be read: {sentence(str(exc))}")
-    c.download_button("Download .zip", lambda path=row["path"]: runs.bundle(path), file_name=f"{run_id}.zip",
-                      mime="application/zip", icon=":material/download:", key="runs_zip",
-                      help="spec.json, model.keras, history.csv, predictions.csv, metrics.json and gates.npz.")
-    with d.popover("Delete", icon=":material/delete:"):
+    buttons.download_button("Download .zip", lambda path=row["path"]: runs.bundle(path), file_name=f"{run_id}.zip",
+                            mime="application/zip", icon=":material/download:", key="runs_zip",
+                            help="spec.json, model.keras, history.csv, predictions.csv, metrics.json and gates.npz.")
+    with buttons.popover("Delete", icon=":material/delete:"):
         st.write(f"Delete run {run_id} and all its files?")
         if st.button("Yes, delete it", type="primary", key="runs_delete"):
             if row["status"] == "running":
@@ -137,14 +151,14 @@ def race() -> None:
                 "layer sizes, training settings and seed: " + describe.describe(spec))
     current = st.session_state.get("cell_race")
     busy = current is not None and current.running
-    a, b, _ = st.columns([2, 1, 4])
-    if a.button("Race the three cells", type="primary", icon=":material/flag:", disabled=busy):
+    row = st.container(horizontal=True)
+    if row.button("Race the three cells", type="primary", icon=":material/flag:", disabled=busy):
         error = launch.start_race(spec)
         if error:
             st.warning(error, icon=":material/block:")
         current = st.session_state.get("cell_race")
         busy = current is not None and current.running
-    if busy and b.button("Stop the race", icon=":material/stop:"):
+    if busy and row.button("Stop the race", icon=":material/stop:"):
         current.stop()
     if current is None:
         st.caption("Each training is saved as a run, so you can open, inspect and compare them afterwards.")
@@ -172,12 +186,11 @@ def race() -> None:
                        "so their losses are comparable.")
         table = current.results()
         if len(table):
-            st.dataframe(table, hide_index=True, width="stretch",
+            st.dataframe(table.drop(columns=["verdict"]), hide_index=True, width="stretch",
                          column_config={c: st.column_config.NumberColumn(format="%.4f")
                                         for c in ("test RMSE", "test MAE", "persistence RMSE")}
                          | {"s / epoch": st.column_config.NumberColumn(format="%.2f"),
-                            "direction %": st.column_config.NumberColumn(format="%.1f"),
-                            "verdict": st.column_config.TextColumn(width="large")})
+                            "direction %": st.column_config.NumberColumn(format="%.1f")})
             verdicts = [v for v in table["verdict"] if v != "training..."]
             if verdicts:  # the race's conclusion in full, not cut off in a table cell
                 st.markdown("**Verdicts**\n" + "\n".join(f"- {v}" for v in verdicts))

@@ -27,19 +27,19 @@ def _sweeps() -> dict:
     return {}
 
 
-def _space(spec) -> tuple[dict, list[str]]:
+def _space(spec, disabled: bool = False) -> tuple[dict, list[str]]:
     """The space the widgets describe, and the problems with it (empty when it can run)."""
     space, problems = {}, []
     a, b = st.columns(2)
     with a:
-        cells = st.multiselect("Cells", list(CELLS), default=list(CELLS), key="sweep_cells",
+        cells = st.multiselect("Cells", list(CELLS), default=list(CELLS), key="sweep_cells", disabled=disabled,
                                help="Which recurrent cells the search may pick.")
-        units = st.multiselect("Units per layer", UNITS, default=["16", "32", "64", "32, 32"], key="sweep_units",
+        units = st.multiselect("Units per layer", UNITS, default=["16", "32", "64", "32, 32"], key="sweep_units", disabled=disabled,
                                help="Each choice is one architecture: '32, 32' is two stacked layers of 32.")
     with b:
-        lo, hi = st.slider("Window length", 5, 120, (10, 60), step=5, key="sweep_window",
+        lo, hi = st.slider("Window length", 5, 120, (10, 60), step=5, key="sweep_window", disabled=disabled,
                            help="The search picks a multiple of 5 in this range.")
-        lr = st.select_slider("Learning rate", LEARNING_RATES, value=(1e-4, 1e-2), key="sweep_lr",
+        lr = st.select_slider("Learning rate", LEARNING_RATES, value=(1e-4, 1e-2), key="sweep_lr", disabled=disabled,
                               format_func=lambda v: f"{v:g}", help="Searched on a log scale between the two.")
     if not cells:
         problems.append("pick at least one cell")
@@ -70,7 +70,7 @@ def _space(spec) -> tuple[dict, list[str]]:
 
 def sweep_section() -> None:
     """Set up and start a sweep, then watch its trials and Optuna's figures."""
-    from core import pool, sweep
+    from core import pool
 
     spec = spec_state.get_spec()
     workspace = address.workspace()
@@ -80,27 +80,28 @@ def sweep_section() -> None:
                 "median at an epoch are pruned). Every trial is a run here, so History, Compare and Inspect work on "
                 "it. The search sees only the **validation** data; the best trial's test score is shown once, at the "
                 f"end. Setup: {describe.describe(spec)}")
-    if not busy:
-        space, problems = _space(spec)
-        c1, c2, c3 = st.columns([1, 1, 2])
-        trials = c1.number_input("Trials", 2, 200, 12, key="sweep_trials",
-                                 help="How many settings to try. Each trains for the setup's epochs, or less when pruned.")
-        limit = pool.shared().max_workers
-        workers = c2.number_input("At once", 1, limit, min(2, limit), key="sweep_workers",
-                                  help=f"Trials that train at the same time (this server allows {limit}: "
-                                       "RNNLAB_MAX_WORKERS). Runs of other visitors share the same workers.")
-        start = c3.button("Start the sweep", type="primary", icon=":material/travel_explore:",
-                          disabled=bool(problems), help="Trials appear below as they finish.")
-        if problems:
-            st.caption("To start: " + "; ".join(problems) + ".")
-        if start:
+    # The widgets stay drawn (disabled while a sweep runs): Streamlit forgets a widget's value when it is not drawn.
+    space, problems = _space(spec, disabled=busy)
+    c1, c2, c3 = st.columns([1, 1, 2])
+    trials = c1.number_input("Trials", 2, 200, 12, key="sweep_trials", disabled=busy,
+                             help="How many settings to try. Each trains for the setup's epochs, or less when pruned.")
+    limit = pool.shared().max_workers
+    workers = c2.number_input("At once", 1, limit, min(2, limit), key="sweep_workers", disabled=busy,
+                              help=f"Trials that train at the same time (this server allows {limit}: "
+                                   "RNNLAB_MAX_WORKERS). Runs of other visitors share the same workers.")
+    with c3:
+        if busy:
+            if st.button("Stop the sweep", icon=":material/stop:", help="No new trials; the ones training stop and are saved."):
+                current.stop()
+        elif st.button("Start the sweep", type="primary", icon=":material/travel_explore:", disabled=bool(problems),
+                       help="Trials appear below as they finish."):
             error = _start(spec, space, int(trials), int(workers), workspace)
             if error:
                 st.warning(error, icon=":material/block:")
             else:
                 st.rerun()
-    elif st.button("Stop the sweep", icon=":material/stop:", help="No new trials; the ones training stop and are saved."):
-        current.stop()
+    if problems and not busy:
+        st.caption("To start: " + "; ".join(problems) + ".")
     current = _sweeps().get(workspace)
     if current is not None:
         _live(current)
@@ -147,10 +148,16 @@ def _live(job) -> None:
         st.progress(min(1.0, counted / job.trials),
                     text=f"Sweep {study.study_name}: {counted} of {job.trials} trials ended · {len(training)} "
                          f"training now · {state} · objective {job.metric} (validation)")
-        if training:
-            histories = {f"trial {n} · {rid}": runs.read_history(session_runs.root() / rid) or {}
-                         for n, rid in sorted(training.items())}
-            st.plotly_chart(charts.loss_overlay_figure(histories), width="stretch", key="sweep_loss")
+        # The loss curves of the trials training now and the latest ones that ended (up to 8): a chart that
+        # only showed running trials was empty between trials and before each one's first epoch.
+        recent = [r for r in sweep.trials_table(study) if r["run"]][-8:]
+        histories = {}
+        for row in recent:
+            history = runs.read_history(session_runs.root() / row["run"])
+            if history and history.get("loss"):
+                histories[f"trial {row['trial']} ({'training' if row['trial'] in training else row['state']})"] = history
+        if histories:
+            st.plotly_chart(charts.loss_overlay_figure(histories), width="stretch", key=f"sweep_loss_{len(histories)}")
         if len(table):
             shown = table.rename(columns={"value": job.metric})
             st.dataframe(shown, hide_index=True, width="stretch",
@@ -173,14 +180,17 @@ def _results(job) -> None:
     if top is None:
         st.info("No trial completed, so there is no best setting. Look at the notes in the table above.")
         return
-    settings = ", ".join(f"{k} = {v}" for k, v in top["params"].items())
+    settings = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in top["params"].items())
     st.success(f"Best: trial {top['number']}, {job.metric} {top['value']:.4f} (run {top['run_id']}) with {settings}.",
                icon=":material/emoji_events:")
     if st.button("Use the best settings", icon=":material/tune:", key="sweep_use_best",
                  help="Load the best trial's settings into the editor (Data and Model pages)."):
         spec_state.set_spec(sweep.apply(job.base_spec, top["params"]))
         spec_state.forget_widgets()
-        st.toast("The best settings are now the current setup.", icon=":material/check:")
+        st.session_state["sweep_loaded"] = True
+        st.rerun()  # the setup line above and the sidebar show the new settings at once
+    if st.session_state.pop("sweep_loaded", False):
+        st.success("The best settings are now the current setup (Data and Model pages).", icon=":material/check:")
     path = runs.find(top["run_id"], session_runs.root()) if top["run_id"] else None
     report = sweep.test_report(path) if path is not None else None
     if report is not None:
@@ -200,8 +210,11 @@ def _optuna_figures(study) -> None:
     figures = [("Optimization history", vis.plot_optimization_history), ("Parallel coordinates",
                vis.plot_parallel_coordinate), ("Parameter importances", vis.plot_param_importances),
                ("Slice plot", vis.plot_slice)]
-    tabs = st.tabs([name for name, _ in figures])
     done = sum(t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False))
+    if done < 5:
+        st.caption(f"Only {done} trials completed: these figures say little yet (importances especially need more "
+                   "trials). Run a longer sweep to trust them.")
+    tabs = st.tabs([name for name, _ in figures])
     for tab, (name, plot) in zip(tabs, figures):
         with tab:
             try:

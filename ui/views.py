@@ -120,8 +120,8 @@ def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1)
             name = metrics["statistical"][key]  # the model chosen by AIC on the training rows, e.g. ARIMA(1, 1, 0)
         if key == "seasonal_naive" and season:
             how = metrics.get("season_how", "")
-            name += (" (no season found: same as persistence)" if how == "none found" else
-                     f" (season {season}, {'detected' if how == 'detected' else how or 'set'})")
+            name += (" (no season: = persistence)" if how == "none found" else
+                     f" ({season} steps, {'detected' if how == 'detected' else 'set' if how in ('', 'set') else 'calendar'})")
         rows.append(values)
         index.append(name)
     table = pd.DataFrame(rows, index=index)
@@ -241,9 +241,9 @@ def downloads(run) -> None:
     present = runs.downloads(run.path)
     if not present:
         return
-    cols = st.columns(len(present))
-    for col, (name, mime) in zip(cols, present):
-        col.download_button(name, runs.read_download(run.path, name), file_name=f"{run.run_id}-{name}",
+    row = st.container(horizontal=True)  # each button as wide as its label; they wrap on a narrow screen
+    for name, mime in present:
+        row.download_button(name, runs.read_download(run.path, name), file_name=f"{run.run_id}-{name}",
                             mime=mime, icon=":material/download:", key=f"dl-{name}")
 
 
@@ -305,11 +305,13 @@ def error_section(run, snap) -> None:
         return  # a classifier's errors are its confusion matrix
     target = run.spec.data.target
     st.subheader("Error analysis")
+    # The residuals and their histogram get the full width, the lag check a row of its own: three charts in
+    # one row ran their titles together and smeared the lag ticks at 800 px.
+    st.plotly_chart(charts.error_figure(frame, target), width="stretch", key="error_chart")
     left, right = st.columns([3, 2])
-    left.plotly_chart(charts.error_figure(frame, target), width="stretch", key="error_chart")
     correlations = snap.metrics.get("lag_correlations")
     if correlations:
-        right.plotly_chart(charts.lag_figure(correlations), width="stretch", key="lag_chart")
+        left.plotly_chart(charts.lag_figure(correlations), width="stretch", key="lag_chart")
         lag = snap.metrics.get("lag")
         best = correlations.get(str(lag), float("nan")) if lag is not None else float("nan")
         if lag is None or not snap.metrics.get("lag_clear", True):
@@ -321,3 +323,7 @@ def error_section(run, snap) -> None:
                 "0 means the predicted moves happen when the real ones do." if lag == 0 else
                 "+1 means the model mostly repeats the last value: its moves come one step after the real ones."
                 if lag == 1 else "The predicted moves line up best with real moves at this shift."))
+            if lag > 1 and lag != snap.metrics.get("naive_lag"):
+                right.warning(f"The predicted moves line up best with the truth's moves {lag} steps **earlier**: the "
+                              "model follows the series late instead of forecasting its moves, a smoothed version of "
+                              "repeating the past.", icon=":material/warning:")

@@ -56,6 +56,8 @@ def run_colours(labels: list[str]) -> list[str]:
 def legend_name(label: str) -> str:
     """A run label in a legend: the run id on a second line, so a half-width chart does not cut it."""
     head, sep, tail = str(label).rpartition(" · ")
+    if len(tail) == 22 and tail[8] == "-" and tail[15] == "-":  # a run id: its last 6 characters tell runs apart
+        tail = "…" + tail[-6:]
     return f"{head}<br>{tail}" if sep else str(label)
 
 

@@ -55,7 +55,7 @@ def lag_figure(correlations: dict[str, float]) -> go.Figure:
                            hovertemplate="lag %{x}: r = %{y:.2f}<extra></extra>"))
     fig.update_xaxes(title="lag in steps (+1: one step late)", dtick=1)
     fig.update_yaxes(range=[-1, 1])
-    return _layout(fig, "Lag check: which shift lines up best", "correlation of changes", height=340)
+    return _layout(fig, "Lag check", "correlation of changes", height=320)
 
 
 def step_error_figure(table: pd.DataFrame, target: str) -> go.Figure:
@@ -86,7 +86,7 @@ def forecast_figure(recent: pd.DataFrame, forecast: pd.DataFrame, target: str, h
     fig.add_trace(go.Scatter(x=joined_x, y=joined_y, name=f"forecast ({how})", mode="lines+markers",
                              line=dict(color=SPLIT_COLOURS["test"], width=2, dash="dash"), marker=dict(size=4)))
     fig.add_vline(x=recent["date"].iloc[-1], line_width=1, line_dash="dot", line_color="#7f7f7f")
-    return _layout(fig, "Forecast past the end of the data", target, height=320)
+    return _layout(fig, "Forecast past the data", target, height=320)
 
 
 def window_error_figure(frame: pd.DataFrame, target: str) -> go.Figure:

@@ -19,7 +19,8 @@ def loss_figure(history: dict[str, list[float]], log_y: bool = False, loss: str 
     if not epochs:
         fig.add_annotation(text="No completed epoch yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
         fig.update_yaxes(showticklabels=False)
-    fig.update_xaxes(title="epoch", rangemode="tozero", dtick=max(1, len(epochs) // 10) if epochs else 1)
+    fig.update_xaxes(title="epoch", range=[0.5, max(len(epochs), 1) + 0.5],  # epochs count from 1
+                     dtick=max(1, len(epochs) // 10) if epochs else 1)
     fig.update_yaxes(type="log" if log_y else "linear")
     return _layout(fig, "Loss", loss + (", log scale" if log_y else ""))
 
@@ -72,4 +73,5 @@ def prediction_figure(frame: pd.DataFrame, target: str = "value", show_naive: bo
         if len(rows):
             fig.add_vrect(x0=rows["date"].iloc[0], x1=rows["date"].iloc[-1], fillcolor=SPLIT_COLOURS[split],
                           opacity=0.06, line_width=0, annotation_text=split, annotation_position="top left")
-    return _layout(fig, "Prediction vs truth (validation and test)", target, height=380)
+    return _layout(fig, "Prediction vs truth", target, height=380)  # the shading names val and test; a longer
+    # title was cut off in a half-width column at 800 px

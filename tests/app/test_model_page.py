@@ -80,9 +80,9 @@ def test_a_seq2seq_run_trains_from_the_app_and_shows_its_forecast():
     assert any("RepeatVector(3)" in m.value for m in at.markdown)  # the summary line names the shape
     button(at, "Train").click().run()
     session_run(at).join(120)
-    poll(at, lambda a: "Forecast past the end of the data" in figures(a))
+    poll(at, lambda a: "Forecast past the data" in figures(a))
     fig = figures(at)
-    traces = {t.get("name"): t for t in fig["Forecast past the end of the data"]["data"]}
+    traces = {t.get("name"): t for t in fig["Forecast past the data"]["data"]}
     forecast_trace = next(t for name, t in traces.items() if name and name.startswith("forecast"))
     assert len(forecast_trace["x"]) == 4  # last known point + 3 steps
     assert len(traces["80% band"]["x"]) == 3 and len(traces["95% band"]["x"]) == 3  # a band per step ahead
