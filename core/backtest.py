@@ -2,10 +2,11 @@
 
     python -m core backtest --config spec.json --folds K [--out DIR] [--workers N]
 
-The spec's own split gives the block sizes: its validation and test target counts. The last
-K * test targets of the series become K consecutive test blocks; fold k trains on every target
-before its validation block (its origin), validates on the block after the origin and tests on
-the next block. Each fold is an ordinary run of the run store: the spec with `data.end` at the
+The spec's own split gives the blocks: its test period is cut into K consecutive test blocks (so
+the backtest tests the same targets as the single split, with K refits), and each fold validates
+on the spec's validation count of targets right before its test block. Fold k trains on every
+target before its validation block (its origin); the first fold trains on what the single split
+trains on, each later one on a test block more. Each fold is an ordinary run of the run store: the spec with `data.end` at the
 fold's last test target and the split as counts, so its scalers are fitted on its own training rows
 and nothing after its test block exists for it. The folds train through the worker pool, in
 parallel up to its limit, tagged in `fold.json` with the backtest and the fold.
@@ -34,6 +35,7 @@ FOLD_FILE = "fold.json"  # in a fold's run directory: {"backtest", "fold", "fold
 METRICS = ("rmse", "mae", "mase", "direction")
 STATISTICAL = ("ets", "arima")
 MAX_FOLDS = 20
+MIN_BLOCK = 5  # test targets per fold, at least
 
 
 @dataclass
@@ -61,23 +63,21 @@ def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold
     if (dates.hour != 0).any() or (dates.minute != 0).any():
         raise DataError("a backtest cuts the data at dates, so it needs daily (or coarser) rows; these have times of day")
     n_val, n_test, total = len(whole.dates["val"]), len(whole.dates["test"]), len(dates)
-    first_train = total - folds * n_test - n_val  # training targets of the first fold
-    least = max(2 * n_val, 30)
-    if first_train < least:
-        most = (total - n_val - least) // n_test if n_test else 0
-        raise DataError(f"{total} targets are too few for {folds} folds of {n_test} test and {n_val} validation "
-                        f"targets with at least {least} for training; use {most} fold{'s' if most != 1 else ''} or "
-                        "fewer, or a smaller val/test split" if most >= 2 else
-                        f"{total} targets are too few for a backtest with test blocks of {n_test}: shrink the "
-                        "val/test split or use more data")
+    block = n_test // folds  # the spec's test period, cut into K blocks: the backtest tests the same targets
+    if block < MIN_BLOCK:
+        most = n_test // MIN_BLOCK
+        raise DataError(f"the test split has {n_test} targets, too few for {folds} folds of at least {MIN_BLOCK} test "
+                        f"targets each; use {most} folds or fewer, or a larger test split" if most >= 2 else
+                        f"the test split has {n_test} targets, too few for a backtest (2 folds need {2 * MIN_BLOCK}): "
+                        "use a larger test split")
     out = []
     for k in range(1, folds + 1):
-        last = total - 1 - (folds - k) * n_test
+        last = total - 1 - (folds - k) * block
         end = dates[last]
-        fold_spec = spec.replace(data={"end": end.strftime("%Y-%m-%d")}, split={"val": n_val, "test": n_test})
-        out.append(Fold(k, fold_spec, dates[last - n_test - n_val + 1].strftime("%Y-%m-%d"),
-                        dates[last - n_test + 1].strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d"),
-                        last - n_test - n_val + 1, n_val, n_test))
+        fold_spec = spec.replace(data={"end": end.strftime("%Y-%m-%d")}, split={"val": n_val, "test": block})
+        out.append(Fold(k, fold_spec, dates[last - block - n_val + 1].strftime("%Y-%m-%d"),
+                        dates[last - block + 1].strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d"),
+                        last - block - n_val + 1, n_val, block))
     return out
 
 

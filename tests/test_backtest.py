@@ -23,17 +23,18 @@ def test_the_folds_walk_forward_without_overlapping_test_blocks():
     folds = backtest.plan(SPEC, frame, 3)
     whole = windows.make(frame, SPEC)
     assert folds[-1].end == whole.dates["test"][-1].strftime("%Y-%m-%d")  # the last fold tests the newest targets
+    assert folds[0].train_targets == len(whole.dates["train"]) + 2  # the first trains on what the split trains on
     for before, after in zip(folds, folds[1:]):
         assert before.origin < after.origin and before.end < after.test_start  # later, and no test target twice
-        assert after.train_targets == before.train_targets + 20
+        assert after.train_targets == before.train_targets + 6  # a test block more: 20 test targets // 3 folds
     for fold in folds:
         w = windows.make(data.load(fold.spec.data), fold.spec)
-        assert (len(w.dates["val"]), len(w.dates["test"])) == (20, 20)
+        assert (len(w.dates["val"]), len(w.dates["test"])) == (20, 6)
         assert w.dates["val"][0].strftime("%Y-%m-%d") == fold.origin and w.dates["test"][-1].strftime("%Y-%m-%d") == fold.end
         assert len(w.dates["train"]) == fold.train_targets and w.index[-1].strftime("%Y-%m-%d") == fold.end
 
 
-@pytest.mark.parametrize("folds, words", [(1, "2 to 20 folds"), (12, "too few for 12 folds")])
+@pytest.mark.parametrize("folds, words", [(1, "2 to 20 folds"), (5, "too few for 5 folds of at least 5")])
 def test_a_backtest_that_cannot_fit_is_refused_before_training(folds, words, capsys, tmp_path):
     with pytest.raises(DataError, match=words):
         backtest.plan(SPEC, data.load(SPEC.data), folds)

@@ -38,7 +38,7 @@ def test_a_backtest_trains_its_folds_and_shows_the_verdict_charts_and_files(run_
 
 
 def test_a_setup_too_short_for_the_folds_is_refused_with_the_numbers():
-    at = backtest_page(tiny_spec(split={"val": 40, "test": 40}))
+    at = backtest_page(tiny_spec(split={"val": 20, "test": 20}))
     at.number_input(key="backtest_folds").set_value(8).run()
     button(at, "Run the backtest").click().run()
     assert any("too few for 8 folds" in w.value for w in at.warning)
