@@ -163,3 +163,13 @@ def record_downloads(monkeypatch) -> dict[str, tuple[str | None, object]]:
 
     monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
     return seen
+
+
+def runs_section(spec, section: str) -> AppTest:
+    """A fresh app on `spec`, on the Runs page, with `section` (History, Race, Sweep, Backtest, Import) open."""
+    at = new_app(spec)
+    at.run()
+    at.switch_page("pages/runs.py").run()
+    at.segmented_control(key="runs_section").set_value(section).run()
+    assert not at.exception, at.exception
+    return at

@@ -1,20 +1,14 @@
 """The Backtest section of the Runs page: folds through the app's pool, the verdict, the charts."""
 from __future__ import annotations
 
-import json
 
 from ..conftest import tiny_spec
-from .helpers import button, figures, new_app, table
+from .helpers import button, figures, runs_section, table
 from ui import backtest_views
 
 
 def backtest_page(spec):
-    at = new_app(spec)
-    at.run()
-    at.switch_page("pages/runs.py").run()
-    at.segmented_control(key="runs_section").set_value("Backtest").run()
-    assert not at.exception, at.exception
-    return at
+    return runs_section(spec, "Backtest")
 
 
 def test_a_backtest_trains_its_folds_and_shows_the_verdict_charts_and_files(run_store):

@@ -5,17 +5,12 @@ from __future__ import annotations
 from core import runs, sweep
 
 from ..conftest import tiny_spec
-from .helpers import button, figures, new_app, table
+from .helpers import button, figures, runs_section, table
 from ui import sweep_views
 
 
 def sweep_page(spec=None):
-    at = new_app(spec or tiny_spec())
-    at.run()
-    at.switch_page("pages/runs.py").run()
-    at.segmented_control(key="runs_section").set_value("Sweep").run()
-    assert not at.exception, at.exception
-    return at
+    return runs_section(spec or tiny_spec(), "Sweep")
 
 
 def test_a_sweep_runs_its_trials_as_runs_and_offers_the_best_settings(run_store):
