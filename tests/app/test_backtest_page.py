@@ -1,7 +1,6 @@
 """The Backtest section of the Runs page: folds through the app's pool, the verdict, the charts."""
 from __future__ import annotations
 
-
 from ..conftest import tiny_spec
 from .helpers import button, figures, runs_section, table
 from ui import backtest_views
