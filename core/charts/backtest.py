@@ -26,7 +26,7 @@ def backtest_figure(folds: dict[int, pd.DataFrame], target: str) -> go.Figure:
                             line=dict(color=colour, width=1.4)))
         fig.add_vrect(x0=frame["date"].iloc[0], x1=frame["date"].iloc[-1], fillcolor=colour, opacity=0.06,
                       line_width=0, annotation_text=f"fold {number}", annotation_position="top left")
-    return _layout(fig, "Each fold's test block: the model trained on the data before it", target, height=380)
+    return _layout(fig, "Each fold's test block", target, height=380)
 
 
 def fold_error_figure(table: pd.DataFrame) -> go.Figure:

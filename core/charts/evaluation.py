@@ -22,7 +22,7 @@ def error_figure(frame: pd.DataFrame, target: str) -> go.Figure:
     model = (test["prediction"] - test["truth"]).to_numpy(np.float64)
     naive = (test["naive"] - test["truth"]).to_numpy(np.float64)
     fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.14,
-                        subplot_titles=("Residuals (test)", "Error histogram"))
+                        subplot_titles=("Residuals (prediction - truth)", "Error histogram"))
     idx = downsample(len(test))
     fig.add_trace(_line(test["date"].to_numpy()[idx], model[idx], "model", line=dict(color=SPLIT_COLOURS["test"],
                                                                                    width=1)), row=1, col=1)
@@ -36,12 +36,12 @@ def error_figure(frame: pd.DataFrame, target: str) -> go.Figure:
                                    hovertemplate=f"{name}: %{{y}} test targets with an error in %{{x}}<extra></extra>"),
                       row=1, col=2)
     # Short axis titles: in a half-width column at 800 px the long ones ran into each other and off the edge.
-    fig.update_yaxes(title_text=f"prediction - truth ({target})", row=1, col=1)
-    fig.update_xaxes(title_text="prediction - truth", row=1, col=2)
+    fig.update_yaxes(title_text=f"error ({target})", row=1, col=1)  # error = prediction - truth, as the title says
+    fig.update_xaxes(title_text="error", row=1, col=2)
     fig.update_yaxes(title_text="count", row=1, col=2)
     _layout(fig, "", "", height=360)
     fig.update_layout(barmode="overlay", margin=dict(l=10, r=10, t=40, b=10))
-    fig.update_yaxes(title_text=f"prediction - truth ({target})", row=1, col=1)
+    fig.update_yaxes(title_text=f"error ({target})", row=1, col=1)
     return fig
 
 
