@@ -180,6 +180,14 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
     line = evaluate.full_verdict(cell, model, snap.metrics["baselines" if split == "test" else "val_baselines"],
                                  baseline)
     (st.success if ratio < 1 else st.warning)(f"On the {label} targets: {line}.", icon=":material/balance:")
+    if ratio > 3:
+        st.caption(f"That is far worse than repeating the last value. Common causes: test values outside the range "
+                   f"seen in training (a trending series: try the diff or pct transform on the Data page), too few "
+                   f"epochs, or a learning rate that is too high (now {learning_rate:g}).")
+    elif ratio >= 1 and baseline == "persistence":
+        st.caption("Persistence is hard to beat on series that move like a random walk, as day-to-day prices do: "
+                   "try more epochs, a GRU, a shorter window, a lower learning rate or the diff transform, and "
+                   "compare.")
     bands = snap.metrics.get("intervals")
     if split == "test" and bands:
         from core import intervals
@@ -192,14 +200,6 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
                        + (" The bands held much less than their level: the test period behaves unlike the "
                           "validation period (a trend, a new regime), so trust this model's spread less there."
                           if low else ""))
-    if ratio > 3:
-        st.caption(f"That is far worse than repeating the last value. Common causes: test values outside the range "
-                   f"seen in training (a trending series: try the diff or pct transform on the Data page), too few "
-                   f"epochs, or a learning rate that is too high (now {learning_rate:g}).")
-    elif ratio >= 1 and baseline == "persistence":
-        st.caption("Persistence is hard to beat on series that move like a random walk, as day-to-day prices do: "
-                   "try more epochs, a GRU, a shorter window, a lower learning rate or the diff transform, and "
-                   "compare.")
     lag = snap.metrics.get("lag")
     if (split == "test" and lag and lag > 0 and snap.metrics.get("lag_clear", True)
             and lag == snap.metrics.get("naive_lag", 1)):
