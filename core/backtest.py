@@ -58,6 +58,13 @@ def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold
     data is too short for K test blocks and a training part, or when rows have times of day."""
     if not 2 <= folds <= MAX_FOLDS:
         raise DataError(f"a backtest needs 2 to {MAX_FOLDS} folds, not {folds}")
+    if spec.model.task == "classification":
+        raise DataError("a backtest scores forecasts of values against their baselines; this setup classifies")
+    if spec.data.source == "ticker":
+        # Each fold cuts the data at its own end date: for a ticker that is a download per fold (offline, every
+        # fold would fail) and yfinance's end date is exclusive, which would shift the blocks by a row.
+        raise DataError("backtests of a ticker are not supported yet: each fold would download the ticker again. "
+                        "Backtest a built-in series or a CSV file")
     whole = windows.make(frame, spec)
     dates = pd.DatetimeIndex(np.concatenate([whole.dates[s].values for s in ("train", "val", "test")]))
     if (dates.hour != 0).any() or (dates.minute != 0).any():
@@ -185,8 +192,19 @@ def write(out_dir: str | Path, table: pd.DataFrame, summary_: dict) -> tuple[Pat
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = out_dir / "backtest.csv", out_dir / "backtest.json"
     livefiles.write_with(csv_path, lambda p: table.to_csv(p, index=False))
-    livefiles.write_atomic(json_path, json.dumps(summary_, indent=2, default=str) + "\n")
+    livefiles.write_atomic(json_path, json.dumps(_strict(summary_), indent=2, default=str) + "\n")
     return csv_path, json_path
+
+
+def _strict(value):
+    """NaN and infinities as null: backtest.json is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def folds_of(plan_: list[Fold]) -> list[dict]:

@@ -113,7 +113,10 @@ def _step_forecasts(net, w: Windowed, spec: ExperimentSpec, split: str):
         return None
     n, length = steps(spec), w.input_shape[0]
     last = w.starts[split] + length - 1
-    usable = np.flatnonzero(last + n < len(w.levels))
+    # The known steps after a window must exist, and for the validation windows (which calibrate the
+    # forecast's bands) lie before the first test target: calibration never reads the test period.
+    end = len(w.levels) if split == "test" else int(w.starts["test"][0] + length - 1 + max(w.horizon, 1))
+    usable = np.flatnonzero(last + n < end)
     if len(usable) == 0:
         return None
     pick = usable[np.unique(np.linspace(0, len(usable) - 1, min(MAX_WINDOWS, len(usable))).round().astype(int))]

@@ -62,10 +62,11 @@ def for_splits(truth: dict[str, np.ndarray], predictions: dict[str, np.ndarray]
             _, lower, upper = per_split[split][level]
             columns.setdefault(f"lower_{level}", {})[split] = lower
             columns.setdefault(f"upper_{level}", {})[split] = upper
+        finite = math.isfinite(q)  # too few validation errors for this level: no band, so no coverage either
         summary[str(level)] = {
-            "coverage": coverage(truth["test"], *per_split["test"][level][1:]),
-            "val_coverage": coverage(truth["val"], *per_split["val"][level][1:]),
-            "width": 2 * q if math.isfinite(q) else math.nan,
+            "coverage": coverage(truth["test"], *per_split["test"][level][1:]) if finite else math.nan,
+            "val_coverage": coverage(truth["val"], *per_split["val"][level][1:]) if finite else math.nan,
+            "width": 2 * q if finite else math.nan,
         }
     return columns, summary
 
@@ -75,7 +76,8 @@ def sentence(summary: dict) -> str:
     parts = []
     for level in LEVELS:
         s = summary.get(str(level)) or {}
-        if s.get("coverage") is None or not np.isfinite(s.get("coverage", math.nan)):
+        cover, width = s.get("coverage"), s.get("width")  # metrics.json stores NaN as null
+        if cover is None or width is None or not (np.isfinite(cover) and np.isfinite(width)):
             continue
         parts.append(f"the {level}% band held {s['coverage']:.0f}% of the test values (width {s['width']:.4g})")
     return ("; ".join(parts) + ".").capitalize() if parts else ""

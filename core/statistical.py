@@ -70,7 +70,10 @@ def _ahead(res, series: np.ndarray, start: int, targets: np.ndarray, horizon: in
     predicted = np.asarray(ssm.predicted_state)  # (states, rows + 1): the state of row t from rows < t
     T, c = ssm.transition[:, :, 0], ssm.state_intercept[:, 0]
     Z, d = ssm.design[:, :, 0], ssm.obs_intercept[:, 0]
-    state = predicted[:, targets - start - horizon + 1]
+    columns = targets - start - horizon + 1
+    if (columns < 0).any():  # an origin before the filtered rows: numpy would wrap to the series' end (a leak)
+        raise ValueError("a forecast origin lies before the rows the model was fitted from")
+    state = predicted[:, columns]
     for _ in range(horizon - 1):
         state = T @ state + c[:, None]
     return np.asarray(Z @ state + d[:, None])[0]
@@ -121,10 +124,12 @@ def forecasts(series: np.ndarray, train_rows: int, targets: dict[str, np.ndarray
                 out.setdefault(name, {})[split] = cached[key]
             info["cached"] = True
             return out, info
-    except (OSError, ValueError, KeyError):
+    except Exception:  # noqa: BLE001 - a missing, half-written or damaged cache file: fit again
         pass
     start = max(0, train_rows - MAX_FIT_ROWS)
     y = series[start:train_rows]
+    earliest = min((int(np.min(rows)) - horizon + 1 for rows in targets.values() if len(rows)), default=start)
+    filter_from = max(0, min(start, earliest))  # the filter may start earlier than the fit (long horizons)
     out = {}
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -135,7 +140,7 @@ def forecasts(series: np.ndarray, train_rows: int, targets: dict[str, np.ndarray
                 info[name] = "could not be fitted"
                 continue
             try:
-                out[name] = {split: _ahead(res, series, start, np.asarray(rows, int), horizon)
+                out[name] = {split: _ahead(res, series, filter_from, np.asarray(rows, int), horizon)
                              for split, rows in targets.items()}
             except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
                 info[name] = f"could not forecast ({exc.__class__.__name__})"
@@ -148,7 +153,10 @@ def forecasts(series: np.ndarray, train_rows: int, targets: dict[str, np.ndarray
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"{name}/{split}": a for name, model in out.items() for split, a in model.items()}
         arrays.update({f"info_{k}": np.asarray(str(v)) for k, v in info.items() if k in ("ets", "arima")})
-        tmp = path.with_suffix(".tmp.npz")
+        import os
+        import uuid
+
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp.npz")  # no two writers share it
         np.savez(tmp, **arrays)
         tmp.replace(path)
     except OSError:

@@ -345,7 +345,15 @@ class Sweep:
                 trial.set_user_attr("skipped", f"over the study's {self.trials} trials")
                 self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 return
-            outcome = self._run_trial(trial)
+            try:
+                outcome = self._run_trial(trial)
+            except Exception as exc:  # noqa: BLE001 - a database hiccup, a deleted run: fail this trial, go on
+                outcome = Outcome(trial.number, "failed", note=f"{exc.__class__.__name__}: {str(exc)[:200]}")
+                try:
+                    trial.set_user_attr("error", outcome.note)
+                    self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                except Exception:  # noqa: BLE001 - the storage itself is gone: the slot ends
+                    return
             with self._lock:
                 self.outcomes.append(outcome)
             if self.on_trial is not None:
@@ -383,6 +391,10 @@ class Sweep:
         from .pool import Request
 
         with self._lock:
+            if self._stop.is_set():  # Stop came while this trial was being asked for: do not start it
+                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                done.note = "the sweep was stopped before it started"
+                return done
             self.running[trial.number] = run_id
         try:
             self.pool.submit(Request(run_id, str(run_dir), spec.to_dict(), self.workspace, self.csv_root))
@@ -419,12 +431,17 @@ class Sweep:
     def _watch(self, trial, run_id: str, run_dir: Path, epochs: int) -> int | None:
         """Report each new epoch's validation loss until the run ends; the epoch it was pruned at, or
         None. The last epoch is reported but never pruned: the run has cost all it will by then."""
-        reported, pruned_at, beat = 0, None, 0.0
+        reported, pruned_at, beat, stopping = 0, None, 0.0, False
         storage = self.study._storage
         while True:
+            if self._stop.is_set() and not stopping:
+                self.pool.stop(run_id, run_dir)
+                stopping = True
             ended = runs.has_ended(run_dir)
             history = runs.read_history(run_dir) or {}
-            losses = history.get("val_loss", [])
+            # The pruner compares in the study's direction: a maximised study (val_accuracy) gets the validation
+            # accuracy, a minimised one the validation loss (a loss in a maximised study pruned the best trials).
+            losses = history.get("val_accuracy" if METRICS[self.metric][2] == "maximize" else "val_loss", [])
             for epoch in range(reported + 1, len(losses) + 1):
                 value = losses[epoch - 1]
                 if pruned_at is None and math.isfinite(value):
@@ -442,13 +459,19 @@ class Sweep:
             time.sleep(POLL_SECONDS)
 
 
-def _shown(value):
-    """A parameter as a person reads it: choices without their JSON quotes, numbers to 4 significant digits."""
-    if isinstance(value, str) and value[:1] in "[{\"":
+def _decoded(value):
+    """A parameter as the spec takes it: a choice travels as its JSON text ('"LSTM"', '[32, 32]', '32')."""
+    if isinstance(value, str):
         try:
-            value = json.loads(value)
+            return json.loads(value)
         except ValueError:
             return value
+    return value
+
+
+def _shown(value):
+    """A parameter as a person reads it: choices without their JSON quotes, numbers to 4 significant digits."""
+    value = _decoded(value)
     if isinstance(value, float):
         return float(f"{value:.4g}")
     return value if not isinstance(value, (list, dict)) else json.dumps(value)
@@ -475,8 +498,7 @@ def best(study) -> dict | None:
         return None
     trial = study.best_trial
     return {"number": trial.number, "value": trial.value, "run_id": trial.user_attrs.get("run_id"),
-            "params": {k: (json.loads(v) if isinstance(v, str) and v[:1] in "[{\"" else v)
-                       for k, v in trial.params.items()}}
+            "params": {k: _decoded(v) for k, v in trial.params.items()}}
 
 
 def test_report(run_dir: str | Path) -> dict | None:
@@ -485,8 +507,10 @@ def test_report(run_dir: str | Path) -> dict | None:
     from . import evaluate
 
     try:
-        metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
-    except (OSError, ValueError):
+        metrics = runs.load(run_dir)[1].metrics  # null read back as NaN
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not metrics:
         return None
     test, baselines = metrics.get("test", {}), metrics.get("baselines", {})
     if "accuracy" in test:

@@ -92,3 +92,20 @@ def test_folds_train_in_parallel_through_the_pool(run_store):
     seen = []
     backtest.run(folds, runner, run_store, "bt-test", on_fold=lambda f, status: seen.append((f.number, status)))
     assert sorted(seen) == [(1, "finished"), (2, "finished")]
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"model": {"task": "classification"}, "train": {"loss": "crossentropy"}}, "this setup classifies"),
+    ({"data": {"source": "ticker", "ticker": "AAPL", "name": None}}, "ticker"),
+])
+def test_a_backtest_that_would_not_mean_anything_is_refused(change, words):
+    spec = SPEC.replace(**change)
+    with pytest.raises(DataError, match=words):
+        backtest.plan(spec, data.load(SPEC.data), 3)
+
+
+def test_backtest_json_is_strict_json(tmp_path):
+    table = pd.DataFrame({"fold": [1], "status": ["finished"], "test_targets": [5], "rmse": [float("nan")],
+                          "mae": [1.0], "mase": [1.0], "direction": [float("nan")], "naive_rmse": [1.0]})
+    _, path = backtest.write(tmp_path, table, backtest.summary(table))
+    json.loads(path.read_text(), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))  # no NaN tokens

@@ -52,3 +52,12 @@ def test_a_trained_run_writes_bands_whose_coverage_is_measured_on_the_test_targe
     forecast = pd.read_csv(run_store / "bands" / "forecast.csv")
     assert list(forecast.columns) == ["date", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
     assert (forecast["upper_95"] >= forecast["upper_80"]).all() and (forecast["upper_80"] > forecast["forecast"]).all()
+
+
+def test_too_few_validation_errors_give_no_band_and_no_claimed_coverage():
+    truth = {"val": np.arange(10.0), "test": np.arange(10.0)}
+    _, summary = intervals.for_splits(truth, {"val": truth["val"] + 0.5, "test": truth["test"] + 0.5})
+    assert math.isnan(summary["95"]["coverage"]) and math.isnan(summary["95"]["width"])  # 10 errors: no 95% band
+    assert summary["80"]["coverage"] == 100.0  # 10 errors are enough for 80%
+    stored = {"80": {"coverage": 100.0, "width": 1.0}, "95": {"coverage": None, "width": None}}  # null in metrics.json
+    assert intervals.sentence(stored) == "The 80% band held 100% of the test values (width 1)."

@@ -66,3 +66,15 @@ def test_the_fits_are_cached_per_series_and_split():
     again, cached = statistical.forecasts(series, 200, {"val": np.arange(200, 250)}, 1, 1)
     assert cached.get("cached") and not info.get("cached")
     assert all(np.array_equal(first[k]["val"], again[k]["val"]) for k in first)
+
+
+def test_a_horizon_longer_than_the_fitted_rows_still_forecasts_from_before_each_origin():
+    rng = np.random.default_rng(4)
+    series = 50 + np.cumsum(rng.normal(0, 1, 1400))
+    targets = {"test": np.arange(1300, 1400)}
+    base, info = statistical.forecasts(series, 700, targets, 600, 1)  # origins 700..799: before the fitted rows' end
+    changed = series.copy()
+    changed[800:] += 500  # after every origin
+    after, _ = statistical.forecasts(changed, 700, targets, 600, 1)
+    for name in base:
+        assert np.array_equal(base[name]["test"], after[name]["test"]), name  # no wrapped index reads the future

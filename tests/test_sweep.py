@@ -33,9 +33,9 @@ def _study(name: str, root: Path, metric: str = "val_rmse", seed: int = 0):
     return sweep.open_study(name, sweep.storage(None, root, name), metric, seed)
 
 
-def _sweep(study, root, base, space, trials, slots=1, launcher=None) -> sweep.Sweep:
+def _sweep(study, root, base, space, trials, slots=1, launcher=None, metric="val_rmse") -> sweep.Sweep:
     runner = pool.Pool(launcher or pool.InThreads(), slots, grace=20)
-    return sweep.Sweep(base, sweep.parse_space(space, base), study, trials, runner, root, slots=slots)
+    return sweep.Sweep(base, sweep.parse_space(space, base), study, trials, runner, root, slots=slots, metric=metric)
 
 
 @pytest.mark.parametrize("space, field, words", [
@@ -160,3 +160,21 @@ def test_two_machines_share_one_postgresql_study_without_running_a_trial_twice(t
     tagged = [json.loads(f.read_text())["trial"] for store in stores for f in store.glob("*/sweep.json")]
     assert sorted(tagged) == sorted(t.number for t in counted)  # each trial trained once, on one machine
     assert all(len([line for line in out.splitlines() if line.startswith("trial ")]) >= 1 for out, _ in outputs)
+
+
+def test_a_classifier_sweep_reports_accuracy_to_the_pruner_and_decodes_number_choices(run_store):
+    from core import presets
+
+    base = presets.get("next-letter-4").experiment().replace(train={"epochs": 3})
+    study = _study("letters", run_store, metric="val_accuracy")
+    space = {"model.cell": {"choices": ["SimpleRNN", "GRU"]}, "train.batch_size": {"choices": [16, 32]}}
+    job = _sweep(study, run_store, base, space, trials=2, metric="val_accuracy").start()
+    job.join(180)
+    done = [t for t in sweep.counted(study) if t.state == optuna.trial.TrialState.COMPLETE]
+    assert done and all(0 <= t.value <= 100 for t in done)
+    reported = {t.number: t.intermediate_values for t in sweep.counted(study)}
+    history = {t.number: runs.read_history(run_store / t.user_attrs["run_id"]) for t in sweep.counted(study)}
+    for number, values in reported.items():  # the pruner saw accuracies (fractions), not losses
+        assert list(values.values()) == history[number]["val_accuracy"][: len(values)]
+    best = sweep.best(study)
+    assert isinstance(best["params"]["train.batch_size"], int)  # 16, not "16"

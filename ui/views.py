@@ -193,7 +193,8 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
         from core import intervals
 
         said = intervals.sentence(bands)
-        low = any((bands.get(str(level)) or {}).get("coverage", 100) < level - 10 for level in intervals.LEVELS)
+        covers = [((bands.get(str(level)) or {}).get("coverage"), level) for level in intervals.LEVELS]
+        low = any(c is not None and np.isfinite(c) and c < level - 10 for c, level in covers)
         if said:
             st.caption("**Prediction intervals** (split conformal: the error sizes that 80% and 95% of the validation "
                        f"errors stayed under, drawn as bands on the charts). {said}"
