@@ -3,7 +3,8 @@ import streamlit as st
 
 from core import modes
 from core.spec import CELLS, LOSSES, MODES, OPTIMIZERS, TASKS
-from ui import loads, patches, spec_state
+from ui import patches, spec_state
+from ui import model_controls
 from ui.model_controls import MODE_NAMES, horizon_by_hand, mode_changed, task_changed
 
 patches.route_through_app()  # first: see ui/patches.py
@@ -103,51 +104,11 @@ with right:
                           help="Rescale any gradient longer than this norm: a guard against exploding gradients.")
     seed = fields.bind(cols[1].number_input, "train", "seed", "Seed", min_value=0, step=1,
                        help="The same spec and seed give the same loss history on a CPU.")
-    stop_on = fields.bind(st.toggle, "train", "early_stopping", "Early stopping", from_widget=False, key="w.train.es",
-                          to_widget=lambda v: v is not None, help="Stop when val_loss has not improved for a while.")
-    cols = st.columns(2)
-    patience = fields.bind(cols[0].number_input, "train", "early_stopping", "Patience (epochs)", from_widget=False,
-                           min_value=1,
-                           key="w.train.es.patience", to_widget=lambda v: (v or {}).get("patience", 5),
-                           disabled=not stop_on)
-    restore = fields.bind(cols[1].toggle, "train", "early_stopping", "Restore best weights", from_widget=False,
-                          key="w.train.es.restore",
-                          to_widget=lambda v: (v or {}).get("restore_best_weights", True), disabled=not stop_on)
-    lr_on = fields.bind(st.toggle, "train", "reduce_lr", "Reduce the learning rate on a plateau", from_widget=False,
-                        key="w.train.rl",
-                        to_widget=lambda v: v is not None,
-                        help="Multiply the learning rate by a factor when val_loss stalls (ReduceLROnPlateau).")
-    cols = st.columns(2)
-    factor = fields.bind(cols[0].number_input, "train", "reduce_lr", "Factor", from_widget=False, min_value=0.05,
-                         max_value=0.95,
-                         step=0.05, key="w.train.rl.factor", to_widget=lambda v: (v or {}).get("factor", 0.5),
-                         disabled=not lr_on)
-    lr_patience = fields.bind(cols[1].number_input, "train", "reduce_lr", "Patience (epochs) ", from_widget=False,
-                              min_value=1,
-                              key="w.train.rl.patience", to_widget=lambda v: (v or {}).get("patience", 3),
-                              disabled=not lr_on)
+    callbacks = model_controls.callback_controls(fields)  # early stopping and reduce-LR: one field from several widgets
 
-try:
-    units = [int(u) for u in str(units_text).replace(";", ",").split(",") if u.strip()]
-except ValueError:
-    st.error(f"Units must be whole numbers separated by commas, e.g. 64, 32 (got {units_text!r}); "
-             "the previous units are kept.")
-    units = spec.model.units
+units = model_controls.units_from_text(units_text, spec.model.units)
 spec = fields.commit(
     model={"task": task, "units": units, "bidirectional": bool(bidirectional) and mode != "stateful"},
-    train={"early_stopping": {"patience": int(patience), "restore_best_weights": bool(restore)} if stop_on else None,
-           "reduce_lr": {"factor": float(factor), "patience": int(lr_patience)} if lr_on else None},
+    train=callbacks,
 )
-
-st.subheader("Layers")
-try:
-    rows, total = loads.layer_table(spec)
-except Exception as exc:  # noqa: BLE001 - e.g. out of memory: say so, keep the page
-    st.error(f"This model could not be built ({exc.__class__.__name__}). Use fewer units or layers.")
-else:
-    st.dataframe(rows, width="stretch", hide_index=True,
-                 column_config={"cuDNN on GPU": st.column_config.TextColumn(width="large")})
-    st.caption(f"Total parameters: **{total:,}** · input: (batch, {spec.window.length} time steps, "
-               f"{len(spec.data.features)} feature{'s' if len(spec.data.features) != 1 else ''}) · cuDNN on GPU: "
-               "whether a GPU would run the layer on the fast cuDNN kernel (tanh and sigmoid activations, no "
-               "recurrent dropout, no unroll, biases on, reset_after for GRU).")
+model_controls.layer_table_view(spec)

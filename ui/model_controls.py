@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from . import loads
+
 MODE_NAMES = {"many_to_one": "many-to-one", "direct": "direct multi-step", "many_to_many": "many-to-many",
               "seq2seq": "seq2seq", "stateful": "stateful", "autoencoder": "autoencoder"}
 TASK_LOSS = {"classification": "crossentropy", "regression": "mse"}
@@ -40,3 +42,59 @@ def mode_changed() -> None:
 
 def horizon_by_hand() -> None:
     st.session_state.pop("horizon_auto", None)
+
+
+def callback_controls(fields) -> dict:
+    """Early stopping and reduce-LR-on-plateau: each spec field is built from a toggle and its settings.
+    Returns the train section's two fields for `fields.commit(train=...)`."""
+    stop_on = fields.bind(st.toggle, "train", "early_stopping", "Early stopping", from_widget=False, key="w.train.es",
+                          to_widget=lambda v: v is not None, help="Stop when val_loss has not improved for a while.")
+    cols = st.columns(2)
+    patience = fields.bind(cols[0].number_input, "train", "early_stopping", "Patience (epochs)", from_widget=False,
+                           min_value=1,
+                           key="w.train.es.patience", to_widget=lambda v: (v or {}).get("patience", 5),
+                           disabled=not stop_on)
+    restore = fields.bind(cols[1].toggle, "train", "early_stopping", "Restore best weights", from_widget=False,
+                          key="w.train.es.restore",
+                          to_widget=lambda v: (v or {}).get("restore_best_weights", True), disabled=not stop_on)
+    lr_on = fields.bind(st.toggle, "train", "reduce_lr", "Reduce the learning rate on a plateau", from_widget=False,
+                        key="w.train.rl",
+                        to_widget=lambda v: v is not None,
+                        help="Multiply the learning rate by a factor when val_loss stalls (ReduceLROnPlateau).")
+    cols = st.columns(2)
+    factor = fields.bind(cols[0].number_input, "train", "reduce_lr", "Factor", from_widget=False, min_value=0.05,
+                         max_value=0.95,
+                         step=0.05, key="w.train.rl.factor", to_widget=lambda v: (v or {}).get("factor", 0.5),
+                         disabled=not lr_on)
+    lr_patience = fields.bind(cols[1].number_input, "train", "reduce_lr", "Patience (epochs) ", from_widget=False,
+                              min_value=1,
+                              key="w.train.rl.patience", to_widget=lambda v: (v or {}).get("patience", 3),
+                              disabled=not lr_on)
+    return {"early_stopping": {"patience": int(patience), "restore_best_weights": bool(restore)} if stop_on else None,
+            "reduce_lr": {"factor": float(factor), "patience": int(lr_patience)} if lr_on else None}
+
+
+def units_from_text(text: str, previous: list[int]) -> list[int]:
+    """"64, 32" -> [64, 32]; text that is not whole numbers shows an error and keeps `previous`."""
+    try:
+        return [int(u) for u in str(text).replace(";", ",").split(",") if u.strip()]
+    except ValueError:
+        st.error(f"Units must be whole numbers separated by commas, e.g. 64, 32 (got {text!r}); "
+                 "the previous units are kept.")
+        return previous
+
+
+def layer_table_view(spec) -> None:
+    """The model's layers, their output shapes and parameters, counted from the spec (no TensorFlow)."""
+    st.subheader("Layers")
+    try:
+        rows, total = loads.layer_table(spec)
+    except Exception as exc:  # noqa: BLE001 - e.g. out of memory: say so, keep the page
+        st.error(f"This model could not be built ({exc.__class__.__name__}). Use fewer units or layers.")
+    else:
+        st.dataframe(rows, width="stretch", hide_index=True,
+                     column_config={"cuDNN on GPU": st.column_config.TextColumn(width="large")})
+        st.caption(f"Total parameters: **{total:,}** · input: (batch, {spec.window.length} time steps, "
+                   f"{len(spec.data.features)} feature{'s' if len(spec.data.features) != 1 else ''}) · cuDNN on GPU: "
+                   "whether a GPU would run the layer on the fast cuDNN kernel (tanh and sigmoid activations, no "
+                   "recurrent dropout, no unroll, biases on, reset_after for GRU).")
