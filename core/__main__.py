@@ -235,7 +235,11 @@ def sweep_command(args: argparse.Namespace) -> int:
     except (OSError, SpecError) as exc:
         return _fail(str(exc))
     try:
+        if args.space.stat().st_size > 1_000_000:  # a space is a few lines: refuse a huge file before reading it
+            return _fail(f"{args.space} is {args.space.stat().st_size:,} bytes; a space file is at most 1 MB")
         raw = args.space.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        return _fail(f"{args.space} is not UTF-8 text; save the space as UTF-8 JSON")
     except OSError as exc:
         return _fail(f"cannot read the space file {args.space}: {exc.strerror}")
     try:
@@ -322,7 +326,7 @@ def backtest_command(args: argparse.Namespace) -> int:
         folds = backtest.plan(spec, frame, args.folds)
     except (OSError, SpecError, data.DataError) as exc:
         return _fail(str(exc))
-    workers = args.workers or int(os.environ.get("RNNLAB_MAX_WORKERS") or os.cpu_count() or 1)
+    workers = args.workers if args.workers is not None else int(os.environ.get("RNNLAB_MAX_WORKERS") or os.cpu_count() or 1)
     if not 1 <= workers <= 64:
         return _fail("--workers must be a whole number from 1 to 64")
     root = runs.default_root()

@@ -188,6 +188,9 @@ def lag_scan(truth: np.ndarray, prediction: np.ndarray, max_lag: int = MAX_LAG) 
     t = np.diff(np.asarray(truth, float))
     out = {}
     for lag in range(-max_lag, max_lag + 1):
+        if abs(lag) >= len(p):  # a short test split: t[:len(t) - lag] would wrap to the wrong slice
+            out[lag] = math.nan
+            continue
         a, b = (p[lag:], t[:len(t) - lag]) if lag >= 0 else (p[:lag], t[-lag:])
         ok = np.isfinite(a) & np.isfinite(b)
         a, b = a[ok], b[ok]

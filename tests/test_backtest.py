@@ -109,3 +109,12 @@ def test_backtest_json_is_strict_json(tmp_path):
                           "mae": [1.0], "mase": [1.0], "direction": [float("nan")], "naive_rmse": [1.0]})
     _, path = backtest.write(tmp_path, table, backtest.summary(table))
     json.loads(path.read_text(), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))  # no NaN tokens
+
+
+@pytest.mark.parametrize("args, words", [(["--folds", "0"], "2 to 20 folds"), (["--folds", "21"], "2 to 20 folds"),
+                                         (["--workers", "0"], "--workers")])
+def test_backtest_settings_out_of_range_are_refused(tmp_path, capsys, args, words):
+    (tmp_path / "spec.json").write_text(SPEC.to_json())
+    assert main(["backtest", "--config", str(tmp_path / "spec.json"), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and words in err

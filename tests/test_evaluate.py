@@ -153,3 +153,11 @@ def test_the_full_verdict_names_the_best_baseline_and_survives_an_exact_one():
     assert evaluate.full_verdict("LSTM", model, {**base, "arima": {"rmse": 2.5}}).endswith(
         "beats persistence by 20% RMSE")  # persistence (first) is the best: said once
     assert "predicts these targets exactly" in evaluate.full_verdict("LSTM", model, {**base, "linear": {"rmse": 0.0}})
+
+
+def test_the_lag_scan_of_a_short_test_split_does_not_fail_the_run():
+    """Five test targets (four changes): lags of 4 or 5 have no pairs; before, they crashed every such run."""
+    truth = np.array([1.0, 3.0, 2.0, 5.0, 4.0])
+    scan = evaluate.lag_scan(truth, truth)
+    assert scan[0] == pytest.approx(1.0)
+    assert all(math.isnan(scan[k]) for k in (-5, -4, 4, 5))

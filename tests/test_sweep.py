@@ -178,3 +178,30 @@ def test_a_classifier_sweep_reports_accuracy_to_the_pruner_and_decodes_number_ch
         assert list(values.values()) == history[number]["val_accuracy"][: len(values)]
     best = sweep.best(study)
     assert isinstance(best["params"]["train.batch_size"], int)  # 16, not "16"
+
+
+@pytest.mark.parametrize("content, words", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    (" " * 1_000_001, "at most 1 MB"),
+    (b"\xff\xfe\x00garbage", "not UTF-8"),
+    ('{"model.cell": {"choices": ["LSTM", "GRU"]}}', None),  # a good space, to show the others are refused for cause
+])
+def test_a_hostile_space_file_is_refused_in_one_line_before_anything_trains(tmp_path, capsys, content, words):
+    config, space_file = _files(tmp_path, tiny_spec(), {})
+    path = tmp_path / "space.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    if words is None:
+        assert sweep.parse_space(json.loads(path.read_text()), tiny_spec())
+        return
+    assert main(["sweep", "--config", config, "--space", str(path), "--trials", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]
+
+
+@pytest.mark.parametrize("flag, value, words", [("--trials", "0", "--trials"), ("--trials", "10001", "--trials"),
+                                                 ("--workers", "65", "--workers"), ("--study", "../x", "--study")])
+def test_sweep_settings_out_of_range_are_refused(tmp_path, capsys, flag, value, words):
+    config, space_file = _files(tmp_path, tiny_spec(), SPACE)
+    args = ["sweep", "--config", config, "--space", space_file, "--trials", "2", flag, value]
+    assert main(args) == 2
+    assert capsys.readouterr().err.startswith(f"error: {words}")
