@@ -279,8 +279,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             print(f"trial {o.number:>3}  {o.state:<9} {value:<20} {o.seconds:6.1f} s  run {o.run_id or '-'}  {settings}"
                   + (f"  ({o.note})" if o.note and o.state != "complete" else ""), flush=True)
 
-    launcher = pools.launcher_from_env()
-    pool = pools.Pool(launcher, args.workers, grace=float(os.environ.get("RNNLAB_STOP_GRACE", "10")))
+    pool = pools.from_env(args.workers)
     job = sweep.Sweep(base, dims, study, args.trials, pool, root, slots=args.workers, metric=metric,
                       on_trial=line, storage_text=where).start()
     try:
@@ -337,7 +336,7 @@ def backtest_command(args: argparse.Namespace) -> int:
     for f in folds:
         print(f"fold {f.number}: trains on {f.train_targets} targets before {f.origin}, tests {f.test_start} to {f.end}",
               flush=True)
-    pool = pools.Pool(pools.launcher_from_env(), workers, grace=float(os.environ.get("RNNLAB_STOP_GRACE", "10")))
+    pool = pools.from_env(workers)
     t0 = time.perf_counter()
     backtest.run(folds, pool, root, backtest_id,
                  on_fold=lambda f, status: print(f"fold {f.number} {status} (run {f.run_id})", flush=True))

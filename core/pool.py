@@ -366,11 +366,17 @@ def launcher_from_env():
     return LocalProcesses(warm=os.environ.get("RNNLAB_WARM_WORKERS", "1") != "0", log=os.environ.get("RNNLAB_WORKER_LOG"))
 
 
+def from_env(max_workers: int | None = None) -> Pool:
+    """A pool as the environment sets it up: the launcher of $RNNLAB_WORKER, at most `max_workers`
+    (default $RNNLAB_MAX_WORKERS, else the CPU cores) at once, $RNNLAB_STOP_GRACE seconds for a Stop."""
+    workers = max_workers or int(os.environ.get("RNNLAB_MAX_WORKERS") or os.cpu_count() or 1)
+    return Pool(launcher_from_env(), workers, grace=float(os.environ.get("RNNLAB_STOP_GRACE", "10")))
+
+
 def shared() -> Pool:
     """This process's pool, made on first use from the environment."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            workers = int(os.environ.get("RNNLAB_MAX_WORKERS") or os.cpu_count() or 1)
-            _POOL = Pool(launcher_from_env(), workers, grace=float(os.environ.get("RNNLAB_STOP_GRACE", "10")))
+            _POOL = from_env()
         return _POOL
