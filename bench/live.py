@@ -1,6 +1,6 @@
 """What the user feels: the real app (`streamlit run app.py`) driven in headless Chromium.
 
-    .venv/bin/python bench/live.py [--only throughput,first,cold,stop,rss,pinned] [--epochs 10]
+    .venv/bin/python bench/live.py [--only throughput,first,cold,stop,rss,pinned,cloud] [--epochs 10]
         [--pairs 2] [--runs 20] [--stop-epochs 100] [--port 0] [--app-dir DIR]
 
 Not part of the test suite: it prints figures and ratios (medians when repeated) to stdout and its
@@ -36,6 +36,14 @@ pinned      throughput again with the server pinned to CPU 0 (`taskset -c 0 stre
             as on a 1-CPU host. For fairness the script is pinned to CPU 0 as well, and Chromium
             to CPU 1 (the browser runs on the user's machine, not on the server's CPU); on a
             1-CPU machine Chromium is left unpinned.
+cloud       The deployed shape (issue 21): the server, its workers and the plain script pinned to
+            CPU 0, Chromium and this driver (with Playwright's node process) on CPU 1. Per pair: a
+            cold start (launch -> health, -> usable Train), Train clicked at once on that first
+            screen, a second click in a new session, then the script. Prints the issue's table
+            (ratio, first point, cold start, idle CPU-seconds on CPU 0 per run), the CPU-seconds per
+            process (server, the run's worker, the next spare), and where one run's wall time goes
+            (click -> the worker has the request -> first batch -> end of fit -> run.json -> the
+            page shows finished), from the `timeline` the worker writes into live.json.
 
 Timing: the click and the status changes are timestamped inside the page (a capture click
 listener and a 50 ms status check, both on performance.now()), so the figures do not include
@@ -72,7 +80,7 @@ ARTIFACTS = ROOT / "artifacts" / "bench"
 CHROMIUM = "/usr/bin/chromium"  # Debian's chromium; `playwright install` cannot download a browser here
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SECTIONS = ("throughput", "first", "cold", "stop", "rss", "pinned")
+SECTIONS = ("throughput", "first", "cold", "stop", "rss", "pinned", "cloud")
 
 # Button names as Playwright sees them include the Material icon's ligature ("play_arrow Train"):
 # anchor on the label at the end so "Train this preset" or a future "Retrain" do not match.
@@ -111,6 +119,7 @@ RECORDER = r"""(arm) => {
     const button = e.target && e.target.closest ? e.target.closest('button') : null;
     if (b && b.click === null && button && b.button.test(button.innerText.replace(/\s+/g, ' ').trim())) {
       b.click = performance.now();
+      b.clickWall = Date.now() / 1000;  // Unix time, to line up with the worker's timeline
     }
   }, true);
   setInterval(() => {
@@ -130,11 +139,11 @@ RECORDER = r"""(arm) => {
       b.first = now;
       b.firstText = s.text;
     }
-    if (final) { b.end = now; b.endText = s.text; }
+    if (final) { b.end = now; b.endText = s.text; b.endWall = Date.now() / 1000; }
   }, 50);
 }"""
 RECORDED = "() => { const b = window.__bench; return {click: b.click, first: b.first, firstText: b.firstText, " \
-           "end: b.end, endText: b.endText, last: b.last}; }"
+           "end: b.end, endText: b.endText, last: b.last, clickWall: b.clickWall, endWall: b.endWall}; }"
 
 # The plain Keras script, as a notebook user writes it. Run in the app's directory (its `core`).
 # Data loading and imports come first and are not timed (a notebook has them done already); the
@@ -583,6 +592,194 @@ def section_rss(args, browser) -> None:
     report(f"  tree RSS before it: idle server {idle_rss:.0f} MB, with the page open {page_rss:.0f} MB")
 
 
+# -- cloud: the deployed shape ------------------------------------------------------------------
+def own_cpu_seconds(pid: int) -> float:
+    """utime + stime of `pid` (its own threads, not its children), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuLedger(threading.Thread):
+    """CPU-seconds spent by the server and every process below it during one window, sampled every
+    0.1 s: a process's share is its last reading minus its first (0 for one born in the window)."""
+
+    def __init__(self, server_pid: int):
+        super().__init__(daemon=True)
+        self.server_pid, self._done = server_pid, threading.Event()
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.sample(initial=True)
+
+    def sample(self, initial: bool = False) -> None:
+        for pid in [self.server_pid, *descendants(self.server_pid)]:
+            value = own_cpu_seconds(pid)
+            if value == 0.0 and pid in self.last:
+                continue  # it ended: keep its last reading
+            self.first.setdefault(pid, value if initial else 0.0)
+            self.last[pid] = value
+
+    def run(self) -> None:
+        while not self._done.wait(0.1):
+            self.sample()
+
+    def stop(self) -> dict[int, float]:
+        """CPU-seconds per pid over the window."""
+        self.sample()
+        self._done.set()
+        self.join()
+        return {pid: self.last[pid] - self.first[pid] for pid in self.last}
+
+
+def pin_tree(pid: int, cpu: int) -> None:
+    """Pin `pid` and all its descendants, every thread (taskset -a), to `cpu`."""
+    for p in [pid, *descendants(pid)]:
+        subprocess.run(["taskset", "-a", "-p", "-c", str(cpu), str(p)], capture_output=True)
+
+
+def worker_timeline(server: Server) -> dict:
+    """The newest run's timeline (Unix times the worker wrote into live.json: request, first_batch,
+    fit_end, saved), with run.json's and started.json's mtimes; only those when the app writes none."""
+    run_jsons = sorted((server.tmp / "runs").rglob("run.json"), key=lambda f: f.stat().st_mtime)
+    if not run_jsons:
+        return {}
+    run_dir = run_jsons[-1].parent
+    try:
+        live = json.loads((run_dir / "live.json").read_text())
+    except (OSError, ValueError):
+        live = {}
+    timeline = dict(live.get("timeline") or {})
+    timeline["run_json"] = run_jsons[-1].stat().st_mtime
+    if (run_dir / "started.json").exists():
+        timeline["queued"] = (run_dir / "started.json").stat().st_mtime
+    timeline["worker_pid"] = live.get("pid")
+    return timeline
+
+
+def cloud_run(browser, server: Server, epochs: int, name: str, page_and_context=None) -> dict:
+    """One Train click on the pinned server: the page's times, the worker's timeline and the
+    CPU-seconds of every process of the server's tree between the click and 'finished'."""
+    context, page = page_and_context or open_page(browser, server, epochs)
+    ledger = CpuLedger(server.pid)
+    ledger.start()
+    wall0 = time.perf_counter()
+    try:
+        rec = click_and_wait(page, TRAIN, timeout_s=max(600, 60 * epochs))
+        wall = time.perf_counter() - wall0
+        if "finished" not in rec["endText"]:
+            raise RuntimeError(f"the run ended with {rec['endText']!r}")
+    finally:
+        cpu = ledger.stop()
+    screenshot(page, name)
+    context.close()
+    timeline = worker_timeline(server)
+    worker = timeline.get("worker_pid")
+    rec.update(wall=wall, timeline=timeline, cpu_tree=sum(cpu.values()), cpu_server=cpu.get(server.pid, 0.0),
+               cpu_worker=cpu.get(worker, 0.0),
+               cpu_others=sum(v for p, v in cpu.items() if p not in (server.pid, worker)))
+    return rec
+
+
+def breakdown(rec: dict) -> dict:
+    """Seconds per stage of one run, from the page's wall clock and the worker's timeline."""
+    t, click, end = rec["timeline"], rec.get("clickWall"), rec.get("endWall")
+    out = {}
+    if click and t.get("request"):
+        out["click -> worker has the request"] = t["request"] - click
+    if t.get("request") and t.get("first_batch"):
+        out["worker has request -> first batch"] = t["first_batch"] - t["request"]
+    if t.get("first_batch") and t.get("fit_end"):
+        out["fit (first batch -> end of fit)"] = t["fit_end"] - t["first_batch"]
+    if t.get("fit_end"):
+        out["end of fit -> run.json"] = t["run_json"] - t["fit_end"]
+    if end:
+        out["run.json -> page shows finished"] = end - t["run_json"]
+    if click and not t.get("request") and t.get("queued"):
+        out["click -> queued (started.json)"] = t["queued"] - click
+    return out
+
+
+def section_cloud(args, pw) -> None:
+    """The deployed shape (issue 21): server, workers and the plain script on CPU 0; Chromium and this
+    driver on CPU 1. Cold start -> usable Train, the first click at once, then --pairs A/B pairs."""
+    from playwright.sync_api import expect
+
+    if not {0, 1} <= os.sched_getaffinity(0):
+        raise RuntimeError("the cloud section needs CPUs 0 and 1")
+    os.sched_setaffinity(0, {1})
+    pin_tree(os.getpid(), 1)  # this driver and Playwright's node process
+    wrapper = pinned_chromium(1)
+    browser = launch_browser(pw, str(wrapper))
+    app, script, colds = [], [], []
+    try:
+        for i in range(args.pairs):
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            server = Server(args.app_dir, args.port or free_port(), cpus="0")
+            try:
+                health = server.wait_healthy()
+                page.goto(f"{server.url}/?train.epochs={args.epochs}", wait_until="commit")
+                train = page.get_by_role("button", name=TRAIN)
+                train.wait_for(state="visible", timeout=180_000)
+                expect(train).to_be_enabled(timeout=180_000)
+                button = time.perf_counter() - server.started
+                colds.append((health, button))
+                log(f"cloud {i + 1}/{args.pairs}: health {health:.2f} s, Train usable {button:.2f} s; clicking at once")
+                first_click = cloud_run(browser, server, args.epochs, f"cloud-first-{i + 1}", (context, page))
+                app.append(first_click)
+                log(f"cloud {i + 1}/{args.pairs}: first click -> finished {first_click['end']:.2f} s "
+                    f"(first point {first_click['first']:.2f} s); {breakdown(first_click)}")
+                time.sleep(3)  # as a visitor reads the result; the spare worker warms meanwhile
+                second = cloud_run(browser, server, args.epochs, f"cloud-app-{i + 1}")
+                app.append(second)
+                log(f"cloud {i + 1}/{args.pairs}: second run {second['end']:.2f} s; {breakdown(second)}")
+            finally:
+                server.close()
+            script.append(script_training(args.app_dir, args.epochs, cpus="0"))
+            log(f"cloud {i + 1}/{args.pairs}: script {script[-1]['fit']:.2f} s (epoch 1 {script[-1]['epoch1']:.2f} s)")
+    finally:
+        browser.close()
+        shutil.rmtree(wrapper.parent, ignore_errors=True)
+        os.sched_setaffinity(0, {0, 1})
+    firsts, seconds = app[0::2], app[1::2]
+    s_fit = statistics.median([r["fit"] for r in script])
+    s_epoch1 = statistics.median([r["epoch1"] for r in script])
+    report("cloud: server, workers and script pinned to CPU 0; Chromium and the driver on CPU 1; "
+           f"default spec, {args.epochs} epochs")
+    report("| what | measured | target |")
+    report("|---|---|---|")
+    for label, runs in (("first click after cold start", firsts), ("a later click", seconds)):
+        a = statistics.median([r["end"] for r in runs])
+        report(f"| script fit / app click -> finished ({label}) | **{s_fit / a:.2f}** (app {median_text([r['end'] for r in runs])}, "
+               f"script {s_fit:.2f} s) | >= 0.90 |")
+    for label, runs in (("first click", firsts), ("a later click", seconds)):
+        f = statistics.median([r["first"] for r in runs])
+        report(f"| click -> first loss point ({label}) | {f:.2f} s (script's build -> epoch 1: {s_epoch1:.2f} s) | "
+               f"<= script + 0.5 s: {verdict(f <= s_epoch1 + 0.5)} |")
+    health = statistics.median([c[0] for c in colds])
+    button = statistics.median([c[1] for c in colds])
+    report(f"| cold start -> usable Train button | {button:.2f} s (health {health:.2f} s) | <= 2x health: "
+           f"{verdict(button <= 2 * health)} |")
+    for label, runs in (("first click", firsts), ("a later click", seconds)):
+        cpu = statistics.median([r["cpu_tree"] for r in runs])
+        wall = statistics.median([r["wall"] for r in runs])
+        report(f"| one run's CPU on CPU 0, {label} | {cpu:.1f} CPU-s in {wall:.1f} s of wall time (idle {wall - cpu:.1f} s) | "
+               f"idle <= 1 s: {verdict(wall - cpu <= 1)} |")
+    for label, runs in (("first click", firsts), ("a later click", seconds)):
+        report(f"  CPU-s per process ({label}): server {median_text([r['cpu_server'] for r in runs])}, "
+               f"the run's worker {median_text([r['cpu_worker'] for r in runs])}, "
+               f"others (the next spare) {median_text([r['cpu_others'] for r in runs])}")
+    report("where one run's wall time goes (medians, seconds):")
+    stages: dict[str, list[float]] = {}
+    for r in app:
+        for k, v in breakdown(r).items():
+            stages.setdefault(k, []).append(v)
+    for k, v in stages.items():
+        report(f"  {k}: {median_text(v)}")
+
+
 # -- main ----------------------------------------------------------------------------------------
 def describe_app(app_dir: Path) -> str:
     def git(*cmd: str) -> str:
@@ -669,6 +866,8 @@ def main() -> None:
                 report_throughput("pinned", app, script, args.epochs,
                                   note=f" (server and script on CPU 0, Chromium {'on CPU 1' if two else 'unpinned'})")
             run_section("pinned", pinned)
+        if "cloud" in only:
+            run_section("cloud", lambda: section_cloud(args, pw))
 
     total = time.perf_counter() - began
     report(f"total {total / 60:.1f} min" + (f"; failed sections: {', '.join(failed)}" if failed else ""))
