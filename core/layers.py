@@ -4,10 +4,16 @@ The Model and Presets pages show every layer's output shape and parameters. Buil
 to read them would import TensorFlow into the web server (3-5 s and about 560 MB); this module
 follows core/models.build layer by layer and counts instead. A test checks every row against
 `models.layer_table(models.build(...))` over all cells, modes and options.
+
+The same count caps a spec's model before it is built (`check_parameters`): 4 x 1024 bidirectional
+LSTM units with a 1024 head is 94.4 M parameters, and one epoch of it took 64 s and 4.6 GB.
+The cap is the imported models' ($RNNLAB_MAX_MODEL_PARAMS, default 20 M, core/archives.py), so a
+model cannot be trained here that could not be imported, and the other way round.
 """
 from __future__ import annotations
 
-from .spec import ExperimentSpec
+from . import archives
+from .spec import ExperimentSpec, SpecError
 
 GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 EXTRA_BIAS = {"GRU": 1}  # reset_after=True (Keras's default) keeps a second bias per gate
@@ -91,3 +97,31 @@ def _cudnn(cell: str, recurrent_dropout: float) -> str:
     if recurrent_dropout:
         return f"no: recurrent_dropout is {recurrent_dropout:g}, not 0"
     return "yes"
+
+
+def parameters(spec: ExperimentSpec, input_shape: tuple[int, int], classes: int = 0, vocab: int = 0) -> int:
+    """The spec's model's parameter count (the sum of `table`'s rows)."""
+    return sum(row["parameters"] for row in table(spec, input_shape, classes, vocab))
+
+
+def check_parameters(spec: ExperimentSpec, input_shape: tuple[int, int], classes: int = 0, vocab: int = 0) -> int:
+    """The parameter count, or SpecError when it is over the cap ($RNNLAB_MAX_MODEL_PARAMS).
+
+    Counted, not built: the check costs microseconds and imports no TensorFlow, so the server and
+    the worker refuse an oversized model before Keras allocates anything."""
+    rows = table(spec, input_shape, classes, vocab)
+    count, cap = sum(row["parameters"] for row in rows), archives.max_params()
+    if count <= cap:
+        return count
+    m = spec.model
+    lookup = sum(row["parameters"] for row in rows if row["type"] == "Embedding")
+    if lookup * 2 > count:  # the vocabulary (the token column's largest value) is what is too big
+        raise SpecError("model.embedding_dim", f"this model has {count:,} parameters; the limit is {cap:,} "
+                                               f"(RNNLAB_MAX_MODEL_PARAMS). The embedding alone is {max(vocab, 1):,} "
+                                               f"tokens x {m.embedding_dim}: the token column's largest value sets "
+                                               "the vocabulary. Use a column of small whole-number tokens, or a "
+                                               "smaller embedding")
+    raise SpecError("model.units", f"this model has {count:,} parameters; the limit is {cap:,} "
+                                   f"(RNNLAB_MAX_MODEL_PARAMS). Use fewer or smaller layers (now {m.units}"
+                                   f"{', bidirectional' if m.bidirectional else ''}"
+                                   f"{f', head {m.head_units}' if m.head_units else ''})")

@@ -27,6 +27,7 @@ import json
 import math
 import re
 import typing
+from collections import Counter
 from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
@@ -302,12 +303,13 @@ class ExperimentSpec:
                 raise SpecError(key, f"the value in the link is {size}, not a setting (at most {MAX_TEXT} "
                                      "characters of JSON); copy the link again from the app")
             try:
-                raw[section][name] = json.loads(text)
+                raw[section][name] = json.loads(text, object_pairs_hook=_keyed_once)
             except RecursionError:
                 raise SpecError(key, "the value in the link is nested too deeply to be a setting; "
                                      "copy the link again from the app") from None
             except ValueError:  # JSONDecodeError, or a number with thousands of digits
                 raise SpecError(key, f"{_show(text)} in the link is not a valid value") from None
+            _refuse_duplicate_keys(raw[section][name], key, 2)
         return cls.from_dict(raw)
 
     @classmethod
@@ -316,7 +318,7 @@ class ExperimentSpec:
         skipped; text that is not JSON, or JSON nested so deeply that the parser gives up, is a
         SpecError that says so rather than a traceback."""
         try:
-            raw = json.loads(text.removeprefix("\ufeff"))
+            raw = json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_keyed_once)
         except json.JSONDecodeError as exc:
             raise SpecError("", f"the spec is not valid JSON ({exc.msg} at line {exc.lineno})") from None
         except RecursionError:
@@ -325,6 +327,7 @@ class ExperimentSpec:
         except ValueError:  # a number with more digits than Python converts (4300)
             raise SpecError("", "the spec is not valid JSON (a number in it has thousands of digits); "
                                 "fix the number, e.g. \"seed\": 7") from None
+        _refuse_duplicate_keys(raw, "", 1)
         return cls.from_dict(raw)
 
     def replace(self, **sections: Any) -> "ExperimentSpec":
@@ -384,6 +387,7 @@ def _check_data(spec: ExperimentSpec) -> None:
         isinstance(f, str) and f for f in d.features
     ):
         raise SpecError("data.features", "list at least one input column, e.g. [\"Close\"]")
+    _features_once(d.features)
     _one_of("data.transform", d.transform, TRANSFORMS)
     _one_of("data.missing", d.missing, MISSING)
     _one_of("data.scaler", d.scaler, SCALERS)
@@ -668,6 +672,53 @@ def _check_values(value: Any, path: str, depth: int) -> None:
     elif _is_int(value) and abs(value).bit_length() * _LOG10_2 > MAX_DIGITS:
         raise SpecError(path, f"is a whole number of about {int(abs(value).bit_length() * _LOG10_2)} digits; "
                               "no setting is that large")
+
+
+class _Duplicated(dict):
+    """A JSON object that was given a key more than once; `duplicates`: key -> its values in order."""
+
+    def __init__(self, pairs: list[tuple[str, Any]], repeated: list[str]):
+        super().__init__(pairs)
+        self.duplicates = {key: [v for k, v in pairs if k == key] for key in repeated}
+
+
+def _keyed_once(pairs: list[tuple[str, Any]]) -> dict:
+    """json's object_pairs_hook: a plain dict, or a `_Duplicated` one when a key comes twice.
+
+    Python's json keeps the last of duplicate keys without a word, so `{"epochs": 5, "epochs": 5000}`
+    would train 5000 epochs while the file seems to say 5. `_refuse_duplicate_keys` then refuses
+    it with the key's dotted path, which this hook cannot know."""
+    repeated = [key for key, n in Counter(key for key, _ in pairs).items() if n > 1]
+    return _Duplicated(pairs, repeated) if repeated else dict(pairs)
+
+
+def _refuse_duplicate_keys(value: Any, path: str, depth: int) -> None:
+    """SpecError naming the first key an object of `value` gives more than once, and its values.
+    Nesting past MAX_DEPTH is left to _check_values, which refuses it."""
+    if depth > MAX_DEPTH + 1:
+        return
+    if isinstance(value, dict):
+        for key, values in getattr(value, "duplicates", {}).items():
+            where = f"{path}.{key}" if path else key
+            shown = ", ".join(_show(v, 30) for v in values[:3]) + (", ..." if len(values) > 3 else "")
+            raise SpecError(where, f"is given {len(values)} times in the same object ({shown}); JSON keeps only "
+                                   "the last one, silently. Give each key once")
+        for key, item in value.items():
+            _refuse_duplicate_keys(item, f"{path}.{key}" if path else key, depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_duplicate_keys(item, f"{path}[{i}]", depth + 1)
+
+
+def _features_once(features: list[str]) -> None:
+    """Each input column once: a repeated column adds no information, but multiplies the windows'
+    memory (450 x "Close" in a link kept +760 MB in the server) and the first layer's weights."""
+    repeated = [(name, n) for name, n in Counter(features).items() if n > 1]
+    if repeated:
+        shown = ", ".join(f"{_show(name, 40)} ({n} times)" for name, n in repeated[:5])
+        more = f" and {len(repeated) - 5} more" if len(repeated) > 5 else ""
+        raise SpecError("data.features", f"lists the same column more than once: {shown}{more}; list each "
+                                         "input column once")
 
 
 def _text(name: str, value: Any) -> None:

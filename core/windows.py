@@ -16,9 +16,17 @@ Steps, in order:
    known at prediction time).
 5. Scale (`data.scaler`): the input scaler sees the rows up to the last training target, the
    target scaler the training targets. Nothing from validation or test leaks into either.
+
+Bounds, checked by `make` before anything proportional to the windows is allocated:
+    RNNLAB_MAX_WINDOW_MB  the bytes the windows (inputs and targets, float32) would take when
+                          materialised, in MB (default 256). X is a view here, but Keras copies
+                          it whole: fitting a 98 MB view raised a worker's peak memory by 205 MB.
+    RNNLAB_MAX_MODEL_PARAMS  the model's parameters (core/layers.check_parameters).
 """
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -26,13 +34,46 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import layers
 from .data import DataError, check_columns
 from .spec import DataSpec, ExperimentSpec
 
 SPLITS = ("train", "val", "test")
 MAX_CLASSES = 100
+DEFAULT_MAX_WINDOW_MB = 256  # 7x the largest preset (MNIST rows, 38 MB); a worker's peak is about 2x this
 TRANSFORM_TEXT = {"raw": "raw values", "log": "log of the values", "pct": "percent change",
                   "diff": "difference"}
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """What the pages show about the windows, without the windows: a few numbers and dates.
+
+    The server caches this (pickled, a few hundred bytes), never the windows themselves: pickling a
+    `Windowed` copies every strided view whole (300,000 points with a 2,000-step window kept 2.3 GB).
+
+    Attributes:
+        counts: split -> samples.
+        input_shape: (time steps, features) of one sample.
+        y_shape: the shape of one sample's target, e.g. (1,) or (horizon, 1).
+        first, last: split -> the date of its first and last target.
+        classes: classification: the class names; vocab: an embedding's vocabulary.
+    """
+
+    counts: dict[str, int]
+    input_shape: tuple[int, int]
+    y_shape: tuple[int, ...]
+    first: dict[str, pd.Timestamp]
+    last: dict[str, pd.Timestamp]
+    classes: tuple[str, ...] | None = None
+    vocab: int = 0
+
+    def shape_text(self) -> str:
+        t, f = self.input_shape
+        total = sum(self.counts.values())
+        y_shape = ", ".join(map(str, (total, *self.y_shape)))
+        return (f"X: ({total} samples, {t} time steps, {f} feature{'s' if f != 1 else ''}), y: ({y_shape})  -  "
+                + ", ".join(f"{s} {c}" for s, c in self.counts.items()))
 
 
 @dataclass
@@ -132,12 +173,14 @@ class Windowed:
         last = self.starts[split] + self.input_shape[0] - 1
         return self.levels[last[:, None] + np.arange(1, self.horizon + 1)[None, :]]
 
+    def shapes(self) -> Shapes:
+        """The counts, shapes and split dates, without the arrays (what the server caches)."""
+        return Shapes(self.counts(), tuple(int(n) for n in self.input_shape), tuple(self.y["train"].shape[1:]),
+                      {s: self.dates[s][0] for s in SPLITS}, {s: self.dates[s][-1] for s in SPLITS},
+                      tuple(self.classes) if self.classes else None, self.vocab)
+
     def shape_text(self) -> str:
-        n, t, f = self.X["train"].shape
-        total = sum(self.counts().values())
-        y_shape = ", ".join(map(str, (total, *self.y["train"].shape[1:])))
-        return (f"X: ({total} samples, {t} time steps, {f} feature{'s' if f != 1 else ''}), y: ({y_shape})  -  "
-                + ", ".join(f"{s} {c}" for s, c in self.counts().items()))
+        return self.shapes().shape_text()
 
     def window_dates(self, split: str, i: int) -> pd.DatetimeIndex:
         """The dates of the input rows of sample i of `split`."""
@@ -210,6 +253,69 @@ def sliding(x: np.ndarray, length: int, start: int = 0, stop: int | None = None,
     batches it needs when it trains.
     """
     return sliding_window_view(x, length, axis=0).transpose(0, 2, 1)[start:stop:stride]
+
+
+def max_window_bytes() -> int:
+    """The most the windows may take, inputs and targets as float32: $RNNLAB_MAX_WINDOW_MB (default 256)."""
+    try:
+        mb = float(os.environ.get("RNNLAB_MAX_WINDOW_MB", DEFAULT_MAX_WINDOW_MB))
+    except ValueError:
+        mb = DEFAULT_MAX_WINDOW_MB
+    return int(mb * 2 ** 20)
+
+
+def output_steps(length: int, horizon: int, mode: str) -> int:
+    """How many target values one sample has (the columns of `_target_rows`)."""
+    return _target_rows(np.zeros(1, dtype=np.int64), length, horizon, mode).shape[1]
+
+
+def window_bytes(rows: int, spec: ExperimentSpec, image_offset: int | None = None) -> dict[str, int]:
+    """split -> bytes its windows take materialised as float32 (X and y), counted, not allocated.
+
+    An upper bound: the samples are counted before windows with filled-in targets are dropped.
+    Args:
+        rows: usable rows (after missing-value handling and differencing).
+        image_offset: for an image dataset, the first candidate window that starts an image
+            (windows start only there, one per `image_height` rows); None otherwise.
+    """
+    w, mode = spec.window, spec.model.mode
+    candidates = max(rows - w.length - w.horizon + 1, 0)
+    if image_offset is not None:
+        height = w.length
+        candidates = max(math.ceil((candidates - image_offset) / height), 0)
+    samples = math.ceil(candidates / w.stride)
+    per_sample = 4 * (w.length * len(spec.data.features) + output_steps(w.length, w.horizon, mode))
+    counts = split_counts(samples, spec.split.val, spec.split.test)
+    return {s: max(n, 0) * per_sample for s, n in zip(SPLITS, counts)}
+
+
+def check_size(rows: int, spec: ExperimentSpec, image_offset: int | None = None) -> int:
+    """The windows' bytes (see `window_bytes`), or DataError when they are over RNNLAB_MAX_WINDOW_MB.
+
+    Runs before any array the size of the windows exists, so a link with a 2,000,000-point series and
+    a 10,000-step window is refused in microseconds instead of taking the server's memory.
+    """
+    sizes, cap = window_bytes(rows, spec, image_offset), max_window_bytes()
+    total = sum(sizes.values())
+    if total <= cap:
+        return total
+    w, features = spec.window, len(spec.data.features)
+    mb = lambda n: f"{n / 2 ** 20:,.0f} MB"  # noqa: E731
+    stride = math.ceil(w.stride * total / cap)
+    raise DataError(
+        f"the windows would take {mb(total)} of memory as float32 (train {mb(sizes['train'])}, val "
+        f"{mb(sizes['val'])}, test {mb(sizes['test'])}: {rows:,} rows, windows of {w.length:,} steps x {features} "
+        f"feature{'s' if features != 1 else ''}, stride {w.stride}); the limit is {mb(cap)} (RNNLAB_MAX_WINDOW_MB). "
+        f"Shorten the window, raise the stride (to {stride:,} or more), or use fewer rows "
+        "(data.start/end, fewer points) or fewer features")
+
+
+def _image_offset(rows: "_Rows", image_height: int | None, spec: ExperimentSpec) -> int | None:
+    """For an image dataset whose window reads one image: the first row where an image starts."""
+    if not (image_height and spec.window.length == image_height and len(rows.used)):
+        return None
+    first = (rows.used.index[0] - pd.Timestamp("2000-01-01")).days  # rows are days from 2000-01-01
+    return (-first) % image_height
 
 
 def handle_missing(frame: pd.DataFrame, how: str) -> pd.DataFrame:
@@ -286,12 +392,17 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
 
     Raises:
         DataError: when the data is too short for the window and split, a column is missing or
-            empty, or the transform does not fit the values.
+            empty, the transform does not fit the values, or the windows would take more memory
+            than RNNLAB_MAX_WINDOW_MB (checked before they are cut).
+        SpecError: the model would have more parameters than RNNLAB_MAX_MODEL_PARAMS.
     """
     rows = _clean(frame, spec.data)
+    check_size(len(rows.used), spec, _image_offset(rows, frame.attrs.get("image_height"), spec))
     starts, counts = _choose_starts(rows, frame.attrs.get("image_height"), spec)
     targets = _targets(rows, starts, frame.attrs.get("class_names"), spec)
     scaled = _scale(rows, targets, counts[0], spec)
+    layers.check_parameters(spec, (spec.window.length, len(spec.data.features)), len(targets.classes or ()),
+                            scaled.vocab)
     splits = _cut(rows, targets, scaled, starts, counts, spec)
     d = spec.data
     return Windowed(
@@ -349,7 +460,7 @@ def _choose_starts(rows: _Rows, image_height: int | None,
     candidates = np.arange(max(n_rows - length - horizon + 1, 0))
     filled = rows.filled
     if filled.any():  # filled values may be inputs, never targets; interpolation must not reach past the window
-        honest = ~filled[_target_rows(candidates, length, horizon, mode)].any(axis=1)
+        honest = ~_any_in(filled, _first_target(candidates, length, horizon, mode), output_steps(length, horizon, mode))
         if d.missing == "interpolate":
             honest &= ~filled[candidates + length - 1]
         candidates = candidates[honest]
@@ -395,21 +506,59 @@ def _targets(rows: _Rows, starts: np.ndarray, class_names: list[str] | None, spe
     levels = rows.levels
     last_rows = starts + length - 1
     target_rows = last_rows + horizon
-    step_targets = _target_rows(starts, length, horizon, mode)  # (samples, outputs); the last is target_rows
-    step_anchors = step_targets - horizon if mode in ("many_to_many", "autoencoder") else np.repeat(
-        last_rows[:, None], step_targets.shape[1], axis=1)
+    outputs, per_step = output_steps(length, horizon, mode), mode in ("many_to_many", "autoencoder")
+    first_target = _first_target(starts, length, horizon, mode)  # each sample's targets: outputs rows from here
     classes = None
     if spec.model.task == "classification":
         levels, classes = _labels(levels, class_names, d.target)
     if d.transform == "log":  # each row once, however many samples and steps use it
-        _check_positive(pd.DataFrame({d.target: levels[np.unique(step_targets)]}), "log")
+        _check_positive(pd.DataFrame({d.target: levels[_covered(first_target, outputs, len(levels))]}), "log")
     if d.transform == "pct":
-        _check_nonzero(pd.DataFrame({d.target: levels[np.unique(step_anchors)]}))
-    y_raw = _transform_target(levels[step_targets], levels[step_anchors], d.transform)
+        anchors = _covered(first_target - horizon, outputs, len(levels)) if per_step else np.unique(last_rows)
+        _check_nonzero(pd.DataFrame({d.target: levels[anchors]}))
+    y_raw = _gather_targets(levels, first_target, last_rows, outputs, horizon, per_step, d.transform)
     if not (np.isfinite(rows.x_raw).all() and np.isfinite(y_raw).all()):
         raise DataError(f"the {d.transform} transform produced infinite values (numbers too large for it). Use raw "
                         "values or another transform, or rescale the column")
     return _Targets(levels, classes, y_raw, last_rows, target_rows)
+
+
+def _first_target(starts: np.ndarray, length: int, horizon: int, mode: str) -> np.ndarray:
+    """(samples,) the row of each sample's first target; its targets are the next `output_steps` rows
+    (the same rows as `_target_rows`, without an index per step)."""
+    return starts + length - 1 + horizon - output_steps(length, horizon, mode) + 1
+
+
+def _covered(first: np.ndarray, width: int, n: int) -> np.ndarray:
+    """(n,) bool: the rows some sample reads, each reading rows [first, first + width)."""
+    marks = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(marks, first, 1)
+    np.add.at(marks, first + width, -1)
+    return np.cumsum(marks[:-1]) > 0
+
+
+def _any_in(flags: np.ndarray, first: np.ndarray, width: int) -> np.ndarray:
+    """(samples,) bool: any of flags[first : first + width] is set, by a running count, not a gather."""
+    counts = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
+    return counts[first + width] > counts[first]
+
+
+def _gather_targets(levels: np.ndarray, first_target: np.ndarray, last_rows: np.ndarray, outputs: int,
+                    horizon: int, per_step: bool, transform: str) -> np.ndarray:
+    """(samples, outputs) transformed targets, with one float64 copy of them and no index arrays.
+
+    In the per-step modes each step's anchor is the row `horizon` before it, so the transform is
+    taken once per row and each sample's run of rows is copied out; otherwise the anchor is the
+    window's last step. Measured on 500,000 rows, many_to_many, window 60 (229 MB of windows): make()
+    peaked at 927 MB with (samples, steps) index arrays and one float64 copy per step; 433 MB now.
+    """
+    if per_step:
+        by_row = _transform_target(levels[horizon:], levels[:len(levels) - horizon], transform)  # row r at r - horizon
+        return sliding_window_view(by_row, outputs)[first_target - horizon]
+    return _transform_target(sliding_window_view(levels, outputs)[first_target], levels[last_rows][:, None], transform)
+
+
+_CHUNK = 2 ** 20  # target values scaled at once: 8 MB of float64
 
 
 def _scale(rows: _Rows, targets: _Targets, n_train: int, spec: ExperimentSpec) -> _Scaled:
@@ -428,7 +577,10 @@ def _scale(rows: _Rows, targets: _Targets, n_train: int, spec: ExperimentSpec) -
     y_scaler = scaler("none" if targets.classes else d.scaler).fit(y_raw[:n_train].reshape(-1, 1))  # labels stay labels
     vocab = _vocabulary(x_raw, d.features) if spec.model.embedding_dim else 0
     x_scaled = x_scaler.transform(x_raw).astype(np.float32)
-    y_scaled = y_scaler.transform(y_raw.reshape(-1, 1)).astype(np.float32).reshape(y_raw.shape)
+    y_scaled = np.empty(y_raw.shape, dtype=np.float32)
+    flat_in, flat_out = y_raw.reshape(-1, 1), y_scaled.reshape(-1, 1)  # views: both are contiguous
+    for a in range(0, len(flat_in), _CHUNK):  # in chunks: no float64 copy of every target at once
+        flat_out[a:a + _CHUNK] = y_scaler.transform(flat_in[a:a + _CHUNK])
     if spec.model.mode in ("seq2seq", "many_to_many", "autoencoder"):
         y_scaled = y_scaled[:, :, None]  # (samples, steps, 1), one value per output step
     if not (np.isfinite(x_scaled).all() and np.isfinite(y_scaled).all()):

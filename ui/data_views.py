@@ -218,21 +218,23 @@ def missing_values(spec: ExperimentSpec, frame: pd.DataFrame, how: str) -> None:
     st.caption(f"Missing values: {text}; {done}.{never}")
 
 
-def shape_panel(spec: ExperimentSpec, prepared) -> None:
-    """The shapes the network gets, per split, and one window drawn with its target."""
-    st.markdown(f"**Shapes:** `{prepared.shape_text().split('  -  ')[0]}`")
-    rows = [{"split": s, "samples": n, "first target": f"{prepared.dates[s][0]:%Y-%m-%d}",
-             "last target": f"{prepared.dates[s][-1]:%Y-%m-%d}"} for s, n in prepared.counts().items()]
+def shape_panel(spec: ExperimentSpec, found) -> None:
+    """The shapes the network gets, per split (`found`: windows.Shapes, counted), and the one window
+    drawn with its target: only that window is copied out of the windows' strided view."""
+    st.markdown(f"**Shapes:** `{found.shape_text().split('  -  ')[0]}`")
+    rows = [{"split": s, "samples": n, "first target": f"{found.first[s]:%Y-%m-%d}",
+             "last target": f"{found.last[s]:%Y-%m-%d}"} for s, n in found.counts.items()]
     st.dataframe(pd.DataFrame(rows).set_index("split"), width="stretch")
-    n_train, n_val, n_test = prepared.counts().values()
+    n_train, n_val, n_test = found.counts.values()
     total = n_train + n_val + n_test
     i = st.slider("Show window", 1, total, n_train + n_val + 1, key="w.show_window",
                   help="Samples are numbered oldest first; the default is the first test window.")
     split, j = ("train", i - 1) if i <= n_train else ("val", i - 1 - n_train) if i <= n_train + n_val \
         else ("test", i - 1 - n_train - n_val)
+    prepared = loads.windowed(spec)
     dates = prepared.window_dates(split, j)
     scale = "scaled" if spec.data.scaler != "none" else spec.data.transform if spec.data.transform != "raw" else "value"
-    fig = charts.window_figure(np.asarray(prepared.X[split][j]), dates, prepared.features,
+    fig = charts.window_figure(np.array(prepared.X[split][j]), dates, prepared.features,
                                float(np.ravel(prepared.y[split][j])[-1]), prepared.dates[split][j], prepared.target,
                                scale)
     st.plotly_chart(fig, width="stretch", key="window_chart")

@@ -10,22 +10,23 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import data, runs, windows
+from core import data, runs
 from core.errors import sentence
 from core.spec import ExperimentSpec
 
 from . import address, loads, session_runs, spec_state
 
 
-def _prepare(spec: ExperimentSpec) -> tuple[windows.Windowed | None, str | None]:
-    """The spec's windows for a new training, or why none may start (one at a time; bad data)."""
+def _check(spec: ExperimentSpec) -> str | None:
+    """Why no training of `spec` may start (one at a time; bad data; windows or model over their caps)."""
     busy = session_runs.busy()
     if busy:
-        return None, busy
+        return busy
     try:
-        return loads.windowed(spec), None
+        loads.preflight(spec)
     except ValueError as exc:  # DataError, SpecError, or a library error on odd data
-        return None, sentence(str(exc))
+        return sentence(str(exc))
+    return None
 
 
 def start_training(spec: ExperimentSpec) -> str | None:
@@ -34,7 +35,7 @@ def start_training(spec: ExperimentSpec) -> str | None:
     error message or None."""
     from core import pool
 
-    _, error = _prepare(spec)
+    error = _check(spec)
     if error:
         return error
     run_id = runs.new_run_id()
@@ -53,9 +54,13 @@ def start_race(spec: ExperimentSpec) -> str | None:
     """Start the cell race (SimpleRNN, LSTM, GRU) on `spec`. Returns an error message or None."""
     from core.cell_race import CellRace
 
-    prepared, error = _prepare(spec)
+    error = _check(spec)
     if error:
         return error
+    try:
+        prepared = loads.windowed(spec)
+    except ValueError as exc:
+        return sentence(str(exc))
     race = CellRace(spec, prepared, session_runs.root(), address.workspace(), csv_root=str(data.uploads_dir())).start()
     st.session_state["cell_race"] = race
     return None

@@ -1,4 +1,4 @@
-"""Cached loads: the spec's data, its windows and its layer table, once per setup.
+"""Cached loads: the spec's data, its window shapes, its windows and its layer table, once per setup.
 
 Caching sits here, at the boundary between the pages and core/: the functions below take a spec
 and key Streamlit's caches by the JSON of the sections that matter, so a page can call them on
@@ -27,20 +27,50 @@ def load_frame(spec: ExperimentSpec) -> pd.DataFrame:
     return _load_frame(ExperimentSpec(data=spec.data).to_json())
 
 
-@st.cache_data(show_spinner="Making windows...", max_entries=8)
-def _windowed(spec_json: str) -> windows.Windowed:
-    spec = ExperimentSpec.from_json(spec_json)
+def _window_key(spec: ExperimentSpec) -> str:
+    """The JSON of what the windows depend on: the data, window and split sections, the mode, the task,
+    the embedding, and the batch size (stateful windows come in whole multiples of it)."""
+    m = spec.model
+    return ExperimentSpec(data=spec.data, window=spec.window, split=spec.split,
+                          model=ModelSpec(mode=m.mode, task=m.task, embedding_dim=m.embedding_dim),
+                          train=TrainSpec(batch_size=spec.train.batch_size, loss=spec.train.loss)).to_json()
+
+
+@st.cache_data(show_spinner="Checking the windows...", max_entries=32)
+def _shapes(key_json: str) -> windows.Shapes:
+    # Only the few numbers and dates are cached (pickled). The windows themselves never are: pickling a
+    # Windowed copies each strided view whole, and a link with 300,000 points and a 2,000-step window
+    # kept the server at 2.6 GB. make() checks the windows' size (RNNLAB_MAX_WINDOW_MB) before cutting.
+    spec = ExperimentSpec.from_json(key_json)
+    return windows.make(load_frame(spec), spec).shapes()
+
+
+def shapes(spec: ExperimentSpec) -> windows.Shapes:
+    """The spec's window counts, shapes and split dates (cached). Raises DataError or SpecError."""
+    return _shapes(_window_key(spec))
+
+
+def preflight(spec: ExperimentSpec) -> windows.Shapes:
+    """The checks of the spec against its data before any run starts: the windows can be cut and fit
+    RNNLAB_MAX_WINDOW_MB, and the model fits RNNLAB_MAX_MODEL_PARAMS (counted, no TensorFlow).
+    The worker runs the same checks in windows.make. Raises DataError or SpecError."""
+    found = shapes(spec)
+    layers.check_parameters(spec, found.input_shape, len(found.classes or ()), found.vocab)
+    return found
+
+
+@st.cache_resource(show_spinner="Making windows...", max_entries=2, ttl=600)
+def _windowed(key_json: str) -> windows.Windowed:
+    # cache_resource keeps the object itself: X stays a strided view of the scaled series (rows x
+    # features), never copied. Two entries for the whole server: a Windowed holds the targets too.
+    spec = ExperimentSpec.from_json(key_json)
     return windows.make(load_frame(spec), spec)
 
 
 def windowed(spec: ExperimentSpec) -> windows.Windowed:
-    """The spec's windows (cached per data, window and split sections, the mode, the task, the
-    embedding, and the batch size, which stateful windows come in whole multiples of). Raises DataError."""
-    m = spec.model
-    key = ExperimentSpec(data=spec.data, window=spec.window, split=spec.split,
-                         model=ModelSpec(mode=m.mode, task=m.task, embedding_dim=m.embedding_dim),
-                         train=TrainSpec(batch_size=spec.train.batch_size, loss=spec.train.loss))
-    return _windowed(key.to_json())
+    """The spec's windows, for what needs the arrays (Inspect, the cell race, a model import, the
+    one window the Data page draws). Shared, read-only views. Raises DataError or SpecError."""
+    return _windowed(_window_key(spec))
 
 
 def layer_table(spec: ExperimentSpec) -> tuple[list[dict], int]:
@@ -49,8 +79,8 @@ def layer_table(spec: ExperimentSpec) -> tuple[list[dict], int]:
     classes = vocab = 0
     if spec.model.task == "classification" or spec.model.embedding_dim:
         try:  # the class count and the vocabulary come from the data
-            w = windowed(spec)
-            classes, vocab = len(w.classes or ()), w.vocab
+            found = shapes(spec)
+            classes, vocab = len(found.classes or ()), found.vocab
         except ValueError:
             pass  # the Data page says what is wrong with the data
     rows = layers.table(spec, (spec.window.length, len(spec.data.features)), classes, vocab)

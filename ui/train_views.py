@@ -188,10 +188,10 @@ def shape_explainer(spec: ExperimentSpec) -> None:
     """(samples, time steps, features) and every layer's output shape, with what it does to the shape."""
     rows, total = loads.layer_table(spec)
     try:
-        w = loads.windowed(spec)
-        n, t, f = sum(w.counts().values()), *w.input_shape
+        found = loads.shapes(spec)  # counted and cached; the windows themselves are not needed
+        n, t, f = sum(found.counts.values()), *found.input_shape
         st.markdown(f"**Input**: `(samples, time steps, features)` = `({n}, {t}, {f})`  ·  **target** `y` "
-                    f"`{(n, *w.y['train'].shape[1:])}`")
+                    f"`{(n, *found.y_shape)}`")
     except ValueError:
         st.markdown(f"**Input**: `(samples, {spec.window.length}, {len(spec.data.features)})`")
     table = pd.DataFrame([{**{k: r[k] for k in ("layer", "type", "output shape")}, "what it does": _does(r, spec)}

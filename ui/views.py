@@ -40,10 +40,11 @@ def setup_summary(spec: ExperimentSpec) -> None:
     cols[1].page_link("pages/model.py", label="Change model and training", icon=":material/account_tree:")
 
 
-def preparation_error(spec: ExperimentSpec) -> str | None:
-    """Why the spec's data cannot be windowed, or None when it can."""
+def preparation_error(spec: ExperimentSpec, model: bool = True) -> str | None:
+    """Why the spec cannot train on its data, or None when it can: the windows cannot be cut or are
+    over RNNLAB_MAX_WINDOW_MB, or (with `model`) the model is over RNNLAB_MAX_MODEL_PARAMS."""
     try:
-        loads.windowed(spec)
+        loads.preflight(spec) if model else loads.shapes(spec)
     except ValueError as exc:  # DataError, SpecError, or a library error on odd data
         return sentence(str(exc))
     return None
@@ -54,6 +55,7 @@ def data_preview(spec: ExperimentSpec, explain: bool = False, show_error: bool =
 
     `explain` adds the per-split table and one window drawn as a heatmap (the Data page). When the
     windows cannot be made, the series is still drawn, then the reason (unless `show_error` is off).
+    Without `explain` (the Train page) a model over the parameter cap is reported here too.
     """
     try:
         frame = loads.load_frame(spec)
@@ -61,22 +63,24 @@ def data_preview(spec: ExperimentSpec, explain: bool = False, show_error: bool =
         if show_error:
             st.error(sentence(str(exc)))
         return
-    error = preparation_error(spec)
+    error = preparation_error(spec, model=False)
     bounds = None
     if error is None:
-        prepared = loads.windowed(spec)
-        bounds = {s: prepared.dates[s][0] for s in ("val", "test")}
+        found = loads.shapes(spec)
+        bounds = {s: found.first[s] for s in ("val", "test")}
     if spec.data.target in frame.columns:
         st.plotly_chart(charts.series_figure(frame[spec.data.target], bounds), width="stretch", key="series_chart")
+    if error is None and not explain:
+        error = preparation_error(spec)
     if error is not None:
         if show_error:
             st.error(error)
         return
     if explain:
-        data_views.shape_panel(spec, prepared)
+        data_views.shape_panel(spec, found)
     else:
-        st.caption(prepared.shape_text())
-    small = {s: n for s, n in prepared.counts().items() if s != "train" and n < MIN_EVAL_TARGETS}
+        st.caption(found.shape_text())
+    small = {s: n for s, n in found.counts.items() if s != "train" and n < MIN_EVAL_TARGETS}
     if small:
         st.warning(" and ".join(f"{s} has only {n} target{'s' if n != 1 else ''}" for s, n in small.items())
                    + f": metrics on so few points are mostly noise. Aim for at least {MIN_EVAL_TARGETS}.")
