@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import archives
+
 from . import loads
 
 MODE_NAMES = {"many_to_one": "many-to-one", "direct": "direct multi-step", "many_to_many": "many-to-many",
@@ -94,6 +96,10 @@ def layer_table_view(spec) -> None:
     else:
         st.dataframe(rows, width="stretch", hide_index=True,
                      column_config={"cuDNN on GPU": st.column_config.TextColumn(width="large")})
+        cap = archives.max_params()
+        if total > cap:
+            st.error(f"This model has {total:,} parameters; the limit is {cap:,} (RNNLAB_MAX_MODEL_PARAMS), so "
+                     "Train will refuse it. Use fewer or smaller layers, or a smaller head.")
         st.caption(f"Total parameters: **{total:,}** · input: (batch, {spec.window.length} time steps, "
                    f"{len(spec.data.features)} feature{'s' if len(spec.data.features) != 1 else ''}) · cuDNN on GPU: "
                    "whether a GPU would run the layer on the fast cuDNN kernel (tanh and sigmoid activations, no "

@@ -145,3 +145,12 @@ def test_the_autoencoder_sets_the_horizon_to_0_and_leaving_it_sets_1_again():
     assert any("rebuilds its own window" in i.value for i in at.info) and not at.error
     at.radio(key="w.model.mode").set_value("many_to_one").run()
     assert at.session_state["spec"].window.horizon == 1
+
+
+def test_a_model_over_the_parameter_cap_is_flagged_on_the_model_page():
+    spec = tiny_spec().replace(model={"units": [1024, 1024, 1024, 1024], "bidirectional": True, "head_units": 1024})
+    at = model_page(spec)
+    assert not at.exception
+    assert any("RNNLAB_MAX_MODEL_PARAMS" in e.value and "parameters" in e.value for e in at.error)
+    small = model_page()
+    assert not any("RNNLAB_MAX_MODEL_PARAMS" in e.value for e in small.error)
