@@ -44,7 +44,7 @@ DEFAULT_MAX_PARAMS = 20_000_000  # 80 MB of float32: more than a 50 MB file can 
 DEFAULT_MAX_LAYERS = 200  # RNN Lab's own models have at most 14; 3,000 took Keras 170 CPU-seconds to refuse
 # 16 MB of float32 per window and layer: RNN Lab's largest spec (10,000 steps x 2 x 1024 units) is
 # 20 M, so its extreme runs need the variable; a window of 500 steps x 1024 units is 0.5 M.
-DEFAULT_MAX_ACTIVATIONS = 4_000_000
+DEFAULT_MAX_ACTIVATIONS = 1_000_000
 MAX_NESTING = 4  # Bidirectional(LSTM) is 1, a Sequential inside a Functional 1, TimeDistributed(Dense) 1
 MAX_STEPS = 100_000  # time steps any layer may output
 
