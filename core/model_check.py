@@ -90,7 +90,8 @@ class Cost:
         parameters: weights Keras will allocate (its count_params()).
         largest: the most values one layer outputs for one window.
         layers: layers, wrappers' inner layers included.
-        recurrent: recurrent layers (SimpleRNN, LSTM, GRU, RNN of their cells; Bidirectional counts one).
+        recurrent: the model's own SimpleRNN, LSTM and GRU layers (plain or Bidirectional), the ones
+            Inspect replays; not those inside a sub-model or a generic RNN(cell).
         outputs: the model's output shapes, without the batch axis.
     """
 
@@ -344,6 +345,9 @@ class _Walker:
         if depth > MAX_NESTING + 1:
             raise ImportRefused(f"the model nests layers more than {MAX_NESTING} deep")
         self.cost.layers += 1
+        inner = cfg.get("layer") if kind == "Bidirectional" and isinstance(cfg.get("layer"), dict) else {}
+        if depth == 1 and (kind in RECURRENT or inner.get("class_name") in RECURRENT):
+            self.cost.recurrent += 1  # a layer of the model itself: the one Inspect replays (core/gates.py)
         if kind in MODELS:
             return self.model(node, shapes, depth)
         if kind == "Lambda":
@@ -396,7 +400,6 @@ class _Walker:
         if kind == "GRU" and cell.get("reset_after", True):
             bias *= 2
         params = gates * units * (width + units) + bias
-        self.cost.recurrent += 1
         out = [(shape[0], units) if cfg.get("return_sequences") else (units,)]
         if cfg.get("return_state"):
             out += [(units,)] * (2 if kind == "LSTM" else 1)
@@ -412,7 +415,6 @@ class _Walker:
             raise ImportRefused("the model's Bidirectional layer returns states; RNN Lab imports it without")
         f_out, f_params = self._recurrent(forward["class_name"], f_cfg, shapes[0])
         b_out, b_params = self._recurrent(backward.get("class_name"), b_cfg, shapes[0])
-        self.cost.recurrent -= 1  # one Bidirectional layer, two directions
         merge = cfg.get("merge_mode", "concat")
         if merge == "concat":
             out = [(*f_out[0][:-1], f_out[0][-1] + b_out[0][-1])]
