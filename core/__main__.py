@@ -6,6 +6,8 @@
     python -m core presets
     python -m core train --preset NAME [--out DIR] [--epochs N]
     python -m core worker         (started by the app's pool: one request on stdin, see core/worker.py)
+    python -m core import-model   (started by the app for an uploaded model: one request on stdin, see
+                                   core/model_import.py)
     python -m core sweep --config base.json --space space.json --trials N [--workers K]
                          [--storage URL] [--study NAME] [--metric val_rmse|val_mae|val_accuracy]
     python -m core backtest --config spec.json --folds K [--out DIR] [--workers N]
@@ -45,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("presets", help="list the presets (the classic tutorials as specs)")
     sub.add_parser("worker", help="a training worker: waits for one request (a JSON line) on stdin, trains it "
                                   "into its run directory, exits (the app's pool starts these)")
+    sub.add_parser("import-model", help="load an untrusted model within a memory and time limit: one request (a "
+                                        "JSON line) on stdin, see core/model_import.py (the app starts these)")
     sweep = sub.add_parser("sweep", help="search spec fields with Optuna; every trial is a run in the run store")
     sweep.add_argument("--config", type=Path, help="the base spec JSON file (omit for all defaults)")
     sweep.add_argument("--space", type=Path, required=True,
@@ -221,6 +225,12 @@ def worker_command(args: argparse.Namespace) -> int:
     return workers.serve()
 
 
+def import_model_command(args: argparse.Namespace) -> int:
+    from . import model_import
+
+    return model_import.serve()
+
+
 def sweep_command(args: argparse.Namespace) -> int:
     """Search a space with Optuna: a line per finished trial, then the best trial and its test metrics."""
     import hashlib
@@ -372,7 +382,8 @@ def _storage_text(url: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     return {"train": train, "runs": runs_command, "presets": presets_command,
-            "worker": worker_command, "sweep": sweep_command, "backtest": backtest_command}[args.command](args)
+            "worker": worker_command, "import-model": import_model_command, "sweep": sweep_command,
+            "backtest": backtest_command}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -5,14 +5,12 @@ header says 1,000 bytes may inflate to 1.5 GB. So nothing here trusts a declared
 are inflated in 1 MB chunks and reading stops as soon as the real bytes pass the cap. A .keras
 file and an .npz file are zips themselves; they get the same bounds when they are opened.
 
-A .keras model also declares its layers in config.json: `LSTM(8192)` in an 18 KB file would make
-Keras allocate gigabytes and minutes of work before it noticed that the weights do not fit. So
-the config is read first and the model's parameters are counted from it, before anything is built.
+What a .keras model's config declares (its parameters, layer outputs, and the weights file
+inside it) is checked in core/model_check.py.
 
 Caps (environment variables, read at each call):
     RNNLAB_MAX_MODEL_MB      a model or bundle file, in MB (default 50); everything inside one
                              may unpack to at most 4x that
-    RNNLAB_MAX_MODEL_PARAMS  parameters a .keras model may declare (default 20,000,000)
 """
 from __future__ import annotations
 
@@ -25,8 +23,6 @@ from pathlib import Path
 CHUNK = 2 ** 20
 MAX_MEMBERS = 1000  # a bundle has 9 files, a .keras 3; a thousand is already odd
 MAX_DEPTH = 64  # JSON nesting in config.json / spec.json / run.json; Keras writes about 8
-DEFAULT_MAX_PARAMS = 20_000_000  # 80 MB of float32: more than a 50 MB file can hold anyway
-MAX_STEPS = 100_000  # time steps a model's input may declare
 
 
 class ImportRefused(ValueError):
@@ -44,14 +40,6 @@ def max_model_bytes() -> int:
 def max_unpacked_bytes() -> int:
     """What everything inside one upload may unpack to: four times the file limit."""
     return 4 * max_model_bytes()
-
-
-def max_params() -> int:
-    """The most parameters an imported model may declare: $RNNLAB_MAX_MODEL_PARAMS (default 20 million)."""
-    try:
-        return int(float(os.environ.get("RNNLAB_MAX_MODEL_PARAMS", DEFAULT_MAX_PARAMS)))
-    except ValueError:
-        return DEFAULT_MAX_PARAMS
 
 
 def check_size(size: int, what: str) -> None:
@@ -142,91 +130,6 @@ def _depth(value, level: int = 0) -> int:
     if isinstance(value, list):
         return max((_depth(v, level + 1) for v in value), default=level + 1)
     return level
-
-
-def check_keras_file(path: str | Path) -> None:
-    """Refuse a .keras file before Keras touches it: inflated size within bounds (whatever the zip
-    header says) and a config whose parameters, counted from the layer sizes, are within the cap."""
-    path = Path(path)
-    check_size(path.stat().st_size, "model")
-    archive = Bounded(path, "the model")
-    try:
-        if "config.json" not in archive.names():
-            raise ImportRefused("this is not a .keras file (it has no config.json); save the model with "
-                                "model.save(\"name.keras\")")
-        config = loads_json(archive.read("config.json"), "the model's config.json")
-        for name in archive.names():
-            if name != "config.json":
-                archive.measure(name)
-    finally:
-        archive.close()
-    params, steps = declared_size(config)
-    if params > max_params():
-        raise ImportRefused(f"the model declares about {params:,} parameters; the limit is {max_params():,} "
-                            "(set RNNLAB_MAX_MODEL_PARAMS to change it)")
-    if steps > MAX_STEPS:
-        raise ImportRefused(f"the model declares inputs of {steps:,} time steps; the limit is {MAX_STEPS:,}")
-
-
-_GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1, "LSTMCell": 4, "GRUCell": 3, "SimpleRNNCell": 1}
-
-
-def declared_size(config) -> tuple[int, int]:
-    """(parameters, longest input) a Keras model config declares, counted without building it.
-
-    Walks every {"class_name", "config"} in order, carrying the width of the last layer's output:
-    a recurrent layer of u units on width d has gates * u * (d + u + 2) parameters (the +2 covers
-    GRU's second bias), Dense u * (d + 1), Embedding vocabulary * size; Bidirectional doubles its
-    layer. Layers it does not know add nothing. An estimate a little above Keras's own count, which
-    is all a cap needs.
-    """
-    total, steps, width = 0, 0, 1
-
-    def walk(node, double: bool = False) -> None:
-        nonlocal total, steps, width
-        if isinstance(node, list):
-            for item in node:
-                walk(item, double)
-            return
-        if not isinstance(node, dict):
-            return
-        kind, cfg = node.get("class_name"), node.get("config")
-        if not isinstance(kind, str) or not isinstance(cfg, dict):
-            for value in node.values():
-                walk(value, double)
-            return
-        shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
-        if isinstance(shape, list) and shape and all(isinstance(d, int) or d is None for d in shape):
-            dims = [d for d in shape[1:] if isinstance(d, int)]
-            if dims:
-                width, steps = max(1, dims[-1]), max([steps, *dims[:-1]])
-        units = _int(cfg.get("units"))
-        factor = 2 if double else 1
-        if kind == "Bidirectional":
-            walk(cfg.get("layer"), True)
-            return
-        if kind in _GATES and units:
-            total += factor * _GATES[kind] * units * (width + units + 2)
-            width = factor * units
-        elif kind == "Dense" and units:
-            total += units * (width + 1)
-            width = units
-        elif kind == "Embedding":
-            vocab, size = _int(cfg.get("input_dim")), _int(cfg.get("output_dim"))
-            total += vocab * size
-            width = size or width
-        elif kind == "RepeatVector":
-            steps = max(steps, _int(cfg.get("n")))
-        for key in ("layers", "layer", "cell"):
-            if key in cfg:
-                walk(cfg[key], double)
-
-    walk(config)
-    return total, steps
-
-
-def _int(value) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def check_npz(data: bytes, what: str, budget: int | None = None) -> None:

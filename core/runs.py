@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import archives, describe, livefiles
+from . import archives, describe, livefiles, model_check
 from .archives import ImportRefused, check_size, max_model_bytes  # noqa: F401  (callers use runs.*)
 from .spec import ExperimentSpec
 from .livefiles import write_atomic, write_with
@@ -578,9 +578,19 @@ def bundle(run_dir: str | Path) -> bytes:
     return buffer.getvalue()
 
 
-def load_model_safely(path: str | Path):
+def load_model_safely(path: str | Path, input_shape: tuple | None = None):
     """Load a .keras file with Keras's safe_mode=True, so no Python code inside it (Lambda layers,
-    pickled functions) is run. Raises ImportRefused with a reason a person can act on."""
+    pickled functions) is run, after core/model_check.py has sized it from its config and weights
+    file. Raises ImportRefused with a reason a person can act on, MemoryError when an allocation
+    failed (the import process's memory cap).
+
+    Untrusted files are loaded in a short-lived process with a memory and time limit, never in the
+    web server (core/model_import.py)."""
+    return _checked_load(path, input_shape)[0]
+
+
+def _checked_load(path: str | Path, input_shape: tuple | None = None):
+    """(model, its model_check.Cost): the checks, then Keras's safe loading."""
     import keras
 
     path = Path(path)
@@ -588,10 +598,12 @@ def load_model_safely(path: str | Path):
     if not zipfile.is_zipfile(path):
         raise ImportRefused("this is not a .keras file (a .keras file is a zip archive written by model.save); "
                             "legacy .h5 files are not accepted")
-    archives.check_keras_file(path)  # real sizes and the declared parameters, before Keras builds anything
+    cost = model_check.check_keras_file(path, input_shape)  # real sizes, parameters and outputs, before Keras builds
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        return keras.saving.load_model(path, compile=False, safe_mode=True), cost
     except Exception as exc:  # noqa: BLE001 - Keras raises many kinds; all mean "not loadable"
+        if model_check.out_of_memory(exc):
+            raise MemoryError from None
         text = str(exc)
         if "safe_mode" in text or "lambda" in text.lower():
             raise ImportRefused("the model contains Python code (e.g. a Lambda layer), which RNN Lab does not run: "
@@ -601,14 +613,22 @@ def load_model_safely(path: str | Path):
                             f"{(text.strip().splitlines() or [''])[0][:200]})") from None
 
 
+NOT_RECURRENT = ("the model has no recurrent layer (SimpleRNN, LSTM or GRU, or Bidirectional of one); RNN Lab imports "
+                 "recurrent networks, whose gates it shows on Inspect")
+
+
 def import_model(model_path: str | Path, spec: ExperimentSpec, windowed: Windowed, run_dir: str | Path,
                  run_id: str, workspace: str | None = None) -> Path:
     """Evaluate an uploaded .keras model on the spec's validation and test windows and save it as a run.
 
-    Raises ImportRefused when it cannot be loaded safely or does not fit the windows."""
+    Runs in the import process (core/model_import.py), which has a memory and time limit. Raises
+    ImportRefused when it cannot be loaded safely, has no recurrent layer or does not fit the windows;
+    MemoryError when it needs more memory than the process may have."""
     from . import evaluate, forecast
 
-    model = load_model_safely(model_path)
+    model, cost = _checked_load(model_path, tuple(windowed.input_shape))
+    if not cost.recurrent:
+        raise ImportRefused(NOT_RECURRENT)
     expected = tuple(windowed.input_shape)
     got = tuple(model.input_shape[1:]) if getattr(model, "input_shape", None) else None
     if got is not None and tuple(d for d in got) != expected and None not in got:
@@ -622,6 +642,8 @@ def import_model(model_path: str | Path, spec: ExperimentSpec, windowed: Windowe
             if windowed.classes:
                 probabilities[split] = windowed.probabilities(out, split)
     except Exception as exc:  # noqa: BLE001
+        if model_check.out_of_memory(exc):
+            raise MemoryError from None
         raise ImportRefused(f"the model's output does not fit the current setup's targets ({exc.__class__.__name__}); "
                             "check the sequence shape and horizon on the Model page") from None
     snap = Snapshot(run_id=run_id, status="finished", message=f"imported model {Path(model_path).name}, "
@@ -640,14 +662,15 @@ def import_model(model_path: str | Path, spec: ExperimentSpec, windowed: Windowe
 
 
 def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: str,
-                  csv_root: str | Path | None = None) -> str:
+                  csv_root: str | Path | None = None, weight_shapes=None) -> str:
     """Unpack a run bundle (.zip from `bundle`) into the store as a run of `workspace`; returns its id.
 
     Only the known file names are read, each inflated within bounds whatever the zip header says
     (core/archives.py); the model inside must pass the same checks as an uploaded model and load
-    with safe_mode; weights.npz must hold arrays shaped like the model's weights. With `csv_root`
-    (the app's upload folder), a spec that reads a CSV must name a file inside it. Raises
-    ImportRefused saying why, and leaves nothing behind.
+    with safe_mode (`weight_shapes`: a function reading its weights' shapes, the app's loads it in a
+    process with a memory limit, core/model_import.py); weights.npz must hold arrays shaped like the
+    model's weights. With `csv_root` (the app's upload folder), a spec that reads a CSV must name a
+    file inside it. Raises ImportRefused saying why, and leaves nothing behind.
     """
     check_size(len(data), "bundle")
     archive = archives.Bounded(data, "the bundle")
@@ -668,8 +691,8 @@ def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: 
         for name, content in contents.items():
             (run_dir / name).write_bytes(content)
         if (run_dir / "model.keras").is_file():
-            model = load_model_safely(run_dir / "model.keras")
-            _check_weight_history(run_dir, model)
+            shapes = (weight_shapes or _weight_shapes)(run_dir / "model.keras")  # the app: in an import process
+            _check_weight_history(run_dir, shapes)
         info = archives.loads_json(contents["run.json"], "the bundle's run.json") if "run.json" in contents else {}
         metrics = (archives.loads_json(contents["metrics.json"], "the bundle's metrics.json")
                    if "metrics.json" in contents else {})
@@ -716,15 +739,19 @@ def _bundle_spec(raw: bytes, csv_root: str | Path | None) -> ExperimentSpec:
     return spec
 
 
-def _check_weight_history(run_dir: Path, model) -> None:
+def _weight_shapes(path: Path) -> list[tuple]:
+    """The shapes of a .keras file's model.get_weights(), loaded in this process (the command line, tests)."""
+    return [tuple(w.shape) for w in load_model_safely(path).get_weights()]
+
+
+def _check_weight_history(run_dir: Path, shapes: list[tuple]) -> None:
     """weights.npz must hold, for every epoch it keeps, arrays shaped like the model's weights:
     the Inspect page replays the gates with them."""
     try:
         history = weight_history(run_dir)
     except (ValueError, KeyError, OSError):
         raise ImportRefused("the bundle's weights.npz is not a set of weights RNN Lab wrote") from None
-    shapes = [w.shape for w in model.get_weights()]
     for epoch, weights in history.items():
-        if [w.shape for w in weights] != shapes:
+        if [tuple(w.shape) for w in weights] != [tuple(s) for s in shapes]:
             raise ImportRefused(f"the bundle's weights.npz (epoch {epoch}) does not match model.keras's layers; "
                                 "export the run again from RNN Lab")

@@ -125,8 +125,23 @@ def _times(p: probes.Probe, i: int, decoder: bool) -> tuple[list[str], np.ndarra
     return labels, w.levels[rows]
 
 
+NO_GATES = ("This run's model has no recurrent layer (SimpleRNN, LSTM or GRU, plain or Bidirectional) at its top "
+            "level, so there are no gates or states to show. Gradient flow works for any model.")
+
+
+def _has_gates(p: probes.Probe) -> bool:
+    """Whether the run's model has a recurrent layer to replay; says so on the page when it has none (an
+    imported model: RNN Lab's own always have one, and imports without one are refused since)."""
+    if p.layers:
+        return True
+    st.info(NO_GATES, icon=":material/info:")
+    return False
+
+
 def gates_view(p: probes.Probe) -> None:
     """The Gates view: pick a window, a layer, an order and an epoch; heatmaps below."""
+    if not _has_gates(p):
+        return
     w = p.windowed
     if not len(w.dates["test"]):
         st.info("This run has no test windows, so there is no window to show. Give the test split more rows on "
@@ -256,7 +271,9 @@ def _runs_to_show(p: probes.Probe, what: str) -> list[probes.Probe]:
 
 def saturation_view(p: probes.Probe) -> None:
     """The Saturation view: one scatter per run, one point per gate unit."""
-    shown = _runs_to_show(p, "saturation")
+    if not _has_gates(p):
+        return
+    shown = [q for q in _runs_to_show(p, "saturation") if q.layers]
     if not shown:
         return
     panels = {_label(q): _saturation_of(q) for q in shown}

@@ -68,25 +68,29 @@ def start_race(spec: ExperimentSpec) -> str | None:
 
 def import_model(name: str, content: bytes) -> str:
     """Save an uploaded .keras model as a run evaluated on the current setup; returns its run id.
+
+    The model is sized from its config here (no TensorFlow), then loaded and evaluated in a
+    short-lived process with a memory and time limit (core/model_import.py): the server only waits.
     Raises runs.ImportRefused."""
-    runs.check_size(len(content), "model")  # before the data is prepared
+    from core import model_import
+
+    runs.check_size(len(content), "model")
     spec = spec_state.get_spec()
-    try:
-        prepared = loads.windowed(spec)
-    except ValueError as exc:
-        raise runs.ImportRefused(f"the current setup's data cannot be prepared: {sentence(str(exc))}") from None
     run_id = runs.new_run_id()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(name).name
+        path = Path(tmp) / (Path(name).stem[:100] + ".keras")
         path.write_bytes(content)
-        runs.import_model(path, spec, prepared, session_runs.root() / run_id, run_id, address.workspace())
+        model_import.evaluate(path, spec, session_runs.root() / run_id, run_id, address.workspace(),
+                              csv_root=data.uploads_dir().resolve())
     session_runs.remember(run_id)
     return run_id
 
 
 def import_bundle(content: bytes) -> str:
     """Add an uploaded run bundle (.zip) to this workspace's runs; returns its new run id."""
+    from core import model_import
+
     run_id = runs.import_bundle(content, session_runs.root(), address.workspace(), runs.new_run_id(),
-                                csv_root=data.uploads_dir())
+                                csv_root=data.uploads_dir(), weight_shapes=model_import.weight_shapes)
     session_runs.remember(run_id)
     return run_id

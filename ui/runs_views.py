@@ -203,8 +203,9 @@ def race() -> None:
 def imports() -> None:
     """Upload a spec.json, a .keras model or a run bundle."""
     st.markdown("- **spec.json**: restores the whole configuration.\n"
-                "- **.keras model**: loaded with Keras's `safe_mode` (no code inside it runs), evaluated on the "
-                "current setup's validation and test windows, and saved as a run you can inspect and compare.\n"
+                "- **.keras model** with at least one recurrent layer: loaded with Keras's `safe_mode` (no code "
+                "inside it runs) in a process of its own with a memory and time limit, evaluated on the current "
+                "setup's validation and test windows, and saved as a run you can inspect and compare.\n"
                 "- **.zip run bundle** (from *Download .zip*): added to your runs.")
     limit = runs.max_model_bytes() / 2 ** 20
     upload = st.file_uploader("File to import", type=["json", "keras", "zip"], key="runs_import",
@@ -230,7 +231,8 @@ def imports() -> None:
             spec_state.forget_widgets()
             st.success(f"Configuration restored from {upload.name}: {describe.describe(spec)}", icon=":material/check:")
         elif suffix == ".keras":
-            run_id = launch.import_model(upload.name, content)
+            with st.spinner("Loading the model in a process of its own and evaluating it on the current setup..."):
+                run_id = launch.import_model(upload.name, content)
             st.success(f"{upload.name} is now run {run_id}, evaluated on the current setup. Open it from History, "
                        "or look inside it on Inspect.", icon=":material/check:")
         else:

@@ -163,3 +163,31 @@ def test_memory_race_runs_in_the_background_and_charts_accuracy(monkeypatch):
     spec = race.spec  # the settings on the page reached the race
     assert json.loads(json.dumps(spec.lags)) == [1, 2]  # plain ints, as the page's CSV and settings line need
     assert (list(spec.cells), spec.epochs, spec.samples) == (["SimpleRNN", "GRU"], 1, 200)
+
+
+def test_an_imported_run_without_a_recurrent_layer_says_so_instead_of_a_traceback(run_store):
+    # Imports of such models are refused now; a run imported before that (or a hand-made bundle) stays on disk.
+    import keras
+
+    from core import data, runs, windows
+    from core.snapshot import Snapshot
+
+    spec = tiny_spec()
+    windowed = windows.make(data.load(spec.data), spec)
+    model = keras.Sequential([keras.Input(windowed.input_shape), keras.layers.Flatten(), keras.layers.Dense(1)])
+    predictions = {s: windowed.inverse_y(model.predict(windowed.X[s], verbose=0), s) for s in ("val", "test")}
+    snap = Snapshot(run_id="dense-1", status="finished", message="imported", epoch=0, epochs=0, predictions=predictions)
+    runs.save(run_store / "dense-1", spec, windowed, snap, model, None, runs.workspace_id("my-token-123"))
+    info = json.loads((run_store / "dense-1" / "run.json").read_text())
+    (run_store / "dense-1" / "run.json").write_text(json.dumps({**info, "imported": "model"}))
+
+    at = new_app(run="dense-1", ws="my-token-123")
+    at.run()
+    at.switch_page("pages/inspect.py").run()
+    for view in ("Gates", "Saturation"):
+        at.segmented_control(key="inspect_view").set_value(view).run()
+        assert not at.exception, at.exception
+        assert any("has no recurrent layer" in i.value for i in at.info), view
+    at.segmented_control(key="inspect_view").set_value("Gradient flow").run()
+    assert not at.exception, at.exception
+    assert "Gradient flow: how much each input step moves the prediction" in figures(at)  # works for any model
