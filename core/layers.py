@@ -12,7 +12,7 @@ model cannot be trained here that could not be imported, and the other way round
 """
 from __future__ import annotations
 
-from . import archives
+from . import model_check
 from .spec import ExperimentSpec, SpecError
 
 GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
@@ -110,7 +110,7 @@ def check_parameters(spec: ExperimentSpec, input_shape: tuple[int, int], classes
     Counted, not built: the check costs microseconds and imports no TensorFlow, so the server and
     the worker refuse an oversized model before Keras allocates anything."""
     rows = table(spec, input_shape, classes, vocab)
-    count, cap = sum(row["parameters"] for row in rows), archives.max_params()
+    count, cap = sum(row["parameters"] for row in rows), model_check.max_params()
     if count <= cap:
         return count
     m = spec.model

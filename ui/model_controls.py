@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import archives
+from core import model_check
 
 from . import loads
 
@@ -96,7 +96,7 @@ def layer_table_view(spec) -> None:
     else:
         st.dataframe(rows, width="stretch", hide_index=True,
                      column_config={"cuDNN on GPU": st.column_config.TextColumn(width="large")})
-        cap = archives.max_params()
+        cap = model_check.max_params()
         if total > cap:
             st.error(f"This model has {total:,} parameters; the limit is {cap:,} (RNNLAB_MAX_MODEL_PARAMS), so "
                      "Train will refuse it. Use fewer or smaller layers, or a smaller head.")
