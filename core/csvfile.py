@@ -79,9 +79,12 @@ def check_size(size: int, name: str) -> None:
 def read_path(path: str | Path, date_column: str | None = None) -> pd.DataFrame:
     """Read a CSV file from disk (see `read_bytes`)."""
     path = Path(path)
+    name = UPLOAD_PREFIX.sub("", path.name)  # an upload is stored as <digest>-<its name>
+    if not path.is_file() and name != path.name:
+        raise DataError(f"the uploaded file {name} is no longer on the server (uploads are deleted some days after "
+                        "they were uploaded: RNNLAB_UPLOAD_DAYS). Upload it again on the Data page")
     if not path.is_file():
         raise DataError(f"no file at {path}; check the path in data.path")
-    name = UPLOAD_PREFIX.sub("", path.name)  # an upload is stored as <digest>-<its name>
     check_size(path.stat().st_size, name)
     return read_bytes(path.read_bytes(), name, date_column)
 

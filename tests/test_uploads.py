@@ -101,3 +101,13 @@ def test_a_session_keeps_only_its_upload_budget_in_memory(monkeypatch):
         manager.add_file("s1", UploadedFileRec("big", "x.csv", "text/csv", b"x" * 2000))
     assert refused.value.status_code == 413 and "RNNLAB_UPLOAD_SESSION_MB" in refused.value.detail
     assert list(manager.file_storage["s1"]) == ["f3", "f4"]
+
+
+def test_a_run_whose_upload_aged_out_says_to_upload_it_again(tmp_path):
+    from core import csvfile
+
+    path = uploads.store(CSV, "prices.csv", tmp_path, WS)
+    path.unlink()
+    with pytest.raises(DataError, match=r"the uploaded file prices.csv is no longer on the server .*RNNLAB_UPLOAD_DAYS"
+                                        r"\). Upload it again on the Data page"):
+        csvfile.read_path(path)
