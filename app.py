@@ -11,6 +11,7 @@ from core import describe  # noqa: E402
 from ui import address, patches, present, session_runs, spec_state, views  # noqa: E402
 
 patches.keep_keras_session()
+patches.bound_session_uploads()
 
 # The icon ships with the app: a ":material/..." page icon makes every browser fetch it from Google's font
 # server, which fails offline and at a venue without internet.

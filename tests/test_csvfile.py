@@ -249,3 +249,80 @@ def test_a_number_column_with_gaps_is_not_taken_for_mixed_dates(tmp_path):
                                                            pd.date_range("2015-01-01", periods=30)))
     frame = read(tmp_path, "volume,when,close\n" + rows)
     assert frame.attrs["date_column"] == "when" and len(frame) == 30
+
+
+def test_a_file_wider_than_the_column_cap_is_refused_before_pandas_parses_it(tmp_path, monkeypatch):
+    """10,000 columns (3.3 MB) took 66 s and +0.9 GB to read; now refused from the header line."""
+    def parse(*args, **kwargs):
+        raise AssertionError("the whole file must not be parsed")
+
+    monkeypatch.setattr(csvfile.pd, "read_csv", parse)
+    header = "date," + ",".join(f"c{i}" for i in range(10_000))
+    text = header + "\n" + "".join(f"2020-01-{d:02d}," + ",".join(["1.5"] * 10_000) + "\n" for d in range(1, 11))
+    with pytest.raises(DataError, match=r"wide.csv has 10,001 columns; RNN Lab reads at most 500 \(RNNLAB_MAX_COLUMNS\)"):
+        read(tmp_path, text, name="wide.csv")
+    monkeypatch.setenv("RNNLAB_MAX_COLUMNS", "20000")  # the variable raises it
+    with pytest.raises(AssertionError, match="must not be parsed"):
+        read(tmp_path, text, name="wide.csv")
+
+
+def test_a_file_with_more_values_than_the_cell_cap_is_refused_with_its_shape(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNLAB_MAX_CELLS", "1000")
+    text = "date,a,b,c\n" + "".join(f"{d.date()},1,2,3\n" for d in pd.date_range("2020-01-01", periods=300))
+    with pytest.raises(DataError, match=r"about 300 rows x 4 columns = 1,200 values; RNN Lab reads at most 1,000 "
+                                        r"\(RNNLAB_MAX_CELLS\)"):
+        read(tmp_path, text)
+    assert len(read(tmp_path, text.split("\n", 200)[0] + "\n" + "\n".join(text.split("\n")[1:200]))) == 199
+
+
+GERMAN = "Datum;Preis;Menge\n" + "".join(f"{d:%d.%m.%Y};1.{d.day:03d},50;{900 + d.day}.037\n"
+                                          for d in pd.date_range("2015-02-01", periods=20))
+
+
+def test_a_thousands_point_is_read_as_one_when_the_file_writes_decimal_commas():
+    """Issue 26.14: 900.037 next to 1.000,00 is 900037, not 900.037 (1,000x too small)."""
+    frame = csvfile.read_bytes(GERMAN.encode(), "de.csv")
+    assert frame["Preis"].iloc[0] == 1001.5
+    assert frame["Menge"].iloc[0] == 901037.0
+    notes = " ".join(frame.attrs["notes"])
+    assert "Values like '901.037' in 'Menge' are read as 901037: the file writes decimals with a comma" in notes
+
+
+def test_values_that_could_have_either_mark_are_flagged_when_nothing_decides():
+    text = "Datum;Menge\n" + "".join(f"{d:%d.%m.%Y};{900 + d.day}.037\n" for d in pd.date_range("2015-02-01", periods=5))
+    frame = csvfile.read_bytes(text.encode(), "de.csv")
+    assert frame["Menge"].iloc[0] == 901.037
+    assert ("Values like '901.037' in 'Menge' could be 901037 (a thousands point) or 901.037 (a decimal point); "
+            "nothing in the file says which") in " ".join(frame.attrs["notes"])
+    plain = csvfile.read_bytes(text.replace(";", ",").encode(), "en.csv")  # a comma file writes points: no doubt
+    assert plain["Menge"].iloc[0] == 901.037 and not any("could be" in n for n in plain.attrs["notes"])
+
+
+def test_decimal_points_decide_the_file_too():
+    text = "date,a,b\n" + "".join(f'{d.date()},"1,{d.day:03d}",{d.day}.5\n' for d in pd.date_range("2020-01-01", periods=5))
+    frame = csvfile.read_bytes(text.encode(), "en.csv")
+    assert frame["a"].iloc[0] == 1001 and frame["b"].iloc[0] == 1.5
+    text = "date;a;b\n" + "".join(f"{d.date()};1,{d.day:03d};{d.day}.5\n" for d in pd.date_range("2020-01-01", periods=5))
+    assert csvfile.read_bytes(text.encode(), "en.csv")["a"].iloc[0] == 1001  # 1,001 is a thousands comma here too
+
+
+def comma_dates(days: list[int], month_first: bool = False) -> bytes:
+    rows = "".join(f"{(f'02,{d:02d}' if month_first else f'{d:02d},02')},2015;1.{d:03d},00\n" for d in days)
+    return ("Datum;Preis\n" + rows).encode()
+
+
+def test_dates_written_with_commas_are_day_first_and_flagged_when_no_day_proves_it():
+    frame = csvfile.read_bytes(comma_dates(list(range(1, 13))), "de.csv")
+    assert frame.index[0] == pd.Timestamp("2015-02-01") and frame.index[-1] == pd.Timestamp("2015-02-12")
+    assert ("Dates like 01,02,2015 are read day first (1 February 2015), as files that write dates with commas "
+            "usually mean; no date in the file has a day over 12") in " ".join(frame.attrs["notes"])
+    proven = csvfile.read_bytes(comma_dates(list(range(1, 20))), "de.csv")  # 13,02,2015 shows the order
+    assert proven.index[-1] == pd.Timestamp("2015-02-19") and not any("Dates like" in n for n in proven.attrs["notes"])
+    month_first = csvfile.read_bytes(comma_dates(list(range(1, 20)), month_first=True), "us.csv")
+    assert month_first.index[0] == pd.Timestamp("2015-02-01") and month_first.index[-1] == pd.Timestamp("2015-02-19")
+
+
+def test_dates_with_commas_in_both_orders_are_refused():
+    text = comma_dates([1, 13]).decode() + "02,14,2015;1.000,00\n"
+    with pytest.raises(csvfile.MixedDatesError, match="day first in some rows"):
+        csvfile.read_bytes(text.encode(), "de.csv")

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, csvfile, data, describe, spec as spec_module, tickers
+from core import charts, csvfile, data, describe, spec as spec_module, tickers, uploads
 from core.spec import ExperimentSpec
 from core.errors import sentence
-from ui import loads, spec_state
+from ui import address, loads, spec_state
 
 SOURCES = {"builtin": "Built-in", "synthetic": "Synthetic", "ticker": "Ticker (Yahoo Finance)", "csv": "Upload CSV"}
 PERIOD_TEXT = {"1mo": "1 month", "3mo": "3 months", "6mo": "6 months", "1y": "1 year", "2y": "2 years",
@@ -112,36 +112,47 @@ def _date(text: str | None, default: date) -> date:
     return date.fromisoformat(text[:10]) if text else default
 
 
+def upload_limit_mb() -> float:
+    """The largest CSV upload in MB: RNNLAB_MAX_CSV_MB, or Streamlit's `server.maxUploadSize` where
+    that is lower. The server enforces the latter itself, also on a PUT that bypasses the browser."""
+    return min(csvfile.max_bytes() / 2 ** 20, float(st.get_option("server.maxUploadSize")))
+
+
 def _csv(spec: ExperimentSpec) -> None:
-    limit = csvfile.max_bytes() / 2**20
+    limit = upload_limit_mb()
     upload = st.file_uploader(f"CSV file (up to {limit:g} MB)", type=["csv", "txt", "tsv"], key="w.upload",
                               max_upload_size=max(1, math.ceil(limit)),
                               help="Comma, semicolon or tab separated; UTF-8, UTF-16 or GBK; decimal commas and "
-                                   "dates like 2015-12-10, 2015/12/10 or 20151210 are understood.")
+                                   "dates like 2015-12-10, 2015/12/10 or 20151210 are understood. Uploads are kept "
+                                   f"{uploads.max_age_days():g} days.")
     st.download_button("Download a sample CSV", sample_csv(), file_name="rnnlab-sample.csv", mime="text/csv",
                        icon=":material/download:", help="The expected layout: a date column, then numeric columns.")
     if upload is None:
         st.session_state.pop("csv_upload", None)
     else:
         raw = upload.getvalue()
-        digest = hashlib.sha256(raw).hexdigest()[:12]
+        digest = uploads.digest(raw)
         if st.session_state.get("csv_upload", (None,))[0] != digest:
-            error = _store_upload(raw, upload.name, digest)
-            failure = st.session_state.get("data_error")
-            columns = failure.columns if isinstance(failure, csvfile.DateColumnError) else None
-            st.session_state["csv_upload"] = (digest, error, columns)
-            if error is None:
+            st.session_state["csv_upload"] = (digest, *_store_upload(raw, upload.name, spec))
+            if st.session_state["csv_upload"][1] is None:
                 st.rerun()
-        _, error, columns = st.session_state["csv_upload"]
+        _, error, columns, path, full = st.session_state["csv_upload"]
         if error:
             st.error(kept(error))
+        if full:  # this workspace's own quota: let the person make room
+            if st.button("Delete my earlier uploads", icon=":material/delete:", key=f"w.clear_uploads.{digest}",
+                         help="Deletes the CSV files this workspace uploaded before, except the one in use. Runs "
+                              "trained on them keep their results."):
+                uploads.delete_others(data.uploads_dir(), address.workspace(),
+                                      keep=spec.data.path if spec.data.source == "csv" else None)
+                st.session_state.pop("csv_upload", None)
+                st.rerun()
         if error and columns:  # no dates found: let the person say where they are
             cols = st.columns([3, 1], vertical_alignment="bottom")
             choice = cols[0].selectbox("Which column holds the dates?", columns, key=f"w.pick_dates.{digest}")
             if cols[1].button("Use this column", key=f"w.use_dates.{digest}"):
-                path = next(data.uploads_dir().glob(f"{digest}-*"), None)
                 error = spec_state.use_data(source="csv", path=str(path), date_column=choice)
-                st.session_state["csv_upload"] = (digest, error, columns)
+                st.session_state["csv_upload"] = (digest, error, columns, path, False)
                 if error is None:
                     st.rerun()
                 st.error(kept(error))
@@ -149,20 +160,22 @@ def _csv(spec: ExperimentSpec) -> None:
         _date_column_picker(spec)
 
 
-def _store_upload(raw: bytes, name: str, digest: str) -> str | None:
-    """Keep the upload on disk and switch to it; an error message, or None when it loaded."""
+def _store_upload(raw: bytes, name: str, spec: ExperimentSpec) -> tuple[str | None, list | None, Path | None, bool]:
+    """Keep the upload on disk (core/uploads.py: size, quotas, age) and switch to it.
+
+    Returns (error message or None, the file's columns when its dates were not found, the stored
+    path, whether this workspace's quota refused it). A file that cannot be used at all is not kept:
+    it would only take up the quota."""
     try:
-        csvfile.check_size(len(raw), name)
+        path = uploads.store(raw, name, data.uploads_dir(), address.workspace())
     except data.DataError as exc:
-        return str(exc)
-    safe = re.sub(r"[^\w.-]", "_", name)[-80:]
-    path = data.uploads_dir() / f"{digest}-{safe}"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(raw)
-    except OSError as exc:
-        return f"the upload could not be saved ({exc.strerror})"
-    return spec_state.use_data(source="csv", path=str(path))
+        return str(exc), None, None, isinstance(exc, uploads.QuotaFull) and exc.mine
+    error = spec_state.use_data(source="csv", path=str(path))
+    failure = st.session_state.get("data_error") if error else None
+    columns = failure.columns if isinstance(failure, csvfile.DateColumnError) else None
+    if error and columns is None and str(path) != str(spec.data.path):
+        path.unlink(missing_ok=True)
+    return error, columns, path, False
 
 
 def _date_column_picker(spec: ExperimentSpec) -> None:

@@ -56,3 +56,37 @@ def route_through_app() -> None:
         PagesManager.uses_pages_directory = False
         runpy.run_path(str(Path(__file__).resolve().parents[1] / "app.py"), run_name="__main__")
         st.stop()
+
+
+def bound_session_uploads() -> None:
+    """Keep one session's uploaded files in memory within RNNLAB_UPLOAD_SESSION_MB (core/uploads.py).
+
+    Streamlit 1.67 keeps every file PUT to /_stcore/upload_file/<session>/<file id> in memory until
+    the session ends, and accepts any file id, not only the ones it handed out, so one session could
+    hold any number of files of `server.maxUploadSize` each (150 MB PUTs, each kept, were seen).
+    Here a new file first drops the session's older files until it fits (a widget whose file was
+    dropped shows no file; the app has already saved what it needs to disk), and a file over the
+    budget on its own is refused with 413. tests/test_upload_server.py fails without it.
+    """
+    from starlette.exceptions import HTTPException
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+
+    from core import uploads
+
+    original = MemoryUploadedFileManager.add_file
+    if getattr(original, "_rnnlab", False):
+        return
+
+    def add_file(self, session_id, file) -> None:
+        budget = uploads.session_bytes()
+        if len(file.data) > budget:
+            raise HTTPException(status_code=413, detail=f"File too large for this session's upload budget "
+                                                        f"({budget // 2 ** 20} MB, RNNLAB_UPLOAD_SESSION_MB)")
+        original(self, session_id, file)
+        held = self.file_storage.get(session_id, {})
+        while sum(len(f.data) for f in held.values()) > budget:
+            oldest = next(file_id for file_id in held if file_id != file.file_id)
+            self.remove_file(session_id, oldest)
+
+    add_file._rnnlab = True
+    MemoryUploadedFileManager.add_file = add_file
