@@ -34,15 +34,18 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 MB = 1 << 20
 
-# A worker that has imported TensorFlow holds 560-590 MB; a default run brings it to about 750 MB
-# (docs/deploy.md has the measurement). The server with a page open and the default data loaded
-# holds about 450 MB (docs/deploy.md). Both are RSS, which counts shared libraries once per process:
-# the cgroup charges them once, so these figures err on the safe side.
+# Measured (docs/deploy.md): a default 20-epoch run's worker peaks at 895-911 MB RSS, of which
+# about 400 MB is its own (RssAnon) and about 500 MB the TensorFlow libraries (RssFile), which
+# every worker maps from the same files and the container is charged for once; a warm worker
+# waits at 741 MB RSS; the server holds 257-293 MB with a page open. So 450 + n x 750 MB is above
+# the real total for any n (1171 MB measured for one run, about +400 MB per further run): the
+# headroom covers bigger specs, more visitors' sessions and the page cache.
 WORKER_MB = 750
 SERVER_MB = 450
 
@@ -91,9 +94,10 @@ def fit(limits: Limits, worker_mb: float = WORKER_MB, server_mb: float = SERVER_
         max_workers: int | None = None, warm: bool | None = None) -> Plan:
     """How many workers fit in `limits`, and whether a warm spare does too.
 
-    A quota of 1.5 CPUs gives 1 run at once, not 2: two TensorFlow fits sharing 1.5 CPUs finish
-    no sooner in all and each visitor waits longer for a first result. A memory room for fewer than
-    one worker still gives 1 (the app must train something); the spare then stays off.
+    A quota of 1.5 CPUs gives 1 run at once, not 2: the quota's CPU time is shared either way, so
+    two fits at once end no sooner in all, and each visitor waits longer for a first result. A
+    memory room for fewer than one worker still gives 1 (the app must train something); the spare
+    then stays off.
 
     Args:
         limits: what read_limits found.
@@ -123,24 +127,29 @@ def plan(max_workers: int | None = None, root: str | Path | None = None) -> Plan
     $RNNLAB_MAX_WORKERS) wins; otherwise what fits in the limits read under `root` (default
     $RNNLAB_CONTAINER_ROOT, else "/")."""
     root = root or os.environ.get("RNNLAB_CONTAINER_ROOT") or "/"
-    if max_workers is None and os.environ.get("RNNLAB_MAX_WORKERS"):
-        max_workers = _env_number("RNNLAB_MAX_WORKERS", 1, int)
+    if max_workers is None:
+        max_workers = _env_number("RNNLAB_MAX_WORKERS", None, smallest=1, kind=int)
     warm = os.environ.get("RNNLAB_WARM_WORKERS")
-    return fit(read_limits(root), worker_mb=_env_number("RNNLAB_WORKER_MB", WORKER_MB),
-               server_mb=_env_number("RNNLAB_SERVER_MB", SERVER_MB), max_workers=max_workers,
+    return fit(read_limits(root), worker_mb=_env_number("RNNLAB_WORKER_MB", WORKER_MB, smallest=1),
+               server_mb=_env_number("RNNLAB_SERVER_MB", SERVER_MB, smallest=0), max_workers=max_workers,
                warm=None if warm in (None, "") else warm != "0")
 
 
-def _env_number(name: str, default: float, kind=float) -> float:
+def _env_number(name: str, default, smallest: float, kind=float):
+    """The number in $`name`, or `default` when it is unset. A value that is not a number of at least
+    `smallest` is a deployment's typo: it is reported on stderr and the default is used, so no
+    visitor's page fails over it."""
     text = os.environ.get(name, "").strip()
     if not text:
         return default
     try:
         value = kind(text)
     except ValueError:
-        value = -1
-    if value < 0 or (kind is int and value < 1):
-        raise ValueError(f"{name} must be a {'whole number from 1' if kind is int else 'number of MB'}, got {text!r}")
+        value = None
+    if value is None or value < smallest:
+        print(f"RNN Lab: {name}={text!r} is not a number of at least {smallest}; using "
+              f"{'what the container fits' if default is None else default}", file=sys.stderr)
+        return default
     return value
 
 

@@ -130,9 +130,16 @@ def test_the_environment_wins(tmp_path, host16, monkeypatch):
     monkeypatch.delenv("RNNLAB_WARM_WORKERS")
     monkeypatch.setenv("RNNLAB_WORKER_MB", "2000")  # a heavier worker: no room for a spare beside one
     assert container.plan() == container.Plan(1, False, "a CPU quota of 1")
+
+
+def test_a_typo_in_a_variable_is_reported_and_the_default_used(tmp_path, host16, monkeypatch, capsys):
+    monkeypatch.setenv("RNNLAB_CONTAINER_ROOT", str(tree(tmp_path, {"sys/fs/cgroup/memory.max": str(GB27)})))
     monkeypatch.setenv("RNNLAB_WORKER_MB", "lots")
-    with pytest.raises(ValueError, match="RNNLAB_WORKER_MB must be a number of MB, got 'lots'"):
-        container.plan()
+    monkeypatch.setenv("RNNLAB_MAX_WORKERS", "0")
+    assert container.plan() == container.Plan(2, False, "2575 MB of memory at 750 MB a worker")
+    err = capsys.readouterr().err
+    assert "RNNLAB_WORKER_MB='lots' is not a number of at least 1; using 750" in err
+    assert "RNNLAB_MAX_WORKERS='0' is not a number of at least 1; using what the container fits" in err
 
 
 def test_from_env_sizes_the_pool_by_the_container(tmp_path, host16, monkeypatch):
