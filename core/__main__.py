@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     back.add_argument("--folds", type=int, default=4, help="K folds (default 4)")
     back.add_argument("--out", type=Path, help="where backtest.csv and backtest.json go (default: "
                                               "backtests/<id> in the run store)")
-    back.add_argument("--workers", type=int, help="folds trained at once (default: $RNNLAB_MAX_WORKERS or the CPU cores)")
+    back.add_argument("--workers", type=int, help="folds trained at once (default: $RNNLAB_MAX_WORKERS or what the container fits)")
     store = sub.add_parser("runs", help="the run store ($RNNLAB_RUNS_DIR, default ./runs)")
     actions = store.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="list the runs, newest first")
@@ -325,7 +325,7 @@ def backtest_command(args: argparse.Namespace) -> int:
     """Plan the folds, train them through a pool, print a line per fold and the verdict, write the files."""
     import math
 
-    from . import backtest, data
+    from . import backtest, container, data
     from . import pool as pools
     from . import runs
 
@@ -335,7 +335,7 @@ def backtest_command(args: argparse.Namespace) -> int:
         folds = backtest.plan(spec, frame, args.folds)
     except (OSError, SpecError, data.DataError) as exc:
         return _fail(str(exc))
-    workers = args.workers if args.workers is not None else int(os.environ.get("RNNLAB_MAX_WORKERS") or os.cpu_count() or 1)
+    workers = args.workers if args.workers is not None else container.plan().max_workers  # not the host's cores
     if not 1 <= workers <= 64:
         return _fail("--workers must be a whole number from 1 to 64")
     root = runs.default_root()

@@ -12,9 +12,12 @@ A launcher for another machine needs only to start `python -m core worker` there
 on its stdin and a run store both can see; pages read the same files either way.
 
 Environment:
-    RNNLAB_MAX_WORKERS   runs that train at once (default: the CPU cores)
+    RNNLAB_MAX_WORKERS   runs that train at once (default: what the container fits, core/container.py:
+                         its CPUs, CPU quota and memory limit, not the host's core count)
     RNNLAB_WORKER        "process" (default) or "thread"
-    RNNLAB_WARM_WORKERS  1 (default) keeps one worker warm; 0 starts each worker on demand
+    RNNLAB_WARM_WORKERS  1 keeps one worker warm; 0 starts each worker on demand (default: warm when
+                         the memory limit has room for one more worker than run at once)
+    RNNLAB_WORKER_MB, RNNLAB_SERVER_MB  the memory a worker and the server take (core/container.py)
     RNNLAB_STOP_GRACE    seconds a stopping worker gets to save before it is killed (default 10)
 """
 from __future__ import annotations
@@ -30,7 +33,7 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import livefiles, runs
+from . import container, livefiles, runs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -358,19 +361,22 @@ _POOL: Pool | None = None
 _POOL_LOCK = threading.Lock()
 
 
-def launcher_from_env():
-    """The launcher $RNNLAB_WORKER names: "process" (default, LocalProcesses, warm unless
-    $RNNLAB_WARM_WORKERS=0) or "thread" (InThreads: the tests' in-process training)."""
+def launcher_from_env(warm: bool | None = None):
+    """The launcher $RNNLAB_WORKER names: "process" (default, LocalProcesses, with a warm spare when
+    `warm`, else as core/container.py decides from $RNNLAB_WARM_WORKERS and the memory limit) or
+    "thread" (InThreads: the tests' in-process training)."""
     if os.environ.get("RNNLAB_WORKER", "process") == "thread":
         return InThreads()
-    return LocalProcesses(warm=os.environ.get("RNNLAB_WARM_WORKERS", "1") != "0", log=os.environ.get("RNNLAB_WORKER_LOG"))
+    return LocalProcesses(warm=container.plan().warm if warm is None else warm, log=os.environ.get("RNNLAB_WORKER_LOG"))
 
 
 def from_env(max_workers: int | None = None) -> Pool:
     """A pool as the environment sets it up: the launcher of $RNNLAB_WORKER, at most `max_workers`
-    (default $RNNLAB_MAX_WORKERS, else the CPU cores) at once, $RNNLAB_STOP_GRACE seconds for a Stop."""
-    workers = max_workers or int(os.environ.get("RNNLAB_MAX_WORKERS") or os.cpu_count() or 1)
-    return Pool(launcher_from_env(), workers, grace=float(os.environ.get("RNNLAB_STOP_GRACE", "10")))
+    (default $RNNLAB_MAX_WORKERS, else what fits in the container: core/container.py) at once,
+    $RNNLAB_STOP_GRACE seconds for a Stop."""
+    sized = container.plan(max_workers or None)
+    grace = float(os.environ.get("RNNLAB_STOP_GRACE", "10"))
+    return Pool(launcher_from_env(sized.warm), sized.max_workers, grace=grace)
 
 
 def shared() -> Pool:

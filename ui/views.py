@@ -96,8 +96,11 @@ def progress(snap) -> None:
     if snap.queued:
         st.progress(0.0, text=f"Queued · {snap.queue_position or 1} of {snap.queue_length or 1} waiting for a "
                               "free worker")
-        st.info(f"Status: {snap.message}. Other runs are training; this one starts when a worker is free "
-                "(RNNLAB_MAX_WORKERS sets how many train at once).", icon=":material/hourglass_top:")
+        from core import pool
+
+        at_once = pool.shared().max_workers  # what the container fits (core/container.py) or RNNLAB_MAX_WORKERS
+        st.info(f"Status: {snap.message}: this server trains {at_once} run{'s' if at_once != 1 else ''} at once; "
+                "this one starts when a worker is free.", icon=":material/hourglass_top:")
         return
     text = f"Epoch {snap.epoch} of {snap.epochs}"
     if snap.running and snap.batches and snap.epoch < snap.epochs:
