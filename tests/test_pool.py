@@ -44,7 +44,7 @@ def live(run_dir: Path) -> dict:
 @pytest.fixture
 def processes(monkeypatch):
     monkeypatch.setenv("RNNLAB_LIVE_SECONDS", "0.2")  # live.json five times a second: short epochs show batches
-    p = pool.Pool(pool.LocalProcesses(warm=True), max_workers=1, grace=3.0)
+    p = pool.Pool(pool.LocalProcesses(warm=True), max_workers=1, grace=8.0)  # a loaded CI box may take seconds to save
     yield p
     p.close()
 
