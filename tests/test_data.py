@@ -134,3 +134,17 @@ def test_csv_dates_with_utc_offsets(tmp_path):
     path.write_text("date,close\n2020-01-02T09:30:00+08:00,2\n2020-01-01T09:30:00-05:00,1\n")
     frame = data.load_csv(path)
     assert frame["close"].tolist() == [1, 2] and frame.index.tz is None
+
+
+def test_the_default_series_loads_without_importing_arch():
+    """A fresh server's first page loads sp500: importing arch (and with it scipy and statsmodels)
+    cost about a CPU-second there, so the file is read directly; the frame is arch's own."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from core import data; from core.spec import ExperimentSpec; "
+            "f = data.load(ExperimentSpec().data); assert len(f) == 5031 and 'Close' in f, f.shape; "
+            "print(sorted(m for m in ('arch', 'statsmodels', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
