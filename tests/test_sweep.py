@@ -182,7 +182,7 @@ def test_a_classifier_sweep_reports_accuracy_to_the_pruner_and_decodes_number_ch
 
 @pytest.mark.parametrize("content, words", [
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-    (" " * 1_000_001, "at most 1 MB"),
+    (" " * 1_000_001, "larger than 1,000,000 bytes"),
     (b"\xff\xfe\x00garbage", "not UTF-8"),
     ('{"model.cell": {"choices": ["LSTM", "GRU"]}}', None),  # a good space, to show the others are refused for cause
 ])
