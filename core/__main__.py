@@ -19,6 +19,13 @@ to stderr. `runs list` prints the store's runs (all workspaces), `runs export` w
 bundle (.zip), as the app's Runs page does. `sweep` searches the spec fields of a space file with
 Optuna (core/sweep.py): a line per finished trial, then the best trial, its run and settings, and its
 test metrics next to the baselines; exit 0 when the study has its N trials, 2 for a bad space or spec.
+
+Every output path (--out, the run store) is checked before anything trains. SIGTERM or SIGINT stops
+a command within seconds, as Stop does in the app: `train` saves its run as stopped, `sweep` and
+`backtest` stop their workers (their runs saved as stopped, the sweep's trials failed in the study),
+and the command exits with 128 + the signal (143, 130); a second signal ends it at once. Workers a
+command started end with it, even when it is killed with SIGKILL. A successful command prints
+nothing on stderr. A database URL is never printed with its password.
 """
 from __future__ import annotations
 

@@ -20,8 +20,9 @@ tells the study the outcome. Nothing here waits on a Keras model: the slots only
 Where the study lives:
 - one machine, nothing to start: Optuna's JournalStorage in a file of the run store
   (`sweeps/<study>.journal`; Optuna advises it over SQLite for several processes);
-- several machines: `--storage postgresql://user@host/db` (RDBStorage through SQLAlchemy and
-  psycopg). Running the same command with the same --study and --storage elsewhere adds that
+- several machines: `--storage postgresql://user@host/db` (or postgres://; RDBStorage through
+  SQLAlchemy and psycopg, with a connect and a statement timeout: db_timeouts). A password in the
+  URL is never printed, logged or stored (redact_url); a wrong one is refused at once. Running the same command with the same --study and --storage elsewhere adds that
   machine's workers to the study; N counts trials across all of them. With a database the trials
   send heartbeats, so a trial whose machine died is failed and retried once by another worker.
 A trial whose worker process dies (kill -9, out of memory) is failed and retried once, on either storage.
