@@ -89,9 +89,12 @@ def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold
 
 
 def run(folds: list[Fold], pool, root: str | Path, backtest_id: str, workspace: str | None = None,
-        csv_root: str | None = None, on_fold=None, poll: float = 0.25) -> list[Fold]:
+        csv_root: str | None = None, on_fold=None, poll: float = 0.25, stop=None) -> list[Fold]:
     """Train every fold through `pool` (in parallel up to its limit) and wait for them; each fold's
-    run id is set. `on_fold(fold, status)` is called as each ends."""
+    run id is set. `on_fold(fold, status)` is called as each ends. `stop` (anything with is_set(),
+    e.g. a threading.Event; the command line's signals, a page's Stop) once set stops every fold not
+    ended yet, as the app's Stop does (queued ones at once, training ones after their batch), and
+    this returns when they have all ended."""
     from .pool import Request
 
     root = Path(root)
@@ -106,7 +109,12 @@ def run(folds: list[Fold], pool, root: str | Path, backtest_id: str, workspace: 
              "test_start": fold.test_start, "end": fold.end}, indent=2) + "\n")
         pool.submit(Request(fold.run_id, str(run_dir), fold.spec.to_dict(), workspace, csv_root))
     waiting = {f.number: f for f in folds}
+    stopping = False
     while waiting:
+        if stop is not None and stop.is_set() and not stopping:
+            stopping = True
+            for fold in waiting.values():
+                pool.stop(fold.run_id, root / fold.run_id)
         for number, fold in list(waiting.items()):
             if runs.has_ended(root / fold.run_id):
                 del waiting[number]

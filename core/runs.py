@@ -605,6 +605,11 @@ def _checked_load(path: str | Path, input_shape: tuple | None = None):
         if model_check.out_of_memory(exc):
             raise MemoryError from None
         text = str(exc)
+        if "vocabulary file" in text.lower():  # StringLookup/TextVectorization naming a file outside the archive
+            raise ImportRefused("the model reads a vocabulary file from outside its own archive (a lookup or "
+                                "text-vectorization layer given a file path), which could read any file of this "
+                                "server; RNN Lab refuses it. Save the model with its vocabulary inside the .keras "
+                                "file (Keras does so when the layer is built from a list or a file)") from None
         if "safe_mode" in text or "lambda" in text.lower():
             raise ImportRefused("the model contains Python code (e.g. a Lambda layer), which RNN Lab does not run: "
                                 "it is loaded only with Keras's safe_mode. Rebuild the model without Lambda "

@@ -131,6 +131,7 @@ class TrainingJob:
         self._weights = WeightHistory(WEIGHT_BUDGET)  # read now, so a test may change the budget
         self._diverged = ""  # the message, once the loss is no longer finite
         self.saved = False  # True once the run directory is written
+        self.signal: int | None = None  # the signal (SIGTERM, SIGINT) that stopped it, if one did (core/worker.py)
         self.fit_seconds: float | None = None  # model build + fit, without the final predictions and forecast
         self.parameters: int | None = None  # the model's parameter count, once built
 

@@ -24,6 +24,7 @@ def test_train_writes_the_run_directory(tmp_path):
     result = subprocess.run([sys.executable, "-m", "core", "train", "--config", str(config), "--out", str(out)],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no TensorFlow, absl or statsmodels lines on a success (issue 26, item 15)
     epoch_lines = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in epoch_lines] == ["1/2", "2/2"]
     assert "val_loss" in epoch_lines[0]
@@ -306,3 +307,39 @@ def test_exporting_an_interrupted_run_says_so(run_store, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "was interrupted before it ended" in err and "spec.json" in err and "no run" not in err
     assert not (tmp_path / "x.zip").exists()
+
+
+# -- output paths and hostile files (issue 26, items 13 and 15) ---------------------------------------
+
+def test_every_output_path_is_checked_before_any_training(tmp_path, capsys, run_store, monkeypatch):
+    from .test_backtest import SPEC
+
+    a_file = tmp_path / "hostname"
+    a_file.write_text("x")
+    (tmp_path / "spec.json").write_text(SPEC.to_json())
+    spec = str(tmp_path / "spec.json")
+    for argv, words in ((["backtest", "--config", spec, "--folds", "2", "--out", str(a_file)], "is a file"),
+                        (["backtest", "--config", spec, "--folds", "2", "--out", str(a_file / "bt")], "is a file"),
+                        (["train", "--config", spec, "--out", str(a_file / "run")], "is a file"),
+                        (["runs", "export", "x", "--out", str(tmp_path)], None)):
+        code, err = _error(capsys, argv)
+        assert code == 2 and len(err.splitlines()) == 1 and (words is None or words in err), err
+        assert not run_store.exists() or not list(run_store.glob("2*"))  # nothing trained
+    monkeypatch.setenv("RNNLAB_RUNS_DIR", str(a_file))  # where the sweep's trials would go
+    (tmp_path / "space.json").write_text(json.dumps({"model.cell": {"choices": ["LSTM"]}}))
+    code, err = _error(capsys, ["sweep", "--config", spec, "--space", str(tmp_path / "space.json"), "--trials", "1"])
+    assert code == 2 and err.startswith("error: the run store ($RNNLAB_RUNS_DIR) ") and "is a file" in err
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+@pytest.mark.parametrize("flag", ["--config", "--space"])
+def test_a_json_file_that_never_ends_is_read_only_to_the_cap(tmp_path, capsys, monkeypatch, flag):
+    """/dev/zero reports size 0: the old size check let it through and the read never ended."""
+    monkeypatch.setenv("RNNLAB_MAX_JSON_BYTES", "10000")
+    (tmp_path / "spec.json").write_text("{}")
+    (tmp_path / "space.json").write_text(json.dumps({"model.cell": {"choices": ["LSTM"]}}))
+    argv = ["sweep", "--config", str(tmp_path / "spec.json") if flag == "--space" else "/dev/zero",
+            "--space", "/dev/zero" if flag == "--space" else str(tmp_path / "space.json"), "--trials", "1"]
+    code, err = _error(capsys, argv)
+    assert code == 2 and err == f"error: {flag}: /dev/zero is larger than 10,000 bytes, the most a JSON file here " \
+                                 "may have ($RNNLAB_MAX_JSON_BYTES); is it the right file?"

@@ -182,7 +182,7 @@ def test_a_classifier_sweep_reports_accuracy_to_the_pruner_and_decodes_number_ch
 
 @pytest.mark.parametrize("content, words", [
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-    (" " * 1_000_001, "at most 1 MB"),
+    (" " * 1_000_001, "larger than 1,000,000 bytes"),
     (b"\xff\xfe\x00garbage", "not UTF-8"),
     ('{"model.cell": {"choices": ["LSTM", "GRU"]}}', None),  # a good space, to show the others are refused for cause
 ])
@@ -205,3 +205,18 @@ def test_sweep_settings_out_of_range_are_refused(tmp_path, capsys, flag, value, 
     args = ["sweep", "--config", config, "--space", space_file, "--trials", "2", flag, value]
     assert main(args) == 2
     assert capsys.readouterr().err.startswith(f"error: {words}")
+
+
+@pytest.mark.parametrize("text, words", [
+    ('{"window.length": {"int": [10, 20]}, "window.length": {"int": [30, 40]}}', "the key 'window.length' twice"),
+    ('{"window.length": {"int": [10, 20], "int": [30, 40]}}', "the key 'int' twice"),
+    ('{"train.learning_rate": {"float": [NaN, 0.1]}}', "train.learning_rate: low is NaN, which is not a number"),
+    ('{"train.learning_rate": {"float": [0.001, Infinity]}}', "high is inf, which is not a finite number"),
+    ('{"train.learning_rate": {"float": [0.001, 0.1], "step": NaN}}', "step must be a positive finite number"),
+])
+def test_duplicate_keys_and_nan_ranges_in_a_space_are_refused_saying_so(tmp_path, capsys, text, words):
+    config, _ = _files(tmp_path, tiny_spec(), {})
+    (tmp_path / "space.json").write_text(text)
+    assert main(["sweep", "--config", config, "--space", str(tmp_path / "space.json"), "--trials", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0] and "low must not be above high" not in err[0], err
