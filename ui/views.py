@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, data, describe, runs
+from core.describe import escape
 from core.errors import sentence
 from core.spec import ExperimentSpec, SpecError
 from ui import data_views, loads, session_runs
@@ -59,7 +60,7 @@ def data_preview(spec: ExperimentSpec, explain: bool = False, show_error: bool =
         frame = loads.load_frame(spec)
     except (data.DataError, SpecError) as exc:
         if show_error:
-            st.error(sentence(str(exc)))
+            st.error(escape(sentence(str(exc))))
         return
     error = preparation_error(spec)
     bounds = None
@@ -70,7 +71,7 @@ def data_preview(spec: ExperimentSpec, explain: bool = False, show_error: bool =
         st.plotly_chart(charts.series_figure(frame[spec.data.target], bounds), width="stretch", key="series_chart")
     if error is not None:
         if show_error:
-            st.error(error)
+            st.error(escape(error))
         return
     if explain:
         data_views.shape_panel(spec, prepared)
@@ -92,7 +93,7 @@ def progress(snap) -> None:
     if snap.queued:
         st.progress(0.0, text=f"Queued · {snap.queue_position or 1} of {snap.queue_length or 1} waiting for a "
                               "free worker")
-        st.info(f"Status: {snap.message}. Other runs are training; this one starts when a worker is free "
+        st.info(f"Status: {escape(snap.message)}. Other runs are training; this one starts when a worker is free "
                 "(RNNLAB_MAX_WORKERS sets how many train at once).", icon=":material/hourglass_top:")
         return
     text = f"Epoch {snap.epoch} of {snap.epochs}"
@@ -102,7 +103,7 @@ def progress(snap) -> None:
     if snap.running:
         text += f" · ETA {_duration(snap.eta)}" if snap.eta is not None else " · ETA after epoch 2"
     st.progress(snap.progress, text=text)
-    STATUS_STYLE.get(snap.status, st.info)(f"Status: {snap.message}")
+    STATUS_STYLE.get(snap.status, st.info)(f"Status: {escape(snap.message)}")
 
 
 def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1) -> pd.DataFrame:
@@ -179,7 +180,7 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
     baseline = snap.metrics.get("naive_name", "persistence")
     line = evaluate.full_verdict(cell, model, snap.metrics["baselines" if split == "test" else "val_baselines"],
                                  baseline)
-    (st.success if ratio < 1 else st.warning)(f"On the {label} targets: {line}.", icon=":material/balance:")
+    (st.success if ratio < 1 else st.warning)(f"On the {label} targets: {escape(line)}.", icon=":material/balance:")
     if ratio > 3:
         st.caption(f"That is far worse than repeating the last value. Common causes: test values outside the range "
                    f"seen in training (a trending series: try the diff or pct transform on the Data page), too few "
@@ -227,7 +228,7 @@ def sidebar_status() -> None:
     @st.fragment(run_every=2.0 if was_running else None)
     def status() -> None:
         snap = run.snapshot()
-        st.progress(snap.progress, text=f"Run {snap.run_id}: {snap.message}")
+        st.progress(snap.progress, text=escape(f"Run {snap.run_id}: {snap.message}"))
         if was_running and not snap.running:
             st.rerun()
 
@@ -272,7 +273,7 @@ def forecast_section(run, snap) -> None:
     if snap.forecast is None and snap.by_step is None:
         note = getattr(snap, "forecast_note", "")
         if note:
-            st.caption(f"No forecast past the data: {note}.")
+            st.caption(f"No forecast past the data: {escape(note)}.")
         return
     from core import forecast
 
