@@ -17,9 +17,11 @@ INTERVAL_TEXT = {"1d": "daily", "1wk": "weekly", "1mo": "monthly"}
 # What makes text Markdown in Streamlit 1.67 (CommonMark, GFM, remark-math, remark-directive and its
 # own shortcodes), and how each is stopped; a backslash before ASCII punctuation shows the character
 # itself (CommonMark), so the reader sees the text unchanged:
-# - anywhere: links and images ([ ] with ! and ( )), <autolinks> and HTML (< >), emphasis (* _),
+# - anywhere: links and images ([ ] with ! and ( )), <autolinks> and HTML (< >), emphasis (*),
 #   code (`), strikethrough (~), tables (|), LaTeX ($), directives like :red[...]{...} ([ ] { }),
 #   headings and quotes (# >), e-mail autolinks (@) and the escape itself (\): always escaped;
+# - _ unless it sits between letters or digits ("safe_mode"), where CommonMark never reads it as
+#   emphasis;
 # - bare links: GFM links "www." and "http://" as they stand: the dot after www and a colon
 #   before / are escaped; so is the & of an entity ("&lt;" shows as typed, "S&P" needs nothing);
 # - at the start of the text (line breaks become spaces, so there is no other line start): a list
@@ -27,7 +29,8 @@ INTERVAL_TEXT = {"1d": "daily", "1wk": "weekly", "1mo": "monthly"}
 # - emoji, ":material/...:" icons and ":streamlit:" are replaced in the parsed text, after escapes
 #   are resolved, so a backslash does not stop them: a zero-width space after the colon does.
 # ( ) ! . : - & = stay as they are elsewhere: without [ ] or a line start they make nothing.
-ALWAYS = re.compile(r"([\\`*_{}\[\]<>#$~|@])")
+ALWAYS = re.compile(r"([\\`*{}\[\]<>#$~|@])")
+UNDERSCORES = re.compile(r"_+")
 LINK_OR_ENTITY = re.compile(r"((?i:(?<=www))\.|:(?=/)|&(?=#?\w+;))")
 LINE_START = re.compile(r"^(\s*)([-+]|\d+[.)])")
 SHORTCODE = re.compile(r":(?=[\w+\-/]+:)")
@@ -44,7 +47,15 @@ def escape(text: object) -> str:
     """
     text = SHORTCODE.sub(":\u200b", LINE_BREAK.sub(" ", str(text)))
     text = LINK_OR_ENTITY.sub(r"\\\1", ALWAYS.sub(r"\\\1", text))
+    text = UNDERSCORES.sub(_underscores, text)
     return LINE_START.sub(lambda m: m[1] + m[2][:-1] + "\\" + m[2][-1], text)
+
+
+def _underscores(run: re.Match) -> str:
+    """A run of _ as it is between two letters or digits (inert there), else escaped."""
+    text, start, end = run.string, run.start(), run.end()
+    inside = start > 0 and end < len(text) and text[start - 1].isalnum() and text[end].isalnum()
+    return run[0] if inside else "\\_" * len(run[0])
 
 
 def source_title(spec: ExperimentSpec) -> str:

@@ -570,7 +570,8 @@ def summary(path: Path) -> dict:
     live = live_info is not None and livefiles.is_live(path)
     if live:
         info = {**info, **runfiles.run_info(live_info, "live.json")[0]}
-    row = {"run_id": path.name, "status": info.get("status", "running") if live else info.get("status", "interrupted"),
+    row = {"run_id": path.name,
+           "status": info.get("status", "running") if live else info.get("status", "failed" if done else "interrupted"),
            "message": info.get("message", "training now") if live else info.get("message", "the app stopped before this run ended"),
            "epoch": info.get("epoch"), "epochs": info.get("epochs", spec.train.epochs if spec else None),
            "saved_at": info.get("saved_at", info.get("started_at")),

@@ -44,7 +44,7 @@ def test_a_damaged_run_lists_opens_and_deletes(trained, run_store):  # noqa: F81
     assert not at.exception, at.exception
     assert at.session_state["run_id"] == bad
     shown = [e.value for e in [*at.success, *at.info, *at.warning, *at.error]]
-    assert any("seconds is 'zzz'" in v for v in shown), shown  # (the Markdown escapes its _)
+    assert any("elapsed_seconds is 'zzz'" in v for v in shown), shown
     at.switch_page("pages/runs.py").run()
     at.selectbox(key="runs_one").set_value(bad).run()
     at.button(key="runs_delete").click().run()
