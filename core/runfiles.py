@@ -51,7 +51,7 @@ def _count(value) -> bool:
 
 
 def _shown(value) -> str:
-    text = repr(value)
+    text = repr(value.item() if isinstance(value, np.generic) else value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -252,7 +252,24 @@ def predictions(frame: pd.DataFrame) -> tuple[pd.DataFrame | None, list[str]]:
         check.bad(f"column 'split', row {row + 2}", frame["split"].iloc[row], "val or test")
     frame["split"] = splits
     numbers = [c for c in frame.columns if c in PREDICTION_NUMBERS or str(c).startswith(PREDICTION_PREFIXES)]
-    return _numeric(frame, numbers, check), check.problems
+    frame = _numeric(frame, numbers, check)
+    classes = sum(str(c).startswith("p_") for c in frame.columns)
+    return (_labels(frame, classes, check) if classes else frame), check.problems
+
+
+def _labels(frame: pd.DataFrame, classes: int, check: _Check) -> pd.DataFrame:
+    """A classifier's truth, prediction and naive are class indices 0 .. classes - 1 (the charts index
+    the class names with them): a row whose truth is not one is left out, another bad index reads as NaN."""
+    for column in ("truth", "prediction", "naive"):
+        values = frame[column]
+        bad = values.notna() & ~((values == values.round()) & (values >= 0) & (values < classes))
+        if column == "truth":
+            bad |= values.isna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            check.bad(f"column {column!r}, row {row + 2}", values.iloc[row], f"a class index below {classes}")
+            frame = frame[~bad] if column == "truth" else frame.assign(**{column: values.where(~bad)})
+    return frame.reset_index(drop=True)
 
 
 def forecast(frame: pd.DataFrame) -> tuple[pd.DataFrame | None, list[str]]:

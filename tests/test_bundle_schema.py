@@ -151,3 +151,14 @@ def test_the_cleaners_leave_a_good_run_as_it_is(trained):
     raw = json.loads((run_dir / "metrics.json").read_text())
     assert runfiles.metrics(raw) == (raw, [])
     assert runfiles.run_info(json.loads((run_dir / "run.json").read_text()))[1] == []
+
+
+def test_a_classifier_s_labels_must_be_class_indices():
+    """truth, prediction and naive of a classifier index its class names: a bad truth drops its row,
+    a bad prediction reads as NaN, and either is a problem an import refuses."""
+    frame = pd.DataFrame({"date": ["2020-01-01", "2020-01-02", "2020-01-03"], "split": ["test"] * 3,
+                          "truth": [0, 7, 1], "prediction": [1, 0, 2.5], "naive": [0, 0, 1],
+                          "p_up": [0.1, 0.2, 0.3], "p_down": [0.9, 0.8, 0.7]})
+    clean, problems = runfiles.predictions(frame)
+    assert clean["truth"].tolist() == [0, 1] and math.isnan(clean["prediction"].iloc[1])
+    assert problems[0] == "predictions.csv: column 'truth', row 3 is 7.0, not a class index below 2"
