@@ -8,6 +8,7 @@ import json
 import math
 import shutil
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -102,7 +103,7 @@ def test_a_good_bundle_still_imports(trained, run_store):
 
 
 # -- damaged on disk: read as missing, never a crash ---------------------------------------------------
-def damage(trained, store, name: str, change) -> "pathlib.Path":  # noqa: F821
+def damage(trained, store, name: str, change) -> Path:
     """A copy of the trained run in `store` (workspace "ws") with one file changed by `change(text)`."""
     run_dir = store / "20260101-000000-dddddd"
     shutil.copytree(trained[0], run_dir)

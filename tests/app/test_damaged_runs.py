@@ -3,12 +3,9 @@ text in history.csv) lists in Runs -> History next to the workspace's other runs
 deletes, with no exception: pages never trust a run file's types (core/runfiles.py)."""
 from __future__ import annotations
 
-import io
 import json
 
 import pandas as pd
-
-from core import runs
 
 from ..conftest import tiny_spec
 from .helpers import button, new_app
