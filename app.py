@@ -36,7 +36,7 @@ if not spec_state.has_spec():  # a new session starts from a share link's setup,
     spec_state.set_spec(address.spec_of_link() or session_runs.spec_of_url_run() or spec_state.default_spec())
 link = st.session_state.pop("link_message", None)
 if link:
-    {"error": st.error, "warning": st.warning}.get(link[0], st.success)(link[1], icon=":material/link:")
+    {"error": st.error, "warning": st.warning}.get(link[0], st.success)(describe.escape(link[1]), icon=":material/link:")
 address.keep_run_in_url()  # page switches drop query params; a refresh must find the run again
 nav.run()  # pages draw first, so the sidebar below reflects what they changed (a Train click, a new target)
 address.keep_run_in_url()  # again: the page may have changed the setup or started a run
@@ -47,7 +47,7 @@ if not presenting:  # the audience sees the page, not the controls
         st.button("Presentation mode", icon=":material/slideshow:", on_click=present.start, width="stretch",
                   help="Full width, larger type, no sidebar, and a Next button through the presets: for showing RNNs to "
                        "an audience. Leave it with Exit at the top right. A link with ?present=1 opens in it.")
-        st.caption(describe.describe(spec_state.get_spec()))
+        st.caption(describe.escape(describe.describe(spec_state.get_spec())))
         if nav.title != "Train":  # the Train page shows the run itself
             views.sidebar_status()
         with st.popover("Share this setup", icon=":material/share:", width="stretch"):

@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import archives, describe, livefiles, model_check
+from . import archives, describe, livefiles, model_check, runfiles
 from .archives import ImportRefused, check_size, max_model_bytes  # noqa: F401  (callers use runs.*)
 from .spec import ExperimentSpec
 from .livefiles import write_atomic, write_with
@@ -305,20 +305,23 @@ def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
     spec = ExperimentSpec.from_json((run_dir / "spec.json").read_text())
     final = (run_dir / "run.json").is_file()
     if final:
-        info = json.loads((run_dir / "run.json").read_text())
+        info, damaged = runfiles.run_info(_read_json(run_dir / "run.json"))
     else:
-        info = livefiles.read_live(run_dir)
-        if info is None:
+        live = livefiles.read_live(run_dir)
+        if live is None:
             raise FileNotFoundError(f"{run_dir} has neither run.json nor live.json")
+        info, damaged = runfiles.run_info(live, "live.json")
         if info.get("status") in ("queued", "running") and not livefiles.is_live(run_dir):
             info = {**info, "status": "interrupted", "message": "the worker stopped before this run ended"}
-    history = _read_csv(run_dir / "history.csv")
-    metrics_path = run_dir / "metrics.json"
+    history, wrong = runfiles.history(_read_csv(run_dir / "history.csv"))
+    metrics, more = _metrics(run_dir)
+    damaged += wrong + more
+    message = _noting(info.get("message", ""), damaged)
     snap = Snapshot(
-        run_id=info.get("run_id", run_dir.name), status=info["status"], message=info.get("message", ""),
+        run_id=info.get("run_id", run_dir.name), status=info.get("status", "failed"), message=message,
         epoch=info.get("epoch", len(history)), epochs=info.get("epochs", spec.train.epochs),
         history={k: history[k].tolist() for k in HISTORY_COLUMNS if k in history} or {"loss": [], "val_loss": []},
-        metrics=json.loads(metrics_path.read_text()) if metrics_path.exists() else None,
+        metrics=metrics,
         elapsed=info.get("elapsed_seconds") or 0.0,
         eta=None if final else info.get("eta_seconds"), batch=0 if final else info.get("batch", 0),
         batches=info.get("batches", 0), queue_position=info.get("queue_position", 0),
@@ -333,11 +336,15 @@ def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
                 snap.metrics[key] = floats(snap.metrics[key])
         for key in ("baselines", "val_baselines"):
             snap.metrics[key] = {name: floats(v) for name, v in (snap.metrics.get(key) or {}).items()}
+        if isinstance(snap.metrics.get("lag_correlations"), dict):
+            snap.metrics["lag_correlations"] = floats(snap.metrics["lag_correlations"])
     if snap.metrics and "test_by_step" in snap.metrics:
         snap.by_step = pd.DataFrame(snap.metrics["test_by_step"])
     if final and (run_dir / "forecast.csv").is_file():
-        snap.forecast = pd.read_csv(run_dir / "forecast.csv", parse_dates=["date"])
-    frame = _read_csv(run_dir / "predictions.csv", PREDICTION_COLUMNS)
+        snap.forecast = runfiles.forecast(_read_csv(run_dir / "forecast.csv"))[0]
+    frame = read_predictions(run_dir)
+    if frame is None:
+        frame = pd.DataFrame(columns=PREDICTION_COLUMNS)
     if len(frame) and frame["prediction"].notna().any():
         snap.predictions = {split: frame.loc[frame["split"] == split, "prediction"].to_numpy()
                             for split in ("val", "test")}
@@ -367,22 +374,20 @@ def read_spec(run_dir: str | Path) -> ExperimentSpec:
 
 def read_history(run_dir: str | Path) -> dict[str, list[float]] | None:
     """history.csv as {"loss": [...], "val_loss": [...], ...}; None before the first epoch."""
-    frame = _read_csv(Path(run_dir) / "history.csv")
+    frame = _history(Path(run_dir))
     return {k: frame[k].tolist() for k in HISTORY_COLUMNS if k in frame} if len(frame.columns) else None
 
 
 def read_predictions(run_dir: str | Path) -> pd.DataFrame | None:
-    """predictions.csv (date, split, truth, prediction, ...); None before the worker writes it."""
+    """predictions.csv (date, split, truth, prediction, ...); None before the worker writes it, or when
+    it lacks a column every run's predictions have. Values of the wrong type read as NaN (core/runfiles.py)."""
     path = Path(run_dir) / "predictions.csv"
-    return _read_csv(path, PREDICTION_COLUMNS) if path.is_file() else None
+    return runfiles.predictions(_read_csv(path))[0] if path.is_file() else None
 
 
 def imported_as(run_dir: str | Path) -> str | None:
     """"model" or "bundle" for an imported run (run.json's "imported"), else None."""
-    try:
-        return json.loads((Path(run_dir) / "run.json").read_text()).get("imported")
-    except (OSError, ValueError, AttributeError):
-        return None
+    return runfiles.run_info(_read_json(Path(run_dir) / "run.json"))[0].get("imported")
 
 
 def file_version(run_dir: str | Path, name: str) -> int:
@@ -455,12 +460,42 @@ def read_download(run_dir: str | Path, name: str) -> bytes:
     return (Path(run_dir) / name).read_bytes()
 
 
-def _read_csv(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """A run's CSV file, or an empty frame when the run has not written it yet."""
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A run's CSV file as it is (core/runfiles.py checks its columns), or an empty frame when the
+    run has not written it yet or it is not a CSV file at all."""
+    try:
+        return pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    except (OSError, ValueError):  # ParserError, EmptyDataError, UnicodeDecodeError: damaged on disk
+        return pd.DataFrame()
+
+
+def _noting(message: str, damaged: list[str]) -> str:
+    """The status message, and the first value that could not be read (it shows as missing)."""
+    if not damaged:
+        return message
+    return f"{message} (a damaged file: {damaged[0]})" if message else f"a damaged file: {damaged[0]}"
+
+
+def _read_json(path: Path):
+    """A run's JSON file parsed, or None when it is missing or not JSON."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _history(run_dir: Path) -> pd.DataFrame:
+    """history.csv with its numbers checked: text where a loss should be reads as NaN."""
+    return runfiles.history(_read_csv(run_dir / "history.csv"))[0]
+
+
+def _metrics(run_dir: Path) -> tuple[dict | None, list[str]]:
+    """metrics.json checked (core/runfiles.py), and its problems; (None, []) before it is written."""
+    path = run_dir / "metrics.json"
     if not path.is_file():
-        return pd.DataFrame(columns=columns or [])
-    frame = pd.read_csv(path, parse_dates=["date"] if columns and "date" in columns else None)
-    return frame
+        return None, []
+    raw = _read_json(path)
+    return runfiles.metrics(raw) if raw is not None else (None, ["metrics.json is not JSON"])
 
 
 def valid_id(run_id: str | None) -> bool:
@@ -495,10 +530,7 @@ def owner(run_dir: Path) -> str | None:
     for name in ("run.json", "started.json"):
         path = run_dir / name
         if path.is_file():
-            try:
-                return json.loads(path.read_text()).get("workspace")
-            except (OSError, ValueError):
-                return None
+            return runfiles.run_info(_read_json(path), name)[0].get("workspace")
     return None
 
 
@@ -526,14 +558,20 @@ def list_runs(root: str | Path | None = None, workspace: str | None = None, ever
 def summary(path: Path) -> dict:
     """One row of list_runs for a run directory (its id is the directory's name, as `find` reads it)."""
     done = (path / "run.json").is_file()
-    info = json.loads((path / ("run.json" if done else "started.json")).read_text())
-    spec = ExperimentSpec.from_json((path / "spec.json").read_text()) if (path / "spec.json").is_file() else None
-    metrics = json.loads((path / "metrics.json").read_text()) if (path / "metrics.json").is_file() else {}
+    name = "run.json" if done else "started.json"
+    info, damaged = runfiles.run_info(_read_json(path / name), name)  # a damaged run still lists, so it can be deleted
+    try:
+        spec = ExperimentSpec.from_json((path / "spec.json").read_text()) if (path / "spec.json").is_file() else None
+    except (OSError, ValueError):
+        spec = None
+    metrics, wrong = _metrics(path)
+    metrics = metrics or {}
     live_info = livefiles.read_live(path) if not done else None
     live = live_info is not None and livefiles.is_live(path)
     if live:
-        info = {**info, **live_info}
-    row = {"run_id": path.name, "status": info.get("status", "running") if live else info.get("status", "interrupted"),
+        info = {**info, **runfiles.run_info(live_info, "live.json")[0]}
+    row = {"run_id": path.name,
+           "status": info.get("status", "running") if live else info.get("status", "failed" if done else "interrupted"),
            "message": info.get("message", "training now") if live else info.get("message", "the app stopped before this run ended"),
            "epoch": info.get("epoch"), "epochs": info.get("epochs", spec.train.epochs if spec else None),
            "saved_at": info.get("saved_at", info.get("started_at")),
@@ -548,6 +586,7 @@ def summary(path: Path) -> dict:
            "accuracy": metrics.get("test", {}).get("accuracy"),
            "naive_rmse": metrics.get("baselines", {}).get("naive", {}).get("rmse"),
            "path": str(path)}
+    row["message"] = _noting(row["message"], damaged + wrong)
     sweep = sweep_info(path)
     row["study"], row["trial"] = (sweep.get("study"), sweep.get("trial")) if sweep else (None, None)
     return row
@@ -686,6 +725,7 @@ def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: 
                             "with `python -m core runs export`")
     contents = {name: archive.read(member) for name, member in names.items()}  # bounded, before anything is written
     spec = _bundle_spec(contents["spec.json"], csv_root)
+    _check_bundle_files(contents)
     for name in ("weights.npz", "gates.npz"):
         if name in contents:
             archives.check_npz(contents[name], f"the bundle's {name}")
@@ -721,6 +761,27 @@ def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: 
     finally:
         archive.close()
     return new_id
+
+
+def _check_bundle_files(contents: dict[str, bytes]) -> None:
+    """Every file of a bundle against its schema (core/runfiles.py), before anything is written: a
+    value of the wrong type (a string RMSE, text in history.csv) would otherwise reach the pages of
+    whoever imports it. Raises ImportRefused naming the file and the field."""
+    problems: list[str] = []
+    for name, check in (("run.json", runfiles.run_info), ("metrics.json", runfiles.metrics)):
+        if name in contents:
+            problems += check(archives.loads_json(contents[name], f"the bundle's {name}"))[1]
+    for name, check in (("history.csv", runfiles.history), ("predictions.csv", runfiles.predictions),
+                        ("forecast.csv", runfiles.forecast)):
+        if name in contents:
+            try:
+                frame = pd.read_csv(io.BytesIO(contents[name]))
+            except (ValueError, OSError) as exc:  # ParserError, EmptyDataError, UnicodeDecodeError
+                raise ImportRefused(f"the bundle's {name} is not a CSV table ({exc.__class__.__name__}); export "
+                                    "the run again from RNN Lab") from None
+            problems += check(frame)[1]
+    if problems:
+        raise ImportRefused(f"the bundle's {problems[0]}; export the run again from RNN Lab")
 
 
 def _bundle_spec(raw: bytes, csv_root: str | Path | None) -> ExperimentSpec:

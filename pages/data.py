@@ -4,6 +4,7 @@ import streamlit as st
 from core import data
 from core import spec as spec_module
 from core.spec import SpecError
+from core.describe import escape
 from core.errors import sentence
 from ui import data_views, loads, patches, spec_state, views
 
@@ -15,7 +16,7 @@ spec = spec_state.get_spec()
 try:
     frame = loads.load_frame(spec)
 except (data.DataError, SpecError) as exc:
-    st.error(f"The current data cannot be loaded: {sentence(str(exc))} Pick another source above.")
+    st.error(f"The current data cannot be loaded: {escape(sentence(str(exc)))} Pick another source above.")
     frame = None
 
 TRANSFORM_HELP = ("raw: the values as they are. log: log of the values (needs values above 0). pct: percent "

@@ -1,6 +1,8 @@
 """Inspect: the gates inside each cell, their saturation, the gradient flow, and the memory race."""
 import streamlit as st
 
+from core.describe import escape
+
 from ui import inspect_views as views
 from ui import patches, probe, session_runs
 
@@ -24,7 +26,7 @@ else:
     def inspect() -> None:
         found = probe.probe(run)
         if isinstance(found, str):
-            st.info(found, icon=":material/hourglass:" if running else ":material/info:")
+            st.info(escape(found), icon=":material/hourglass:" if running else ":material/info:")
             return
         {"Gates": views.gates_view, "Saturation": views.saturation_view,
          "Gradient flow": views.gradient_view}[view](found)

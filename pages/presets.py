@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core import describe, presets
+from core.describe import escape
 from core.spec import SpecError
 from core.errors import sentence
 from ui import launch, loads, patches, present, session_runs, spec_state, train_views, views
@@ -73,13 +74,13 @@ if picked == "sine-to-cosine" and st.toggle(
                "the projection and the LSTM's tanh into saturation, where gradients vanish. The run with the toggle "
                "off stays on the Runs page for comparison.")
 if picked in CSV_PRESETS and current.data.source == "csv" and st.toggle(
-        f"Run on my CSV ({describe.source_title(current)})", key="preset_on_csv",
+        f"Run on my CSV ({escape(describe.source_title(current))})", key="preset_on_csv",
         help="Use the CSV loaded on the Data page; its columns are matched by name, ignoring case (open = Open)."):
     try:
         spec, note = presets.on_csv(spec, current.data.path, list(loads.load_frame(current).columns))
-        st.caption(note)
+        st.caption(escape(note))
     except (SpecError, ValueError) as exc:
-        st.warning(f"{sentence(str(exc))} The built-in data is used instead.", icon=":material/table_chart:")
+        st.warning(f"{escape(sentence(str(exc)))} The built-in data is used instead.", icon=":material/table_chart:")
 
 buttons = st.container(horizontal=True)
 train_clicked = buttons.button("Train this preset", type="primary", icon=":material/play_arrow:",
@@ -94,10 +95,10 @@ if load_clicked and current.data.source == "csv" and spec.data.source != "csv":
     if picked in CSV_PRESETS:
         try:
             spec, matched = presets.on_csv(spec, current.data.path, list(loads.load_frame(current).columns))
-            data_note = ("ok", f"It runs on your CSV, {describe.source_title(current)}: {matched}.")
+            data_note = ("ok", escape(f"It runs on your CSV, {describe.source_title(current)}: {matched}."))
         except (SpecError, ValueError) as exc:
             why = sentence(str(exc))[:-1]
-            data_note = ("changed", f"Your CSV does not fit it ({why[:1].lower()}{why[1:]}).")
+            data_note = ("changed", escape(f"Your CSV does not fit it ({why[:1].lower()}{why[1:]})."))
     else:
         data_note = ("changed", "This preset needs its own data.")
 if train_clicked or load_clicked:
@@ -106,20 +107,20 @@ if train_clicked or load_clicked:
     if train_clicked:
         error = launch.start_training(spec)
     elif data_note and data_note[0] == "changed":
-        st.warning(f"Loaded, and **the data changed**: the editor now trains on {describe.source_title(spec)}, not on "
-                   f"your CSV {describe.source_title(current)}. {data_note[1]} To go back to your file, pick it again "
+        st.warning(f"Loaded, and **the data changed**: the editor now trains on {escape(describe.source_title(spec))}, not on "
+                   f"your CSV {escape(describe.source_title(current))}. {data_note[1]} To go back to your file, pick it again "
                    "on the Data page.", icon=":material/swap_horiz:")
     else:
         st.success("Loaded. " + (data_note[1] + " " if data_note else "") + "Change it on the Data and Model "
                    "pages, then train it on the Train page.", icon=":material/check:")
 if error:
-    st.warning(error, icon=":material/block:")
+    st.warning(escape(error), icon=":material/block:")
 
 with st.expander("Shapes: (samples, time steps, features), layer by layer", expanded=not presenting):
     try:
         train_views.shape_explainer(spec)
     except ValueError as exc:
-        st.warning(sentence(str(exc)))
+        st.warning(escape(sentence(str(exc))))
 
 run = session_runs.current()
 showing = run is not None and run.spec == spec

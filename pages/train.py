@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core import describe
+from core.describe import escape
 
 from ui import launch, patches, session_runs, spec_state, train_views, views
 
@@ -18,19 +19,19 @@ stop_clicked = buttons.button("Stop", icon=":material/stop:",
                               help="Halt after the current batch. The history so far and the model are kept.")
 train_error = launch.start_training(spec) if train_clicked else None
 if train_error:
-    st.warning(train_error, icon=":material/block:")
+    st.warning(escape(train_error), icon=":material/block:")
 
 run = session_runs.current()
 missing = st.session_state.pop("missing_run", None)
 if missing and run is None:
     st.query_params.pop("run", None)
-    st.info(f"Run {missing} is not in this workspace: it was deleted, or it belongs to another browser (runs are "
+    st.info(f"Run {escape(missing)} is not in this workspace: it was deleted, or it belongs to another browser (runs are "
             "private to the workspace in the address, `ws=...`). Open your runs on the Runs page.",
             icon=":material/search_off:")
 broken = st.session_state.pop("interrupted_run", None)
 if broken and run is None:
     st.query_params.pop("run", None)
-    st.warning(f"Run {broken} was interrupted: the app stopped while it trained (a restart or a redeploy), so it "
+    st.warning(f"Run {escape(broken)} was interrupted: the app stopped while it trained (a restart or a redeploy), so it "
                "has no results. Its settings are loaded; click **Train** to run it again.", icon=":material/history:")
 if stop_clicked:
     if run is not None and run.snapshot().running:
@@ -47,7 +48,7 @@ if run is None:
 else:
     was_running = run.snapshot().running
     if run.spec != spec:
-        st.caption(f"The run below used: {describe.describe(run.spec)}. Click **Train** to train the settings above.")
+        st.caption(f"The run below used: {escape(describe.describe(run.spec))}. Click **Train** to train the settings above.")
     train_views.show_live(run, was_running)
     if not train_views.failed(run):  # a failed run shows only its failure and advice (see live_view)
         st.page_link("pages/inspect.py", label="Look inside the cells: the gates of this run, live",

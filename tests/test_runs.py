@@ -168,9 +168,12 @@ def test_a_workspace_lists_its_own_runs_newest_first(trained, run_store):
     assert mine[1]["saved_at"] == "2026-01-01T12:00:00"
 
     assert [r["run_id"] for r in runs.list_runs(run_store, OTHER)] == ["20260103-100000-cccccc"]
-    assert [r["run_id"] for r in runs.list_runs(run_store, None)] == ["20260104-100000-dddddd"]  # the command line's
+    # The command line's, and the run whose run.json (which names the workspace) is damaged: it lists, as failed,
+    # so it can be deleted there; no browser's workspace sees it.
+    assert [(r["run_id"], r["status"]) for r in runs.list_runs(run_store, None)] == [
+        ("20260104-100000-dddddd", "finished"), (damaged.name, "failed")]
     everyone = [r["run_id"] for r in runs.list_runs(run_store, everyone=True)]
-    assert everyone == ["20260104-100000-dddddd", "20260103-100000-cccccc", new.name, gone.name, old.name]
+    assert everyone == ["20260104-100000-dddddd", "20260103-100000-cccccc", new.name, gone.name, old.name, damaged.name]
     assert runs.list_runs(run_store / "missing", OWNER) == []
 
 

@@ -47,7 +47,7 @@ def backtest_section() -> None:
     st.markdown("A **walk-forward backtest** asks whether one good split was luck: the setup is trained again on "
                 "K folds, each later than the last. Fold k trains on everything before its origin, validates on the "
                 "block after it and tests on the next block, so the test blocks follow one another to the end of "
-                f"the data. Setup: {describe.describe(spec)}")
+                f"the data. Setup: {describe.escape(describe.describe(spec))}")
     if spec.model.task == "classification":
         st.info("Backtests score forecasts of values; this setup classifies.", icon=":material/info:")
         return
@@ -60,7 +60,7 @@ def backtest_section() -> None:
     if start:
         error = _start(spec, int(k), workspace)
         if error:
-            st.warning(error, icon=":material/block:")
+            st.warning(describe.escape(error), icon=":material/block:")
         else:
             st.rerun()
     if job is not None:
@@ -111,7 +111,7 @@ def _live(job: Job) -> None:
         st.progress(done / len(job.folds), text=f"Backtest {job.id}: {done} of {len(job.folds)} folds done")
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         if job.error:
-            st.error(f"The backtest stopped: {job.error}")
+            st.error(f"The backtest stopped: {describe.escape(job.error)}")
         if running and not job.alive:
             st.rerun()
 
@@ -127,7 +127,7 @@ def _results(job: Job) -> None:
     table, summary = backtest.results(job.folds, root)
     wins = summary["wins"]
     good = wins["naive"] > len(table) / 2 and (wins["best_statistical"] or 0) > len(table) / 2
-    (st.success if good else st.warning)(summary["verdict"], icon=":material/balance:")
+    (st.success if good else st.warning)(describe.escape(summary["verdict"]), icon=":material/balance:")
     shown = pd.DataFrame({
         "fold": table["fold"], "tests": table["test_start"] + " to " + table["end"],
         "model RMSE": table["rmse"], "persistence": table.get("naive_rmse"),

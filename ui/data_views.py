@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, csvfile, data, describe, spec as spec_module, tickers, uploads
+from core.describe import escape
 from core.spec import ExperimentSpec
 from core.errors import sentence
 from ui import address, loads, spec_state
@@ -29,7 +30,9 @@ def source_picker(spec: ExperimentSpec) -> None:
 
 
 def kept(message: str) -> str:
-    return f"{sentence(message)} The previous data is kept."
+    """An error about data a visitor gave, as Markdown that shows it literally (it may quote their column
+    names, cells or file name)."""
+    return escape(f"{sentence(message)} The previous data is kept.")
 
 
 def _switch(**fields) -> None:
@@ -102,7 +105,7 @@ def _ticker(spec: ExperimentSpec) -> None:
         fields["period"] = cols[0].selectbox("Period", spec_module.PERIODS, format_func=PERIOD_TEXT.get,
                                              index=spec_module.PERIODS.index(d.period or "max"), key="w.ticker.period")
     if st.button("Fetch", type="primary", icon=":material/download:", key="w.ticker.fetch"):
-        with st.spinner(f"Downloading {symbol.strip()} from Yahoo Finance..."):
+        with st.spinner(f"Downloading {escape(symbol.strip())} from Yahoo Finance..."):
             _switch(**fields)
     st.caption(f"Downloads are kept for {loads.TICKER_TTL // 60} minutes in memory and saved on disk, so a ticker "
                "fetched once still works offline.")
@@ -211,10 +214,10 @@ def sample_csv() -> bytes:
 def source_line(spec: ExperimentSpec, frame: pd.DataFrame) -> None:
     """What is loaded now: name, rows, date range, data age, and what was fixed on the way."""
     age = tickers.age_text(frame)
-    st.markdown(f"**Loaded:** {describe.source_title(spec)} · {len(frame):,} rows · {frame.index[0]:%Y-%m-%d} to "
+    st.markdown(f"**Loaded:** {escape(describe.source_title(spec))} · {len(frame):,} rows · {frame.index[0]:%Y-%m-%d} to "
                 f"{frame.index[-1]:%Y-%m-%d}" + (f" · {age}" if age else ""))
     for note in frame.attrs.get("notes", []):
-        (st.warning if "duplicate" in note or "Showing the copy" in note else st.caption)(note)
+        (st.warning if "duplicate" in note or "Showing the copy" in note else st.caption)(escape(note))
 
 
 def missing_values(spec: ExperimentSpec, frame: pd.DataFrame, how: str) -> None:
@@ -228,7 +231,7 @@ def missing_values(spec: ExperimentSpec, frame: pd.DataFrame, how: str) -> None:
             "interpolate": "filled by linear interpolation in time"}[how]
     text = ", ".join(f"{c}: {n}" for c, n in counts.items() if n)
     never = "" if how == "drop" else " Filled values are used as inputs, never as targets."
-    st.caption(f"Missing values: {text}; {done}.{never}")
+    st.caption(f"Missing values: {escape(text)}; {done}.{never}")
 
 
 def shape_panel(spec: ExperimentSpec, found) -> None:
@@ -254,5 +257,5 @@ def shape_panel(spec: ExperimentSpec, found) -> None:
     hourly = any(d.hour or d.minute for d in dates)
     fmt = "%Y-%m-%d %H:%M" if hourly else "%Y-%m-%d"
     st.caption(f"Sample {i} ({split}): inputs from {dates[0]:{fmt}} to {dates[-1]:{fmt}}, after the "
-               f"{spec.data.transform} transform and {spec.data.scaler} scaling; target {prepared.target} on "
+               f"{spec.data.transform} transform and {spec.data.scaler} scaling; target {escape(prepared.target)} on "
                f"{prepared.dates[split][j]:{fmt}} = {prepared.truth[split][j]:.4g} in original units.")

@@ -241,7 +241,7 @@ def _compare_with(p: probes.Probe):
     other = session_runs.find(choice)
     found = probes.probe(other) if other is not None else "that run is no longer in the run store"
     if isinstance(found, str):
-        st.warning(f"Cannot compare with {choice}: {found}")
+        st.warning(describe.escape(f"Cannot compare with {choice}: {found}"))
         return None
     return found
 
@@ -282,7 +282,7 @@ def saturation_view(p: probes.Probe) -> None:
         fractions = np.concatenate([f for by_gate in by_layer.values() for f in by_gate.values()], axis=1)
         idle = int(np.sum(fractions.max(axis=0) < 0.01))
         if idle:
-            st.caption(f"**{label}**: {idle} of {fractions.shape[1]} gate units sit at (0, 0), on top of each other: "
+            st.caption(f"**{describe.escape(label)}**: {idle} of {fractions.shape[1]} gate units sit at (0, 0), on top of each other: "
                        "they are almost never below 0.1 or above 0.9. The gates work in between, as is usual early in "
                        "training or on smooth series; the unit points that moved away are the ones to look at.")
     st.caption("Each point is one unit of one gate. Left-saturated: below 0.1 (the gate is shut); right-saturated: "
@@ -330,7 +330,7 @@ def gradient_view(p: probes.Probe) -> None:
     for label, flow in flows.items():
         newest, oldest = float(flow[-1]), float(flow[0])
         ratio = newest / oldest if oldest > 0 else float("inf")
-        st.caption(f"{label}: the newest input step moves the prediction {_times_text(ratio)} as much as the oldest "
+        st.caption(f"{describe.escape(label)}: the newest input step moves the prediction {_times_text(ratio)} as much as the oldest "
                    f"({len(flow) - 1} steps earlier)." + (" The old steps hardly matter: the gradient vanishes "
                                                           "on the way back." if ratio > 100 else ""))
 

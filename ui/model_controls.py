@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import model_check
+from core.describe import escape
 
 from . import loads
 
@@ -81,7 +82,7 @@ def units_from_text(text: str, previous: list[int]) -> list[int]:
     try:
         return [int(u) for u in str(text).replace(";", ",").split(",") if u.strip()]
     except ValueError:
-        st.error(f"Units must be whole numbers separated by commas, e.g. 64, 32 (got {text!r}); "
+        st.error(f"Units must be whole numbers separated by commas, e.g. 64, 32 (got {escape(repr(text))}); "
                  "the previous units are kept.")
         return previous
 

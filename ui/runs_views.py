@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, data, describe, runs
+from core.describe import escape
 from core.errors import sentence
 from core.spec import ExperimentSpec, SpecError
 
@@ -88,7 +89,7 @@ def _overlays(rows: list[dict]) -> None:
                                  "transform.")
         left.plotly_chart(charts.loss_overlay_figure(histories, log_y), width="stretch", key="runs_loss")
         if other_loss:
-            left.caption(f"Left out of the loss chart: {', '.join(other_loss)}: they minimise another loss, whose "
+            left.caption(f"Left out of the loss chart: {escape(', '.join(other_loss))}: they minimise another loss, whose "
                          "values are not on the same scale.")
     if frames:
         first = next(iter(frames.values()))
@@ -96,7 +97,7 @@ def _overlays(rows: list[dict]) -> None:
         right.plotly_chart(charts.prediction_overlay_figure(same, rows[0]["target"] or "value"), width="stretch",
                            key="runs_pred")
         if len(same) < len(frames):
-            right.caption(f"Left out of the prediction chart: {', '.join(k for k in frames if k not in same)}: "
+            right.caption(f"Left out of the prediction chart: {escape(', '.join(k for k in frames if k not in same))}: "
                           "they predict other targets (other data, window or split), so their lines would not "
                           "be comparable.")
 
@@ -112,7 +113,7 @@ def _actions(by_id: dict[str, dict]) -> None:
     st.markdown("**One run**")
     run_id = st.selectbox("Run", list(by_id), key="runs_one", format_func=lambda r: _label(by_id[r]))
     row = by_id[run_id]
-    st.caption(f"Status: {status_text(row['status'], row['message'])}")
+    st.caption(f"Status: {escape(status_text(row['status'], row['message']))}")
     buttons = st.container(horizontal=True)  # buttons keep their labels and wrap at 800 px, not "Open …"
     if buttons.button("Open on Train", icon=":material/open_in_new:", disabled=row["status"] == "interrupted",
                       help="Show this run on the Train page (its charts, metrics and downloads) and Inspect it."):
@@ -127,12 +128,12 @@ def _actions(by_id: dict[str, dict]) -> None:
             spec_state.forget_widgets()
             st.success("Its settings are now the current setup.")
         except (OSError, SpecError) as exc:
-            st.error(f"Its spec could not be read: {sentence(str(exc))}")
+            st.error(f"Its spec could not be read: {escape(sentence(str(exc)))}")
     buttons.download_button("Download .zip", lambda path=row["path"]: runs.bundle(path), file_name=f"{run_id}.zip",
                             mime="application/zip", icon=":material/download:", key="runs_zip",
                             help="spec.json, model.keras, history.csv, predictions.csv, metrics.json and gates.npz.")
     with buttons.popover("Delete", icon=":material/delete:"):
-        st.write(f"Delete run {run_id} and all its files?")
+        st.write(f"Delete run {escape(run_id)} and all its files?")
         if st.button("Yes, delete it", type="primary", key="runs_delete"):
             if row["status"] == "running":
                 st.error("It is still training: stop it on the Train page first.")
@@ -148,14 +149,14 @@ def race() -> None:
 
     spec = spec_state.get_spec()
     st.markdown("One click trains **SimpleRNN, LSTM and GRU** one after another on the same data, window, split, "
-                "layer sizes, training settings and seed: " + describe.describe(spec))
+                "layer sizes, training settings and seed: " + escape(describe.describe(spec)))
     current = st.session_state.get("cell_race")
     busy = current is not None and current.running
     row = st.container(horizontal=True)
     if row.button("Race the three cells", type="primary", icon=":material/flag:", disabled=busy):
         error = launch.start_race(spec)
         if error:
-            st.warning(error, icon=":material/block:")
+            st.warning(escape(error), icon=":material/block:")
         current = st.session_state.get("cell_race")
         busy = current is not None and current.running
     if busy and row.button("Stop the race", icon=":material/stop:"):
@@ -178,7 +179,7 @@ def race() -> None:
             text = f"Race stopped after {done} of {total} cells; the ones not started were skipped"
         else:
             text = f"{done} of {total} trained" if current.running else f"Race over: {done} of {total} cells trained"
-        st.progress(done / total, text=text)
+        st.progress(done / total, text=escape(text))
         histories = {j.spec.model.cell: j.snapshot().history for j in started}
         if histories:
             st.plotly_chart(charts.loss_overlay_figure(histories), width="stretch", key="race_loss")
@@ -193,7 +194,7 @@ def race() -> None:
                             "direction %": st.column_config.NumberColumn(format="%.1f")})
             verdicts = [v for v in table["verdict"] if v != "training..."]
             if verdicts:  # the race's conclusion in full, not cut off in a table cell
-                st.markdown("**Verdicts**\n" + "\n".join(f"- {v}" for v in verdicts))
+                st.markdown("**Verdicts**\n" + "\n".join(f"- {escape(v)}" for v in verdicts))
         if busy and not current.running:
             st.rerun()
 
@@ -215,7 +216,7 @@ def imports() -> None:
         return
     marker = upload.file_id  # a new upload of the same file is a new import
     if st.session_state.get("runs_imported") == marker:  # already handled on an earlier rerun
-        st.caption(f"{upload.name} was imported. Remove it above to import another file.")
+        st.caption(f"{escape(upload.name)} was imported. Remove it above to import another file.")
         return
     suffix = Path(upload.name).suffix.lower()
     content = upload.getvalue()
@@ -229,17 +230,17 @@ def imports() -> None:
                 raise runs.ImportRefused(f"it is not a usable spec. {sentence(str(exc))}") from None
             spec_state.set_spec(spec)
             spec_state.forget_widgets()
-            st.success(f"Configuration restored from {upload.name}: {describe.describe(spec)}", icon=":material/check:")
+            st.success(f"Configuration restored from {escape(upload.name)}: {escape(describe.describe(spec))}", icon=":material/check:")
         elif suffix == ".keras":
             with st.spinner("Loading the model in a process of its own and evaluating it on the current setup..."):
                 run_id = launch.import_model(upload.name, content)
-            st.success(f"{upload.name} is now run {run_id}, evaluated on the current setup. Open it from History, "
+            st.success(f"{escape(upload.name)} is now run {run_id}, evaluated on the current setup. Open it from History, "
                        "or look inside it on Inspect.", icon=":material/check:")
         else:
             run_id = launch.import_bundle(content)
-            st.success(f"{upload.name} is now run {run_id}. It is in History.", icon=":material/check:")
+            st.success(f"{escape(upload.name)} is now run {run_id}. It is in History.", icon=":material/check:")
         st.session_state["runs_imported"] = marker
     except runs.ImportRefused as exc:
         text = str(exc)
-        st.error(f"{upload.name} was not imported: {text if text.endswith('.') else sentence(text)}",
+        st.error(f"{escape(upload.name)} was not imported: {escape(text if text.endswith('.') else sentence(text))}",
                  icon=":material/block:")

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from core import data
+from core.describe import escape
 from core.errors import sentence
 from core.spec import ExperimentSpec, SpecError
 
@@ -33,7 +34,7 @@ def default_spec() -> ExperimentSpec:
     try:
         return ExperimentSpec.from_json(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, SpecError) as exc:
-        st.error(f"RNNLAB_DEFAULT_SPEC={path} could not be used ({exc}); starting from the defaults.")
+        st.error(escape(f"RNNLAB_DEFAULT_SPEC={path} could not be used ({exc}); starting from the defaults."))
         return ExperimentSpec()
 
 
@@ -130,7 +131,7 @@ def update_spec(**sections: dict[str, Any]) -> ExperimentSpec | None:
     try:
         spec = get_spec().replace(**sections)
     except SpecError as exc:
-        st.error(f"{sentence(str(exc))} The previous setting is kept.")
+        st.error(f"{escape(sentence(str(exc)))} The previous setting is kept.")
         return None
     set_spec(spec)
     return spec

@@ -79,7 +79,7 @@ def sweep_section() -> None:
     st.markdown("Search the architecture on the current setup with **Optuna** (TPE sampler; trials worse than the "
                 "median at an epoch are pruned). Every trial is a run here, so History, Compare and Inspect work on "
                 "it. The search sees only the **validation** data; the best trial's test score is shown once, at the "
-                f"end. Setup: {describe.describe(spec)}")
+                f"end. Setup: {describe.escape(describe.describe(spec))}")
     # The widgets stay drawn (disabled while a sweep runs): Streamlit forgets a widget's value when it is not drawn.
     space, problems = _space(spec, disabled=busy)
     c1, c2, c3 = st.columns([1, 1, 2])
@@ -97,11 +97,11 @@ def sweep_section() -> None:
                        help="Trials appear below as they finish."):
             error = _start(spec, space, int(trials), int(workers), workspace)
             if error:
-                st.warning(error, icon=":material/block:")
+                st.warning(describe.escape(error), icon=":material/block:")
             else:
                 st.rerun()
     if problems and not busy:
-        st.caption("To start: " + "; ".join(problems) + ".")
+        st.caption("To start: " + describe.escape("; ".join(problems)) + ".")
     current = _sweeps().get(workspace)
     if current is not None:
         _live(current)
@@ -181,7 +181,7 @@ def _results(job) -> None:
         st.info("No trial completed, so there is no best setting. Look at the notes in the table above.")
         return
     settings = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in top["params"].items())
-    st.success(f"Best: trial {top['number']}, {job.metric} {top['value']:.4f} (run {top['run_id']}) with {settings}.",
+    st.success(f"Best: trial {top['number']}, {job.metric} {top['value']:.4f} (run {top['run_id']}) with {describe.escape(settings)}.",
                icon=":material/emoji_events:")
     if st.button("Use the best settings", icon=":material/tune:", key="sweep_use_best",
                  help="Load the best trial's settings into the editor (Data and Model pages)."):
@@ -197,9 +197,9 @@ def _results(job) -> None:
         test = report["test"]
         if "rmse" in test:
             st.markdown(f"**Test, used once now:** RMSE {test['rmse']:.4f} against persistence "
-                        f"{report['baselines'].get('naive', {}).get('rmse', float('nan')):.4f}: {report['verdict']}.")
+                        f"{report['baselines'].get('naive', {}).get('rmse', float('nan')):.4f}: {describe.escape(report['verdict'])}.")
         else:
-            st.markdown(f"**Test, used once now:** {report['verdict']}.")
+            st.markdown(f"**Test, used once now:** {describe.escape(report['verdict'])}.")
     _optuna_figures(job.study)
 
 
@@ -222,4 +222,4 @@ def _optuna_figures(study) -> None:
                 fig.update_layout(height=420, legend=charts.LEGEND)
                 st.plotly_chart(fig, width="stretch", key=f"sweep_fig_{name}")
             except (ValueError, RuntimeError) as exc:  # e.g. importances need two completed trials that differ
-                st.caption(f"{name}: not enough completed trials yet ({exc}).")
+                st.caption(f"{name}: not enough completed trials yet ({describe.escape(exc)}).")

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, modes
+from core.describe import escape
 from core.spec import ExperimentSpec
 from core.snapshot import FAILED
 from ui import loads, views
@@ -178,7 +179,7 @@ def class_table(snap, cell: str) -> None:
     ok = m[split]["accuracy"] > best["accuracy"]
     (st.success if ok else st.warning)(
         f"On the {label} windows: {cell} {'beats' if ok else 'does not beat'} the best baseline, "
-        f"{names.get(best_key, best_key)} ({m[split]['accuracy']:.1f}% vs {best['accuracy']:.1f}% correct).",
+        f"{escape(names.get(best_key, best_key))} ({m[split]['accuracy']:.1f}% vs {best['accuracy']:.1f}% correct).",
         icon=":material/balance:")
     if split == "test" and m.get("confusion"):
         st.plotly_chart(charts.confusion_figure(m["confusion"], m["classes"]), width="content", key="confusion")
@@ -240,15 +241,15 @@ def letters_view(probe) -> None:
     names = list(w.classes)
     st.markdown("#### Type letters, see the next one")
     text = st.text_input("Letters", value="".join(names[:3]), key="typed_letters", max_chars=40,
-                         help=LETTERS_HELP + f" Known letters: {' '.join(names)}.")
+                         help=LETTERS_HELP + f" Known letters: {escape(' '.join(names))}.")
     typed = [c for c in text.lower() if c.strip()]
     unknown = sorted({c for c in typed if c not in names})
     if unknown:
-        st.warning(f"The model only knows the letters {' '.join(names)}; {' '.join(unknown)} "
+        st.warning(f"The model only knows the letters {escape(' '.join(names))}; {escape(' '.join(unknown))} "
                    f"{'is' if len(unknown) == 1 else 'are'} left out.", icon=":material/keyboard:")
     typed = [c for c in typed if c in names][-spec.window.length:]
     if not typed:
-        st.info(f"Type one or more of the letters {' '.join(names)}.")
+        st.info(f"Type one or more of the letters {escape(' '.join(names))}.")
         return
     tokens = np.array([names.index(c) for c in typed])
     if spec.model.embedding_dim:
@@ -325,7 +326,7 @@ def extras(run) -> None:
 
     p = probe(run)
     if isinstance(p, str):
-        st.caption(p)
+        st.caption(escape(p))
         return
     if p.windowed.input_shape[0] != spec.window.length or not p.windowed.classes:
         return

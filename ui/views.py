@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, data, describe, runs
+from core.describe import escape
 from core.errors import sentence
 from core.spec import ExperimentSpec, SpecError
 from ui import data_views, loads, session_runs
@@ -61,7 +62,7 @@ def data_preview(spec: ExperimentSpec, explain: bool = False, show_error: bool =
         frame = loads.load_frame(spec)
     except (data.DataError, SpecError) as exc:
         if show_error:
-            st.error(sentence(str(exc)))
+            st.error(escape(sentence(str(exc))))
         return
     error = preparation_error(spec, model=False)
     bounds = None
@@ -74,7 +75,7 @@ def data_preview(spec: ExperimentSpec, explain: bool = False, show_error: bool =
         error = preparation_error(spec)
     if error is not None:
         if show_error:
-            st.error(error)
+            st.error(escape(error))
         return
     if explain:
         data_views.shape_panel(spec, found)
@@ -99,8 +100,8 @@ def progress(snap) -> None:
         from core import pool
 
         at_once = pool.shared().max_workers  # what the container fits (core/container.py) or RNNLAB_MAX_WORKERS
-        st.info(f"Status: {snap.message}: this server trains {at_once} run{'s' if at_once != 1 else ''} at once; "
-                "this one starts when a worker is free.", icon=":material/hourglass_top:")
+        st.info(f"Status: {escape(snap.message)}: this server trains {at_once} run{'s' if at_once != 1 else ''} at "
+                "once; this one starts when a worker is free.", icon=":material/hourglass_top:")
         return
     text = f"Epoch {snap.epoch} of {snap.epochs}"
     if snap.running and snap.batches and snap.epoch < snap.epochs:
@@ -109,7 +110,7 @@ def progress(snap) -> None:
     if snap.running:
         text += f" · ETA {_duration(snap.eta)}" if snap.eta is not None else " · ETA after epoch 2"
     st.progress(snap.progress, text=text)
-    STATUS_STYLE.get(snap.status, st.info)(f"Status: {snap.message}")
+    STATUS_STYLE.get(snap.status, st.info)(f"Status: {escape(snap.message)}")
 
 
 def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1) -> pd.DataFrame:
@@ -186,7 +187,7 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
     baseline = snap.metrics.get("naive_name", "persistence")
     line = evaluate.full_verdict(cell, model, snap.metrics["baselines" if split == "test" else "val_baselines"],
                                  baseline)
-    (st.success if ratio < 1 else st.warning)(f"On the {label} targets: {line}.", icon=":material/balance:")
+    (st.success if ratio < 1 else st.warning)(f"On the {label} targets: {escape(line)}.", icon=":material/balance:")
     if ratio > 3:
         st.caption(f"That is far worse than repeating the last value. Common causes: test values outside the range "
                    f"seen in training (a trending series: try the diff or pct transform on the Data page), too few "
@@ -234,7 +235,7 @@ def sidebar_status() -> None:
     @st.fragment(run_every=2.0 if was_running else None)
     def status() -> None:
         snap = run.snapshot()
-        st.progress(snap.progress, text=f"Run {snap.run_id}: {snap.message}")
+        st.progress(snap.progress, text=escape(f"Run {snap.run_id}: {snap.message}"))
         if was_running and not snap.running:
             st.rerun()
 
@@ -279,7 +280,7 @@ def forecast_section(run, snap) -> None:
     if snap.forecast is None and snap.by_step is None:
         note = getattr(snap, "forecast_note", "")
         if note:
-            st.caption(f"No forecast past the data: {note}.")
+            st.caption(f"No forecast past the data: {escape(note)}.")
         return
     from core import forecast
 

@@ -1,69 +1,148 @@
-"""Links that cost the server memory (issue 26, items 3 and 6): each is refused on Train with a clear
-message, no traceback, and the server's caches hold window shapes, never the windows."""
+"""Markdown a visitor supplies (in a share link, a CSV cell, a column name, a run's message) shows as
+the text it is, for whoever opens it: never as a remote image, a link, a colour or an icon.
+
+Every string Streamlit renders as Markdown on each page (bodies, captions, alerts, progress texts,
+widget labels and help, radio options; the sidebar too) is collected from the element tree, and
+those quoting the hostile value must hold no Markdown that still works."""
 from __future__ import annotations
 
 import json
-import pickle
-import tracemalloc
+import re
+import shutil
 
-from core import windows
-from ui import loads
+import numpy as np
+import pandas as pd
+import pytest
+from google.protobuf.json_format import MessageToDict
 
+from core import data, runs, windows
+from core.spec import ExperimentSpec
+from core.training import TrainingJob
+
+from ..conftest import tiny_spec
 from .helpers import new_app
 
-SINE = {"data.source": "synthetic", "data.name": "sine", "data.target": "value", "data.features": '["value"]'}
+EVIL = "![f](http://host/x.png) [Sign in again](http://host/phish) :red[x] :material/lock: www.host.com $x$"
+MARKER = "phish"  # in every hostile value: the strings that quote one
+MARKDOWN_FIELDS = {"body", "label", "help", "text", "captions"}  # what Streamlit 1.67 renders as Markdown
+PAGES = ("data", "model", "train", "inspect", "runs", "presets")
 
 
-def _train_page(**query):
-    at = new_app(**query)
+def markdown_texts(at) -> list[str]:
+    """Every Markdown string on the page and in the sidebar (not st.code, tables or charts, which
+    Streamlit draws as plain text)."""
+    out: list[str] = []
+
+    def collect(value, key: str, kind: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                collect(v, k, kind)
+        elif isinstance(value, list):
+            for v in value:
+                collect(v, key, kind)
+        elif isinstance(value, str) and (key in MARKDOWN_FIELDS or (key == "options" and kind == "Radio")):
+            out.append(value)
+
+    def visit(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and type(node).__name__ not in ("Code", "PlotlyChart", "Dataframe"):
+            collect(MessageToDict(proto), "", type(node).__name__)
+        for child in (getattr(node, "children", None) or {}).values():
+            visit(child)
+
+    visit(at._tree)
+    return out
+
+
+def _active(text: str, i: int) -> bool:
+    """Whether text[i] is not escaped (an even number of backslashes before it)."""
+    slashes = len(text[:i]) - len(text[:i].rstrip("\\"))
+    return slashes % 2 == 0
+
+
+def live_markup(text: str) -> list[str]:
+    """The Markdown in `text` that would still work: brackets (links, images, directives), < (autolinks,
+    HTML), bare http:// and www. links, shortcodes (:material/...:) and $ (LaTeX)."""
+    found = [c for i, c in enumerate(text) if c in "[]<$" and _active(text, i)]
+    found += ["://" for m in re.finditer("://", text) if _active(text, m.start())]
+    found += ["www." for m in re.finditer(r"(?i)www\.", text) if _active(text, m.end() - 1)]
+    found += [m[0] for m in re.finditer(r":(material/)?\w+:", text)]
+    return found
+
+
+def assert_shown_safely(at, where: str) -> int:
+    """No Markdown on the page quotes a hostile value with working markup; how many quote one."""
+    assert not at.exception, (where, at.exception)
+    quoting = [t for t in markdown_texts(at) if MARKER in t]
+    for text in quoting:
+        assert not live_markup(text), (where, live_markup(text), text)
+    return len(quoting)
+
+
+def visit_all(at) -> int:
+    shown = assert_shown_safely(at, "first page")
+    for page in PAGES:
+        at.switch_page(f"pages/{page}.py").run()
+        shown += assert_shown_safely(at, page)
+    return shown
+
+
+def test_markdown_in_a_share_link_shows_as_text_on_every_page():
+    """The issue's link: the success banner, Train's setup line, the sidebar and the error message
+    all quote the hostile feature; none renders it."""
+    at = new_app(**{"data.features": json.dumps(["Close", EVIL])})
     at.run()
-    at.switch_page("pages/train.py").run()
-    assert not at.exception, at.exception
-    return at
+    assert any(MARKER in t for t in markdown_texts(at))  # it is quoted (the banner), so the check is not empty
+    assert visit_all(at) >= 3
 
 
-def _errors(at) -> str:
-    return " ".join(e.value for e in at.error) + " ".join(w.value for w in at.warning)
-
-
-def test_a_link_whose_windows_exceed_the_cap_shows_the_message_on_train():
-    """The issue's link: 300,000 points and a 2,000-step window took the server from 303 MB to 2.6 GB."""
-    at = _train_page(**SINE, **{"data.params": '{"points":300000}', "window.length": "2000"})
-    text = _errors(at)
-    assert "RNNLAB_MAX_WINDOW_MB" in text and "2,275 MB" in text and "Shorten the window" in text
-    at.button[0].click().run()  # Train: refused before any worker starts
-    assert not at.exception, at.exception
-    assert "RNNLAB_MAX_WINDOW_MB" in _errors(at)
-
-
-def test_two_million_points_and_a_10000_step_window_give_no_memory_error():
-    at = _train_page(**SINE, **{"data.params": '{"points":2000000}', "window.length": "10000"})
-    assert "RNNLAB_MAX_WINDOW_MB" in _errors(at)
-
-
-def test_a_link_with_a_94m_parameter_model_is_refused_with_its_count():
-    at = _train_page(**{"model.units": "[1024,1024,1024,1024]", "model.bidirectional": "true",
-                        "model.head_units": "1024"})
-    assert "RNNLAB_MAX_MODEL_PARAMS" in _errors(at) and "86,026,241 parameters" in _errors(at)
-
-
-def test_a_link_listing_close_450_times_is_refused():
-    at = new_app(**{"data.features": json.dumps(["Close"] * 450)})
+def test_markdown_in_a_csv_cell_and_column_name_shows_as_text(tmp_path):
+    """A CSV whose column name and one cell hold Markdown: the "values that are not numbers" note,
+    the loaded line, missing values, the setup line and the sidebar quote them as text."""
+    path = data.uploads_dir() / "0123456789ab-prices.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    close = np.linspace(10, 20, 200).astype(object)
+    close[50] = EVIL
+    pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=200), "Close": close,
+                  EVIL: np.linspace(1, 2, 200)}).to_csv(path, index=False)
+    spec = ExperimentSpec.from_dict({"data": {"source": "csv", "path": str(path), "target": "Close",
+                                              "features": ["Close", EVIL]}, "window": {"length": 10}})
+    at = new_app(spec)
     at.run()
-    assert not at.exception, at.exception
-    assert "'Close' (450 times)" in _errors(at) + " ".join(e.value for e in at.get("alert"))
+    at.switch_page("pages/data.py").run()
+    notes = [t for t in markdown_texts(at) if "not numbers" in t]
+    assert notes and MARKER in notes[0]  # the note quotes the cell
+    assert visit_all(at) >= 3
 
 
-def test_the_cache_holds_shapes_not_windows(monkeypatch):
-    """A big-but-allowed link (200,000 points, 60-step windows: 46 MB of windows) costs the cache the
-    shapes, a few hundred bytes; the old cache pickled the Windowed, which copies every view whole."""
-    spec = loads.ExperimentSpec.from_query({**SINE, "data.params": '{"points":200000}'})
-    tracemalloc.start()
-    try:
-        found = loads._shapes.__wrapped__(loads._window_key(spec))  # what the cached function returns
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert isinstance(found, windows.Shapes) and sum(found.counts.values()) == 200_000 - 60
-    assert len(pickle.dumps(found)) < 2_000  # what st.cache_data stores
-    assert peak < 30 * 2 ** 20  # the series and its scaled copy, not 46 MB of windows
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny trained run directory, copied into each test's store."""
+    spec = tiny_spec(train={"epochs": 1})
+    run_dir = tmp_path_factory.mktemp("trained") / "20260101-000000-aaaaaa"
+    job = TrainingJob(spec, windows.make(data.load(spec.data), spec), run_dir=run_dir, run_id=run_dir.name)
+    job.run()
+    assert job.saved
+    return run_dir
+
+
+def plant(trained, store, token: str, name: str, **run_json) -> str:
+    """A copy of the trained run in `store`, in `token`'s workspace, with run.json fields replaced."""
+    target = store / name
+    shutil.copytree(trained, target)
+    info = json.loads((target / "run.json").read_text())
+    info.update(run_id=name, workspace=runs.workspace_id(token), **run_json)
+    (target / "run.json").write_text(json.dumps(info))
+    return name
+
+
+def test_markdown_in_a_run_message_shows_as_text_in_history_and_on_train(trained, run_store):
+    """A run's message (a bundle's run.json keeps the exporter's message) on Runs -> History, in the
+    Train page's status and in the sidebar."""
+    token = "hostile-token-123"
+    run_id = plant(trained, run_store, token, "20260101-000000-bbbbbb", message=f"imported from a bundle ({EVIL})")
+    at = new_app(tiny_spec(), ws=token, run=run_id)
+    at.run()
+    assert assert_shown_safely(at, "train") >= 1  # the status line quotes the message
+    at.switch_page("pages/runs.py").run()
+    assert assert_shown_safely(at, "runs") >= 1  # History's status caption of the selected run
