@@ -77,3 +77,25 @@ def test_a_spec_in_markdown_escapes_the_names_it_quotes():
     bold = describe.describe(spec, bold=True)
     assert "**" in bold and "!\\[f\\](http\\://host/x.png)" in bold
     assert "![f](http://host/x.png)" in describe.describe(spec)  # plain text (the command line) is left as it is
+
+
+def test_chart_text_a_visitor_supplies_never_becomes_a_link():
+    """Plotly draws <a href> in titles, legends and hover labels as a link: column and run names are
+    shown as text in every figure builder."""
+    import json as _json
+
+    import pandas as pd
+
+    from core import charts
+
+    evil = '<a href="http://host/phish">Sign in again</a>'
+    series = pd.Series([1.0, 2.0, 3.0], index=pd.date_range("2020-01-01", periods=3), name=evil)
+    figures = [
+        charts.series_figure(series, None),
+        charts.loss_overlay_figure({evil: {"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]}}),
+    ]
+    for fig in figures:
+        text = _json.dumps(fig.to_plotly_json(), default=str)
+        assert "<a href" not in text and "</a>" not in text
+        assert "&lt;a href" in text  # still readable
+    assert charts._safe.clean("a<br>b <b>c</b>") == "a<br>b <b>c</b>"

@@ -35,3 +35,10 @@ __all__ = [
     "prediction_figure", "prediction_overlay_figure", "probability_bars", "saturation_figure",
     "series_figure", "step_error_figure", "window_error_figure", "window_figure",
 ]
+
+# Every figure builder's result goes through _safe.without_links (visitor-supplied names never become links).
+from . import _safe  # noqa: E402
+
+for _name in [n for n in __all__ if n.endswith(("_figure", "_bars"))]:
+    globals()[_name] = _safe.no_links(globals()[_name])
+del _name
