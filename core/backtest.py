@@ -89,9 +89,11 @@ def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold
 
 
 def run(folds: list[Fold], pool, root: str | Path, backtest_id: str, workspace: str | None = None,
-        csv_root: str | None = None, on_fold=None, poll: float = 0.25) -> list[Fold]:
+        csv_root: str | None = None, on_fold=None, poll: float = 0.25, stop=None) -> list[Fold]:
     """Train every fold through `pool` (in parallel up to its limit) and wait for them; each fold's
-    run id is set. `on_fold(fold, status)` is called as each ends."""
+    run id is set. `on_fold(fold, status)` is called as each ends. When `stop` (a threading.Event)
+    is set, the folds not ended yet are stopped through the pool (queued ones at once) and saved
+    as stopped."""
     from .pool import Request
 
     root = Path(root)
@@ -106,7 +108,12 @@ def run(folds: list[Fold], pool, root: str | Path, backtest_id: str, workspace: 
              "test_start": fold.test_start, "end": fold.end}, indent=2) + "\n")
         pool.submit(Request(fold.run_id, str(run_dir), fold.spec.to_dict(), workspace, csv_root))
     waiting = {f.number: f for f in folds}
+    stopping = False
     while waiting:
+        if stop is not None and stop.is_set() and not stopping:
+            stopping = True
+            for fold in list(waiting.values()):
+                pool.stop(fold.run_id, root / fold.run_id)
         for number, fold in list(waiting.items()):
             if runs.has_ended(root / fold.run_id):
                 del waiting[number]
