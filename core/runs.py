@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import archives, describe, livefiles
+from . import archives, describe, livefiles, memory_race
 from .archives import ImportRefused, check_size, max_model_bytes  # noqa: F401  (callers use runs.*)
 from .spec import ExperimentSpec
 from .livefiles import write_atomic, write_with
@@ -550,6 +550,9 @@ def summary(path: Path) -> dict:
            "path": str(path)}
     sweep = sweep_info(path)
     row["study"], row["trial"] = (sweep.get("study"), sweep.get("trial")) if sweep else (None, None)
+    row["kind"] = "memory_race" if memory_race.is_race(path) else "run"  # a race has no spec: Inspect shows it
+    if row["kind"] == "memory_race":
+        row["label"] = f"Memory race · {path.name}"
     return row
 
 

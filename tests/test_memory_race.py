@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import livefiles, memory_race, pool
+from core import livefiles, memory_race, pool, runs
 
 from .conftest import tiny_spec
 
@@ -84,6 +84,8 @@ def test_the_race_goes_through_the_pool_into_a_tagged_run_directory(run_store):
     assert ended["status"] == "finished" and ended["kind"] == "memory_race" and ended["workspace"] == "ws"
     assert memory_race.is_race(race.run_dir) and memory_race.read_tag(race.run_dir) == TINY_RACE
     assert (race.run_dir / "results.csv").is_file() and livefiles.read_live(race.run_dir)["kind"] == "memory_race"
+    listed = runs.list_runs(run_store, workspace="ws")  # tagged, so History can tell it from a training
+    assert [(r["kind"], r["label"]) for r in listed] == [("memory_race", f"Memory race · {race.run_id}")]
 
 
 def test_a_queued_race_waits_its_turn_and_stops_at_once_and_a_running_one_after_its_batch(run_store):
