@@ -39,13 +39,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import livefiles
+from . import livefiles, runs
+from .request import MEMORY_RACE, Request
 
 CELLS = ("SimpleRNN", "LSTM", "GRU")
 INITS = {"chrono": "chrono (gate biases set for memory up to k steps)", "keras": "Keras default"}
 MAX_K = 200
-KIND = "memory_race"  # the pool's request kind (core/pool.py MEMORY_RACE)
-TAG_FILE, RESULTS_FILE = "memory_race.json", "results.csv"
+KIND = MEMORY_RACE  # the request kind a worker runs a race for (core/worker.py)
+TAG_FILE, RESULTS_FILE = runs.RACE_FILE, runs.RACE_RESULTS  # core/runs.py owns the run directory's names
 COLUMNS = ["k", "cell", "accuracy", "train_accuracy", "seconds"]
 
 
@@ -312,11 +313,6 @@ def read_tag(run_dir: str | Path) -> RaceSpec:
     return RaceSpec.from_dict(raw.get("spec"))
 
 
-def is_race(run_dir: str | Path) -> bool:
-    """Whether a run directory holds a memory race (tagged by memory_race.json), not a training."""
-    return (Path(run_dir) / TAG_FILE).is_file()
-
-
 def read_results(run_dir: str | Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(Path(run_dir) / RESULTS_FILE)
@@ -356,32 +352,20 @@ class MemoryRace:
         spec: the race's settings (checked here: ValueError names what is wrong).
         root: the run store; the race is root/<run id>, tagged by memory_race.json.
         workspace: the workspace id it belongs to (the queue's fairness counts it there).
-        pool: where it trains (core.pool.shared() when None).
+        pool: where it trains (core.pool.Pool; the app's is pool.shared()).
     """
 
-    def __init__(self, spec: RaceSpec, root: str | Path, workspace: str | None = None, pool=None):
-        from . import runs
-
+    def __init__(self, spec: RaceSpec, root: str | Path, workspace: str | None, pool):
         spec.check()
-        self.spec, self.workspace, self._pool = spec, workspace, pool
+        self.spec, self.workspace, self.pool = spec, workspace, pool
         root = Path(root)
         self.run_id = runs.new_run_id()
         while (root / self.run_id).exists():
             self.run_id = runs.new_run_id()
         self.run_dir = (root / self.run_id).resolve()
 
-    @property
-    def pool(self):
-        if self._pool is None:
-            from . import pool
-
-            self._pool = pool.shared()
-        return self._pool
-
     def start(self) -> "MemoryRace":
         """Tag the run directory and queue the race in the pool; returns at once."""
-        from .pool import MEMORY_RACE, Request
-
         self.run_dir.mkdir(parents=True, exist_ok=True)
         livefiles.write_atomic(self.run_dir / TAG_FILE,
                                json.dumps({"kind": KIND, "spec": self.spec.to_dict()}, indent=2) + "\n")

@@ -7,9 +7,11 @@ trains longer than the time limit, and writes the ending of a worker that died w
 (kill -9, out of memory).
 
 The queue is fair between workspaces (visitors): a free slot goes to the queued run whose
-workspace has the fewest runs training, the earliest submitted first among equals. So a
-workspace with a run training waits behind workspaces with none, and one visitor's two long runs
-and an 8-fold backtest no longer put another visitor 9th in line: the newcomer is next.
+workspace has the fewest runs training (among equals, the workspace served longest ago; within a
+workspace, first come first served). So a workspace with a run training waits behind workspaces
+with none, and one visitor's two long runs and an 8-fold backtest no longer put another visitor
+9th in line: the newcomer is next. Runs are not preempted: the newcomer's wait is bounded by the
+first running run to end, and so by the time limit.
 
 Where workers run is one small seam, the launcher:
     LocalProcesses  one process per run on this machine, one kept warm (TensorFlow imported)
@@ -27,22 +29,22 @@ Environment:
 """
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-import heapq
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from . import livefiles, runs
+from .request import MEMORY_RACE, TRAIN, Request  # noqa: F401  (callers use pool.Request)
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAIN, MEMORY_RACE = "train", "memory_race"  # what a worker does with a request (core/worker.py)
 DEFAULT_MAX_RUN_SECONDS = 3 * 3600.0  # generous: the default spec trains in about 15 s, a 200-epoch one in minutes
 
 
@@ -57,24 +59,6 @@ def time_limit() -> float | None:
               file=sys.stderr)
         seconds = DEFAULT_MAX_RUN_SECONDS
     return seconds if seconds > 0 else None
-
-
-@dataclass
-class Request:
-    """What a worker needs: the run and where to write it. `csv_root` limits which CSV files the
-    spec may read (the app's upload folder); None for the command line. `kind` says what the
-    worker does: "train" (the spec is an ExperimentSpec) or "memory_race" (a RaceSpec, see
-    core/memory_race.py)."""
-
-    run_id: str
-    run_dir: str
-    spec: dict
-    workspace: str | None = None
-    csv_root: str | None = None
-    kind: str = TRAIN
-
-    def line(self) -> bytes:
-        return (json.dumps(asdict(self)) + "\n").encode()
 
 
 class ProcessHandle:
