@@ -113,7 +113,7 @@ def run(folds: list[Fold], pool, root: str | Path, backtest_id: str, workspace: 
     while waiting:
         if stop is not None and stop.is_set() and not stopping:
             stopping = True
-            for fold in waiting.values():
+            for fold in list(waiting.values()):
                 pool.stop(fold.run_id, root / fold.run_id)
         for number, fold in list(waiting.items()):
             if runs.has_ended(root / fold.run_id):

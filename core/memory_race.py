@@ -13,19 +13,41 @@ learns k = 50. "Chrono" initialisation (Tallec & Ollivier 2018, "Can recurrent n
 warp time?") starts the gates' biases so that memory lasts between 1 and k steps: LSTM forget
 bias log(u), input bias -log(u), GRU update bias log(u), u ~ Uniform(1, k). SimpleRNN has no
 gate to set, which is the point of the race.
+
+The race is a run like any other: the server submits it to the worker pool (core/pool.py) as a
+request of kind "memory_race", so it waits its turn, counts against the workspace's share, has a
+Stop and a time limit, and trains in a worker process; the server never imports TensorFlow for it
+(measured before: two visitors' races in the server took 156% of its CPU and kept running after
+their tabs closed). The worker writes the run directory as it goes:
+
+    memory_race.json  the tag: {"kind": "memory_race", "spec": RaceSpec}, written before it is queued
+    live.json         status, message, epoch (trainings done), epochs (trainings in all), pid, ...
+    results.csv       one row per finished training: k, cell, accuracy, train_accuracy, seconds
+    run.json          how it ended (finished, stopped, failed), written last
+
+and the page reads it back with `read_state`.
 """
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import livefiles, runs
+from .request import MEMORY_RACE, Request
+
 CELLS = ("SimpleRNN", "LSTM", "GRU")
 INITS = {"chrono": "chrono (gate biases set for memory up to k steps)", "keras": "Keras default"}
 MAX_K = 200
+KIND = MEMORY_RACE  # the request kind a worker runs a race for (core/worker.py)
+TAG_FILE, RESULTS_FILE = runs.RACE_FILE, runs.RACE_RESULTS  # core/runs.py owns the run directory's names
+COLUMNS = ["k", "cell", "accuracy", "train_accuracy", "seconds"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +84,27 @@ class RaceSpec:
             raise ValueError("units 1-256, samples 100-50000 and epochs 1-100")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}")
+
+    @property
+    def total(self) -> int:
+        """Trainings in the race: one per lag and cell."""
+        return len(self.lags) * len(self.cells)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "lags": list(self.lags), "cells": list(self.cells)}
+
+    @classmethod
+    def from_dict(cls, raw) -> "RaceSpec":
+        """A RaceSpec from its JSON form, checked; ValueError names what is wrong."""
+        known = {f.name for f in fields(cls)}
+        if not isinstance(raw, dict) or set(raw) - known:
+            raise ValueError(f"a race's settings are a JSON object of {', '.join(sorted(known))}")
+        try:
+            spec = cls(**{k: tuple(v) if k in ("lags", "cells") else v for k, v in raw.items()})
+            spec.check()
+        except TypeError as exc:
+            raise ValueError(f"a race setting has the wrong type ({exc})") from None
+        return spec
 
 
 def task(k: int, samples: int, seed: int, noise: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -137,73 +180,209 @@ class _StopOn:  # a Keras callback without importing keras at module load
 
 @dataclass
 class RaceState:
-    """A copy of the race's progress. results: columns k, cell, accuracy, train_accuracy, seconds."""
+    """The race as its run directory tells it. results: columns k, cell, accuracy, train_accuracy, seconds."""
 
-    status: str = "running"  # running, finished, stopped, failed
-    message: str = "starting"
+    status: str = "queued"  # queued, running, finished, stopped, failed
+    message: str = "queued"
     done: int = 0
     total: int = 0
-    results: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=["k", "cell", "accuracy", "train_accuracy", "seconds"]))
+    results: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COLUMNS))
+    queue_position: int = 0
+    queue_length: int = 0
 
     @property
     def running(self) -> bool:
-        return self.status == "running"
+        """Not ended yet: waiting in the pool's queue or training."""
+        return self.status in ("queued", "running")
 
 
-class MemoryRace:
-    """Runs the race in a background thread (the page polls `state()`); short lags first."""
+def race(spec: RaceSpec, stop: threading.Event | None = None, report=None) -> tuple[str, str, list[dict]]:
+    """Train every cell on every lag, short lags first, in this process: (status, message, rows).
 
-    def __init__(self, spec: RaceSpec):
-        spec.check()
-        self.spec = spec
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._rows: list[dict] = []
-        self._state = RaceState(total=len(spec.lags) * len(spec.cells))
-        self._thread: threading.Thread | None = None
+    `report(message, row)` is called before each training (row None) and after it (with its row);
+    a training cut short by `stop` is left out, since its accuracy would not be comparable.
+    """
+    stop = stop or threading.Event()
+    report = report or (lambda message, row=None: None)
+    rows: list[dict] = []
+    try:
+        for k in sorted(spec.lags):
+            for cell in spec.cells:
+                if stop.is_set():
+                    return "stopped", f"stopped after {len(rows)} of {spec.total}", rows
+                report(f"training {cell} on k = {k}")
+                row = run_one(cell, k, spec, stop)
+                if stop.is_set():  # cut short: its accuracy would not be comparable
+                    continue
+                rows.append(row)
+                report(f"trained {cell} on k = {k}", row)
+        if stop.is_set():
+            return "stopped", f"stopped after {len(rows)} of {spec.total}", rows
+        return "finished", f"finished {len(rows)} runs", rows
+    except Exception as exc:  # noqa: BLE001 - shown on the page; the worker must not die silently
+        return "failed", f"the race failed ({exc.__class__.__name__}: {str(exc)[:200]})", rows
 
-    def start(self) -> "MemoryRace":
-        self._thread = threading.Thread(target=self.run, name="memory-race", daemon=True)
+
+class _Watch:
+    """The worker's eye on its run directory while the race trains: a Stop (the `stop` file) sets
+    the event, and live.json is rewritten every few seconds so a reader elsewhere sees it alive."""
+
+    def __init__(self, run_dir: Path, stop: threading.Event, tick: float = 0.2, beat: float = 5.0):
+        self.run_dir, self.stop, self.tick, self.beat = run_dir, stop, tick, beat
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="memory-race-watch", daemon=True)
+
+    def start(self) -> "_Watch":
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        self._stop.set()
+    def _loop(self) -> None:
+        last = time.monotonic()
+        while not self._done.wait(self.tick):
+            if livefiles.stop_requested(self.run_dir):
+                self.stop.set()
+            if time.monotonic() - last >= self.beat:
+                try:
+                    livefiles.write_live(self.run_dir)  # updated_at
+                except OSError:
+                    pass
+                last = time.monotonic()
 
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+def run_request(request: dict, stop: threading.Event | None = None) -> int:
+    """The worker's job for a request of kind "memory_race": run the race, writing its run
+    directory as it goes. Returns the exit code (0 ended, 1 the race failed, 2 bad settings)."""
+    run_dir, run_id, workspace = Path(request["run_dir"]), request["run_id"], request.get("workspace")
+    started = time.perf_counter()
+    try:
+        spec = RaceSpec.from_dict(request.get("spec"))
+    except ValueError as exc:
+        _end(run_dir, run_id, workspace, "failed", f"the race cannot run: {exc}", 0, 0, 0.0)
+        return 2
+    stop = stop or threading.Event()
+    livefiles.write_live(run_dir, run_id=run_id, status="running", message="starting", epoch=0, epochs=spec.total,
+                         batch=0, batches=0, pid=os.getpid(), host=livefiles.HOST, workspace=workspace, kind=KIND,
+                         queue_position=0, queue_length=0)
+    rows: list[dict] = []
+
+    def report(message: str, row: dict | None = None) -> None:
+        if row is not None:
+            rows.append(row)
+            _write_results(run_dir, rows)
+        livefiles.write_live(run_dir, message=message, epoch=len(rows),
+                             elapsed_seconds=round(time.perf_counter() - started, 3))
+
+    watch = _Watch(run_dir, stop).start()
+    try:
+        status, message, _ = race(spec, stop, report)
+    finally:
+        watch.close()
+    _end(run_dir, run_id, workspace, status, message, len(rows), spec.total, time.perf_counter() - started)
+    return 1 if status == "failed" else 0
+
+
+def _write_results(run_dir: Path, rows: list[dict]) -> None:
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    livefiles.write_with(run_dir / RESULTS_FILE, lambda p: frame.to_csv(p, index=False))
+
+
+def _end(run_dir: Path, run_id: str, workspace: str | None, status: str, message: str, done: int, total: int,
+         elapsed: float) -> None:
+    """run.json (written last: whoever sees it can read results.csv) and live.json's final word."""
+    info = {"run_id": run_id, "status": status, "message": message, "epoch": done, "epochs": total,
+            "elapsed_seconds": round(elapsed, 3), "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "workspace": workspace, "kind": KIND}
+    try:
+        livefiles.write_atomic(run_dir / "run.json", json.dumps(info, indent=2) + "\n")
+        livefiles.write_live(run_dir, status=status, message=message, epoch=done, batch=0, eta_seconds=None,
+                             elapsed_seconds=round(elapsed, 3))
+        (run_dir / livefiles.STOP).unlink(missing_ok=True)
+    except OSError:
+        pass  # the directory was deleted meanwhile
+
+
+def read_tag(run_dir: str | Path) -> RaceSpec:
+    """The race's settings from its tag (memory_race.json); ValueError or OSError when there is none."""
+    raw = json.loads((Path(run_dir) / TAG_FILE).read_text())
+    if not isinstance(raw, dict) or raw.get("kind") != KIND:
+        raise ValueError(f"{run_dir} is not a memory race")
+    return RaceSpec.from_dict(raw.get("spec"))
+
+
+def read_results(run_dir: str | Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(Path(run_dir) / RESULTS_FILE)
+    except (OSError, ValueError):
+        return pd.DataFrame(columns=COLUMNS)
+    return frame if list(frame.columns) == COLUMNS else pd.DataFrame(columns=COLUMNS)
+
+
+def read_state(run_dir: str | Path, total: int = 0, in_pool: bool = False) -> RaceState:
+    """The race as its run directory tells it, live or ended. A race whose worker is gone without
+    a word reads as failed, unless `in_pool` (the pool is writing its ending at this moment)."""
+    run_dir = Path(run_dir)
+    results = read_results(run_dir)
+    state = RaceState(done=len(results), total=total, results=results)
+    try:
+        ended = json.loads((run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        ended = None
+    live = livefiles.read_live(run_dir) or {}
+    state.total = int(live.get("epochs") or total)
+    if isinstance(ended, dict):
+        state.status, state.message = str(ended.get("status", "failed")), str(ended.get("message", ""))
+    elif not live:
+        state.status, state.message = "queued", "queued"
+    elif livefiles.is_live(run_dir) or in_pool:
+        state.status, state.message = str(live.get("status", "queued")), str(live.get("message", ""))
+        state.queue_position, state.queue_length = int(live.get("queue_position") or 0), int(live.get("queue_length") or 0)
+    else:
+        state.status, state.message = "failed", "the worker stopped before the race ended; run it again"
+    return state
+
+
+class MemoryRace:
+    """A race submitted to the worker pool; the page polls `state()`, which reads its run directory.
+
+    Args:
+        spec: the race's settings (checked here: ValueError names what is wrong).
+        root: the run store; the race is root/<run id>, tagged by memory_race.json.
+        workspace: the workspace id it belongs to (the queue's fairness counts it there).
+        pool: where it trains (core.pool.Pool; the app's is pool.shared()).
+    """
+
+    def __init__(self, spec: RaceSpec, root: str | Path, workspace: str | None, pool):
+        spec.check()
+        self.spec, self.workspace, self.pool = spec, workspace, pool
+        root = Path(root)
+        self.run_id = runs.new_run_id()
+        while (root / self.run_id).exists():
+            self.run_id = runs.new_run_id()
+        self.run_dir = (root / self.run_id).resolve()
+
+    def start(self) -> "MemoryRace":
+        """Tag the run directory and queue the race in the pool; returns at once."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        livefiles.write_atomic(self.run_dir / TAG_FILE,
+                               json.dumps({"kind": KIND, "spec": self.spec.to_dict()}, indent=2) + "\n")
+        self.pool.submit(Request(self.run_id, str(self.run_dir), self.spec.to_dict(), self.workspace, None,
+                                 MEMORY_RACE))
+        return self
+
+    def stop(self) -> None:
+        """A queued race ends at once; a training one after its current batch."""
+        self.pool.stop(self.run_id, self.run_dir)
 
     def state(self) -> RaceState:
-        with self._lock:
-            s = RaceState(self._state.status, self._state.message, self._state.done, self._state.total)
-            s.results = pd.DataFrame(self._rows, columns=s.results.columns)
-        return s
+        return read_state(self.run_dir, self.spec.total, in_pool=self.pool.knows(self.run_id))
 
-    def run(self) -> RaceState:
-        try:
-            for k in sorted(self.spec.lags):
-                for cell in self.spec.cells:
-                    if self._stop.is_set():
-                        self._set(status="stopped", message=f"stopped after {len(self._rows)} of {self._state.total}")
-                        return self.state()
-                    self._set(message=f"training {cell} on k = {k}")
-                    row = run_one(cell, k, self.spec, self._stop)
-                    if self._stop.is_set():  # cut short: its accuracy would not be comparable
-                        continue
-                    with self._lock:
-                        self._rows.append(row)
-                        self._state.done = len(self._rows)
-            if self._stop.is_set():
-                self._set(status="stopped", message=f"stopped after {len(self._rows)} of {self._state.total}")
-            else:
-                self._set(status="finished", message=f"finished {len(self._rows)} runs")
-        except Exception as exc:  # noqa: BLE001 - shown on the page; the thread must not die silently
-            self._set(status="failed", message=f"the race failed ({exc.__class__.__name__}: {exc})")
+    def join(self, timeout: float | None = None) -> RaceState:
+        """Wait until the race has ended (or `timeout` seconds); its state."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.state().running and (deadline is None or time.monotonic() < deadline):
+            time.sleep(0.1)
         return self.state()
-
-    def _set(self, **changes) -> None:
-        with self._lock:
-            for key, value in changes.items():
-                setattr(self._state, key, value)

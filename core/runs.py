@@ -32,6 +32,9 @@ Layout of a run directory (a public interface; files are only ever added):
                       batch of batches, pid, host, updated_at, queue position, ...
     stop              a request to stop: the worker stops after its current batch
 
+A memory race (core/memory_race.py) is a run directory too, tagged by memory_race.json (its
+settings) with results.csv instead of a model: started.json, live.json, stop and run.json as above.
+
 While a run trains, history.csv, predictions.csv, metrics.json and weights.npz are kept current,
 each replaced atomically, so `load` reads a live run exactly as a finished one.
 
@@ -186,8 +189,9 @@ class RunNotSaved(OSError):
     """A run whose directory could not be written; what it had written is removed."""
 
 
+RACE_FILE, RACE_RESULTS = "memory_race.json", "results.csv"  # a memory race's tag and results
 RUN_FILES = ("started.json", "run.json", "live.json", "stop", "spec.json", "model.keras", "history.csv",
-             "predictions.csv", "metrics.json", "gates.npz", "forecast.csv", "weights.npz")
+             "predictions.csv", "metrics.json", "gates.npz", "forecast.csv", "weights.npz", RACE_FILE, RACE_RESULTS)
 
 
 def discard(run_dir: str | Path) -> None:
@@ -589,6 +593,9 @@ def summary(path: Path) -> dict:
     row["message"] = _noting(row["message"], damaged + wrong)
     sweep = sweep_info(path)
     row["study"], row["trial"] = (sweep.get("study"), sweep.get("trial")) if sweep else (None, None)
+    row["kind"] = "memory_race" if (path / RACE_FILE).is_file() else "run"  # a race has no spec: Inspect shows it
+    if row["kind"] == "memory_race":
+        row["label"] = f"Memory race · {path.name}"
     return row
 
 

@@ -2,10 +2,11 @@
 
     python -m core worker        imports TensorFlow, then waits for one request on stdin
 
-A request is one line of JSON: {"run_id", "run_dir", "spec": {...}, "workspace", "csv_root"}. The
-worker loads the data, makes the windows, trains and writes the run directory as it goes (the live
-files of core/livefiles.py, then the finished run), then exits, which gives its memory back to the
-system. Importing TensorFlow takes 3-5 s, so the pool (core/pool.py) starts a worker before it is
+A request is one line of JSON: {"run_id", "run_dir", "spec": {...}, "workspace", "csv_root", "kind"}.
+For kind "train" (the default) the worker loads the data, makes the windows, trains and writes the
+run directory as it goes (the live files of core/livefiles.py, then the finished run); for kind
+"memory_race" it runs the memory race (core/memory_race.py) into its run directory. Then it exits,
+which gives its memory back to the system. Importing TensorFlow takes 3-5 s, so the pool (core/pool.py) starts a worker before it is
 needed: the warm worker waits here with TensorFlow loaded, and the first loss point comes as soon
 as a plain script's would.
 
@@ -22,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -110,6 +112,21 @@ def stop_on_signals(job, run_dir: str | Path | None, grace: float | None = None)
             signal.signal(signum, old)
 
 
+@contextmanager
+def _on_sigterm(stop: Callable[[], None]):
+    """While inside, SIGTERM calls `stop` (the memory race ends after its batch) instead of killing."""
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop())
+    except ValueError:  # not the main thread (the in-process launcher of the tests)
+        pass
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def watch_parent() -> None:
     """In a worker a command-line sweep or backtest started ($RNNLAB_WORKER_PARENT: its pid): when
     that process is gone (killed, even with SIGKILL), SIGTERM ourselves, so the run stops after its
@@ -133,6 +150,12 @@ def watch_parent() -> None:
 def run_request(request: dict) -> int:
     """Carry out one request; the outcome is in its run directory. Returns the exit code
     (0 trained, 1 failed while training, 2 bad spec or data)."""
+    from . import memory_race
+
+    if request.get("kind") == memory_race.KIND:
+        stop = threading.Event()
+        with _on_sigterm(stop.set):
+            return memory_race.run_request(request, stop)
     from . import runs
     from .data import DataError
     from .spec import SpecError

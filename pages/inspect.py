@@ -4,7 +4,7 @@ import streamlit as st
 from core.describe import escape
 
 from ui import inspect_views as views
-from ui import patches, probe, session_runs
+from ui import patches, session_runs
 
 patches.route_through_app()  # first: see ui/patches.py
 
@@ -14,12 +14,14 @@ st.caption(views.VIEWS[view])
 
 run = session_runs.current()
 if view == "Memory race":
-    views.memory_race_view()
+    views.memory_race_view()  # trains in the worker pool: this page imports no Keras for it
 elif run is None:
     st.info("Nothing to inspect yet: train a model first. Its gates appear here while it trains, epoch by epoch. "
             "The **Memory race** view above needs no trained model.", icon=":material/info:")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/play_circle:")
 else:
+    from ui import probe  # replays the gates with Keras
+
     running = run.snapshot().running
 
     @st.fragment(run_every=2.0 if running else None)

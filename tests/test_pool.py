@@ -1,5 +1,7 @@
 """The worker pool with real worker processes: live files while training, progress within an epoch,
-Stop mid-epoch, a queue, a worker killed with -9, a stuck worker, and a server restart re-attaching."""
+Stop mid-epoch, a queue, a worker killed with -9, a stuck worker, and a server restart re-attaching.
+And, with a launcher that starts nothing or with threads: the queue's fairness between
+workspaces and the run time limit."""
 from __future__ import annotations
 
 import json
@@ -129,3 +131,100 @@ def test_a_stuck_worker_is_killed_and_a_restart_reattaches(run_store):
     assert info["status"] == "stopped" and "did not answer" in info["message"] and info["epoch"] == done
     assert not livefiles.pid_alive(int(live(run_dir)["pid"]))
     first.close()
+
+
+class FakeHandle:
+    """A 'worker' that trains nothing and ends when the test says so."""
+
+    def __init__(self, request: pool.Request):
+        self.request, self.pid, self.code = request, os.getpid(), None
+
+    def poll(self):
+        return self.code
+
+    def kill(self):
+        self.code = -9
+
+    def finish(self):
+        runs.mark_ended(self.request.run_dir, self.request.run_id, "finished", "finished 2 epochs")
+        self.code = 0
+
+
+class FakeLauncher:
+    """Starts nothing: records the order runs were given a worker in."""
+
+    def __init__(self):
+        self.handles: dict[str, FakeHandle] = {}
+        self.started: list[str] = []
+
+    def prewarm(self):
+        pass
+
+    def close(self):
+        pass
+
+    def launch(self, request):
+        self.handles[request.run_id] = FakeHandle(request)
+        self.started.append(request.run_id)
+        return self.handles[request.run_id]
+
+
+def test_served_order_takes_turns_between_workspaces_and_says_who_is_held_back():
+    """The workspace with the fewest runs training goes next; within one, first come first served."""
+    queue = [pool.Request(name, "", {}, ws) for name, ws in
+             [("a3", "A"), ("a4", "A"), ("b1", "B"), ("c1", None), ("b2", "B")]]
+    order = pool._served_order(queue, {"A": 2})
+    assert [(r.run_id, held) for r, held in order] == [
+        ("b1", False), ("c1", False), ("b2", False), ("a3", True), ("a4", True)]
+    assert [r.run_id for r, _ in pool._served_order(queue[:2], {"A": 2})] == ["a3", "a4"]  # alone: in order
+    # nothing training anywhere: the workspace served longest ago goes first, then they alternate
+    order = pool._served_order(queue, {}, {"A": 5, "B": 3})
+    assert [r.run_id for r, _ in order] == ["c1", "b1", "a3", "b2", "a4"]
+
+
+def test_a_workspace_with_a_run_training_waits_behind_one_with_none(run_store):
+    """One visitor's run trains and two more wait; a second visitor's run, submitted last, is next
+    in line, and the page's message says why the first visitor's runs wait (the issue: "Queued · 9
+    of 9" behind one visitor's runs)."""
+    launcher = FakeLauncher()
+    p = pool.Pool(launcher, max_workers=1, tick=0.02, max_run_seconds=0)
+    spec = tiny_spec()
+    a1 = submit(p, run_store, spec, "A")
+    wait(lambda: launcher.started == [a1.name])
+    a2, a3 = submit(p, run_store, spec, "A"), submit(p, run_store, spec, "A")
+    b1 = submit(p, run_store, spec, "B")
+    wait(lambda: live(b1).get("queue_position") == 1 and live(a3).get("queue_position") == 3)
+    assert live(b1)["message"] == "queued, position 1 of 3"
+    assert live(a2)["message"] == ("queued, position 2 of 3: waiting for other visitors' runs (workspaces take "
+                                   "turns; this one has 1 training)")
+    for run_dir, then in ((a1, b1), (b1, a2), (a2, a3)):
+        launcher.handles[run_dir.name].finish()
+        wait(lambda: launcher.started[-1] == then.name, timeout=10)
+    assert launcher.started == [a1.name, b1.name, a2.name, a3.name]
+    assert json.loads((a1 / "run.json").read_text())["status"] == "finished"
+
+
+def test_a_run_over_the_time_limit_is_stopped_like_stop_and_names_the_limit(run_store):
+    """A run that trains longer than RNNLAB_MAX_RUN_SECONDS is stopped after its batch, saved as
+    stopped with the epochs it finished, and its message names the limit and the variable."""
+    p = pool.Pool(pool.InThreads(), max_workers=1, max_run_seconds=2.0)
+    run_dir = submit(p, run_store, tiny_spec(train={"epochs": 500, "batch_size": 8}))
+    wait(lambda: ended(run_dir) and not p.knows(run_dir.name), timeout=60)
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "stopped" and info["epoch"] < 500
+    assert info["message"].startswith(f"stopped at epoch {info['epoch']} of 500: it trained longer than 2 s")
+    assert "RNNLAB_MAX_RUN_SECONDS=2" in info["message"] and "model of its last epoch is saved" in info["message"]
+    _, snap, _ = runs.load(run_dir)
+    assert snap.status == "stopped" and len(snap.history["loss"]) == info["epoch"]
+    assert (run_dir / "model.keras").is_file()
+
+
+def test_the_time_limit_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("RNNLAB_MAX_RUN_SECONDS", raising=False)
+    assert pool.time_limit() == 3 * 3600
+    monkeypatch.setenv("RNNLAB_MAX_RUN_SECONDS", "90")
+    assert pool.time_limit() == 90 and pool.Pool(FakeLauncher(), 1).max_run_seconds == 90
+    monkeypatch.setenv("RNNLAB_MAX_RUN_SECONDS", "0")
+    assert pool.time_limit() is None and pool.Pool(FakeLauncher(), 1).max_run_seconds is None
+    monkeypatch.setenv("RNNLAB_MAX_RUN_SECONDS", "three hours")
+    assert pool.time_limit() == 3 * 3600

@@ -2,7 +2,8 @@
 
 The folds train through the app's worker pool (in parallel up to RNNLAB_MAX_WORKERS), each an
 ordinary run of this workspace; a thread of the server waits for them, so a refresh finds the
-backtest again. Results: a row per fold against every baseline, the verdict, two charts, and
+backtest again. Stop ends its queued folds at once and its training ones after their batch, and
+the results of the folds that finished are shown. Results: a row per fold against every baseline, the verdict, two charts, and
 backtest.csv / backtest.json to download.
 """
 from __future__ import annotations
@@ -32,10 +33,19 @@ class Job:
         self.folds, self.id, self.spec = folds, backtest_id, spec
         self.error: str | None = None
         self.thread: threading.Thread | None = None
+        self.stop_event = threading.Event()
 
     @property
     def alive(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
+
+    def stop(self) -> None:
+        """Stop the folds through the pool: queued ones end at once, training ones after their batch."""
+        self.stop_event.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop_event.is_set()
 
 
 def backtest_section() -> None:
@@ -55,8 +65,14 @@ def backtest_section() -> None:
     a, b = st.columns([1, 3], vertical_alignment="bottom")  # [1, 2, 3] cut the button to "Run the backt…" at 800 px
     k = a.number_input("Folds", 2, 8, 4, key="backtest_folds", disabled=busy,
                        help="How many test blocks, each the size of this setup's test split, walk back from the end.")
-    start = b.button("Run the backtest", type="primary", icon=":material/fast_rewind:", disabled=busy,
-                     help=f"Trains {int(k)} runs, up to {pool.shared().max_workers} at once (RNNLAB_MAX_WORKERS).")
+    if busy:
+        if b.button("Stop the backtest", icon=":material/stop:", disabled=job.stopped,
+                    help="Folds still queued end at once; folds training stop after their batch and are saved."):
+            job.stop()
+        start = False
+    else:
+        start = b.button("Run the backtest", type="primary", icon=":material/fast_rewind:",
+                         help=f"Trains {int(k)} runs, up to {pool.shared().max_workers} at once (RNNLAB_MAX_WORKERS).")
     if start:
         error = _start(spec, int(k), workspace)
         if error:
@@ -82,7 +98,7 @@ def _start(spec, folds: int, workspace: str) -> str | None:
 
     def work() -> None:
         try:
-            backtest.run(plan, pool.shared(), root, job.id, workspace, csv_root)
+            backtest.run(plan, pool.shared(), root, job.id, workspace, csv_root, stop=job.stop_event)
         except Exception as exc:  # noqa: BLE001 - the page says what happened
             job.error = f"{exc.__class__.__name__}: {exc}"
 
@@ -108,7 +124,8 @@ def _live(job: Job) -> None:
                          "training targets": fold.train_targets, "status": snap.message if snap else "queued",
                          "run": fold.run_id})
         done = sum(1 for f in job.folds if f.run_id and runs.has_ended(root / f.run_id))
-        st.progress(done / len(job.folds), text=f"Backtest {job.id}: {done} of {len(job.folds)} folds done")
+        state = " · stopping" if job.stopped and job.alive else " · stopped" if job.stopped else ""
+        st.progress(done / len(job.folds), text=f"Backtest {job.id}: {done} of {len(job.folds)} folds done{state}")
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         if job.error:
             st.error(f"The backtest stopped: {describe.escape(job.error)}")
@@ -120,11 +137,31 @@ def _live(job: Job) -> None:
         _results(job)
 
 
+def _finished(job: Job) -> list:
+    """The folds whose run finished (after a Stop, some did not)."""
+    root = session_runs.root()
+    out = []
+    for fold in job.folds:
+        try:
+            if fold.run_id and runs.load(root / fold.run_id)[1].status == "finished":
+                out.append(fold)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
 def _results(job: Job) -> None:
     from core import backtest
 
     root = session_runs.root()
-    table, summary = backtest.results(job.folds, root)
+    folds = _finished(job) if job.stopped else job.folds
+    if job.stopped:
+        st.warning(f"The backtest was stopped: {len(folds)} of {len(job.folds)} folds finished"
+                   + (", and the results below are theirs only." if folds else ", so there is nothing to score. "
+                      "Run it again to get a verdict."), icon=":material/stop_circle:")
+        if not folds:
+            return
+    table, summary = backtest.results(folds, root)
     wins = summary["wins"]
     good = wins["naive"] > len(table) / 2 and (wins["best_statistical"] or 0) > len(table) / 2
     (st.success if good else st.warning)(describe.escape(summary["verdict"]), icon=":material/balance:")
@@ -147,7 +184,7 @@ def _results(job: Job) -> None:
     st.caption("RMSE in the target's units, on each fold's own test block; 'all' pools the folds (RMSE from the "
                "squared errors, the rest weighted by targets). ETS and ARIMA are fitted on each fold's training rows.")
     frames = {}
-    for fold in job.folds:
+    for fold in folds:
         frame = runs.read_predictions(root / fold.run_id)
         if frame is not None:
             frames[fold.number] = frame[frame["split"] == "test"]

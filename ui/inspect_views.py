@@ -1,18 +1,25 @@
-"""The Inspect page's views: gate heatmaps, saturation, gradient flow, and the memory race."""
+"""The Inspect page's views: gate heatmaps, saturation, gradient flow, and the memory race.
+
+core.gates (and ui.probe, which uses it) import Keras, so they are imported where a gate view
+draws, not with this module: the memory race view trains in the worker pool, and the server does
+not import TensorFlow for it (3-6 s and about 560 MB).
+"""
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, describe, gates, memory_race
-
-from . import probe as probes
+from core import charts, describe, memory_race
 from core.errors import sentence
 
-from . import session_runs, views
+from . import address, session_runs, views
+
+if TYPE_CHECKING:
+    from . import probe as probes
 
 VIEWS = {
     "Gates": "Every gate and state of one window, as the model computes them. Pick a window and a layer; "
@@ -164,6 +171,8 @@ def gates_view(p: probes.Probe) -> None:
     decoder = name.endswith("decoder")
     times, target = _times(p, i, decoder)
     one = {g: v[0, :len(times)] for g, v in traces[name].items()}
+    from core import gates
+
     order = gates.order_units(one["h"], sort, target)
     date = charts._when(w.dates["test"][i])
     target_text = (f"forecast steps 1-{w.horizon}, to {date}" if decoder
@@ -207,6 +216,8 @@ def traces_csv(traces: dict[str, dict[str, np.ndarray]], times_by_layer: dict[st
 
 def traces_npz(traces: dict[str, dict[str, np.ndarray]]) -> bytes:
     """One window's traces as .npz, keys "<layer>/<gate>", like DIR/gates.npz."""
+    from core import gates
+
     buffer = io.BytesIO()
     np.savez(buffer, **gates.flat(traces))
     return buffer.getvalue()
@@ -238,6 +249,8 @@ def _compare_with(p: probes.Probe):
                           help="Another run you trained in this session, drawn next to this one.")
     if choice is None:
         return None
+    from . import probe as probes
+
     other = session_runs.find(choice)
     found = probes.probe(other) if other is not None else "that run is no longer in the run store"
     if isinstance(found, str):
@@ -247,6 +260,8 @@ def _compare_with(p: probes.Probe):
 
 
 def _saturation_of(p: probes.Probe) -> dict[str, dict[str, np.ndarray]]:
+    from core import gates
+
     epoch = p.epochs[-1]
 
     def build():
@@ -293,6 +308,8 @@ def saturation_view(p: probes.Probe) -> None:
 
 
 def _flow_of(p: probes.Probe) -> np.ndarray:
+    from core import gates
+
     epoch = p.epochs[-1]
 
     def build():
@@ -344,13 +361,25 @@ def _times_text(ratio: float) -> str:
     return f"{ratio:,.0f}×" if ratio >= 100 else f"{ratio:.3g}×"
 
 
+@st.cache_resource(show_spinner=False)
+def _races() -> dict:
+    """The server's memory races by workspace: a refreshed page finds its race again (it runs in the pool)."""
+    return {}
+
+
 def memory_race_view() -> None:
-    """The memory race: settings, Run / Stop, then accuracy against k as it comes in."""
+    """The memory race: settings, Run / Stop, then accuracy against k as it comes in.
+
+    The race is a run of the worker pool (core/memory_race.py): it waits its turn like any run and
+    trains in a worker process; this page only reads its run directory."""
+    from core import pool
+
     st.markdown(
         "Each sequence is Gaussian noise with a key (+1 or -1) on its first step and a marker that flags it. "
         "The label is the key's sign, **k steps before** the prediction, so guessing gives 50%. Every cell gets "
         "one layer of the same size, the same data, epochs and optimizer.")
-    race = st.session_state.get("race")
+    workspace = address.workspace()
+    race = st.session_state.get("race") or _races().get(workspace)  # a refreshed tab finds it by workspace
     busy = race is not None and race.state().running
     with st.form("race_form", border=True):
         a, b, c = st.columns(3)
@@ -370,10 +399,13 @@ def memory_race_view() -> None:
         spec = memory_race.RaceSpec(lags=tuple(sorted(lags)), cells=tuple(cells), units=int(units), epochs=int(epochs),
                                     samples=int(samples), init=init)
         try:
-            st.session_state["race"] = race = memory_race.MemoryRace(spec).start()
+            race = memory_race.MemoryRace(spec, session_runs.root(), workspace, pool.shared()).start()
+            st.session_state["race"] = _races()[workspace] = race
             busy = True
         except ValueError as exc:
             st.error(f"{sentence(str(exc))} Change the settings and run again.")
+        except OSError as exc:  # the run store cannot be written (a full disk, no permission)
+            st.error(f"The race could not be started: the run store cannot be written ({exc.strerror or exc}).")
     if race is None:
         st.caption("With the defaults the race takes about a minute on two CPU cores. Measured here with chrono "
                    "initialisation: LSTM and GRU reach 100% at k = 5, 20, 50 and 100, SimpleRNN drops to chance "
@@ -381,15 +413,24 @@ def memory_race_view() -> None:
                    "(GRU already at k = 20) within this budget: the gates can hold memory, but only once training "
                    "has found them, and the gradient that would find them fades first.")
         return
-    if busy and st.button("Stop the race", icon=":material/stop:"):
+    if busy and st.button("Stop the race", icon=":material/stop:",
+                          help="A queued race ends at once; a running one after its current batch, keeping the "
+                               "trainings it finished."):
         race.stop()
 
     @st.fragment(run_every=1.0 if busy else None)
     def progress() -> None:
         s = race.state()
-        st.progress(s.done / s.total if s.total else 0.0, text=f"{s.done} of {s.total} trainings · {s.message}")
+        if s.status == "queued":
+            st.progress(0.0, text=f"Queued · {s.queue_position or 1} of {s.queue_length or 1} waiting for a free worker")
+            st.info(f"Status: {s.message}. The race trains in the same workers as everyone's runs and starts when "
+                    "one is free.", icon=":material/hourglass_top:")
+        else:
+            st.progress(s.done / s.total if s.total else 0.0, text=f"{s.done} of {s.total} trainings · {s.message}")
         if s.status == "failed":
             st.error(s.message)
+        elif s.status == "stopped" and "RNNLAB_" in s.message:  # stopped by the server's time limit: say so
+            st.warning(s.message)
         if len(s.results):
             st.plotly_chart(charts.memory_race_figure(s.results), width="stretch", key="race_chart")
             table = s.results.pivot_table(index="k", columns="cell", values="accuracy")
@@ -402,6 +443,7 @@ def memory_race_view() -> None:
 
     progress()
     s = race.state()
-    st.caption(f"Settings: {', '.join(race.spec.cells)}, {race.spec.units} units, {race.spec.samples} sequences, "
-               f"{race.spec.epochs} epochs, Adam {race.spec.learning_rate:g}, {memory_race.INITS[race.spec.init]}."
+    st.caption(f"Race {race.run_id}. Settings: {', '.join(race.spec.cells)}, {race.spec.units} units, "
+               f"{race.spec.samples} sequences, {race.spec.epochs} epochs, Adam {race.spec.learning_rate:g}, "
+               f"{memory_race.INITS[race.spec.init]}."
                + (" Stopped early: only finished trainings are shown." if s.status == "stopped" else ""))

@@ -43,7 +43,8 @@ def _label(row: dict) -> str:
 
 def history() -> None:
     """The run table, overlays of the picked runs, and actions on one run."""
-    rows = runs.list_runs(session_runs.root(), workspace=address.workspace())
+    rows = [r for r in runs.list_runs(session_runs.root(), workspace=address.workspace())
+            if r["kind"] != "memory_race"]  # memory races are drawn on Inspect, not opened as runs
     if not rows:
         st.info("No runs in this workspace yet. Every training you start on the Train page (or in the Race above) "
                 "is kept here.", icon=":material/history:")
