@@ -7,7 +7,8 @@ never sees half a file:
     live.json         run_id, status (queued, running, then the final status), message, epoch,
                       epochs, batch, batches (progress within the epoch), elapsed_seconds,
                       eta_seconds, predictions_epoch, parameters, pid, host, updated_at (Unix time),
-                      workspace, queue_position, queue_length
+                      workspace, queue_position, queue_length; once it ended, timeline
+                      (Unix times: worker_start, request, job, fit_begin, first_batch, fit_end, saved)
     history.csv       as in a finished run, one row per completed epoch
     predictions.csv   as in a finished run; the prediction column is the latest refresh
     metrics.json      the latest refresh's metrics (validation and test targets)

@@ -134,6 +134,9 @@ class TrainingJob:
         self.signal: int | None = None  # the signal (SIGTERM, SIGINT) that stopped it, if one did (core/worker.py)
         self.fit_seconds: float | None = None  # model build + fit, without the final predictions and forecast
         self.parameters: int | None = None  # the model's parameter count, once built
+        # Unix times of the run's stages, written into live.json when it ends (`timeline`): request
+        # (the worker read it), job, fit_begin (model built), first_batch, fit_end, saved.
+        self.timeline: dict[str, float] = {"job": time.time()}
 
     # -- control -------------------------------------------------------------------------------
     @property
@@ -222,6 +225,7 @@ class TrainingJob:
                                       len(w.classes or ()), w.vocab)
             self.parameters = int(self.model.count_params())
             self._update(message="training")
+            self.timeline["fit_begin"] = time.time()
             self.model.fit(
                 w.X["train"], w.y["train"], validation_data=(w.X["val"], w.y["val"]),
                 epochs=spec.train.epochs, batch_size=spec.train.batch_size, verbose=0,
@@ -229,6 +233,7 @@ class TrainingJob:
                 callbacks=self._callbacks(),
             )
             self.fit_seconds = time.perf_counter() - self._started  # build + fit, as a bare model.fit is timed
+            self.timeline["fit_end"] = time.time()
             status, message = self._final_status()
         except Exception as exc:  # anything: the page shows it, the thread must not die silently
             detail = (str(exc).strip().splitlines() or [""])[-1][:200]
@@ -245,6 +250,7 @@ class TrainingJob:
                 runs.save(self.run_dir, self.spec, self.windowed, final, self.model, self.weight_history(),
                           self.workspace)
                 self.saved = True
+                self.timeline["saved"] = time.time()
             elif self.run_dir is not None:  # it failed before a model existed: the run still says why
                 from . import runs
 
@@ -434,6 +440,8 @@ class Publisher:
         while not self._done.wait(self.tick):
             if livefiles.stop_requested(self.run_dir):
                 self.job.stop()
+            if "first_batch" not in self.job.timeline:
+                self._note_first_batch()
             try:
                 self.publish()
             except OSError:
@@ -477,6 +485,15 @@ class Publisher:
             return 0
         return max(0, min(self._steps, steps - snap.epoch * self._steps))
 
+    def _note_first_batch(self) -> None:
+        """The timeline's first_batch: when the optimizer's step counter first moved (within a tick)."""
+        model = self.job.model
+        try:
+            if model is not None and int(model.optimizer.iterations.numpy()) > 0:
+                self.job.timeline["first_batch"] = time.time()
+        except Exception:  # noqa: BLE001 - not built yet
+            pass
+
     def close(self) -> None:
         """Stop the thread and publish once more, so the files hold every epoch before the save."""
         self._done.set()
@@ -492,7 +509,8 @@ class Publisher:
 
         try:
             livefiles.write_live(self.run_dir, status=snap.status, message=snap.message, epoch=snap.epoch,
-                                 batch=0, eta_seconds=None, elapsed_seconds=round(snap.elapsed, 3))
+                                 batch=0, eta_seconds=None, elapsed_seconds=round(snap.elapsed, 3),
+                                 timeline={k: round(v, 3) for k, v in self.job.timeline.items()})
             (self.run_dir / livefiles.STOP).unlink(missing_ok=True)
         except OSError:
             pass  # the save failed and removed the directory

@@ -51,7 +51,7 @@ def stop_grace() -> float:
 
 
 def train(spec: ExperimentSpec, windowed, run_dir: str | Path | None, run_id: str | None = None,
-          workspace: str | None = None, on_epoch: Callable | None = None):
+          workspace: str | None = None, on_epoch: Callable | None = None, timeline: dict | None = None):
     """Train the spec on its windows, writing the run directory live and at the end: (job, final snapshot).
 
     SIGTERM or SIGINT asks the job to stop after the current batch, as the `stop` file does (the
@@ -59,6 +59,7 @@ def train(spec: ExperimentSpec, windowed, run_dir: str | Path | None, run_id: st
     from .training import TrainingJob
 
     job = TrainingJob(spec, windowed, run_dir=run_dir, on_epoch=on_epoch, run_id=run_id, workspace=workspace)
+    job.timeline.update(timeline or {})
     with stop_on_signals(job, run_dir):
         return job, job.run()
 
@@ -162,6 +163,9 @@ def run_request(request: dict) -> int:
     from .training import FAILED
 
     run_dir, run_id = Path(request["run_dir"]), request["run_id"]
+    timeline = {"request": time.time()}  # live.json's timeline: where a run's wall time goes (bench/live.py)
+    if request.get("worker_started"):
+        timeline["worker_start"] = request["worker_started"]
     try:
         spec = ExperimentSpec.from_dict(request["spec"])
         _, windowed = prepare(spec, request.get("csv_root"))
@@ -173,12 +177,13 @@ def run_request(request: dict) -> int:
         runs.mark_ended(run_dir, run_id, "failed", f"the data could not be prepared ({exc.__class__.__name__}: "
                         f"{str(exc)[:200]})", request.get("workspace"))
         return 1
-    job, final = train(spec, windowed, run_dir, run_id, request.get("workspace"))
+    job, final = train(spec, windowed, run_dir, run_id, request.get("workspace"), timeline=timeline)
     return 0 if job.saved and final.status != FAILED else 1
 
 
 def serve(stream=None) -> int:
     """The worker's main: warm up, wait for one request, run it, exit."""
+    started = time.time()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras  # noqa: F401  (the point of a warm worker: this is done before the request comes)
 
@@ -193,6 +198,8 @@ def serve(stream=None) -> int:
         print("error: the worker's request is not JSON", file=sys.stderr)
         return 2
     watch_parent()
+    if isinstance(request, dict):
+        request["worker_started"] = started
     code = run_request(request)
     # The run directory is complete (run.json written last, every file renamed into place). Leave now:
     # TensorFlow's orderly tear-down takes a second or more, during which the pool cannot start the

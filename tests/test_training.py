@@ -234,3 +234,19 @@ def test_the_eta_leaves_out_the_first_epochs_build_and_trace():
     assert job._eta(job.snapshot(), t0 + 8.0) is None  # one epoch says nothing yet
     job._state.epoch, job._epoch_ends = 3, [t0 + 8.0, t0 + 9.0, t0 + 10.0]  # then 1 s per epoch
     assert job._eta(job.snapshot(), t0 + 10.5) == pytest.approx(7 * 1.0 - 0.5)  # not 10.5 * 7 / 3 = 24.5
+
+
+def test_a_finished_run_says_where_its_wall_time_went(tmp_path):
+    """live.json's timeline (bench/live.py's breakdown): the worker's request, the model built, the first
+    batch, the end of fit and the save, as Unix times in that order."""
+    import json as _json
+
+    from core import worker
+
+    code = worker.run_request({"run_id": "r1", "run_dir": str(tmp_path / "r1"), "spec": tiny_spec().to_dict(),
+                               "workspace": None, "csv_root": None})
+    assert code == 0
+    timeline = _json.loads((tmp_path / "r1" / "live.json").read_text())["timeline"]
+    order = ["request", "job", "fit_begin", "first_batch", "fit_end", "saved"]
+    assert list(sorted(order, key=timeline.get)) == order
+    assert (tmp_path / "r1" / "run.json").stat().st_mtime >= timeline["fit_end"]
