@@ -29,12 +29,14 @@ Environment:
     RNNLAB_STOP_GRACE    seconds a stopping worker gets to save before it is killed (default 10)
     RNNLAB_MAX_RUN_SECONDS  the longest a run may train, in seconds (default 10800, 3 hours; 0 for no
                          limit); a run over it is stopped as Stop stops it, and says so
+    RNNLAB_WORKER_NICE   how much lower a worker's CPU priority is than the server's (default 10)
 """
 from __future__ import annotations
 
 import heapq
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -118,8 +120,11 @@ class LocalProcesses:
                # two arenas took a default run's peak from 860 to 823 MB, at the same speed (measured)
                "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        command = [sys.executable, "-m", "core", "worker"]
+        if worker_nice() > 0 and shutil.which("nice"):
+            command = ["nice", "-n", str(worker_nice()), *command]  # nice execs: the pid is the worker's
         try:
-            return subprocess.Popen([sys.executable, "-m", "core", "worker"], stdin=subprocess.PIPE, stdout=out,
+            return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out,
                                     stderr=out, cwd=os.getcwd(), env=env,  # the server's folder: relative paths agree
                                     start_new_session=True)
         finally:
@@ -330,8 +335,12 @@ class Pool:
                 self._running.pop(run_id, None)
                 self._began.pop(run_id, None)
                 self._limited.discard(run_id)
-        if ended:
-            self.launcher.prewarm()  # a fresh warm worker for the next run, in the background
+        with self._lock:
+            idle = not self._running
+        if ended and idle:
+            # A fresh warm worker for the next run, once nothing trains: its TensorFlow import (3-5
+            # CPU-seconds) beside a training run slowed that run on a one-CPU container.
+            self.launcher.prewarm()
 
     def _end_limited(self, request: Request) -> None:
         """A run stopped by the time limit: its ending names the limit (the worker wrote "stopped at
@@ -500,6 +509,17 @@ def _is_worker(pid) -> bool:
 
 _POOL: Pool | None = None
 _POOL_LOCK = threading.Lock()
+
+
+def worker_nice() -> int:
+    """How much lower than the server's a worker's CPU priority is ($RNNLAB_WORKER_NICE, default 10;
+    0 keeps them equal). On a one-CPU container the server draws every visitor's page while workers
+    train and warm up: a fresh server's first page and a Train click are served first, and training
+    takes all the CPU the server leaves (measured with bench/live.py --only cloud)."""
+    try:
+        return max(0, min(19, int(os.environ.get("RNNLAB_WORKER_NICE", "10"))))
+    except ValueError:
+        return 10
 
 
 def launcher_from_env(warm: bool | None = None):

@@ -228,3 +228,41 @@ def test_the_time_limit_comes_from_the_environment(monkeypatch):
     assert pool.time_limit() is None and pool.Pool(FakeLauncher(), 1).max_run_seconds is None
     monkeypatch.setenv("RNNLAB_MAX_RUN_SECONDS", "three hours")
     assert pool.time_limit() == 3 * 3600
+
+
+def test_no_warm_worker_is_started_while_a_run_trains(run_store):
+    """A spare's TensorFlow import (3-5 CPU-seconds) must never slow a run that trains: when one of two
+    runs ends the other still trains, and the spare starts only once none does."""
+    class Counting(FakeLauncher):
+        prewarms = 0
+
+        def prewarm(self):
+            self.prewarms += 1
+
+    launcher = Counting()
+    p = pool.Pool(launcher, max_workers=2, tick=0.02, max_run_seconds=0)
+    assert launcher.prewarms == 1  # the pool's first: nothing trains yet
+    a, b = submit(p, run_store, tiny_spec(), "A"), submit(p, run_store, tiny_spec(), "B")
+    wait(lambda: len(launcher.started) == 2)
+    launcher.handles[a.name].finish()
+    wait(lambda: not p.knows(a.name))
+    time.sleep(0.1)
+    assert launcher.prewarms == 1
+    launcher.handles[b.name].finish()
+    wait(lambda: launcher.prewarms == 2)
+
+
+def test_workers_run_at_a_lower_cpu_priority_than_the_server(monkeypatch):
+    """On one CPU the server draws every visitor's page while workers import TensorFlow and train:
+    workers are started RNNLAB_WORKER_NICE (default 10) lower, so the page is served first."""
+    monkeypatch.setenv("RNNLAB_WORKER_NICE", "7")
+    launcher = pool.LocalProcesses(warm=True)
+    launcher.prewarm()
+    try:
+        spare = launcher._spare
+        expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 7)
+        wait(lambda: os.getpriority(os.PRIO_PROCESS, spare.pid) == expected, timeout=10)
+    finally:
+        launcher.close()
+    monkeypatch.setenv("RNNLAB_WORKER_NICE", "zero")
+    assert pool.worker_nice() == 10
