@@ -14,21 +14,24 @@ RNNLAB_SERVER_MB are kept when set (to try other figures) and printed.
 Then one `streamlit run app.py` (bench/live.py's Server: fresh RNNLAB_RUNS_DIR and
 RNNLAB_CACHE_DIR, its own process group, killed at the end) gets --visitors browser contexts in one
 headless Chromium, each its own session and workspace, each on the Train page with the default spec
-at --epochs epochs. Train is clicked in all of them one right after the other (the spread is
-printed). The PSS and RSS of the server and every process below it (/proc/PID/smaps_rollup, and
+at --epochs epochs. Train is clicked in all of them at one moment (a timer in each page set to the
+same Unix time: the clicks land within milliseconds; the spread is printed). The PSS and RSS of the server and every process below it (/proc/PID/smaps_rollup, and
 /proc/PID/status) are sampled every 0.25 s from before the first page opens until every page shows
 a final status. Chromium is not part of the sum: the browser runs on the visitor's machine.
 
-Printed: the pool's size and whether a warm spare is kept (as container.plan decides it, and as
-seen in the process tree before the clicks), the peak total PSS and RSS and who held what at that
+Printed: the pool's size and whether a warm spare is kept (as container.plan decides it, as it
+would on a host that shows 16 CPUs, and as seen in the process tree before the clicks), the peak total PSS and RSS and who held what at that
 peak (the server, each worker), whether anything was killed (every run's run.json says finished,
 the server is alive), and per visitor: click -> first non-queued status (the queue wait), click ->
-first loss point, click -> finished, and when its worker process lived, so the order in which the
-runs started, and for each queued one how long after the previous worker ended, can be read.
-Verdict: peak PSS <= --target-gb (decimal GB, as the container's 2.7 GB is), nothing killed, each
-queued visitor started within a few seconds of a worker ending.
+first loss point, click -> finished, and when its worker process lived (its start from /proc, its
+end the last sample that saw it), so the order in which the runs started, and for each queued one
+how long after a worker exited, can be read; then the PSS over time. Verdict: peak PSS <=
+--target-gb (decimal GB, as the container's 2.7 GB is), nothing killed, and the queue handed over:
+the k-th queued run's worker started within HANDOVER_S of the k-th worker's exit, with never more
+workers alive than the pool allows. The raw figures go to artifacts/bench/visitors.json.
 
-Memory figures are what they are on any Linux box; times are noisy on a small shared machine.
+Memory figures are what they are on any Linux box; times are noisy on a small shared machine (the
+same bench took 3.9 to 16 minutes at 20 epochs on the shared 2-core box).
 """
 from __future__ import annotations
 
