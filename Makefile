@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test bench bench-live bench-presets bench-sweep bench-backtest clean
+.PHONY: run test bench bench-live bench-presets bench-sweep bench-backtest bench-visitors clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -31,6 +31,9 @@ bench: $(VENV)/.req
 
 bench-live: $(VENV)/.req-dev  # the real app in Chromium against a plain Keras script: about 20 minutes
 	$(PY) bench/live.py
+
+bench-visitors: $(VENV)/.req-dev  # 4 visitors click Train at once, pool sized for a 2.7 GB container: peak PSS; about 10 minutes
+	$(PY) bench/visitors.py
 
 bench-sweep: $(VENV)/.req  # 12 small trials with 1 and 2 workers, and Optuna's own cost: about 3 minutes
 	$(PY) bench/sweep.py
