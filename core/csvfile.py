@@ -45,7 +45,7 @@ UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{12}-")
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
-def _env_number(name: str, default: float) -> float:
+def env_number(name: str, default: float) -> float:
     """A positive number from the environment variable `name`; `default` when unset or not one."""
     try:
         value = float(os.environ.get(name, default))
@@ -56,17 +56,17 @@ def _env_number(name: str, default: float) -> float:
 
 def max_bytes() -> int:
     """The largest CSV accepted: $RNNLAB_MAX_CSV_MB megabytes (default 50)."""
-    return int(_env_number("RNNLAB_MAX_CSV_MB", DEFAULT_MAX_MB) * 1024 * 1024)
+    return int(env_number("RNNLAB_MAX_CSV_MB", DEFAULT_MAX_MB) * 1024 * 1024)
 
 
 def max_columns() -> int:
     """The most columns a CSV may have: $RNNLAB_MAX_COLUMNS (default 500)."""
-    return int(_env_number("RNNLAB_MAX_COLUMNS", DEFAULT_MAX_COLUMNS))
+    return int(env_number("RNNLAB_MAX_COLUMNS", DEFAULT_MAX_COLUMNS))
 
 
 def max_cells() -> int:
     """The most values (rows x columns) a CSV may hold: $RNNLAB_MAX_CELLS (default 10,000,000)."""
-    return int(_env_number("RNNLAB_MAX_CELLS", DEFAULT_MAX_CELLS))
+    return int(env_number("RNNLAB_MAX_CELLS", DEFAULT_MAX_CELLS))
 
 
 def check_size(size: int, name: str) -> None:

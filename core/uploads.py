@@ -26,8 +26,6 @@ import re
 import time
 from pathlib import Path
 
-import numpy as np
-
 from . import csvfile
 from .errors import DataError
 
@@ -46,33 +44,24 @@ class QuotaFull(DataError):
         self.mine = mine
 
 
-def _env_number(name: str, default: float) -> float:
-    """A positive number from the environment variable `name`; `default` when unset or not one."""
-    try:
-        value = float(os.environ.get(name, default))
-    except ValueError:
-        return default
-    return value if value > 0 and np.isfinite(value) else default
-
-
 def quota_bytes() -> int:
     """What one workspace's uploads may take together: $RNNLAB_UPLOAD_QUOTA_MB (default 200)."""
-    return int(_env_number("RNNLAB_UPLOAD_QUOTA_MB", DEFAULT_QUOTA_MB) * 2 ** 20)
+    return int(csvfile.env_number("RNNLAB_UPLOAD_QUOTA_MB", DEFAULT_QUOTA_MB) * 2 ** 20)
 
 
 def total_bytes() -> int:
     """What all uploads may take together: $RNNLAB_UPLOAD_TOTAL_MB (default 2000)."""
-    return int(_env_number("RNNLAB_UPLOAD_TOTAL_MB", DEFAULT_TOTAL_MB) * 2 ** 20)
+    return int(csvfile.env_number("RNNLAB_UPLOAD_TOTAL_MB", DEFAULT_TOTAL_MB) * 2 ** 20)
 
 
 def max_age_days() -> float:
     """Days an upload is kept after it was (last) uploaded: $RNNLAB_UPLOAD_DAYS (default 30)."""
-    return _env_number("RNNLAB_UPLOAD_DAYS", DEFAULT_DAYS)
+    return csvfile.env_number("RNNLAB_UPLOAD_DAYS", DEFAULT_DAYS)
 
 
 def session_bytes() -> int:
     """What one browser session's uploaded files may take in memory: $RNNLAB_UPLOAD_SESSION_MB (default 100)."""
-    return int(_env_number("RNNLAB_UPLOAD_SESSION_MB", DEFAULT_SESSION_MB) * 2 ** 20)
+    return int(csvfile.env_number("RNNLAB_UPLOAD_SESSION_MB", DEFAULT_SESSION_MB) * 2 ** 20)
 
 
 def digest(raw: bytes) -> str:
