@@ -78,10 +78,10 @@ def test_presentation_mode_hides_the_sidebar_and_walks_the_presets():
     assert at.session_state["presenting"] is True and at.selectbox(key="preset_pick_present").value
     assert any("stSidebar" in h.value for h in at.markdown)  # the presentation style is applied
     names = list(presets.PRESETS)
-    button(at, "Next preset").click().run()
-    button(at, "Next preset").click().run()
+    button(at, "Next").click().run()
+    button(at, "Next").click().run()
     assert at.selectbox(key="preset_pick_present").value == names[2]
-    button(at, "Previous").click().run()
+    button(at, "Back").click().run()
     assert at.title[0].value == presets.get(names[1]).title  # the preset's title is the slide's heading
     button(at, "Exit").click().run()
     assert not at.session_state["presenting"] and not any("stSidebar" in h.value for h in at.markdown)
