@@ -98,8 +98,9 @@ def live_view(run, key: str = "", was_running: bool = False, quick: bool = False
     snap = run.snapshot()
     spec = run.spec
     (compact_progress if compact else views.progress)(snap)
-    charts_here = st.container()  # in compact mode the charts come before the options that change them
-    opts = st.columns(2)
+    # The charts come first, the options that change them right under them, then the metrics: at 1280x720
+    # the charts start about 50 px higher (in presentation mode the whole chart fits the first screen).
+    charts_here, opts, rest = st.container(), st.container().columns(2), st.container()
     log_y = opts[0].toggle("Log-scale loss", key=f"log_loss{key}",
                            help="Show the loss on a log axis: late epochs stay readable.")
     paused = opts[1].toggle("Pause live updates", key=f"pause-{run.run_id}{key}", disabled=not snap.running,
@@ -108,11 +109,11 @@ def live_view(run, key: str = "", was_running: bool = False, quick: bool = False
         snap = st.session_state.setdefault(f"paused-{run.run_id}", snap)
     else:
         st.session_state.pop(f"paused-{run.run_id}", None)
-    with charts_here if compact else st.container():
-        if snap.status in (FAILED, "interrupted"):
+    if snap.status in (FAILED, "interrupted"):
+        with charts_here:
             failure_view(run, snap, log_y, key)
-        else:
-            _training_view(run, snap, spec, log_y, key, compact)
+    else:
+        _training_view(run, snap, spec, log_y, key, compact, charts_here, rest)
     now = run.snapshot()
     if was_running and (not now.running or (quick and now.epoch >= 1 and not run.stopping)):
         st.rerun()
@@ -151,12 +152,13 @@ def failure_view(run, snap, log_y: bool, key: str = "") -> None:
                "to run again.")
 
 
-def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str, big: bool = False) -> None:
-    """Loss (and accuracy), predictions and metrics of a run that is training or has ended well
-    (big: presentation mode, chart text at the page's size)."""
+def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str, big: bool = False, where=st,
+                   rest=st) -> None:
+    """Loss (and accuracy) and predictions (in `where`), and metrics (in `rest`) of a run that is
+    training or has ended well (big: presentation mode, chart text at the page's size)."""
     target, horizon = spec.data.target, spec.window.horizon
     classify = spec.model.task == "classification"
-    loss_col, pred_col = st.columns([2, 3])
+    loss_col, pred_col = where.columns([2, 3])
     _loss_chart(run, snap, log_y, key, loss_col, big)
     pred_key = ("pred", run.run_id, snap.predictions_epoch, snap.status, len(run.frame(snap)), big)
     if classify:
@@ -181,10 +183,11 @@ def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str, big: 
         recon = views.figure_once(("recon", run.run_id, snap.predictions_epoch, snap.status),
                                   lambda: charts.window_error_figure(dates_as_steps(run.frame(snap), spec), target))
         pred_col.plotly_chart(recon, width="stretch", key=f"recon{key}")
-    if classify:
-        class_table(snap, spec.model.cell)
-    else:
-        views.metrics_table(snap, target, horizon, spec.train.learning_rate, cell=spec.model.cell)
+    with rest:
+        if classify:
+            class_table(snap, spec.model.cell)
+        else:
+            views.metrics_table(snap, target, horizon, spec.train.learning_rate, cell=spec.model.cell)
 
 
 def dates_as_steps(frame: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
