@@ -35,7 +35,11 @@ from typing import Any
 SOURCES = ("builtin", "synthetic", "ticker", "csv")
 TRANSFORMS = ("raw", "log", "pct", "diff")
 MISSING = ("drop", "ffill", "interpolate")
-SCALERS = ("minmax", "standard", "none")
+SCALERS = ("minmax", "standard", "none", "standard-lookahead")
+# "standard-lookahead" is a deliberate leak, kept to teach it (the stock-multifeature preset's toggle): the
+# validation and test periods are each standardised with their own mean and std, so the model is told the
+# level of the future it predicts. Its scores are not honest; the pages say so wherever it is used.
+LOOKAHEAD = "standard-lookahead"
 INTERVALS = ("1d", "1wk", "1mo")
 PERIODS = ("1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max")
 TICKER_PATTERN = re.compile(r"[A-Za-z0-9^][A-Za-z0-9.\-=^]{0,19}")  # fullmatch: "AAPL\n" is no symbol
@@ -110,7 +114,9 @@ class DataSpec(_Section):
             are turned back into original units.
         missing: what to do with missing values in the used columns: "drop" the rows, "ffill"
             (carry the last value forward) or "interpolate" (linear in time).
-        scaler: "minmax", "standard" or "none", fitted on the training rows only.
+        scaler: "minmax", "standard" or "none", fitted on the training rows only; or
+            "standard-lookahead", a look-ahead leak kept to show one: the validation and test
+            periods are each standardised with their own mean and std (see SCALERS).
         interval: the ticker's bar size: "1d", "1wk" or "1mo".
         period: the ticker's history when no start date is given: 1mo ... 10y, ytd or max
             (None means max).

@@ -36,7 +36,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import layers
 from .data import DataError, check_columns
-from .spec import DataSpec, ExperimentSpec
+from .spec import LOOKAHEAD, DataSpec, ExperimentSpec
 
 SPLITS = ("train", "val", "test")
 MAX_CLASSES = 100
@@ -118,6 +118,11 @@ class Windowed:
     classes: list[str] | None = None  # classification: the class names, by label index
     vocab: int = 0  # embedding: how many distinct tokens the input column may hold
     naive_name: str = "persistence"  # what the `naive` baseline is (see make)
+    split_y_scalers: dict | None = None  # data.scaler "standard-lookahead" (a leak): val/test targets' own scalers
+
+    def _y_scaler(self, split: str | None = "test"):
+        """The target scaler for `split`: the training one, except under the look-ahead leak."""
+        return (self.split_y_scalers or {}).get(split, self.y_scaler)
 
     @property
     def task(self) -> str:
@@ -139,7 +144,7 @@ class Windowed:
         if self.classes:  # probabilities (samples[, steps], classes) -> the last step's class
             return self.probabilities(y_scaled, split).argmax(axis=1).astype(np.float64)
         y = np.asarray(y_scaled, dtype=np.float64).reshape(len(self.naive[split]), -1)[:, -1]
-        flat = self.y_scaler.inverse_transform(y.reshape(-1, 1))[:, 0]
+        flat = self._y_scaler(split).inverse_transform(y.reshape(-1, 1))[:, 0]
         return untransform(flat, self.naive[split], self.transform)
 
     def probabilities(self, output: np.ndarray, split: str) -> np.ndarray:
@@ -152,13 +157,14 @@ class Windowed:
 
     def inverse_steps(self, y_scaled: np.ndarray, split: str) -> np.ndarray:
         """direct/seq2seq predictions (samples, horizon[, 1]) -> (samples, horizon) in original units."""
-        return self.to_levels(y_scaled, self.naive[split])
+        return self.to_levels(y_scaled, self.naive[split], split)
 
-    def to_levels(self, y_scaled: np.ndarray, anchor: np.ndarray) -> np.ndarray:
-        """Scaled targets (samples, steps[, 1]) -> original units, given each window's last level (samples,)."""
+    def to_levels(self, y_scaled: np.ndarray, anchor: np.ndarray, split: str = "test") -> np.ndarray:
+        """Scaled targets (samples, steps[, 1]) -> original units, given each window's last level (samples,);
+        `split` matters only under the look-ahead leak (past the data's end: the test period's scaler)."""
         anchor = np.asarray(anchor, dtype=np.float64)
         y = np.asarray(y_scaled, dtype=np.float64).reshape(len(anchor), -1)
-        flat = self.y_scaler.inverse_transform(y.reshape(-1, 1)).reshape(y.shape)
+        flat = self._y_scaler(split).inverse_transform(y.reshape(-1, 1)).reshape(y.shape)
         return untransform(flat, anchor[:, None], self.transform)
 
     def scaled_inputs(self, levels: np.ndarray, previous: np.ndarray) -> np.ndarray:
@@ -332,7 +338,8 @@ def scaler(kind: str):
     1.9 s on first import), and the web server's first page (its Train button) must not wait for it."""
     from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
 
-    return {"minmax": MinMaxScaler, "standard": StandardScaler}.get(kind, lambda: FunctionTransformer())()
+    return {"minmax": MinMaxScaler, "standard": StandardScaler, LOOKAHEAD: StandardScaler}.get(
+        kind, lambda: FunctionTransformer())()
 
 
 class _Rows(NamedTuple):
@@ -364,6 +371,7 @@ class _Scaled(NamedTuple):
     y_scaled: np.ndarray  # (samples, 1) or (samples, steps, 1) float32
     train_rows: int  # leading rows the input scaler was fitted on
     vocab: int  # embedding: distinct tokens the input column may hold; else 0
+    split_y_scalers: dict | None = None  # the look-ahead leak only: val/test targets' own scalers
 
 
 class _Splits(NamedTuple):
@@ -401,6 +409,8 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
     starts, counts = _choose_starts(rows, frame.attrs.get("image_height"), spec)
     targets = _targets(rows, starts, frame.attrs.get("class_names"), spec)
     scaled = _scale(rows, targets, counts[0], spec)
+    if spec.data.scaler == LOOKAHEAD:
+        scaled = _leak_later_periods(rows, targets, scaled, counts)
     layers.check_parameters(spec, (spec.window.length, len(spec.data.features)), len(targets.classes or ()),
                             scaled.vocab)
     splits = _cut(rows, targets, scaled, starts, counts, spec)
@@ -412,6 +422,7 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
         index=pd.DatetimeIndex(rows.used.index), transform=d.transform, dropped_rows=rows.dropped,
         mode=spec.model.mode, horizon=spec.window.horizon, levels=targets.levels,
         x_scaled=scaled.x_scaled, classes=targets.classes, vocab=scaled.vocab, naive_name=splits.naive_name,
+        split_y_scalers=scaled.split_y_scalers,
     )
 
 
@@ -587,6 +598,24 @@ def _scale(rows: _Rows, targets: _Targets, n_train: int, spec: ExperimentSpec) -
         raise DataError(f"{d.scaler} scaling produced infinite values (numbers too large for it). Use another "
                         "scaler, or rescale the column")
     return _Scaled(x_scaler, y_scaler, x_scaled, y_scaled, train_rows, vocab)
+
+
+def _leak_later_periods(rows: _Rows, targets: _Targets, scaled: _Scaled, counts: tuple[int, int, int]) -> _Scaled:
+    """The "standard-lookahead" leak: re-standardise the validation and the test period, inputs and
+    targets, each with its own mean and std, as some tutorials do (they scale the test frame with a
+    scaler fitted on it). The model then reads, and is turned back into prices with, the level of
+    the period it predicts: the curve hugs the truth for a reason no forecast could have."""
+    n_train, n_val, _ = counts
+    x_scaled, y_scaled = scaled.x_scaled.copy(), scaled.y_scaled.copy()
+    val_end = int(targets.target_rows[n_train + n_val - 1]) + 1
+    y_scalers = {}
+    for split, (rows_a, rows_b), (a, b) in (("val", (scaled.train_rows, val_end), (n_train, n_train + n_val)),
+                                            ("test", (val_end, len(rows.x_raw)), (n_train + n_val, len(y_scaled)))):
+        x_scaled[rows_a:rows_b] = scaler("standard").fit_transform(rows.x_raw[rows_a:rows_b])
+        y_scalers[split] = scaler("standard").fit(targets.y_raw[a:b].reshape(-1, 1))
+        y_scaled[a:b] = y_scalers[split].transform(targets.y_raw[a:b].reshape(-1, 1)).reshape(y_scaled[a:b].shape)
+    return scaled._replace(x_scaled=x_scaled.astype(np.float32), y_scaled=y_scaled.astype(np.float32),
+                           split_y_scalers=y_scalers)
 
 
 def _cut(rows: _Rows, targets: _Targets, scaled: _Scaled, starts: np.ndarray,

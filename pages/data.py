@@ -24,7 +24,11 @@ TRANSFORM_HELP = ("raw: the values as they are. log: log of the values (needs va
                   "from the window's last step; charts and metrics are turned back into original units.")
 SCALER_HELP = ("Rescales every column to a small range, fitted on the training rows only, so nothing from the "
                "validation or test period leaks into training. minmax: 0 to 1 over the training rows; standard: "
-               "mean 0, standard deviation 1; none: as is (slow, unstable training on large values).")
+               "mean 0, standard deviation 1; none: as is (slow, unstable training on large values). "
+               "standard, look-ahead LEAK: the validation and test periods each standardised with their own "
+               "mean and std, as some tutorials do: it tells the model the level it should predict, so its "
+               "scores are not honest (kept to show why).")
+SCALER_NAMES = {spec_module.LOOKAHEAD: "standard, look-ahead leak"}
 
 
 def follow_target() -> None:
@@ -68,7 +72,7 @@ if frame is not None:
         transform = fields.bind(st.radio, "data", "transform", "Transform", options=spec_module.TRANSFORMS,
                                 horizontal=True, help=TRANSFORM_HELP)
         scaler = fields.bind(st.radio, "data", "scaler", "Scaling", options=spec_module.SCALERS, horizontal=True,
-                             help=SCALER_HELP)
+                             format_func=lambda k: SCALER_NAMES.get(k, k), help=SCALER_HELP)
     with right:
         length = fields.bind(st.number_input, "window", "length", "Window length (time steps)", min_value=1, step=5,
                              help="How many past steps the network reads to make one prediction.")

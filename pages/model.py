@@ -18,7 +18,7 @@ task = fields.bind(st.segmented_control, "model", "task", "Task", from_widget=Fa
                    help="regression predicts numbers. classification predicts a class label: the target column must hold "
                         "whole-number labels (0/1, a letter's index, a digit); softmax output, cross-entropy, accuracy.")
 task = task or st.session_state.get("w.model.task") or spec.model.task  # clicking the active segment clears it
-top = st.columns([3, 1, 1])
+top = st.columns([2, 1, 1])
 mode = fields.bind(top[0].radio, "model", "mode", "Mode", options=MODES, format_func=MODE_NAMES.get, horizontal=True,
                    on_change=mode_changed, help="How windows map to predictions.")
 several = st.session_state.get("w.model.mode", spec.model.mode) in ("direct", "seq2seq")
@@ -40,7 +40,7 @@ elif note == "one":
             "(the next step). Change it above.")
 elif note == "own":
     st.info("The autoencoder rebuilds its own window, so the horizon is now 0.")
-explain, picture = st.columns([1, 1])
+explain = picture = st.container()  # the diagram under its sentence: side by side, 800 px clipped it
 steps_text = f"**{int(horizon)}** step{'s' if horizon != 1 else ''}"
 explain.markdown(modes.MODE_TEXT[mode].replace("`horizon` steps", steps_text).replace("`horizon`", f"**{int(horizon)}**")
                  .replace("(horizon)", f"({int(horizon)})"))
@@ -48,9 +48,12 @@ if mode == "stateful":
     explain.caption("Bidirectional is off: a stateful layer carries its state forward in time only.")
 picture.code(modes.MODE_DIAGRAM[mode], language=None)
 
+# Architecture, then Training, each across the page in two columns: side by side (four columns in all),
+# a window of 800 px with the sidebar open left each control about 80 px, truncating the toggles' labels
+# ("Restore ...") and wrapping the others onto 3-4 lines.
+st.subheader("Architecture")
 left, right = st.columns(2)
 with left:
-    st.subheader("Architecture")
     cell = fields.bind(st.radio, "model", "cell", "Recurrent cell", options=list(CELLS), horizontal=True,
                        help="SimpleRNN: one tanh layer. LSTM: input, forget and output gates with a cell state. "
                             "GRU: update and reset gates, fewer parameters than an LSTM.")
@@ -59,52 +62,51 @@ with left:
                              help="One number per stacked layer, 1 to 4 layers of 1 to 1024 units, e.g. 64 or 64, 32. "
                                   "return_sequences is set for you: every layer but the last returns its whole "
                                   "sequence to the next (many-to-many keeps it to the end).")
-    dropout = fields.bind(st.slider, "model", "dropout", "Dropout after each recurrent layer", min_value=0.0,
-                          max_value=0.95, step=0.05, help="Randomly zeroes this share of activations while training.")
-    recurrent_dropout = fields.bind(st.slider, "model", "recurrent_dropout", "Recurrent dropout", min_value=0.0,
-                                    max_value=0.95, step=0.05,
-                                    help="Dropout on the state passed from step to step. Above 0 it rules out the "
-                                         "fast cuDNN kernel on a GPU (see the layer table).")
     bidirectional = fields.bind(st.toggle, "model", "bidirectional", "Bidirectional", from_widget=False,
                                 disabled=mode == "stateful",
                                 help="Read each window forwards and backwards and join both states. Not with "
                                      "stateful layers, which carry state forward in time.")
     head_units = fields.bind(st.number_input, "model", "head_units", "Dense head units (0 = none)", min_value=0,
                              max_value=1024, help="A hidden Dense(units, relu) layer before the output layer.")
-    cols = st.columns(2)
-    input_dense = fields.bind(cols[0].number_input, "model", "input_dense", "Input projection units (0 = none)",
+with right:
+    dropout = fields.bind(st.slider, "model", "dropout", "Dropout after each recurrent layer", min_value=0.0,
+                          max_value=0.95, step=0.05, help="Randomly zeroes this share of activations while training.")
+    recurrent_dropout = fields.bind(st.slider, "model", "recurrent_dropout", "Recurrent dropout", min_value=0.0,
+                                    max_value=0.95, step=0.05,
+                                    help="Dropout on the state passed from step to step. Above 0 it rules out the "
+                                         "fast cuDNN kernel on a GPU (see the layer table).")
+    input_dense = fields.bind(st.number_input, "model", "input_dense", "Input projection units (0 = none)",
                               min_value=0, max_value=1024,
                               help="A Dense layer applied to every time step before the first recurrent layer, as in "
                                    "the classic TensorFlow tutorials (the 'input hidden layer').")
-    embedding_dim = fields.bind(cols[1].number_input, "model", "embedding_dim", "Embedding size (0 = none)",
+    embedding_dim = fields.bind(st.number_input, "model", "embedding_dim", "Embedding size (0 = none)",
                                 min_value=0, max_value=1024,
                                 help="Learn a vector of this size for each token: the one input column must hold "
                                      "whole numbers from 0 (e.g. a letter's index), with scaling set to none.")
-with right:
-    st.subheader("Training")
-    cols = st.columns(2)
-    epochs = fields.bind(cols[0].number_input, "train", "epochs", "Epochs", min_value=1)
-    batch = fields.bind(cols[1].select_slider, "train", "batch_size", "Batch size",
-                        options=sorted({8, 16, 32, 64, 128, 256, 512, spec.train.batch_size}),
-                        help="Windows per gradient step. Stateful: also the number of windows per fixed batch.")
-    optimizer = fields.bind(cols[0].selectbox, "train", "optimizer", "Optimizer", options=list(OPTIMIZERS))
-    momentum = fields.bind(cols[1].number_input, "train", "momentum", "Momentum (SGD)", min_value=0.0,
-                           max_value=0.99, step=0.1, disabled=optimizer != "sgd", help="Only SGD uses it.")
-    lr = fields.bind(cols[0].number_input, "train", "learning_rate", "Learning rate", min_value=1e-6, max_value=10.0,
-                     format="%.5f", step=0.0005, help="Step size of the optimizer. Too high and the loss can become NaN.")
-    losses = ["crossentropy"] if task == "classification" else [x for x in LOSSES if x != "crossentropy"]
-    if st.session_state.get("w.train.loss") not in losses:
-        st.session_state["w.train.loss"] = losses[0]
-    loss = fields.bind(cols[1].selectbox, "train", "loss", "Loss", options=losses,
-                       help="mse punishes big misses most; mae treats all misses alike; huber is mse near zero "
-                            "and mae far out, so outliers pull less. Classification uses cross-entropy.")
-    clipnorm = fields.bind(cols[0].number_input, "train", "clipnorm", "Gradient clipping (0 = off)",
-                           from_widget=lambda v: float(v) or None, min_value=0.0,
-                          step=0.5, to_widget=lambda v: float(v or 0.0),
-                          help="Rescale any gradient longer than this norm: a guard against exploding gradients.")
-    seed = fields.bind(cols[1].number_input, "train", "seed", "Seed", min_value=0, step=1,
-                       help="The same spec and seed give the same loss history on a CPU.")
-    callbacks = model_controls.callback_controls(fields)  # early stopping and reduce-LR: one field from several widgets
+st.subheader("Training")
+cols = st.columns(2)
+epochs = fields.bind(cols[0].number_input, "train", "epochs", "Epochs", min_value=1)
+batch = fields.bind(cols[1].select_slider, "train", "batch_size", "Batch size",
+                    options=sorted({8, 16, 32, 64, 128, 256, 512, spec.train.batch_size}),
+                    help="Windows per gradient step. Stateful: also the number of windows per fixed batch.")
+optimizer = fields.bind(cols[0].selectbox, "train", "optimizer", "Optimizer", options=list(OPTIMIZERS))
+momentum = fields.bind(cols[1].number_input, "train", "momentum", "Momentum (SGD)", min_value=0.0,
+                       max_value=0.99, step=0.1, disabled=optimizer != "sgd", help="Only SGD uses it.")
+lr = fields.bind(cols[0].number_input, "train", "learning_rate", "Learning rate", min_value=1e-6, max_value=10.0,
+                 format="%.5f", step=0.0005, help="Step size of the optimizer. Too high and the loss can become NaN.")
+losses = ["crossentropy"] if task == "classification" else [x for x in LOSSES if x != "crossentropy"]
+if st.session_state.get("w.train.loss") not in losses:
+    st.session_state["w.train.loss"] = losses[0]
+loss = fields.bind(cols[1].selectbox, "train", "loss", "Loss", options=losses,
+                   help="mse punishes big misses most; mae treats all misses alike; huber is mse near zero "
+                        "and mae far out, so outliers pull less. Classification uses cross-entropy.")
+clipnorm = fields.bind(cols[0].number_input, "train", "clipnorm", "Gradient clipping (0 = off)",
+                       from_widget=lambda v: float(v) or None, min_value=0.0,
+                      step=0.5, to_widget=lambda v: float(v or 0.0),
+                      help="Rescale any gradient longer than this norm: a guard against exploding gradients.")
+seed = fields.bind(cols[1].number_input, "train", "seed", "Seed", min_value=0, step=1,
+                   help="The same spec and seed give the same loss history on a CPU.")
+callbacks = model_controls.callback_controls(fields)  # early stopping and reduce-LR: one field from several widgets
 
 units = model_controls.units_from_text(units_text, spec.model.units)
 spec = fields.commit(

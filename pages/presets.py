@@ -18,10 +18,6 @@ if presenting:
     present.style()
     st.query_params["present"] = "1"  # a refresh stays in presentation mode, however it was entered
 
-
-def tip(text: str) -> str | None:
-    """Help for a button, except in front of an audience: a tooltip would pop up over the slide after a click."""
-    return None if presenting else text
 asked = st.query_params.get("preset")
 if asked in presets.PRESETS and CURRENT not in st.session_state:
     st.session_state[CURRENT] = asked
@@ -38,12 +34,16 @@ def step(by: int) -> None:
     st.session_state[CURRENT] = NAMES[(NAMES.index(st.session_state[CURRENT]) + by) % len(NAMES)]
 
 
-if presenting:
-    picked = st.selectbox("Preset", NAMES, key=PICK, label_visibility="collapsed", on_change=picked_by_hand,
-                          format_func=lambda n: f"{NAMES.index(n) + 1}/{len(NAMES)} · {presets.PRESETS[n].title}")
-    top = st.container(horizontal=True)  # buttons as wide as their labels: columns cut them to "P.." at 800 px
-    top.button("Previous", icon=":material/arrow_back:", on_click=step, args=(-1,))
-    top.button("Next preset", icon=":material/arrow_forward:", type="primary", on_click=step, args=(1,))
+if presenting:  # one row: the presenter drives the show from here (see ui/present.py)
+    top = st.container(horizontal=True, vertical_alignment="center")  # buttons as wide as their labels
+    picked = top.selectbox("Preset", NAMES, key=PICK, label_visibility="collapsed", on_change=picked_by_hand,
+                           width=380, format_func=lambda n: f"{NAMES.index(n) + 1}/{len(NAMES)} · {presets.PRESETS[n].title}")
+    # Short labels: the whole row fits 1280 px at the page's 25 px type (with "Next preset" and "Train this
+    # preset", Exit wrapped onto a second line and pushed the charts down).
+    top.button("Back", icon=":material/arrow_back:", on_click=step, args=(-1,))
+    top.button("Next", icon=":material/arrow_forward:", on_click=step, args=(1,))
+    train_clicked = top.button("Train", type="primary", icon=":material/play_arrow:")
+    stop_slot = top.container(width="content")  # filled once a Train click has started the run
     if top.button("Exit", icon=":material/close_fullscreen:"):
         present.leave()
         st.switch_page("pages/presets.py")
@@ -62,7 +62,7 @@ preset = presets.get(picked)
 spec, note = preset.experiment(), ""
 if presenting:
     st.title(preset.title)
-about = st.container()  # filled below: folded away in presentation mode once a run is on show
+about = None if presenting else st.container()  # what the preset shows: filled below (see there)
 
 current = spec_state.get_spec()
 if picked == "sine-to-cosine" and st.toggle(
@@ -73,6 +73,15 @@ if picked == "sine-to-cosine" and st.toggle(
     st.caption("Watch for a loss that stays flat and a prediction that is a flat line: inputs in the thousands push "
                "the projection and the LSTM's tanh into saturation, where gradients vanish. The run with the toggle "
                "off stays on the Runs page for comparison.")
+if picked == "stock-multifeature" and st.toggle(
+        "Tutorial's look-ahead (a leak)", key="lookahead",
+        help="Train on raw prices the way the tutorial does: the test period standardised with its own mean and "
+             "std. Off: percent changes, scaled on the training rows only (honest)."):
+    spec = presets.lookahead(spec)
+    st.warning("**Look-ahead leak:** the validation and test periods are each scaled with their own mean and "
+               "std, so the network is told the price level it should predict. The curve looks close; check the "
+               "RMSE against persistence, and compare with the honest run (toggle off) on the Runs page.",
+               icon=":material/visibility:")
 if picked in CSV_PRESETS and current.data.source == "csv" and st.toggle(
         f"Run on my CSV ({escape(describe.source_title(current))})", key="preset_on_csv",
         help="Use the CSV loaded on the Data page; its columns are matched by name, ignoring case (open = Open)."):
@@ -82,12 +91,17 @@ if picked in CSV_PRESETS and current.data.source == "csv" and st.toggle(
     except (SpecError, ValueError) as exc:
         st.warning(f"{escape(sentence(str(exc)))} The built-in data is used instead.", icon=":material/table_chart:")
 
-buttons = st.container(horizontal=True)
-train_clicked = buttons.button("Train this preset", type="primary", icon=":material/play_arrow:",
-                                  help=tip("Load the preset's settings and train them now, live, on this page."))
-load_clicked = buttons.button("Load into the editor", icon=":material/edit:",
-                                 help=tip("Copy the settings to the Data and Model pages to change them before "
-                                          "training."))
+if presenting:
+    about = st.container()  # under the slide's title and options; folded under the charts once a run is on show
+    load_clicked = False  # the editor's pages are hidden in front of an audience
+else:
+    buttons = st.container(horizontal=True)
+    train_clicked = buttons.button("Train this preset", type="primary", icon=":material/play_arrow:",
+                                   help="Load the preset's settings and train them now, live, on this page.")
+    stop_slot = buttons.container(width="content")
+    load_clicked = buttons.button("Load into the editor", icon=":material/edit:",
+                                  help="Copy the settings to the Data and Model pages to change them before "
+                                       "training.")
 error = None
 data_note = None
 if load_clicked and current.data.source == "csv" and spec.data.source != "csv":
@@ -113,29 +127,33 @@ if train_clicked or load_clicked:
     else:
         st.success("Loaded. " + (data_note[1] + " " if data_note else "") + "Change it on the Data and Model "
                    "pages, then train it on the Train page.", icon=":material/check:")
+train_views.stop_button(stop_slot, key="preset_stop")  # after a Train click, so it can stop the run just started
 if error:
     st.warning(escape(error), icon=":material/block:")
 
-with st.expander("Shapes: (samples, time steps, features), layer by layer", expanded=not presenting):
-    try:
-        train_views.shape_explainer(spec)
-    except ValueError as exc:
-        st.warning(escape(sentence(str(exc))))
-
 run = session_runs.current()
 showing = run is not None and run.spec == spec
-with about.expander("What this preset shows", expanded=False) if presenting and showing else about:
-    st.markdown(preset.shows)
-    st.caption(f"Reproduces {preset.origin}. Reports {', '.join(preset.report)}. "
-               f"Command line: `python -m core train --preset {preset.name}`")
 if showing:
     running = run.snapshot().running
-    train_views.show_live(run, running, "-preset")
+    train_views.show_live(run, running, "-preset", compact=presenting)
     if not running:
         train_views.extras(run)
         views.forecast_section(run, run.snapshot())
     st.page_link("pages/inspect.py", label="Look inside the cells: the gates of this run", icon=":material/grid_on:")
 elif run is not None and run.snapshot().running:
-    st.info("Another run is training; open **Train** to watch or stop it.", icon=":material/hourglass_top:")
+    st.info("Another run is training: **Stop** it above, or wait until it ends, to train this preset.",
+            icon=":material/hourglass_top:")
 else:
-    st.info("Click **Train this preset** to watch it learn here.", icon=":material/play_arrow:")
+    st.info(f"Click **{'Train' if presenting else 'Train this preset'}** to watch it learn here.",
+            icon=":material/play_arrow:")
+
+with st.expander("What this preset shows", expanded=False) if presenting and showing else about:
+    st.markdown(preset.shows)
+    st.markdown(f"**What you should see:** {preset.expect}")
+    st.caption(f"Reproduces {preset.origin}. Reports {', '.join(preset.report)}. "
+               f"Command line: `python -m core train --preset {preset.name}`")
+with st.expander("Shapes: (samples, time steps, features), layer by layer", expanded=not presenting):
+    try:
+        train_views.shape_explainer(spec)
+    except ValueError as exc:
+        st.warning(escape(sentence(str(exc))))

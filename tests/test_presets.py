@@ -143,3 +143,16 @@ def test_cli_trains_a_classifier_preset_and_writes_accuracy(tmp_path, capsys):
     predictions = pd.read_csv(out / "predictions.csv")
     assert {"p_a", "p_e"} <= set(predictions.columns)
     assert "accuracy" in pd.read_csv(out / "history.csv").columns
+
+
+def test_the_lookahead_toggle_scales_the_test_period_by_its_own_mean_and_std_and_the_default_does_not():
+    """stock-multifeature's toggle reproduces the tutorial's leak; its default trains on percent changes."""
+    honest = presets.get("stock-multifeature").experiment()
+    leak = presets.lookahead(honest)
+    w = windows.make(data.load(leak.data), leak)
+    test = w.y["test"][:, -1, 0]
+    assert abs(test.mean()) < 0.2 and 0.8 < test.std() < 1.2  # the test period's own statistics
+    np.testing.assert_allclose(w.inverse_y(w.y["test"], "test"), w.truth["test"], rtol=1e-5)
+    raw = windows.make(data.load(honest.data), honest.replace(data={"transform": "raw"}))
+    assert raw.y["test"][:, -1, 0].mean() > 3  # honest scaling of raw prices: far above anything trained on
+    assert honest.data.transform == "pct"  # what the preset trains by default: changes, which stay in range

@@ -253,6 +253,11 @@ def shape_panel(spec: ExperimentSpec, found) -> None:
     fig = charts.window_figure(np.array(prepared.X[split][j]), dates, prepared.features,
                                float(np.ravel(prepared.y[split][j])[-1]), prepared.dates[split][j], prepared.target,
                                scale)
+    # The two subplot titles are centred over their parts; over the narrow target part the y title spread
+    # left into the X title at 800 px ("...featurey: Close on..."). Anchor them at the figure's two ends.
+    x_title, y_title = fig.layout.annotations[:2]
+    x_title.update(x=0, xanchor="left")
+    y_title.update(x=1, xanchor="right")
     st.plotly_chart(fig, width="stretch", key="window_chart")
     hourly = any(d.hour or d.minute for d in dates)
     fmt = "%Y-%m-%d %H:%M" if hourly else "%Y-%m-%d"

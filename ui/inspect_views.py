@@ -159,9 +159,10 @@ def gates_view(p: probes.Probe) -> None:
     i = _window_picker(p, left)
     if st.session_state.get("inspect_layer") not in layers:
         st.session_state["inspect_layer"] = next(iter(layers))
-    name = mid.selectbox("Layer", list(layers), key="inspect_layer",
-                         format_func=lambda n: f"{n} ({'Bidirectional ' if layers[n].bidirectional else ''}"
-                                               f"{layers[n].cell}, {layers[n].units} units)")
+    name = mid.selectbox("Layer", list(layers), key="inspect_layer",  # the name alone: 800 px cut "lstm_1 (LSTM"
+                         format_func=lambda n: n + (" (Bi)" if layers[n].bidirectional else ""),
+                         help="; ".join(f"{n}: {'Bidirectional ' if v.bidirectional else ''}{v.cell}, {v.units} units"
+                                        for n, v in layers.items()))
     sort = mid.selectbox("Order units", list(SORTS), format_func=SORTS.get, key="inspect_sort",
                          help="Sorting puts units that behave alike next to each other, so patterns stand out. "
                               "The same order is used in every heatmap, so a row is one unit throughout.")
@@ -226,7 +227,7 @@ def traces_npz(traces: dict[str, dict[str, np.ndarray]]) -> bytes:
 def _exports(p: probes.Probe, traces: dict, i: int, epoch: int) -> None:
     times = {name: _times(p, i, name.endswith("decoder"))[0] for name in traces}
     stem = f"{p.run_id}-gates-window{i + 1}-epoch{epoch}"
-    a, b, _ = st.columns([1, 1, 4])
+    a = b = st.container(horizontal=True)  # as wide as their labels: columns cut them to "g..." at 800 px
     # built when clicked, not on every 2-second refresh while training runs
     a.download_button("gates.npz", lambda: traces_npz(traces), file_name=f"{stem}.npz", mime="application/octet-stream",
                       icon=":material/download:", key="dl-gates-npz",

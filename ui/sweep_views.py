@@ -30,15 +30,16 @@ def _sweeps() -> dict:
 def _space(spec, disabled: bool = False) -> tuple[dict, list[str]]:
     """The space the widgets describe, and the problems with it (empty when it can run)."""
     space, problems = {}, []
+    # The two lists across the page: in half a column at 800 px the chosen items hid behind a fade.
+    cells = st.multiselect("Cells", list(CELLS), default=list(CELLS), key="sweep_cells", disabled=disabled,
+                           help="Which recurrent cells the search may pick.")
+    units = st.multiselect("Units per layer", UNITS, default=["16", "32", "64", "32, 32"], key="sweep_units", disabled=disabled,
+                           help="Each choice is one architecture: '32, 32' is two stacked layers of 32.")
     a, b = st.columns(2)
     with a:
-        cells = st.multiselect("Cells", list(CELLS), default=list(CELLS), key="sweep_cells", disabled=disabled,
-                               help="Which recurrent cells the search may pick.")
-        units = st.multiselect("Units per layer", UNITS, default=["16", "32", "64", "32, 32"], key="sweep_units", disabled=disabled,
-                               help="Each choice is one architecture: '32, 32' is two stacked layers of 32.")
-    with b:
         lo, hi = st.slider("Window length", 5, 120, (10, 60), step=5, key="sweep_window", disabled=disabled,
                            help="The search picks a multiple of 5 in this range.")
+    with b:
         lr = st.select_slider("Learning rate", LEARNING_RATES, value=(1e-4, 1e-2), key="sweep_lr", disabled=disabled,
                               format_func=lambda v: f"{v:g}", help="Searched on a log scale between the two.")
     if not cells:

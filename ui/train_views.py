@@ -11,7 +11,7 @@ from core import charts, modes
 from core.describe import escape
 from core.spec import ExperimentSpec
 from core.snapshot import FAILED
-from ui import loads, views
+from ui import loads, present, views
 
 LIVE_POINTS = 600  # points per line while the chart redraws every few seconds; all 2000 once the run ends
 LETTERS_HELP = "Letters the model knows; it reads the last letters you type, up to its window length."
@@ -37,24 +37,71 @@ def poll_seconds(run, was_running: bool) -> float | None:
     return QUICK_POLL if run.snapshot().epoch == 0 or run.stopping else POLL
 
 
-def show_live(run, was_running: bool, key: str = "") -> None:
-    """The live view of `run` as a fragment that polls the run directory while it trains."""
+def show_live(run, was_running: bool, key: str = "", compact: bool = False) -> None:
+    """The live view of `run` as a fragment that polls the run directory while it trains.
+
+    compact: presentation mode: the status in one line and the charts right under it, in large
+    type, with the chart options below them, so the charts fit a 1280x720 first screen."""
     every = poll_seconds(run, was_running)
-    st.fragment(live_view, run_every=every)(run, key, was_running=was_running, quick=every == QUICK_POLL)
+    st.fragment(live_view, run_every=every)(run, key, was_running=was_running, quick=every == QUICK_POLL,
+                                            compact=compact)
 
 
-def live_view(run, key: str = "", was_running: bool = False, quick: bool = False) -> None:
+def stop_button(where=st, key: str = "stop") -> None:
+    """Stop, wherever Train is (Train, Presets, presentation mode): halts this session's run after the
+    current batch. Disabled while nothing trains or a Stop is already on its way; the page reruns in
+    full when the run ends (see live_view), which updates it."""
+    run = _session_run()
+    busy = run is not None and run.snapshot().running
+    where.button("Stop", icon=":material/stop:", key=key, on_click=_stop, disabled=not busy or run.stopping,
+                 help=None if present.on() else "Halt after the current batch. The history so far and the model are "
+                                                 "kept.")
+
+
+def _session_run():
+    from ui import session_runs
+
+    return session_runs.current()
+
+
+def _stop() -> None:
+    run = _session_run()
+    if run is not None and run.snapshot().running:
+        run.stop()
+        st.toast("Stopping: the current batch ends, then the run is saved.", icon=":material/stop:")
+    else:
+        st.toast("Nothing is training right now, so there is nothing to stop.", icon=":material/info:")
+
+
+def compact_progress(snap) -> None:
+    """The progress bar with the status in its one line of text (presentation mode); a queued or
+    failed run keeps the full status box, whose words say what to do."""
+    if snap.queued or snap.status in (FAILED, "interrupted"):
+        views.progress(snap)
+        return
+    if snap.running:
+        eta = f"ETA {views._duration(snap.eta)}" if snap.eta is not None else "ETA after epoch 2"
+        text = f"Epoch {snap.epoch} of {snap.epochs} · {eta}"
+    else:
+        text = f"Status: {snap.message}"  # e.g. "stopped at epoch 6 of 30", as the Train page says it
+    st.progress(snap.progress, text=text)
+
+
+def live_view(run, key: str = "", was_running: bool = False, quick: bool = False, compact: bool = False) -> None:
     """Progress, loss (and accuracy), predictions and metrics of `run`, from its latest snapshot;
     for a failed run only the failure, its advice and the loss up to it.
 
     was_running: the run was training when the page last ran in full; once it has ended, the
     whole page reruns (this view polls as a fragment) to show what a finished run offers.
     quick: the fragment polls at QUICK_POLL; once the first epoch is in (and no Stop is pending)
-    the page reruns once, so the fragment slows to POLL."""
+    the page reruns once, so the fragment slows to POLL.
+    compact: see show_live."""
     snap = run.snapshot()
     spec = run.spec
-    views.progress(snap)
-    opts = st.columns(2)
+    (compact_progress if compact else views.progress)(snap)
+    # The charts come first, the options that change them right under them, then the metrics: at 1280x720
+    # the charts start about 50 px higher (in presentation mode the whole chart fits the first screen).
+    charts_here, opts, rest = st.container(), st.container().columns(2), st.container()
     log_y = opts[0].toggle("Log-scale loss", key=f"log_loss{key}",
                            help="Show the loss on a log axis: late epochs stay readable.")
     paused = opts[1].toggle("Pause live updates", key=f"pause-{run.run_id}{key}", disabled=not snap.running,
@@ -64,21 +111,35 @@ def live_view(run, key: str = "", was_running: bool = False, quick: bool = False
     else:
         st.session_state.pop(f"paused-{run.run_id}", None)
     if snap.status in (FAILED, "interrupted"):
-        failure_view(run, snap, log_y, key)
+        with charts_here:
+            failure_view(run, snap, log_y, key)
     else:
-        _training_view(run, snap, spec, log_y, key)
+        _training_view(run, snap, spec, log_y, key, compact, charts_here, rest)
     now = run.snapshot()
     if was_running and (not now.running or (quick and now.epoch >= 1 and not run.stopping)):
         st.rerun()
 
 
-def _loss_chart(run, snap, log_y: bool, key: str, where=st) -> None:
+def _loss_chart(run, snap, log_y: bool, key: str, where=st, big: bool = False) -> None:
     spec = run.spec
     loss_name = {"mse": "MSE", "mae": "MAE", "huber": "Huber", "crossentropy": "cross-entropy"}[spec.train.loss]
-    loss_fig = views.figure_once(("loss", run.run_id, snap.epoch, log_y),
-                                 lambda: charts.loss_figure(snap.history, log_y, loss_name + (
-                                     "" if spec.model.task == "classification" else " (scaled units)")))
+    loss_fig = views.figure_once(("loss", run.run_id, snap.epoch, log_y, big),
+                                 lambda: _sized(_few_epoch_ticks(charts.loss_figure(snap.history, log_y, loss_name + (
+                                     "" if spec.model.task == "classification" else " (scaled units)"))), big))
     where.plotly_chart(loss_fig, width="stretch", key=f"loss_chart{key}")
+
+
+def _few_epoch_ticks(fig):
+    """At most about 6 upright epoch labels: 10 labels in a 190 px column (800 px window, sidebar open)
+    turned sideways and overlapped."""
+    shown = len(fig.data[0].x) if fig.data and fig.data[0].x is not None else 0
+    fig.update_xaxes(dtick=max(1, -(-shown // 6)), tickangle=0)
+    return fig
+
+
+def _sized(fig, big: bool):
+    """`fig`, in presentation mode with its text scaled to the page (present.scale_figure)."""
+    return present.scale_figure(fig) if big and fig is not None else fig
 
 
 def failure_view(run, snap, log_y: bool, key: str = "") -> None:
@@ -92,24 +153,27 @@ def failure_view(run, snap, log_y: bool, key: str = "") -> None:
                "to run again.")
 
 
-def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str) -> None:
-    """Loss (and accuracy), predictions and metrics of a run that is training or has ended well."""
+def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str, big: bool = False, where=st,
+                   rest=st) -> None:
+    """Loss (and accuracy) and predictions (in `where`), and metrics (in `rest`) of a run that is
+    training or has ended well (big: presentation mode, chart text at the page's size)."""
     target, horizon = spec.data.target, spec.window.horizon
     classify = spec.model.task == "classification"
-    loss_col, pred_col = st.columns([2, 3])
-    _loss_chart(run, snap, log_y, key, loss_col)
+    loss_col, pred_col = where.columns([2, 3])
+    _loss_chart(run, snap, log_y, key, loss_col, big)
+    pred_key = ("pred", run.run_id, snap.predictions_epoch, snap.status, len(run.frame(snap)), big)
     if classify:
-        acc = views.figure_once(("acc", run.run_id, snap.epoch), lambda: charts.accuracy_figure(snap.history))
+        acc = views.figure_once(("acc", run.run_id, snap.epoch, big),
+                                lambda: _sized(charts.accuracy_figure(snap.history), big))
         loss_col.plotly_chart(acc, width="stretch", key=f"acc_chart{key}")
-        pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status, len(run.frame(snap))),
-                                     lambda: charts.class_figure(run.frame(snap), classes_of(run, snap),
-                                                                 _wave(run, spec)) if classes_of(run, snap) else None)
+        pred_fig = views.figure_once(pred_key, lambda: _sized(
+            charts.class_figure(run.frame(snap), classes_of(run, snap), _wave(run, spec))
+            if classes_of(run, snap) else None, big))
     else:
-        pred_fig = views.figure_once(("pred", run.run_id, snap.predictions_epoch, snap.status, len(run.frame(snap))),
-                                     lambda: charts.prediction_figure(
-                                         dates_as_steps(run.frame(snap), spec), target, horizon=horizon,
-                                         naive_name=(snap.metrics or {}).get("naive_name", "persistence"),
-                                         points=LIVE_POINTS if snap.running else charts.MAX_POINTS))
+        pred_fig = views.figure_once(pred_key, lambda: _sized(charts.prediction_figure(
+            dates_as_steps(run.frame(snap), spec), target, horizon=horizon,
+            naive_name=(snap.metrics or {}).get("naive_name", "persistence"),
+            points=LIVE_POINTS if snap.running else charts.MAX_POINTS), big))
     if pred_fig is not None:
         pred_col.plotly_chart(pred_fig, width="stretch", key=f"pred_chart{key}")
     else:  # the worker has not written the targets yet (it is still starting)
@@ -120,10 +184,11 @@ def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str) -> No
         recon = views.figure_once(("recon", run.run_id, snap.predictions_epoch, snap.status),
                                   lambda: charts.window_error_figure(dates_as_steps(run.frame(snap), spec), target))
         pred_col.plotly_chart(recon, width="stretch", key=f"recon{key}")
-    if classify:
-        class_table(snap, spec.model.cell)
-    else:
-        views.metrics_table(snap, target, horizon, spec.train.learning_rate, cell=spec.model.cell)
+    with rest:
+        if classify:
+            class_table(snap, spec.model.cell)
+        else:
+            views.metrics_table(snap, target, horizon, spec.train.learning_rate, cell=spec.model.cell)
 
 
 def dates_as_steps(frame: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:

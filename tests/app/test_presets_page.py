@@ -7,7 +7,7 @@ import pandas as pd
 from core import presets
 from core.spec import ExperimentSpec
 
-from .helpers import button, figures, new_app, poll, session_run, table, train_to_the_end, values
+from .helpers import button, figures, new_app, poll, session_run, stop_job, table, train_to_the_end, values
 
 
 def presets_page(**query):
@@ -78,10 +78,10 @@ def test_presentation_mode_hides_the_sidebar_and_walks_the_presets():
     assert at.session_state["presenting"] is True and at.selectbox(key="preset_pick_present").value
     assert any("stSidebar" in h.value for h in at.markdown)  # the presentation style is applied
     names = list(presets.PRESETS)
-    button(at, "Next preset").click().run()
-    button(at, "Next preset").click().run()
+    button(at, "Next").click().run()
+    button(at, "Next").click().run()
     assert at.selectbox(key="preset_pick_present").value == names[2]
-    button(at, "Previous").click().run()
+    button(at, "Back").click().run()
     assert at.title[0].value == presets.get(names[1]).title  # the preset's title is the slide's heading
     button(at, "Exit").click().run()
     assert not at.session_state["presenting"] and not any("stSidebar" in h.value for h in at.markdown)
@@ -151,3 +151,37 @@ def test_digits_are_read_row_by_row_and_the_autoencoder_shows_its_reconstruction
     assert {t["name"] for t in error["data"]} == {"val", "test"} and np.isfinite(values(error["data"][1]["y"])).all()
     assert values(error["data"][1]["x"]).dtype.kind in "iu"  # generated data is charted by step, not by made-up date
     assert "window mean" in table(at, "RMSE").index
+
+
+def test_presentation_mode_stops_a_long_run_from_the_next_slide():
+    """The issue's path: train a long preset, Next, and Stop it from there (no sidebar, no Train page)."""
+    at = new_app(present="1", preset="stock-simplernn-60")  # 50 epochs
+    at.run()
+    assert at.button(key="preset_stop").disabled  # nothing trains yet
+    try:
+        button(at, "Train").click().run()
+        assert not at.button(key="preset_stop").disabled  # drawn after the click: it can stop what just started
+        button(at, "Next").click().run()
+        assert at.title[0].value == presets.get("stock-lstm-60").title
+        assert any("**Stop** it above" in i.value for i in at.info)
+        at.button(key="preset_stop").click().run()
+        poll(at, lambda a: not session_run(a).running, 60)
+        assert session_run(at).snapshot().status == "stopped"
+    finally:
+        stop_job(at)
+
+
+def test_the_presets_page_has_stop_next_to_train_and_says_what_each_preset_should_show():
+    at = presets_page(preset="stock-multifeature")
+    labels = [b.label for b in at.button]
+    assert labels.index("Stop") == labels.index("Train this preset") + 1 and at.button(key="preset_stop").disabled
+    assert any(m.value.startswith("**What you should see:**") for m in at.markdown)
+    at.toggle(key="lookahead").set_value(True).run()  # the tutorial's look-ahead, marked as a leak
+    assert any("Look-ahead leak" in w.value for w in at.warning)
+    button(at, "Load into the editor").click().run()
+    data = at.session_state["spec"].data
+    assert (data.transform, data.scaler) == ("raw", "standard-lookahead")
+    at.toggle(key="lookahead").set_value(False).run()
+    button(at, "Load into the editor").click().run()
+    data = at.session_state["spec"].data
+    assert (data.transform, data.scaler) == ("pct", "standard")  # the honest default trains on changes
