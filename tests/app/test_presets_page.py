@@ -60,6 +60,7 @@ def test_training_a_letters_preset_shows_accuracy_and_answers_typed_letters():
     at = presets_page(preset="next-letter-4")
     button(at, "Train this preset").click().run()
     poll(at, lambda a: not session_run(a).running, 180)
+    at.run()  # the run may have ended after the rerun that saw it running: draw the finished page
     titles = list(figures(at))
     assert "Accuracy" in titles and "Confusion matrix (test)" in titles
     accuracy = values(figures(at)["Accuracy"]["data"][1]["y"])  # validation, per epoch, in percent
