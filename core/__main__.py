@@ -350,8 +350,7 @@ def backtest_command(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     backtest.run(folds, pool, root, backtest_id,
                  on_fold=lambda f, status: print(f"fold {f.number} {status} (run {f.run_id})", flush=True))
-    table, summary = backtest.results(folds, root)
-    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    table, summary = backtest.results(folds, root, time.perf_counter() - t0)
     csv_path, json_path = backtest.write(out, table, summary)
 
     def num(v) -> str:

@@ -12,7 +12,7 @@ Layout of a run directory (a public interface; files are only ever added):
                       percent; null where undefined), "baselines" and "val_baselines" {"naive",
                       "seasonal_naive", "moving_average", "linear": {the same keys}} (the autoencoder
                       and horizon 0 keep fewer), "lag", "lag_clear", "naive_lag", "up_share",
-                      "lag_correlations" {"-5" .. "5": r}, "season", "season_how", "naive_name";
+                      "lag_correlations" {"-5" .. "5": r}, "bias", "error_spread", "season", "season_how", "naive_name";
                       and "test_by_step" [{"step", "rmse", "mae", "naive_rmse", "windows"}, ...]
                       when the mode forecasts. Classification (evaluate.ClassEvaluator.report):
                       "task", "classes", "naive_name", "test"/"val" {"accuracy", "log_loss"},

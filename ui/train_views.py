@@ -93,6 +93,9 @@ def failure_view(run, snap, log_y: bool, key: str = "") -> None:
 
 def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str) -> None:
     """Loss (and accuracy), predictions and metrics of a run that is training or has ended well."""
+    if snap.queued:  # nothing has trained yet: empty charts would only show meaningless axes (-1..4, 0..6)
+        st.caption("Queued: the loss curve, predictions and metrics appear here when a worker starts this run.")
+        return
     target, horizon = spec.data.target, spec.window.horizon
     classify = spec.model.task == "classification"
     loss_col, pred_col = st.columns([2, 3])
