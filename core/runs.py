@@ -31,6 +31,9 @@ Layout of a run directory (a public interface; files are only ever added):
     live.json         the run while it is queued or trains (core/livefiles.py): status, epoch,
                       batch of batches, pid, host, updated_at, queue position, ...
     stop              a request to stop: the worker stops after its current batch
+    sweep.json, fold.json, race.json
+                      what made the run, when something did: a sweep's trial, a backtest's fold, a
+                      cell race's cell (see made_by)
 
 While a run trains, history.csv, predictions.csv, metrics.json and weights.npz are kept current,
 each replaced atomically, so `load` reads a live run exactly as a finished one.
@@ -550,7 +553,48 @@ def summary(path: Path) -> dict:
            "path": str(path)}
     sweep = sweep_info(path)
     row["study"], row["trial"] = (sweep.get("study"), sweep.get("trial")) if sweep else (None, None)
+    row["kind"], row["group"] = made_by(path, info, sweep)
+    row["targets"] = targets_key(spec) if spec else None
     return row
+
+
+RACE_FILE = "race.json"  # in a cell-race run's directory: {"race", "cell"} (core/cell_race.py)
+KINDS = ("single", "race", "sweep", "backtest", "imported")
+
+
+def _tag(path: Path, name: str) -> dict:
+    try:
+        info = json.loads((path / name).read_text())
+        return info if isinstance(info, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def made_by(path: Path, info: dict | None = None, sweep: dict | None = None) -> tuple[str, str | None]:
+    """(kind, group) of a run: what made it, from the tags its maker wrote into its directory.
+
+    kind is one of KINDS; group names the sweep or backtest it belongs to ("sweep <study>",
+    "backtest <id>"), None for a run that stands alone (a single run, a race's, an import)."""
+    if (info or {}).get("imported"):
+        return "imported", None
+    if sweep and sweep.get("study"):
+        return "sweep", f"sweep {sweep['study']}"
+    fold = _tag(path, "fold.json")  # core/backtest.py's FOLD_FILE (it imports this module)
+    if fold.get("backtest"):
+        return "backtest", f"backtest {fold['backtest']}"
+    if _tag(path, RACE_FILE):
+        return "race", None
+    return "single", None
+
+
+def targets_key(spec: ExperimentSpec) -> str:
+    """Runs with the same key predict the same test targets (the same data, target column, window and
+    split), so their predictions can be overlaid; features, scaling and the model may differ."""
+    d = spec.data
+    same = {"data": [d.source, d.name, d.ticker, d.path, d.start, d.end, d.interval, d.period, d.params, d.target,
+                     d.missing],
+            "window": spec.to_dict()["window"], "split": spec.to_dict()["split"]}
+    return hashlib.sha256(json.dumps(same, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def delete(run_id: str, root: str | Path | None = None, workspace: str | None = None) -> bool:
