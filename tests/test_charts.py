@@ -129,3 +129,16 @@ def test_a_line_that_ties_with_another_in_the_memory_race_still_shows():
     lstm, gru, simple = memory_race_figure(results).data
     assert lstm.line.width > gru.line.width and lstm.marker.size > gru.marker.size  # LSTM's wider line shows round GRU's
     assert len({lstm.marker.symbol, gru.marker.symbol, simple.marker.symbol}) == 3
+
+
+def test_the_gate_histogram_has_a_line_per_gate_and_panel():
+    from core import gates
+    from core.charts import gate_histogram_figure
+
+    values = np.random.default_rng(1).uniform(0.2, 0.8, size=(4, 5, 3))
+    panels = {"LSTM": {"lstm": gates.histograms({"input": values, "forget": values})},
+              "GRU": {"gru": gates.histograms({"update": values})}}
+    fig = gate_histogram_figure(panels)
+    assert [t.name for t in fig.data] == ["input", "forget", "update"]
+    assert all(abs(float(np.sum(t.y)) - 1) < 1e-5 for t in fig.data)
+    assert fig.layout.title.text == "Gate values over the test windows"
