@@ -290,6 +290,9 @@ def error_check(metrics: dict) -> list[str]:
         if not biased and np.isfinite(ratio) and ratio <= NEAR_PERSISTENCE:
             line += (f"; with an RMSE {ratio:.2f}× persistence's it mostly repeats the last value it saw, which is "
                      "persistence, not a forecast")
+        elif not biased and np.isfinite(ratio) and ratio > NEAR_PERSISTENCE and spread is not None:
+            line += (f"; it is not persistence, though: its RMSE is {ratio:.1f}× persistence's, from errors that "
+                     f"scatter widely (spread {spread:.4g}) round a small offset (mean error {bias:+.4g})")
         out.append(line + ".")
     if biased:
         where = "below" if bias < 0 else "above"

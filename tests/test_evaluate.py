@@ -191,6 +191,8 @@ def test_the_lag_check_tells_a_lag_from_a_level_offset():
     both = _checked(truth, late - 5)  # the default run's picture: a lag and a prediction below the truth
     assert len(both) == 2 and "mostly repeats" not in both[0]  # its RMSE is far from persistence's: not persistence
     assert "below the truth" in both[1] and "× persistence's" in both[1]
+    noisy = _checked(truth, late + rng.normal(0, 1.0, 300))  # late and scattered: lags, but is not persistence
+    assert len(noisy) == 1 and "it is not persistence, though" in noisy[0] and "mostly repeats" not in noisy[0]
     assert _checked(truth, truth + rng.normal(0, 0.05, 300)) == []  # a good forecast: neither
 
 
