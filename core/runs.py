@@ -553,7 +553,7 @@ def summary(path: Path) -> dict:
            "path": str(path)}
     sweep = sweep_info(path)
     row["study"], row["trial"] = (sweep.get("study"), sweep.get("trial")) if sweep else (None, None)
-    row["kind"], row["group"] = made_by(path, info, sweep)
+    row["kind"], row["group"], row["part"] = made_by(path, info, sweep)
     row["targets"] = targets_key(spec) if spec else None
     return row
 
@@ -570,21 +570,23 @@ def _tag(path: Path, name: str) -> dict:
         return {}
 
 
-def made_by(path: Path, info: dict | None = None, sweep: dict | None = None) -> tuple[str, str | None]:
-    """(kind, group) of a run: what made it, from the tags its maker wrote into its directory.
+def made_by(path: Path, info: dict | None = None, sweep: dict | None = None) -> tuple[str, str | None, int | None]:
+    """(kind, group, part) of a run: what made it, from the tags its maker wrote into its directory.
 
     kind is one of KINDS; group names the sweep or backtest it belongs to ("sweep <study>",
-    "backtest <id>"), None for a run that stands alone (a single run, a race's, an import)."""
+    "backtest <id>"), None for a run that stands alone (a single run, a race's, an import); part is
+    its trial or fold number in that group."""
     if (info or {}).get("imported"):
-        return "imported", None
+        return "imported", None, None
     if sweep and sweep.get("study"):
-        return "sweep", f"sweep {sweep['study']}"
+        study = str(sweep["study"])
+        return "sweep", study if study.startswith("sweep") else f"sweep {study}", sweep.get("trial")
     fold = _tag(path, "fold.json")  # core/backtest.py's FOLD_FILE (it imports this module)
     if fold.get("backtest"):
-        return "backtest", f"backtest {fold['backtest']}"
+        return "backtest", f"backtest {fold['backtest']}", fold.get("fold")  # the id the Backtest section shows
     if _tag(path, RACE_FILE):
-        return "race", None
-    return "single", None
+        return "race", None, None
+    return "single", None, None
 
 
 def targets_key(spec: ExperimentSpec) -> str:

@@ -20,12 +20,14 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     frame["ratio"] = frame["rmse"] / frame["naive_rmse"]
     frame["epochs"] = [f"{e}/{n}" if e is not None else f"?/{n}" for e, n in zip(frame["epoch"], frame["epochs"])]
     frame["kind"] = [kind_text(r) for r in rows]
-    # What the run is and its scores come first, so they stay on screen in a narrow window.
-    columns = ["run_id", "kind", "cell", "units", "rmse", "naive_rmse", "ratio"]
+    frame["saved_at"] = [(t or "").replace("T", " ")[:16] for t in frame["saved_at"]]  # to the minute: not cut at 1400 px
+    # What the run is and its scores come first, so they stay on screen in a narrow window (at 800 px the
+    # run id first left room for the cell and the test RMSE only); the id, for Open below, comes last.
+    columns = ["kind", "cell", "units", "rmse", "ratio", "naive_rmse"]
     if frame.get("accuracy") is not None and frame["accuracy"].notna().any():  # classifiers in the list
         columns.append("accuracy")
-    columns += ["status", "epochs", "data", "target", "setup"]
-    frame = frame[[*columns, "saved_at"]]
+    columns += ["status", "data", "target", "setup", "epochs"]
+    frame = frame[[*columns, "saved_at", "run_id"]]
     return frame.rename(columns={"run_id": "run", "rmse": "test RMSE", "naive_rmse": "persistence RMSE",
                                  "ratio": "RMSE / persistence", "accuracy": "test accuracy %", "saved_at": "saved"})
 
@@ -42,10 +44,10 @@ KIND_VIEWS = {"single": "single runs", "race": "cell races", "imported": "import
 
 
 def kind_text(row: dict) -> str:
-    """"single", "race", "imported", "sweep trial 3", "backtest fold"."""
-    if row.get("kind") == "sweep" and row.get("trial") is not None:
-        return f"sweep trial {row['trial']}"
-    return {"backtest": "backtest fold"}.get(row.get("kind"), row.get("kind") or "single")
+    """"single", "race", "imported", "sweep trial 3", "backtest fold 2"."""
+    kind = row.get("kind") or "single"
+    part = {"sweep": "trial", "backtest": "fold"}.get(kind)
+    return f"{kind} {part} {row['part']}" if part and row.get("part") is not None else kind
 
 
 def views_of(rows: list[dict]) -> list[str]:
@@ -64,14 +66,15 @@ def rows_in(rows: list[dict], view: str) -> list[dict]:
 
 def group_title(group: str, members: list[dict]) -> str:
     """A sweep's or backtest's one row: "sweep app-…: 8 trials, best test RMSE 0.0123 (0.98× persistence)"."""
-    unit = "trial" if group.startswith("sweep") else "fold"
-    scored = [r for r in members if r.get("rmse") is not None and pd.notna(r["rmse"])]
-    text = f"{group}: {len(members)} {unit}{'s' if len(members) != 1 else ''}"
-    if scored:
+    sweep = group.startswith("sweep")
+    scored = [r for r in members if r.get("rmse") is not None and pd.notna(r["rmse"]) and r.get("naive_rmse")]
+    text = f"{group}: {len(members)} {'trial' if sweep else 'fold'}{'s' if len(members) != 1 else ''}"
+    if scored and sweep:  # trials predict the same targets: the best one's score says how the search went
         best = min(scored, key=lambda r: r["rmse"])
-        text += f", best test RMSE {best['rmse']:.4g}"
-        if best.get("naive_rmse"):
-            text += f" ({best['rmse'] / best['naive_rmse']:.2f}× persistence)"
+        text += f", best test RMSE {best['rmse']:.4g} ({best['rmse'] / best['naive_rmse']:.2f}× persistence)"
+    elif scored:  # folds test different blocks: a best one says nothing, how many beat persistence does
+        wins = sum(r["rmse"] < r["naive_rmse"] for r in scored)
+        text += f", the model beat persistence in {wins} of {len(scored)}"
     when = max((r["saved_at"] or "" for r in members), default="")
     return text + (f" · {when.replace('T', ' ')[:16]}" if when else "")
 

@@ -52,7 +52,7 @@ def test_history_says_what_made_each_run_and_compares_like_with_like(run_store):
     assert list(main["kind"]) == ["imported", "race", "single", "single"]
     assert main.set_index("run").loc["r-csv", "data"] == "AAPL.csv"  # the name uploaded, not the stored one
     folded = [e.label for e in at.expander]
-    assert any(label.startswith("backtest bt-1: 2 folds, best test RMSE 0.4") for label in folded)
+    assert any(label.startswith("backtest bt-1: 2 folds, the model beat persistence in 2 of 2") for label in folded)
     assert any(label.startswith("sweep app-s1: 2 trials, best test RMSE 0.6") for label in folded)
     # The newest run is a backtest fold: Compare starts with it alone, not with the other fold (other targets).
     assert at.multiselect(key="runs_compare:everything").value == ["r-fold-2"]
@@ -63,3 +63,5 @@ def test_history_says_what_made_each_run_and_compares_like_with_like(run_store):
     assert at.multiselect(key="runs_compare:single runs").value == ["r-single-new", "r-single-old"]  # same targets
     at.selectbox(key="runs_view").set_value("sweep app-s1").run()
     assert list(at.dataframe[0].value["kind"]) == ["sweep trial 2", "sweep trial 1"]
+    at.selectbox(key="runs_view").set_value("backtest bt-1").run()
+    assert list(at.dataframe[0].value["kind"]) == ["backtest fold 2", "backtest fold 1"]
