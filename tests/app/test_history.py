@@ -57,9 +57,11 @@ def test_history_says_what_made_each_run_and_compares_like_with_like(run_store):
     # The newest run is a backtest fold: Compare starts with it alone, not with the other fold (other targets).
     assert at.multiselect(key="runs_compare:everything").value == ["r-fold-2"]
 
+    at.selectbox(key="runs_one").set_value("r-race").run()  # a run that the next filter leaves out
     show.set_value("single runs").run()
     assert not at.exception, at.exception
     assert list(at.dataframe[0].value["run"]) == ["r-single-new", "r-single-old"]
+    assert at.selectbox(key="runs_one").value in ("r-single-new", "r-single-old")
     assert at.multiselect(key="runs_compare:single runs").value == ["r-single-new", "r-single-old"]  # same targets
     at.selectbox(key="runs_view").set_value("sweep app-s1").run()
     assert list(at.dataframe[0].value["kind"]) == ["sweep trial 2", "sweep trial 1"]
