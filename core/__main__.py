@@ -548,8 +548,7 @@ def backtest_command(args: argparse.Namespace) -> int:
                      f"in {root})", 128 + signals.received)
     if failure:
         return _fail(f"the folds could not be started ({failure[0].__class__.__name__}: {failure[0]})", 1)
-    table, summary = backtest.results(folds, root)
-    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    table, summary = backtest.results(folds, root, time.perf_counter() - t0)
     try:
         csv_path, json_path = backtest.write(out, table, summary)
     except OSError as exc:

@@ -124,8 +124,9 @@ def run(folds: list[Fold], pool, root: str | Path, backtest_id: str, workspace: 
     return folds
 
 
-def results(folds: list[Fold], root: str | Path) -> tuple[pd.DataFrame, dict]:
-    """(backtest.csv's frame: a row per fold, the summary for backtest.json) from the folds' runs."""
+def results(folds: list[Fold], root: str | Path, seconds: float | None = None) -> tuple[pd.DataFrame, dict]:
+    """(backtest.csv's frame: a row per fold, the summary for backtest.json) from the folds' runs;
+    `seconds` is the backtest's wall time, from the first fold's submission to the last fold's end."""
     root = Path(root)
     rows = []
     for fold in folds:
@@ -141,7 +142,7 @@ def results(folds: list[Fold], root: str | Path) -> tuple[pd.DataFrame, dict]:
                 row[f"{name}_{key}"] = values.get(key, math.nan)
         rows.append(row)
     table = pd.DataFrame(rows)
-    return table, summary(table)
+    return table, summary(table, seconds)
 
 
 def _overall(table: pd.DataFrame, prefix: str) -> dict[str, float]:
@@ -163,8 +164,9 @@ def _overall(table: pd.DataFrame, prefix: str) -> dict[str, float]:
     return out
 
 
-def summary(table: pd.DataFrame) -> dict:
-    """backtest.json: folds, overall metrics of the model and every baseline, wins, the verdict."""
+def summary(table: pd.DataFrame, seconds: float | None = None) -> dict:
+    """backtest.json: folds, overall metrics of the model and every baseline, wins, the verdict, and
+    "seconds", the wall time (null when it was not measured)."""
     names = sorted({c[: -len("_rmse")] for c in table.columns if c.endswith("_rmse")})
     beats_naive = int(np.sum(table["rmse"] < table.get("naive_rmse", np.inf)))
     stat_cols = [f"{n}_rmse" for n in STATISTICAL if f"{n}_rmse" in table]
@@ -187,6 +189,7 @@ def summary(table: pd.DataFrame) -> dict:
         "best_statistical_overall": best_name,
         "verdict": verdict[:1].upper() + verdict[1:] + ".",
         "fold_table": [asdict_row(r) for r in table.to_dict("records")],
+        "seconds": None if seconds is None else round(float(seconds), 2),
     }
 
 
@@ -200,8 +203,13 @@ def write(out_dir: str | Path, table: pd.DataFrame, summary_: dict) -> tuple[Pat
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = out_dir / "backtest.csv", out_dir / "backtest.json"
     livefiles.write_with(csv_path, lambda p: table.to_csv(p, index=False))
-    livefiles.write_atomic(json_path, json.dumps(_strict(summary_), indent=2, default=str) + "\n")
+    livefiles.write_atomic(json_path, to_json(summary_))
     return csv_path, json_path
+
+
+def to_json(summary_: dict) -> str:
+    """backtest.json's text: strict JSON (NaN as null), as the command line writes it and the page offers it."""
+    return json.dumps(_strict(summary_), indent=2, default=str) + "\n"
 
 
 def _strict(value):

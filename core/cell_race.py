@@ -7,6 +7,7 @@ one after another, not at once, so each has the machine to itself and its second
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -85,6 +86,9 @@ class CellRace:
             if self._stop.is_set():
                 break
             self._started = i + 1
+            entry.run_dir.mkdir(parents=True, exist_ok=True)  # tagged before it is queued: History says "race"
+            livefiles.write_atomic(entry.run_dir / runs.CELL_RACE_FILE, json.dumps(
+                {"race": self.jobs[0].run_id, "cell": entry.spec.model.cell}) + "\n")
             self.pool.submit(Request(entry.run_id, str(entry.run_dir), entry.spec.to_dict(), self.workspace,
                                      self.csv_root))
             asked = False

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from . import csvfile, data
+from .uploads import shown_name
 from .spec import ExperimentSpec
 
 INTERVAL_TEXT = {"1d": "daily", "1wk": "weekly", "1mo": "monthly"}
@@ -125,9 +126,10 @@ def units_text(spec: ExperimentSpec) -> str:
 
 
 def data_name(spec: ExperimentSpec) -> str:
-    """The ticker, the dataset's name or the CSV file's name."""
+    """The ticker, the dataset's name or the CSV file's name as the visitor uploaded it (the store's
+    digest prefix stripped: "AAPL.csv", not "f04333894d96-AAPL.csv")."""
     d = spec.data
-    return d.ticker or d.name or Path(d.path or "").name
+    return d.ticker or d.name or shown_name(d.path)
 
 
 def setup_text(spec: ExperimentSpec) -> str:

@@ -23,6 +23,43 @@ METRICS = ("mse", "rmse", "mae", "mape", "smape", "mase", "direction")
 BASELINES = ("naive", "seasonal_naive", "moving_average", "linear", "ets", "arima")
 BASELINE_NAMES = {"naive": "persistence", "seasonal_naive": "seasonal naive", "moving_average": "moving average",
                   "linear": "linear AR", "ets": "ETS", "arima": "ARIMA"}
+# What each baseline is, in a sentence a newcomer can read: the one place the Data page's list, the
+# metrics table's notes and the backtest table's column help read from.
+BASELINE_HELP = {
+    "naive": "predicts that the target equals the window's last value (for a horizon of h steps, the value h steps "
+             "before the target). On prices it is hard to beat; a model that does not beat it has learnt nothing "
+             "usable.",
+    "seasonal_naive": "repeats the value one season before the target (e.g. the same weekday a week earlier); the "
+                      "season is set on the Data page or detected from the training rows.",
+    "moving_average": "the mean of the window's last few values (how many is set on the Data page).",
+    "linear": "a linear autoregression: least squares from the same window the network reads to the target, "
+              "fitted on the training windows only. A network that loses to it gains nothing from being non-linear.",
+    "ets": "exponential smoothing (statsmodels): a weighted average of the past in which recent values weigh more, "
+           "with a seasonal part when a season was found. Fitted on the training rows, then run over the later rows "
+           "with its parameters fixed, each forecast made from the values before its target.",
+    "arima": "an autoregressive integrated moving average (statsmodels): the next change of the series as a "
+             "weighted sum of its recent changes and recent forecast errors. The order (p, d, q) is chosen by AIC on "
+             "the training rows; it then runs over the later rows with its parameters fixed, without refitting.",
+}
+
+
+NAIVE_HELP = {"window mean": "the mean of the window's own target values (this mode predicts inside the window, "
+                              "so there is no last value before the target).",
+              "training mean": "the mean of the training targets, the same for every window.",
+              "majority class": "the most common class among the training targets."}
+
+
+def baseline_notes(keys=BASELINES, naive_name: str = "persistence") -> str:
+    """Markdown, one bullet per baseline of `keys` (in BASELINES' order): its name and what it is.
+    `naive_name` is what the "naive" baseline is for this mode (core/windows.py)."""
+    lines = []
+    for k in (k for k in BASELINES if k in keys):
+        name, text = BASELINE_NAMES[k], BASELINE_HELP[k]
+        if k == "naive" and naive_name != "persistence":
+            name, text = naive_name, NAIVE_HELP.get(naive_name, "the simplest guess for this mode.")
+        lines.append(f"- **{name}**: {text}")
+    return "\n".join(lines)
+
 MAX_LAG = 5
 _FREQ_SEASONS = {"B": 5, "C": 5, "D": 7, "h": 24, "H": 24, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4,
                  "QE": 4, "min": 60, "T": 60}
@@ -217,6 +254,80 @@ def lag_is_clear(scan: dict, lag: int | None) -> bool:
     return bool(np.isfinite(value) and value >= CLEAR_LAG)
 
 
+BIAS_SHARE = 0.5  # a level offset "holds" when bias² is at least half the MSE: the mean error >= the spread around it
+NEAR_PERSISTENCE = 1.2  # an RMSE within 20% of persistence's is "about as persistence scores"
+
+
+def error_bias(truth: np.ndarray, prediction: np.ndarray) -> tuple[float, float]:
+    """(mean error, standard deviation of the error) of (samples,) predictions; MSE = bias² + spread²."""
+    err = np.asarray(prediction, float) - np.asarray(truth, float)
+    err = err[np.isfinite(err)]
+    return (float(err.mean()), float(err.std())) if len(err) else (math.nan, math.nan)
+
+
+def error_check(metrics: dict) -> list[str]:
+    """The failures the test numbers show, each a sentence; [] when neither holds.
+
+    Two different failures look alike on a chart, and the page must not call one the other:
+    - a lag: the prediction's moves line up best with the truth's `naive_lag` steps earlier, as
+      persistence's do (`lag_scan`); alone, with an RMSE near persistence's, it is persistence.
+    - a level offset: the mean error ("bias") is at least the spread of the errors around it, so
+      most of the squared error is a constant shift (BIAS_SHARE), e.g. a prediction that sits below
+      a trending truth it never saw in training. Runs saved before "bias" was kept skip this check.
+    """
+    out = []
+    lag = metrics.get("lag")
+    rmse = (metrics.get("test") or {}).get("rmse")
+    naive = ((metrics.get("baselines") or {}).get("naive") or {}).get("rmse")
+    ratio = rmse / naive if rmse is not None and naive else math.nan
+    bias, spread = metrics.get("bias"), metrics.get("error_spread")
+    mse = bias ** 2 + spread ** 2 if bias is not None and spread is not None else math.nan
+    biased = bool(np.isfinite(mse) and mse > 0 and bias ** 2 >= BIAS_SHARE * mse)
+    if lag and lag > 0 and metrics.get("lag_clear", True) and lag == metrics.get("naive_lag", 1):
+        steps = "one step" if lag == 1 else f"{lag} steps"
+        line = (f"its moves line up best with the truth's moves {steps} **earlier**, as persistence's do, so its curve "
+                f"looks like the truth shifted right by {steps}")
+        if not biased and np.isfinite(ratio) and ratio <= NEAR_PERSISTENCE:
+            line += (f"; with an RMSE {ratio:.2f}× persistence's it mostly repeats the last value it saw, which is "
+                     "persistence, not a forecast")
+        elif not biased and np.isfinite(ratio) and ratio > NEAR_PERSISTENCE and spread is not None:
+            line += (f"; it is not persistence, though: its RMSE is {ratio:.1f}× persistence's, from errors that "
+                     f"scatter widely (spread {spread:.4g}) round a small offset (mean error {bias:+.4g})")
+        out.append(line + ".")
+    if biased:
+        where = "below" if bias < 0 else "above"
+        out.append(f"its predictions sit on average {abs(bias):.4g} {where} the truth, more than its errors spread "
+                   f"around that offset ({spread:.4g}): a level offset makes up {bias ** 2 / mse:.0%} of its squared "
+                   "error" + (f", which is why its RMSE is {ratio:.1f}× persistence's" if ratio > 1 else "")
+                   + ". Usual cause: test values outside the range seen in training (a trending series: try the diff "
+                   "or pct transform on the Data page).")
+    return out
+
+
+def diagnosis(truth: np.ndarray, prediction: np.ndarray, naive: np.ndarray | None) -> dict[str, object]:
+    """What error_check reads, for (samples,) test targets: "lag", "lag_clear", "naive_lag" (None
+    without `naive`), "lag_correlations" {"-5": r, ...}, "bias" and "error_spread"."""
+    scan = lag_scan(truth, prediction)
+    lag = best_lag(scan)
+    bias, spread = error_bias(truth, prediction)
+    return {"lag": lag, "lag_clear": lag_is_clear(scan, lag),
+            "naive_lag": None if naive is None else best_lag(lag_scan(truth, naive)),  # persistence: +h
+            "lag_correlations": {str(k): v for k, v in scan.items()}, "bias": bias, "error_spread": spread}
+
+
+def outcome(model: dict[str, float], baselines: dict[str, dict[str, float]]) -> str:
+    """"wins", "ties" or "loses": the model against the best of `baselines` on RMSE (ties within 0.5%),
+    the tone of the verdict's box: a model that any baseline beats does not win."""
+    rmse = model.get("rmse", math.nan)
+    best = best_baseline(baselines)
+    if best is None or rmse is None or not np.isfinite(rmse):
+        return "loses"
+    other = baselines[best]["rmse"]
+    if rmse < other * (1 - 0.005):
+        return "wins"
+    return "ties" if rmse <= other * (1 + 0.005) else "loses"
+
+
 def best_baseline(baselines: dict[str, dict[str, float]]) -> str | None:
     """The key of the baseline with the lowest RMSE (None when none has a finite one)."""
     finite = {k: v.get("rmse") for k, v in baselines.items() if v.get("rmse") is not None and np.isfinite(v["rmse"])}
@@ -335,7 +446,8 @@ class Evaluator:
         Keys: "test", "baselines" (naive, seasonal_naive, moving_average, linear, and ets and arima
         when they could be fitted: core/statistical.py), "val",
         "val_baselines", "lag" (the best lag on the test targets), "lag_clear" (its correlation
-        reaches CLEAR_LAG), "naive_lag" (persistence's best lag, +horizon with stride 1), "lag_correlations" ({"-5": r, ..., "5": r}), "up_share" (percent of
+        reaches CLEAR_LAG), "bias" and "error_spread" (mean and standard deviation of the test errors,
+        prediction - truth: see error_check), "naive_lag" (persistence's best lag, +horizon with stride 1), "lag_correlations" ({"-5": r, ..., "5": r}), "up_share" (percent of
         test targets above the window's last value), "season" and "season_how".
         """
         w, out = self.w, {}
@@ -344,13 +456,9 @@ class Evaluator:
             truth, last = w.truth[split], None if own else w.naive[split]
             out[split] = metrics(truth, predictions[split], last, self.scale)
             out[key] = {name: metrics(truth, pred, last, self.scale) for name, pred in self.baselines[split].items()}
-        scan = lag_scan(w.truth["test"], predictions["test"])
-        out["lag"] = best_lag(scan)
-        out["lag_clear"] = lag_is_clear(scan, out["lag"])
-        out["naive_lag"] = None if own else best_lag(lag_scan(w.truth["test"], w.naive["test"]))  # persistence: +h
+        out.update(diagnosis(w.truth["test"], predictions["test"], None if own else w.naive["test"]))
         out["up_share"] = (float(100 * np.mean(w.truth["test"] > w.naive["test"]))
                            if len(w.truth["test"]) and not own else None)
-        out["lag_correlations"] = {str(k): v for k, v in scan.items()}
         out["season"], out["season_how"] = int(self.season), self.season_how
         out["naive_name"] = w.naive_name
         models = {k: v for k, v in self.statistical.items() if k in ("ets", "arima")}

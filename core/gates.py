@@ -281,6 +281,36 @@ def saturation(traces: dict[str, np.ndarray], low: float = 0.1, high: float = 0.
     return out
 
 
+HIST_BINS = 20  # bins of 0.05 for a gate (0..1), 0.1 for a tanh state (-1..1): the 0.1/0.9 saturation edges are bin edges
+
+
+def histograms(traces: dict[str, np.ndarray], bins: int = HIST_BINS) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per gate, how its values spread over all units, windows and time steps: the distribution that
+    still says something when no unit saturates (then every unit of the saturation scatter sits at (0, 0)).
+
+    Args:
+        traces: gate -> (windows, time steps, units) for one layer; sigmoid gates are binned over
+            0..1, anything else (a SimpleRNN's h) over -1..1.
+    Returns:
+        gate -> (bin centres (bins,), share of the values in each bin (bins,), summing to 1).
+    """
+    out = {}
+    for gate, values in traces.items():
+        low = 0.0 if gate in SIGMOID_GATES else -1.0
+        counts, edges = np.histogram(np.clip(np.asarray(values, np.float32).ravel(), low, 1.0), bins=bins,
+                                     range=(low, 1.0))
+        total = counts.sum()
+        out[gate] = ((edges[:-1] + edges[1:]) / 2, counts / total if total else counts.astype(float))
+    return out
+
+
+def saturation_words(fractions: dict[str, np.ndarray], low: float = 0.1, high: float = 0.9) -> str:
+    """The saturation fractions of one layer in words, averaged over its units:
+    "input 3% shut (< 0.1), 1% wide open (> 0.9); forget ...". `fractions` is saturation()'s output."""
+    return "; ".join(f"{gate} {100 * frac[0].mean():.0f}% below {low:g}, {100 * frac[1].mean():.0f}% above {high:g}"
+                     for gate, frac in fractions.items())
+
+
 def order_units(values: np.ndarray, how: str, target: np.ndarray | None = None) -> np.ndarray:
     """The order to draw units in, for one gate's trace (time steps, units).
 

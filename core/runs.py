@@ -12,7 +12,7 @@ Layout of a run directory (a public interface; files are only ever added):
                       percent; null where undefined), "baselines" and "val_baselines" {"naive",
                       "seasonal_naive", "moving_average", "linear": {the same keys}} (the autoencoder
                       and horizon 0 keep fewer), "lag", "lag_clear", "naive_lag", "up_share",
-                      "lag_correlations" {"-5" .. "5": r}, "season", "season_how", "naive_name";
+                      "lag_correlations" {"-5" .. "5": r}, "bias", "error_spread", "season", "season_how", "naive_name";
                       and "test_by_step" [{"step", "rmse", "mae", "naive_rmse", "windows"}, ...]
                       when the mode forecasts. Classification (evaluate.ClassEvaluator.report):
                       "task", "classes", "naive_name", "test"/"val" {"accuracy", "log_loss"},
@@ -31,6 +31,9 @@ Layout of a run directory (a public interface; files are only ever added):
     live.json         the run while it is queued or trains (core/livefiles.py): status, epoch,
                       batch of batches, pid, host, updated_at, queue position, ...
     stop              a request to stop: the worker stops after its current batch
+    sweep.json, fold.json, race.json
+                      what made the run, when something did: a sweep's trial, a backtest's fold, a
+                      cell race's cell (see made_by)
 
 A memory race (core/memory_race.py) is a run directory too, tagged by memory_race.json (its
 settings) with results.csv instead of a model: started.json, live.json, stop and run.json as above.
@@ -593,10 +596,54 @@ def summary(path: Path) -> dict:
     row["message"] = _noting(row["message"], damaged + wrong)
     sweep = sweep_info(path)
     row["study"], row["trial"] = (sweep.get("study"), sweep.get("trial")) if sweep else (None, None)
-    row["kind"] = "memory_race" if (path / RACE_FILE).is_file() else "run"  # a race has no spec: Inspect shows it
-    if row["kind"] == "memory_race":
+    if (path / RACE_FILE).is_file():  # a memory race has no spec: Inspect shows it, History leaves it out
+        row["kind"], row["group"], row["part"] = "memory_race", None, None
         row["label"] = f"Memory race · {path.name}"
+    else:
+        row["kind"], row["group"], row["part"] = made_by(path, info, sweep)
+    row["targets"] = targets_key(spec) if spec else None
     return row
+
+
+CELL_RACE_FILE = "race.json"  # in a cell-race run's directory: {"race", "cell"} (core/cell_race.py)
+KINDS = ("single", "race", "sweep", "backtest", "imported")
+
+
+def _tag(path: Path, name: str) -> dict:
+    try:
+        info = json.loads((path / name).read_text())
+        return info if isinstance(info, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def made_by(path: Path, info: dict | None = None, sweep: dict | None = None) -> tuple[str, str | None, int | None]:
+    """(kind, group, part) of a run: what made it, from the tags its maker wrote into its directory.
+
+    kind is one of KINDS; group names the sweep or backtest it belongs to ("sweep <study>",
+    "backtest <id>"), None for a run that stands alone (a single run, a race's, an import); part is
+    its trial or fold number in that group."""
+    if (info or {}).get("imported"):
+        return "imported", None, None
+    if sweep and sweep.get("study"):
+        study = str(sweep["study"])
+        return "sweep", study if study.startswith("sweep") else f"sweep {study}", sweep.get("trial")
+    fold = _tag(path, "fold.json")  # core/backtest.py's FOLD_FILE (it imports this module)
+    if fold.get("backtest"):
+        return "backtest", f"backtest {fold['backtest']}", fold.get("fold")  # the id the Backtest section shows
+    if _tag(path, CELL_RACE_FILE):
+        return "race", None, None
+    return "single", None, None
+
+
+def targets_key(spec: ExperimentSpec) -> str:
+    """Runs with the same key predict the same test targets (the same data, target column, window and
+    split), so their predictions can be overlaid; features, scaling and the model may differ."""
+    d = spec.data
+    same = {"data": [d.source, d.name, d.ticker, d.path, d.start, d.end, d.interval, d.period, d.params, d.target,
+                     d.missing],
+            "window": spec.to_dict()["window"], "split": spec.to_dict()["split"]}
+    return hashlib.sha256(json.dumps(same, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def delete(run_id: str, root: str | Path | None = None, workspace: str | None = None) -> bool:

@@ -69,6 +69,39 @@ def digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()[:12]
 
 
+UPLOAD_ID = re.compile(r"^[0-9a-f]{12}-[\w.-]{1,80}$")  # what store() names a file: <digest>-<safe name>
+
+
+def upload_id(path: str | Path | None, root: str | Path) -> str | None:
+    """The id a link names an upload by (its file name in the store, "<digest>-<name>"), never the
+    server's path; None when `path` is not an upload under `root`."""
+    if not path:
+        return None
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(Path(root).resolve()) or not UPLOAD_ID.match(resolved.name):
+        return None
+    return resolved.name
+
+
+def find(root: str | Path, workspace: str | None, upload: str) -> Path | None:
+    """The stored file of upload id `upload` in `workspace`'s folder (or among the files stored before
+    workspaces had folders); None when the id is malformed, or this workspace does not have it
+    (another visitor's upload, or one that aged out: RNNLAB_UPLOAD_DAYS)."""
+    if not isinstance(upload, str) or not UPLOAD_ID.match(upload):
+        return None
+    for where in (folder(root, workspace), Path(root)):
+        path = where / upload
+        if path.is_file() and not path.is_symlink():
+            return path
+    return None
+
+
+def shown_name(path_or_id: str | Path | None) -> str:
+    """The name the visitor gave the file: "AAPL.csv" for ".../f04333894d96-AAPL.csv" (the digest stripped)."""
+    name = Path(str(path_or_id or "")).name
+    return name.split("-", 1)[1] if UPLOAD_ID.match(name) else name
+
+
 def folder(root: str | Path, workspace: str | None) -> Path:
     """The folder of one workspace's uploads (`workspace` is the hashed id runs are stored under)."""
     name = workspace if workspace and re.fullmatch(r"[0-9a-f]{8,64}", workspace) else SHARED

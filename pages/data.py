@@ -1,7 +1,7 @@
 """Data: pick a series, the target and inputs, missing values, transform, scaling, window and split."""
 import streamlit as st
 
-from core import data
+from core import data, evaluate
 from core import spec as spec_module
 from core.spec import SpecError
 from core.describe import escape
@@ -90,9 +90,8 @@ if frame is not None:
     with cols[1]:
         test = split_input("test", "Test", by_count)
     with st.expander("Baselines the model is scored against"):
-        st.caption("Persistence (the last value), seasonal naive (the value one season before the target), a moving "
-                   "average of the window's last values, and a linear autoregression on the same window. All are "
-                   "scored on the same test targets as the model.")
+        st.caption("All are scored on the same test targets as the model, in the target's units.")
+        st.markdown(evaluate.baseline_notes())
         b1, b2 = st.columns(2)
         season = fields.bind(b1.number_input, "evaluate", "season", "Season (steps; 0 = detect)", min_value=0,
                              from_widget=lambda v: int(v) or None,

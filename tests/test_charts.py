@@ -105,3 +105,40 @@ def test_prediction_bands_sit_behind_the_lines_when_the_frame_has_them():
     band = fig.data[names.index("80% band")]
     assert band.fill == "tonexty" and np.allclose(band.y, frame["prediction"] - 1.0)
     assert "80% band" not in [t.name for t in charts.prediction_figure(_frame(60), "Close").data]  # none without columns
+
+
+def test_no_two_runs_or_folds_of_one_chart_share_a_colour():
+    from core.charts import backtest_figure, loss_overlay_figure, run_colours
+
+    trials = {f"trial {n} (complete)": {"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]} for n in range(8)}
+    colours = [t.line.color for t in loss_overlay_figure(trials).data if t.name.endswith("(validation)")]
+    assert len(set(colours)) == 8  # the sweep's chart: five colours repeated from trial 5 on
+    lstms = run_colours([f"LSTM 4 · sp500 w10 · run{n}" for n in range(5)])
+    assert len(set(lstms)) == 5  # past its three shades a cell takes other colours, not its first shade again
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=4), "truth": 1.0, "prediction": 1.0})
+    folds = backtest_figure({n: frame for n in range(1, 9)}, "Close")
+    fold_colours = [t.line.color for t in folds.data if t.name.startswith("fold")]
+    assert len(set(fold_colours)) == 8
+
+
+def test_a_line_that_ties_with_another_in_the_memory_race_still_shows():
+    from core.charts import memory_race_figure
+
+    results = pd.DataFrame({"k": [1, 2] * 3, "cell": ["LSTM"] * 2 + ["GRU"] * 2 + ["SimpleRNN"] * 2,
+                            "accuracy": [1.0, 1.0, 1.0, 1.0, 0.5, 0.5]})
+    lstm, gru, simple = memory_race_figure(results).data
+    assert lstm.line.width > gru.line.width and lstm.marker.size > gru.marker.size  # LSTM's wider line shows round GRU's
+    assert len({lstm.marker.symbol, gru.marker.symbol, simple.marker.symbol}) == 3
+
+
+def test_the_gate_histogram_has_a_line_per_gate_and_panel():
+    from core import gates
+    from core.charts import gate_histogram_figure
+
+    values = np.random.default_rng(1).uniform(0.2, 0.8, size=(4, 5, 3))
+    panels = {"LSTM": {"lstm": gates.histograms({"input": values, "forget": values})},
+              "GRU": {"gru": gates.histograms({"update": values})}}
+    fig = gate_histogram_figure(panels)
+    assert [t.name for t in fig.data] == ["input", "forget", "update"]
+    assert all(abs(float(np.sum(t.y)) - 1) < 1e-5 for t in fig.data)
+    assert fig.layout.title.text == "Gate values over the test windows"

@@ -161,3 +161,43 @@ def test_the_lag_scan_of_a_short_test_split_does_not_fail_the_run():
     scan = evaluate.lag_scan(truth, truth)
     assert scan[0] == pytest.approx(1.0)
     assert all(math.isnan(scan[k]) for k in (-5, -4, 4, 5))
+
+
+def test_every_baseline_is_explained_in_one_place_and_the_lists_name_ets_and_arima():
+    assert set(evaluate.BASELINE_HELP) == set(evaluate.BASELINES)
+    notes = evaluate.baseline_notes()
+    assert "**ETS**: exponential smoothing" in notes and "**ARIMA**: an autoregressive" in notes
+    assert evaluate.baseline_notes({"naive": {}, "ets": {}}).count("\n- ") == 1  # only the ones in the table
+    assert "training mean" in evaluate.baseline_notes({"naive": {}}, "training mean")
+
+
+def _checked(truth, prediction):
+    """The lag-and-level sentences for bare arrays, persistence as the naive forecast."""
+    naive = np.concatenate([[truth[0]], truth[:-1]])
+    numbers = {"test": evaluate.metrics(truth, prediction), "baselines": {"naive": evaluate.metrics(truth, naive)},
+               **evaluate.diagnosis(truth, prediction, naive)}
+    return evaluate.error_check(numbers)
+
+
+def test_the_lag_check_tells_a_lag_from_a_level_offset():
+    rng = np.random.default_rng(0)
+    truth = 100 + np.cumsum(rng.normal(0, 1, 300))
+    late = np.concatenate([[truth[0]], truth[:-1]])  # persistence: a lag of +1, no offset
+    lag_only = _checked(truth, late)
+    assert len(lag_only) == 1 and "one step **earlier**" in lag_only[0] and "mostly repeats" in lag_only[0]
+    low = truth - 5 + rng.normal(0, 0.5, 300)  # an offset, no lag
+    offset_only = _checked(truth, low)
+    assert len(offset_only) == 1 and "on average 5" in offset_only[0] and "below the truth" in offset_only[0]
+    both = _checked(truth, late - 5)  # the default run's picture: a lag and a prediction below the truth
+    assert len(both) == 2 and "mostly repeats" not in both[0]  # its RMSE is far from persistence's: not persistence
+    assert "below the truth" in both[1] and "× persistence's" in both[1]
+    noisy = _checked(truth, late + rng.normal(0, 1.0, 300))  # late and scattered: lags, but is not persistence
+    assert len(noisy) == 1 and "it is not persistence, though" in noisy[0] and "mostly repeats" not in noisy[0]
+    assert _checked(truth, truth + rng.normal(0, 0.05, 300)) == []  # a good forecast: neither
+
+
+def test_the_verdict_box_follows_the_best_baseline_not_only_persistence():
+    sine_to_cosine = {"naive": {"rmse": 0.3}, "linear": {"rmse": 0.0}}  # beats persistence, loses to linear AR
+    assert evaluate.outcome({"rmse": 0.1}, sine_to_cosine) == "loses"
+    assert evaluate.outcome({"rmse": 0.1}, {"naive": {"rmse": 0.3}, "ets": {"rmse": 0.2}}) == "wins"
+    assert evaluate.outcome({"rmse": 0.2005}, {"naive": {"rmse": 0.3}, "ets": {"rmse": 0.2}}) == "ties"

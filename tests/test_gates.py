@@ -251,3 +251,15 @@ def test_replay_reads_the_input_projection_and_embedding_from_the_epoch_asked_fo
         if model.embedding_dim:
             with pytest.raises(ValueError, match="embedding"):
                 gates.gradient_flow(net, X, classify=True)
+
+
+def test_gate_histograms_show_where_values_lie_when_no_unit_saturates():
+    rng = np.random.default_rng(0)
+    middle = rng.uniform(0.3, 0.6, size=(8, 10, 4))  # never below 0.1 nor above 0.9: saturation is (0, 0) for all
+    assert gates.saturation({"forget": middle})["forget"].max() == 0
+    centres, shares = gates.histograms({"forget": middle})["forget"]
+    assert len(centres) == gates.HIST_BINS and shares.sum() == pytest.approx(1.0)
+    assert shares[(centres > 0.3) & (centres < 0.6)].sum() == pytest.approx(1.0)  # all the mass where the values are
+    h_centres, _ = gates.histograms({"h": rng.uniform(-1, 1, size=(2, 3, 4))})["h"]
+    assert h_centres.min() < 0  # a SimpleRNN's h spans -1..1
+    assert gates.saturation_words({"input": np.array([[0.5, 0.0], [0.0, 0.1]])}) == "input 25% below 0.1, 5% above 0.9"

@@ -111,3 +111,14 @@ def test_a_run_whose_upload_aged_out_says_to_upload_it_again(tmp_path):
     with pytest.raises(DataError, match=r"the uploaded file prices.csv is no longer on the server .*RNNLAB_UPLOAD_DAYS"
                                         r"\). Upload it again on the Data page"):
         csvfile.read_path(path)
+
+
+def test_an_upload_id_names_a_stored_file_of_the_workspace_and_never_a_path(tmp_path):
+    stored = uploads.store(b"date,x\n2020-01-01,1\n2020-01-02,2\n", "my prices.csv", tmp_path, "ab" * 8)
+    upload = uploads.upload_id(stored, tmp_path)
+    assert upload == stored.name and "/" not in upload and uploads.shown_name(upload) == "my_prices.csv"
+    assert uploads.find(tmp_path, "ab" * 8, upload) == stored
+    assert uploads.find(tmp_path, "cd" * 8, upload) is None  # another workspace does not have it
+    for hostile in ("../" + upload, "/etc/passwd", "0123456789ab-../../x", ""):
+        assert uploads.find(tmp_path, "ab" * 8, hostile) is None
+    assert uploads.upload_id("/etc/passwd", tmp_path) is None

@@ -11,13 +11,14 @@ import secrets
 
 import streamlit as st
 
-from core import data, describe, runs
+from core import data, describe, runs, uploads
 from core.errors import sentence
 from core.spec import ExperimentSpec, SpecError
 
 from . import spec_state
 
 WS_PARAM, RUN_PARAM = "ws", "run"
+UPLOAD_PARAM = "data.upload"  # an uploaded CSV by its id (core/uploads.py), in place of data.path: no server path in a link
 RUN_KEY = "run_id"  # st.session_state: the id of the session's current run
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -62,6 +63,7 @@ def spec_of_link() -> ExperimentSpec | None:
     if not params:
         return None
     shared = WS_PARAM not in st.query_params  # a refresh has the visitor's ws; a share link never does
+    lacking = _upload_of_link(params)
     left_out: list[str] = []
     while True:
         try:
@@ -81,7 +83,13 @@ def spec_of_link() -> ExperimentSpec | None:
             left_out.append((key, _named(key, why)))
             del params[key]
             st.query_params.pop(key, None)
-    if left_out:
+    if lacking:
+        st.session_state["link_message"] = (
+            "warning", f"The link's data is a file uploaded to this app, {lacking}, which this workspace does not have "
+                       "(it was uploaded in another browser, or deleted after "
+                       f"{uploads.max_age_days():g} days), so the default data is used. Upload {lacking} on the Data "
+                       f"page to use it; the rest of the setup is the link's: {describe.describe(spec)}.")
+    elif left_out:
         fields = "; ".join(why for _, why in left_out)
         st.session_state["link_message"] = ("warning", f"Opened the link's setup without {len(left_out)} value"
                                                        f"{'s' if len(left_out) != 1 else ''} it could not use, which "
@@ -92,6 +100,39 @@ def spec_of_link() -> ExperimentSpec | None:
     return spec
 
 
+def _upload_of_link(params: dict[str, str]) -> str | None:
+    """Turn the link's upload id (data.upload) into the stored file's path in `params`, in place.
+    When this workspace lacks that upload, the link's data fields are dropped (they describe a file
+    that is not here) and the name the visitor gave the file is returned, for the message."""
+    upload = params.pop(UPLOAD_PARAM, None)
+    if upload is None:
+        return None
+    path = uploads.find(data.uploads_dir(), workspace(), upload)
+    if path is not None:
+        params["data.path"] = str(path)
+        params.setdefault("data.name", "")  # a CSV has no built-in name (a link leaves the empty one out)
+        return None
+    for key in [k for k in params if k.startswith("data.")]:
+        del params[key]
+    for key in [k for k in st.query_params if k.startswith("data.")]:
+        st.query_params.pop(key, None)
+    return uploads.shown_name(upload) or "(no name)"
+
+
+def link_query(spec: ExperimentSpec) -> dict[str, str]:
+    """`spec`'s link parameters, with an uploaded CSV named by its id (data.upload), never by the
+    server's path, and without the empty data.name a CSV source has."""
+    query = spec.to_query()
+    if spec.data.source == "csv" or spec.data.path:
+        upload = uploads.upload_id(spec.data.path, data.uploads_dir())
+        query.pop("data.path", None)
+        if upload:
+            query[UPLOAD_PARAM] = upload
+        if not spec.data.name:
+            query.pop("data.name", None)
+    return query
+
+
 def _named(field: str | None, why: str) -> str:
     """"model.cell: unknown cell ..." so a person knows which value in the link to fix."""
     return f"{field}: {why[:1].lower()}{why[1:]}" if field else why
@@ -99,7 +140,7 @@ def _named(field: str | None, why: str) -> str:
 
 def _sync_spec_params() -> None:
     """Write the current setup into the URL (only fields that differ from the defaults)."""
-    wanted = spec_state.get_spec().to_query()
+    wanted = link_query(spec_state.get_spec())
     present = {key: st.query_params[key] for key in st.query_params if "." in key}
     if present == wanted:
         return
@@ -116,7 +157,7 @@ def share_link(spec: ExperimentSpec) -> str:
     from urllib.parse import urlencode
 
     base = (st.context.url or "http://localhost:8501/").split("?")[0]
-    query = urlencode(spec.to_query())
+    query = urlencode(link_query(spec))
     return base + ("?" + query if query else "")
 
 

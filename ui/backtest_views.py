@@ -8,13 +8,13 @@ backtest.csv / backtest.json to download.
 """
 from __future__ import annotations
 
-import json
 import threading
+import time
 
 import pandas as pd
 import streamlit as st
 
-from core import charts, data, describe, runs
+from core import charts, data, describe, evaluate, runs
 from core.errors import sentence
 
 from . import address, loads, session_runs, spec_state
@@ -34,6 +34,7 @@ class Job:
         self.error: str | None = None
         self.thread: threading.Thread | None = None
         self.stop_event = threading.Event()
+        self.seconds: float | None = None  # wall time from the first submission to the last fold's end
 
     @property
     def alive(self) -> bool:
@@ -97,8 +98,10 @@ def _start(spec, folds: int, workspace: str) -> str | None:
     root, csv_root = session_runs.root(), str(data.uploads_dir().resolve())
 
     def work() -> None:
+        t0 = time.perf_counter()
         try:
             backtest.run(plan, pool.shared(), root, job.id, workspace, csv_root, stop=job.stop_event)
+            job.seconds = time.perf_counter() - t0
         except Exception as exc:  # noqa: BLE001 - the page says what happened
             job.error = f"{exc.__class__.__name__}: {exc}"
 
@@ -161,7 +164,7 @@ def _results(job: Job) -> None:
                       "Run it again to get a verdict."), icon=":material/stop_circle:")
         if not folds:
             return
-    table, summary = backtest.results(folds, root)
+    table, summary = backtest.results(folds, root, job.seconds)
     wins = summary["wins"]
     good = wins["naive"] > len(table) / 2 and (wins["best_statistical"] or 0) > len(table) / 2
     (st.success if good else st.warning)(describe.escape(summary["verdict"]), icon=":material/balance:")
@@ -177,9 +180,11 @@ def _results(job: Job) -> None:
                "ARIMA": summary["baselines"].get("arima", {}).get("rmse"),
                "model MASE": summary["model"].get("mase"), "direction %": summary["model"].get("direction")}
     shown = pd.concat([shown.astype({"fold": str}), pd.DataFrame([overall])], ignore_index=True)
+    described = {"persistence": "naive", "ETS": "ets", "ARIMA": "arima"}  # their RMSE; what each is: core/evaluate.py
     st.dataframe(shown, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                for c in ("model RMSE", "persistence", "ETS", "ARIMA", "model MASE")}
+                 column_config={c: st.column_config.NumberColumn(
+                     format="%.4f", help=f"RMSE of {c}: {evaluate.BASELINE_HELP[described[c]]}" if c in described else None)
+                     for c in ("model RMSE", "persistence", "ETS", "ARIMA", "model MASE")}
                  | {"direction %": st.column_config.NumberColumn(format="%.1f")})
     st.caption("RMSE in the target's units, on each fold's own test block; 'all' pools the folds (RMSE from the "
                "squared errors, the rest weighted by targets). ETS and ARIMA are fitted on each fold's training rows.")
@@ -194,5 +199,5 @@ def _results(job: Job) -> None:
     row = st.container(horizontal=True)
     row.download_button("backtest.csv", table.to_csv(index=False).encode(), f"{job.id}.csv", "text/csv",
                       icon=":material/download:")
-    row.download_button("backtest.json", json.dumps(summary, indent=2, default=str).encode(), f"{job.id}.json",
-                      "application/json", icon=":material/download:")
+    row.download_button("backtest.json", lambda: backtest.to_json(summary).encode(),
+                        f"{job.id}.json", "application/json", icon=":material/download:")

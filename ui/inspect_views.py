@@ -260,20 +260,23 @@ def _compare_with(p: probes.Probe):
     return found
 
 
-def _saturation_of(p: probes.Probe) -> dict[str, dict[str, np.ndarray]]:
+def _saturation_of(p: probes.Probe) -> tuple[dict, dict]:
+    """(layer -> gate -> (2, units) saturation fractions, layer -> gate -> histogram) over the test windows,
+    from one replay (the expensive part)."""
     from core import gates
 
     epoch = p.epochs[-1]
 
     def build():
         X = p.windowed.X["test"][_evenly(len(p.windowed.y["test"]), MAX_WINDOWS)]
-        out = {}
+        fractions, spread = {}, {}
         for name, by_gate in p.replay(X, epoch).items():
             sig = {g: v for g, v in by_gate.items() if g in gates.SIGMOID_GATES}
-            out[name] = gates.saturation(sig) if sig else gates.saturation({"h": by_gate["h"]}, -0.9, 0.9)
-        return out
+            fractions[name] = gates.saturation(sig) if sig else gates.saturation({"h": by_gate["h"]}, -0.9, 0.9)
+            spread[name] = gates.histograms(sig or {"h": by_gate["h"]})
+        return fractions, spread
 
-    return _memo(("saturation", p.run_id, epoch), build)
+    return _memo(("gate_stats", p.run_id, epoch), build)
 
 
 def _runs_to_show(p: probes.Probe, what: str) -> list[probes.Probe]:
@@ -292,20 +295,37 @@ def saturation_view(p: probes.Probe) -> None:
     shown = [q for q in _runs_to_show(p, "saturation") if q.layers]
     if not shown:
         return
-    panels = {_label(q): _saturation_of(q) for q in shown}
-    st.plotly_chart(charts.saturation_figure(panels), width="stretch", key="saturation_chart")
-    for label, by_layer in panels.items():
-        fractions = np.concatenate([f for by_gate in by_layer.values() for f in by_gate.values()], axis=1)
-        idle = int(np.sum(fractions.max(axis=0) < 0.01))
-        if idle:
-            st.caption(f"**{describe.escape(label)}**: {idle} of {fractions.shape[1]} gate units sit at (0, 0), on top of each other: "
-                       "they are almost never below 0.1 or above 0.9. The gates work in between, as is usual early in "
-                       "training or on smooth series; the unit points that moved away are the ones to look at.")
-    st.caption("Each point is one unit of one gate. Left-saturated: below 0.1 (the gate is shut); right-saturated: "
-               "above 0.9 (wide open). Points near the origin are gates that work in between; points near the "
-               "diagonal's ends are switches. Forget gates far up the y axis are units that remember for a long "
-               "time. SimpleRNN has no gates: its h is shown, with -0.9 and 0.9 as the thresholds. Markers tell "
-               "the layers apart (circle: first layer).")
+    stats = {_label(q): _saturation_of(q) for q in shown}
+    # The distribution of the gate values first: after a default run no unit saturates, so the per-unit
+    # scatter below is one dot at (0, 0), while the histogram still shows where the gates work.
+    st.plotly_chart(charts.gate_histogram_figure({label: spread for label, (_, spread) in stats.items()}),
+                    width="stretch", key="gate_histogram_chart")
+    for label, (fractions, _) in stats.items():
+        from core import gates
+
+        tanh = all(set(by_gate) == {"h"} for by_gate in fractions.values())
+        low, high = (-0.9, 0.9) if tanh else (0.1, 0.9)
+        said = " · ".join(f"{layer}: {gates.saturation_words(by_gate, low, high)}" for layer, by_gate in fractions.items())
+        st.caption(f"**{describe.escape(label)}**, saturation (share of all values): {said}.")
+    st.caption("Each line is one gate: how its values over every unit, test window and time step spread between "
+               "0 (shut) and 1 (wide open); the grey ends are the saturated zones (below 0.1, above 0.9). A "
+               "gate whose values crowd in the middle works in between, as is usual early in training or on smooth "
+               "series; a gate with mass at both ends acts as a switch. SimpleRNN has no gates: its h is shown "
+               "(-1..1, with -0.9 and 0.9 as the thresholds). Dashes tell the layers apart.")
+    with st.expander("Per unit: how often each gate unit is saturated (Karpathy et al. 2015)"):
+        panels = {label: fractions for label, (fractions, _) in stats.items()}
+        st.plotly_chart(charts.saturation_figure(panels), width="stretch", key="saturation_chart")
+        for label, by_layer in panels.items():
+            fractions = np.concatenate([f for by_gate in by_layer.values() for f in by_gate.values()], axis=1)
+            idle = int(np.sum(fractions.max(axis=0) < 0.01))
+            if idle:
+                st.caption(f"**{describe.escape(label)}**: {idle} of {fractions.shape[1]} gate units sit at (0, 0), on top of each "
+                           "other: they are almost never below 0.1 or above 0.9; the histogram above shows where "
+                           "their values lie.")
+        st.caption("Each point is one unit of one gate. Left-saturated: below 0.1 (the gate is shut); "
+                   "right-saturated: above 0.9 (wide open). Points near the diagonal's ends are switches; forget "
+                   "gates far up the y axis are units that remember for a long time. Markers tell the layers apart "
+                   "(circle: first layer).")
 
 
 def _flow_of(p: probes.Probe) -> np.ndarray:

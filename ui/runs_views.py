@@ -20,14 +20,75 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     frame["ratio"] = frame["rmse"] / frame["naive_rmse"]
     frame["epochs"] = [f"{e}/{n}" if e is not None else f"?/{n}" for e, n in zip(frame["epoch"], frame["epochs"])]
-    # The scores come right after what the run is, so they stay on screen in a narrow window.
-    columns = ["run_id", "cell", "units", "rmse", "naive_rmse", "ratio"]
+    frame["kind"] = [kind_text(r) for r in rows]
+    frame["saved_at"] = [(t or "").replace("T", " ")[:16] for t in frame["saved_at"]]  # to the minute: not cut at 1400 px
+    # What the run is and its scores come first, so they stay on screen in a narrow window (at 800 px the
+    # run id first left room for the cell and the test RMSE only); the id, for Open below, comes last.
+    columns = ["kind", "cell", "units", "rmse", "ratio", "naive_rmse"]
     if frame.get("accuracy") is not None and frame["accuracy"].notna().any():  # classifiers in the list
         columns.append("accuracy")
-    columns += ["status", "epochs", "data", "target", "setup"]
-    frame = frame[[*columns, "saved_at"]]
+    columns += ["status", "data", "target", "setup", "epochs"]
+    frame = frame[[*columns, "saved_at", "run_id"]]
     return frame.rename(columns={"run_id": "run", "rmse": "test RMSE", "naive_rmse": "persistence RMSE",
                                  "ratio": "RMSE / persistence", "accuracy": "test accuracy %", "saved_at": "saved"})
+
+
+TABLE_CONFIG = {"test RMSE": st.column_config.NumberColumn(format="%.4f"),
+                "persistence RMSE": st.column_config.NumberColumn(format="%.4f"),
+                "RMSE / persistence": st.column_config.NumberColumn(
+                    format="%.3f", help="Below 1: the model beats persistence on the test targets."),
+                "kind": st.column_config.TextColumn(
+                    help="What made the run: a single training, a cell race, a sweep's trial, a backtest's fold, "
+                         "or an import.")}
+EVERYTHING = "everything"
+KIND_VIEWS = {"single": "single runs", "race": "cell races", "imported": "imported"}
+
+
+def kind_text(row: dict) -> str:
+    """"single", "race", "imported", "sweep trial 3", "backtest fold 2"."""
+    kind = row.get("kind") or "single"
+    part = {"sweep": "trial", "backtest": "fold"}.get(kind)
+    return f"{kind} {part} {row['part']}" if part and row.get("part") is not None else kind
+
+
+def views_of(rows: list[dict]) -> list[str]:
+    """The History filter's choices: everything, each kind there is, then each sweep and backtest (newest first)."""
+    kinds = [label for kind, label in KIND_VIEWS.items() if any(r.get("kind") == kind for r in rows)]
+    return [EVERYTHING, *kinds, *dict.fromkeys(r["group"] for r in rows if r.get("group"))]
+
+
+def rows_in(rows: list[dict], view: str) -> list[dict]:
+    """The rows of one filter choice (views_of)."""
+    if view == EVERYTHING:
+        return rows
+    kind = next((k for k, label in KIND_VIEWS.items() if label == view), None)
+    return [r for r in rows if (r.get("kind") == kind if kind else r.get("group") == view)]
+
+
+def group_title(group: str, members: list[dict]) -> str:
+    """A sweep's or backtest's one row: "sweep app-…: 8 trials, best test RMSE 0.0123 (0.98× persistence)"."""
+    sweep = group.startswith("sweep")
+    scored = [r for r in members if r.get("rmse") is not None and pd.notna(r["rmse"]) and r.get("naive_rmse")]
+    text = f"{group}: {len(members)} {'trial' if sweep else 'fold'}{'s' if len(members) != 1 else ''}"
+    if scored and sweep:  # trials predict the same targets: the best one's score says how the search went
+        best = min(scored, key=lambda r: r["rmse"])
+        text += f", best test RMSE {best['rmse']:.4g} ({best['rmse'] / best['naive_rmse']:.2f}× persistence)"
+    elif scored:  # folds test different blocks: a best one says nothing, how many beat persistence does
+        wins = sum(r["rmse"] < r["naive_rmse"] for r in scored)
+        text += f", the model beat persistence in {wins} of {len(scored)}"
+    when = max((r["saved_at"] or "" for r in members), default="")
+    return text + (f" · {when.replace('T', ' ')[:16]}" if when else "")
+
+
+def comparable(rows: list[dict], most: int = 3) -> list[str]:
+    """The runs Compare starts with: the newest run that ended and up to `most` - 1 more that predict the
+    same test targets (the same data, target, window and split), newest first; never runs whose
+    predictions could not share a chart, as the three newest (backtest folds of different blocks) did."""
+    done = [r for r in rows if r["status"] in ("finished", "stopped") and r.get("targets")]
+    if not done:
+        return []
+    key = done[0]["targets"]
+    return [r["run_id"] for r in done if r["targets"] == key][:most]
 
 
 def status_text(status: str, message: str | None) -> str:
@@ -42,7 +103,8 @@ def _label(row: dict) -> str:
 
 
 def history() -> None:
-    """The run table, overlays of the picked runs, and actions on one run."""
+    """The run table (a sweep's or a backtest's runs folded under one row), a filter by kind, overlays of
+    comparable runs, and actions on one run."""
     rows = [r for r in runs.list_runs(session_runs.root(), workspace=address.workspace())
             if r["kind"] != "memory_race"]  # memory races are drawn on Inspect, not opened as runs
     if not rows:
@@ -50,16 +112,22 @@ def history() -> None:
                 "is kept here.", icon=":material/history:")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/play_circle:")
         return
-    by_id = {r["run_id"]: r for r in rows}
-    st.dataframe(_table(rows), hide_index=True, width="stretch",
-                 column_config={"test RMSE": st.column_config.NumberColumn(format="%.4f"),
-                                "persistence RMSE": st.column_config.NumberColumn(format="%.4f"),
-                                "RMSE / persistence": st.column_config.NumberColumn(
-                                    format="%.3f", help="Below 1: the model beats persistence on the test targets.")})
-    done = [r["run_id"] for r in rows if r["status"] in ("finished", "stopped")]
-    picked = st.multiselect("Compare runs", list(by_id), default=done[:min(3, len(done))], key="runs_compare",
+    view = st.selectbox("Show", views_of(rows), key="runs_view",
+                        help="Everything, one kind of run, or the runs of one sweep or backtest.")
+    shown = rows_in(rows, view)
+    by_id = {r["run_id"]: r for r in shown}
+    alone = [r for r in shown if not r.get("group")] if view == EVERYTHING else shown
+    if alone:
+        st.dataframe(_table(alone), hide_index=True, width="stretch", column_config=TABLE_CONFIG)
+    if view == EVERYTHING:  # each sweep and backtest as one row that opens to its runs
+        for group in dict.fromkeys(r["group"] for r in shown if r.get("group")):
+            members = [r for r in shown if r.get("group") == group]
+            with st.expander(group_title(group, members), icon=":material/folder_open:"):
+                st.dataframe(_table(members), hide_index=True, width="stretch", column_config=TABLE_CONFIG)
+    picked = st.multiselect("Compare runs", list(by_id), default=comparable(shown), key=f"runs_compare:{view}",
                             max_selections=MAX_COMPARE, format_func=lambda r: _label(by_id[r]),
-                            help="Overlay their loss curves and test predictions.")
+                            help="Overlay their loss curves and test predictions. It starts with the newest run and "
+                                 "the runs that predict the same test targets (same data, target, window and split).")
     if picked:
         _overlays([by_id[r] for r in picked])
     st.divider()

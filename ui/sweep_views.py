@@ -132,6 +132,27 @@ def _start(spec, space: dict, trials: int, workers: int, workspace: str) -> str 
     return None
 
 
+TRIAL_FACTS = ("trial", "state", "value", "seconds", "pruned at epoch", "run", "note")
+TRIAL_FORMATS = {"value": "{:.4f}", "seconds": "{:.1f}", "pruned at epoch": "{:.0f}"}
+
+
+def trials_frame(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The trials table as the page shows it: what each trial is (trial, state, its score, then its settings)
+    first, so the settings stay on screen at 1400 px, then seconds, run and note; a column with nothing in it
+    is left out (the note is empty unless a trial failed) and a missing value is blank, not "None"."""
+    settings = [c for c in table.columns if c not in TRIAL_FACTS]
+    order = ["trial", "state", "value", *settings, "seconds", "pruned at epoch", "run", "note"]
+    out = table[[c for c in order if c in table.columns]].copy()
+    for column in list(out.columns):
+        empty = out[column].isna() | (out[column].astype(str).str.strip() == "")
+        if empty.all():
+            out = out.drop(columns=column)
+        elif empty.any() or column in TRIAL_FORMATS:
+            form = TRIAL_FORMATS.get(column, "{}")
+            out[column] = [("" if e else form.format(v)) for v, e in zip(out[column], empty)]
+    return out.rename(columns={"value": metric})
+
+
 def _live(job) -> None:
     running = job.alive
 
@@ -160,10 +181,8 @@ def _live(job) -> None:
         if histories:
             st.plotly_chart(charts.loss_overlay_figure(histories), width="stretch", key=f"sweep_loss_{len(histories)}")
         if len(table):
-            shown = table.rename(columns={"value": job.metric})
-            st.dataframe(shown, hide_index=True, width="stretch",
-                         column_config={job.metric: st.column_config.NumberColumn(format="%.4f"),
-                                        "seconds": st.column_config.NumberColumn(format="%.1f"),
+            st.dataframe(trials_frame(table, job.metric), hide_index=True, width="stretch",
+                         column_config={"state": st.column_config.TextColumn(width="small"),
                                         "note": st.column_config.TextColumn(width="large")})
         if running and not job.alive:
             st.rerun()

@@ -157,6 +157,9 @@ def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str, big: 
                    rest=st) -> None:
     """Loss (and accuracy) and predictions (in `where`), and metrics (in `rest`) of a run that is
     training or has ended well (big: presentation mode, chart text at the page's size)."""
+    if snap.queued:  # nothing has trained yet: empty charts would only show meaningless axes (-1..4, 0..6)
+        st.caption("Queued: the loss curve, predictions and metrics appear here when a worker starts this run.")
+        return
     target, horizon = spec.data.target, spec.window.horizon
     classify = spec.model.task == "classification"
     loss_col, pred_col = where.columns([2, 3])

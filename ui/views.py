@@ -159,6 +159,9 @@ def shown(table: pd.DataFrame, best_of: tuple[str, ...] = (), digits: int = 3):
     return text.style.apply(shade)
 
 
+VERDICT_STYLE = {"wins": st.success, "ties": st.info, "loses": st.warning}
+
+
 def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | None = None, cell: str = "model"
                   ) -> None:
     """The model's metrics next to every baseline, a one-line verdict, and the lag warning.
@@ -185,9 +188,12 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
                               if split == "test" and up is not None else ""))
     ratio = model["rmse"] / naive["rmse"] if naive["rmse"] else float("nan")
     baseline = snap.metrics.get("naive_name", "persistence")
-    line = evaluate.full_verdict(cell, model, snap.metrics["baselines" if split == "test" else "val_baselines"],
-                                 baseline)
-    (st.success if ratio < 1 else st.warning)(f"On the {label} targets: {escape(line)}.", icon=":material/balance:")
+    compared = snap.metrics["baselines" if split == "test" else "val_baselines"]
+    line = evaluate.full_verdict(cell, model, compared, baseline)
+    # The box follows the whole verdict: green only when the model beats every baseline, not only persistence.
+    VERDICT_STYLE[evaluate.outcome(model, compared)](f"On the {label} targets: {escape(line)}.", icon=":material/balance:")
+    with st.expander("What the baselines are"):
+        st.markdown(evaluate.baseline_notes(compared, baseline))
     if ratio > 3:
         st.caption(f"That is far worse than repeating the last value. Common causes: test values outside the range "
                    f"seen in training (a trending series: try the diff or pct transform on the Data page), too few "
@@ -209,13 +215,11 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
                        + (" The bands held much less than their level: the test period behaves unlike the "
                           "validation period (a trend, a new regime), so trust this model's spread less there."
                           if low else ""))
-    lag = snap.metrics.get("lag")
-    if (split == "test" and lag and lag > 0 and snap.metrics.get("lag_clear", True)
-            and lag == snap.metrics.get("naive_lag", 1)):
-        steps = "one step" if lag == 1 else f"{lag} steps"
-        st.warning(f"Lag check: the model's moves line up best with the truth's moves {steps} **earlier**, where "
-                   f"persistence's do. It mostly repeats the last value it saw, so its curve looks like the truth "
-                   f"shifted right by {steps}, which is persistence, not a forecast.", icon=":material/warning:")
+    failures = evaluate.error_check(snap.metrics) if split == "test" else []
+    if failures:
+        said = (f"The model {failures[0]}" if len(failures) == 1 else
+                "two different failures. " + " ".join(f"({i}) The model {f}" for i, f in enumerate(failures, 1)))
+        st.warning(f"Lag and level check: {said}", icon=":material/warning:")
 
 
 def sidebar_status() -> None:

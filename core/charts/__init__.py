@@ -21,8 +21,8 @@ from .classification import CLASS_WINDOWS, class_figure, confusion_figure, proba
 from .compare import loss_overlay_figure, prediction_overlay_figure
 from .data import image_figure, series_figure, window_figure
 from .evaluation import error_figure, forecast_figure, lag_figure, step_error_figure, window_error_figure
-from .gates import (GATE_COLOURS, GATE_SCALES, gate_figure, gate_scale, gradient_figure, hidden_figure,
-                    saturation_figure)
+from .gates import (GATE_COLOURS, GATE_SCALES, gate_figure, gate_histogram_figure, gate_scale, gradient_figure,
+                    hidden_figure, saturation_figure)
 from .memory_race import memory_race_figure
 from .training import accuracy_figure, loss_figure, naive_label, prediction_figure
 
@@ -30,7 +30,7 @@ __all__ = [
     "CELL_COLOURS", "CLASS_COLOURS", "CLASS_WINDOWS", "GATE_COLOURS", "GATE_SCALES", "GL_ABOVE", "LEGEND", "MAX_POINTS",
     "RUN_COLOURS", "legend_name", "run_colours",
     "SPLIT_COLOURS", "accuracy_figure", "backtest_figure", "fold_error_figure", "class_figure", "confusion_figure", "downsample", "error_figure",
-    "forecast_figure", "gate_figure", "gate_scale", "gradient_figure", "hidden_figure", "image_figure",
+    "forecast_figure", "gate_figure", "gate_histogram_figure", "gate_scale", "gradient_figure", "hidden_figure", "image_figure",
     "lag_figure", "loss_figure", "loss_overlay_figure", "memory_race_figure", "naive_label",
     "prediction_figure", "prediction_overlay_figure", "probability_bars", "saturation_figure",
     "series_figure", "step_error_figure", "window_error_figure", "window_figure",

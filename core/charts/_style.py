@@ -35,18 +35,35 @@ def _layout(fig: go.Figure, title: str, y_title: str, height: int = 340) -> go.F
     return fig
 
 
+# Colours for runs that name no cell (sweep trials, backtest folds) and for a cell's fourth run on: Plotly's
+# 24 distinct dark colours after RUN_COLOURS, minus the cells' hues and the greys that truth and persistence use.
+# Five colours (RUN_COLOURS less the cells') repeated from the sixth sweep trial on.
+_GREYS = {"#2a2a2a", "#7f7f7f", "#222a2a"}
+EXTRA_COLOURS = tuple(dict.fromkeys(
+    c.lower() for c in [*RUN_COLOURS, "#2E91E5", "#E15F99", "#1CA71C", "#FB0D0D", "#DA16FF", "#B68100", "#750D86",
+                        "#EB663B", "#511CFB", "#00A08B", "#FB00D1", "#FC0080", "#B2828D", "#6C7C32", "#778AAE",
+                        "#862A16", "#A777F1", "#620042", "#1616A7", "#DA60CA", "#6C4516", "#0D2A63", "#AF0038"]
+    if c.lower() not in _GREYS and c.lower() not in {s for shades in CELL_COLOURS.values() for s in shades}))
+
+
+def distinct_colours(n: int, avoid=()) -> list[str]:
+    """`n` colours, all different while n fits EXTRA_COLOURS (28; more cycle), none of `avoid`."""
+    pool = [c for c in EXTRA_COLOURS if c not in {a.lower() for a in avoid}] or list(EXTRA_COLOURS)
+    return [pool[i % len(pool)] for i in range(n)]
+
+
 def run_colours(labels: list[str]) -> list[str]:
     """A colour per run label: the hue of its cell ("BiLSTM 64 · ...", "GRU", "LSTM (chrono)"), a new shade
-    for each further run of that cell; a label that names no cell takes the next of RUN_COLOURS."""
+    for each further run of that cell; a label that names no cell, or a cell's run past its shades, takes the
+    next of EXTRA_COLOURS, so no two runs of one chart share a colour (up to 28 others)."""
     used: dict[str, int] = {}
-    taken = {c for shades in CELL_COLOURS.values() for c in shades}
-    others = iter([c for c in RUN_COLOURS if c not in taken] * 8)  # never a cell's hue
+    others = iter(distinct_colours(len(labels)))
     out = []
     for label in labels:
         word = str(label).split(" ", 1)[0].removeprefix("Bi")
-        if word in CELL_COLOURS:
-            shades = CELL_COLOURS[word]
-            out.append(shades[used.get(word, 0) % len(shades)])
+        shades = CELL_COLOURS.get(word, ())
+        if used.get(word, 0) < len(shades):
+            out.append(shades[used.get(word, 0)])
             used[word] = used.get(word, 0) + 1
         else:
             out.append(next(others))

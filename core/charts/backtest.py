@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ._style import RUN_COLOURS, SPLIT_COLOURS, _layout, _line
+from ._style import SPLIT_COLOURS, _layout, _line, distinct_colours
 
 BASELINE_COLOURS = {"naive": "#7f7f7f", "ets": "#17becf", "arima": "#9467bd"}
 
@@ -20,8 +20,8 @@ def backtest_figure(folds: dict[int, pd.DataFrame], target: str) -> go.Figure:
     if folds:
         truth = pd.concat([f[["date", "truth"]] for f in folds.values()]).sort_values("date")
         fig.add_trace(_line(truth["date"].to_numpy(), truth["truth"], "truth", line=dict(color="#2a2a2a", width=1.5)))
-    for n, (number, frame) in enumerate(sorted(folds.items())):
-        colour = RUN_COLOURS[(n + 3) % len(RUN_COLOURS)]
+    colours = distinct_colours(len(folds), avoid=[*BASELINE_COLOURS.values(), SPLIT_COLOURS["test"]])
+    for colour, (number, frame) in zip(colours, sorted(folds.items())):
         fig.add_trace(_line(frame["date"].to_numpy(), frame["prediction"], f"fold {number}",
                             line=dict(color=colour, width=1.4)))
         fig.add_vrect(x0=frame["date"].iloc[0], x1=frame["date"].iloc[-1], fillcolor=colour, opacity=0.06,

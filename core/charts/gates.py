@@ -83,6 +83,45 @@ GATE_COLOURS = {"input": "#1f77b4", "forget": "#2ca02c", "output": "#d62728", "u
                 "reset": "#ff7f0e", "h": "#7f7f7f"}
 
 
+def gate_histogram_figure(runs: dict[str, dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]]) -> go.Figure:
+    """How each gate's values spread over the test windows: one line per gate (dashes tell the layers
+    apart), the saturated ends (below 0.1, above 0.9) shaded; one panel per run, side by side.
+
+    Args:
+        runs: panel title -> layer name -> gate -> (bin centres, share of values per bin) (gates.histograms).
+    """
+    from plotly.subplots import make_subplots
+
+    titles = list(runs)
+    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.08)
+    dashes = ["solid", "dash", "dot", "dashdot"]
+    shown = set()
+    for c, title in enumerate(titles, start=1):
+        tanh = False
+        for li, (layer, by_gate) in enumerate(runs[title].items()):
+            for gate, (centres, shares) in by_gate.items():
+                tanh = tanh or centres.min() < 0
+                fig.add_trace(go.Scatter(
+                    x=np.asarray(centres, dtype=np.float32), y=np.asarray(shares, dtype=np.float32),
+                    mode="lines+markers", line=dict(shape="hvh", color=GATE_COLOURS.get(gate, "#333"),
+                                                    dash=dashes[li % len(dashes)]), marker=dict(size=4),
+                    name=gate, legendgroup=gate, showlegend=gate not in shown,
+                    hovertemplate=f"{gate}, {layer}: %{{y:.1%}} of values near %{{x:.2f}}<extra></extra>"),
+                    row=1, col=c)
+                shown.add(gate)
+        low, high = (-0.9, 0.9) if tanh else (0.1, 0.9)
+        for x0, x1 in ((-1.0 if tanh else 0.0, low), (high, 1.0)):
+            fig.add_vrect(x0=x0, x1=x1, fillcolor="#999999", opacity=0.12, line_width=0, row=1, col=c)
+        fig.update_xaxes(range=[-1.02 if tanh else -0.02, 1.02], title_text="value" if tanh else "gate value",
+                         row=1, col=c)
+        fig.update_yaxes(tickformat=".0%", title_text="share of values" if c == 1 else None, rangemode="tozero",
+                         row=1, col=c)
+    fig.update_layout(height=400, margin=dict(l=10, r=10, t=70, b=10), title="Gate values over the test windows",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.06, xanchor="right", x=1), uirevision="keep",
+                      hovermode="closest")
+    return fig
+
+
 def saturation_figure(runs: dict[str, dict[str, dict[str, np.ndarray]]]) -> go.Figure:
     """Karpathy et al. (2015), Fig. 3: per gate unit, how often it is left- vs right-saturated.
 

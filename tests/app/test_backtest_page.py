@@ -1,8 +1,10 @@
 """The Backtest section of the Runs page: folds through the app's pool, the verdict, the charts."""
 from __future__ import annotations
 
+import json
+
 from ..conftest import tiny_spec
-from .helpers import button, figures, runs_section, table
+from .helpers import button, figures, record_downloads, runs_section, table
 from ui import backtest_views
 
 
@@ -10,7 +12,8 @@ def backtest_page(spec):
     return runs_section(spec, "Backtest")
 
 
-def test_a_backtest_trains_its_folds_and_shows_the_verdict_charts_and_files(run_store):
+def test_a_backtest_trains_its_folds_and_shows_the_verdict_charts_and_files(run_store, monkeypatch):
+    downloads = record_downloads(monkeypatch)
     at = backtest_page(tiny_spec(split={"val": 20, "test": 20}))
     at.number_input(key="backtest_folds").set_value(3).run()
     button(at, "Run the backtest").click().run()
@@ -27,6 +30,8 @@ def test_a_backtest_trains_its_folds_and_shows_the_verdict_charts_and_files(run_
     assert "Test RMSE per fold" in titles and "Each fold's test block" in titles
     assert len(figures(at)["Test RMSE per fold"]["data"][0]["x"]) == 3
     assert {b.label for b in at.get("download_button")} >= {"backtest.csv", "backtest.json"}
+    saved = json.loads(next(f for name, f in downloads.values() if name and name.endswith(".json"))())
+    assert saved["seconds"] > 0 and saved["folds"] == 3  # the README's keys, "seconds" included
     assert set(at.session_state["session_runs"]) >= {f.run_id for f in job.folds}  # Inspect and Compare offer them
 
 

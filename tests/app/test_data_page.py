@@ -233,3 +233,10 @@ def test_a_file_whose_dates_were_not_found_can_be_told_where_they_are():
     spec = at.session_state["spec"]
     assert (spec.data.source, spec.data.date_column, spec.data.target) == ("csv", "when", "price")
     assert "years.csv · 60 rows · 1950-01-01" in loaded_line(at) and errors(at) == ""
+
+
+def test_the_baselines_list_explains_every_baseline_the_metrics_table_names():
+    at = open_page("data")
+    listed = next(m.value for m in at.markdown if "**ETS**" in m.value)
+    for name in ("persistence", "seasonal naive", "moving average", "linear AR", "ETS", "ARIMA"):
+        assert f"**{name}**:" in listed

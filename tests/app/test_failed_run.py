@@ -39,7 +39,7 @@ def assert_only_the_failure(at: AppTest) -> None:
     assert not at.exception, at.exception
     assert any("A failed run has no predictions, metrics or forecast" in c.value for c in at.caption)
     assert not at.dataframe  # the metrics table
-    assert not at.success and not any("Lag check" in w.value or "On the" in w.value for w in at.warning)
+    assert not at.success and not any("Lag and level check" in w.value or "On the" in w.value for w in at.warning)
     assert not any("metrics**" in m.value for m in at.markdown)
     assert chart_titles(at) <= {"Loss"}  # no predictions, forecast, step errors, residuals or lags
     assert not any("gates of this run" in link.proto.label for link in at.get("page_link"))

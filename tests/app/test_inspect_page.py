@@ -92,6 +92,9 @@ def test_gru_run_shows_its_gates_and_the_other_views_render():
     assert set(maps) == {"update", "reset", "candidate", "h"}
     at.segmented_control(key="inspect_view").set_value("Saturation").run()
     assert not at.exception
+    spread = figures(at)["Gate values over the test windows"]  # the distribution, shown even when no unit saturates
+    assert {t["name"] for t in spread["data"] if t.get("name")} == {"update", "reset"}
+    assert any(c.value.startswith("**GRU") and "update " in c.value and "% above 0.9" in c.value for c in at.caption)
     sat = figures(at)["Gate saturation over the test windows"]
     names = {t["name"] for t in sat["data"] if t.get("mode") == "markers"}
     assert names == {"update", "reset"}
