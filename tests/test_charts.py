@@ -142,3 +142,29 @@ def test_the_gate_histogram_has_a_line_per_gate_and_panel():
     assert [t.name for t in fig.data] == ["input", "forget", "update"]
     assert all(abs(float(np.sum(t.y)) - 1) < 1e-5 for t in fig.data)
     assert fig.layout.title.text == "Gate values over the test windows"
+
+
+def test_charts_stay_readable_in_a_470_px_page():
+    """Issue 22 at 800 px: no "count" y title against the residual chart, flat step ticks, gate titles
+    in two lines with their colour bars titled sideways, legend lines a half-width chart can hold."""
+    errors = charts.error_figure(_frame(40), "Close")
+    assert errors.layout.yaxis2.title.text is None
+    assert "Error histogram (count)" in [a.text for a in errors.layout.annotations]
+
+    steps = charts.step_error_figure(pd.DataFrame({"step": range(1, 21), "rmse": np.linspace(1, 3, 20),
+                                                   "naive_rmse": np.linspace(1, 2, 20)}), "Close")
+    assert steps.layout.xaxis.tickangle == 0 and len(range(0, 21, int(steps.layout.xaxis.dtick))) <= 6
+
+    from core.gates import GATE_TEXT
+
+    traces = {g: np.zeros((5, 3), dtype=np.float32) for g in ("input", "forget", "candidate", "output", "cell", "h")}
+    gates = charts.gate_figure(np.zeros((5, 1)), ["x"], [f"t{i}" for i in range(5)], traces, np.arange(3), "g")
+    titles = [a.text for a in gates.layout.annotations]
+    assert "input gate i:<br>how much of the candidate is written into the cell" in titles
+    assert all(len(line) <= len(GATE_TEXT["input"]) - 12 for t in titles for line in t.split("<br>"))
+    assert {gates.layout[a].colorbar.title.side for a in ("coloraxis", "coloraxis2", "coloraxis3")} == {"right"}
+
+    label = "LSTM 64×2 · S&P 500 index, daily w60 h1 · lr 0.001 · 20261201-040000-abcdef"
+    assert charts.legend_name(label) == "LSTM 64×2<br>S&P 500 index, daily w60 h1<br>lr 0.001<br>…abcdef"
+    loss = charts.loss_overlay_figure({label: {"loss": [0.2, 0.1], "val_loss": [0.3, 0.2]}})
+    assert list(loss.data[0].text) == [label, label] and "%{text}" in loss.data[0].hovertemplate

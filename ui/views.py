@@ -118,24 +118,57 @@ def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1)
     from core.evaluate import BASELINE_NAMES, METRICS
 
     baselines = metrics["baselines" if split == "test" else "val_baselines"]
-    rows, index = [metrics[split]], [model_label]
+    rows, index, long = [metrics[split]], [model_label], {}
     season = metrics.get("season")
     for key, values in baselines.items():
         named = metrics.get("naive_name", "persistence")
-        name = ((charts.naive_label(horizon) if named == "persistence" else named) if key == "naive"
-                else BASELINE_NAMES.get(key, key))
+        name = BASELINE_NAMES.get(key, key) if key != "naive" or named == "persistence" else named
+        if key == "naive" and named == "persistence":
+            long[name] = charts.naive_label(horizon)
         if key in ("ets", "arima") and metrics.get("statistical", {}).get(key):
             name = metrics["statistical"][key]  # the model chosen by AIC on the training rows, e.g. ARIMA(1, 1, 0)
         if key == "seasonal_naive" and season:
             how = metrics.get("season_how", "")
-            name += (" (no season: = persistence)" if how == "none found" else
-                     f" ({season} steps, {'detected' if how == 'detected' else 'set' if how in ('', 'set') else 'calendar'})")
+            if how == "none found":
+                name += " (none)"
+                long[name] = "seasonal naive (no season found: = persistence)"
+            else:
+                name += f" ({season})"
+                long[name] = (f"seasonal naive ({season} steps, "
+                              f"{'detected' if how == 'detected' else 'set' if how in ('', 'set') else 'calendar'})")
         rows.append(values)
         index.append(name)
+    # Short row names: at 800 px (a 470 px page) "seasonal naive (5 steps, calendar)" took a third of the
+    # table's width; the long names go in a line under it (table.attrs["long_names"]).
     table = pd.DataFrame(rows, index=index)
     table = table[[m for m in METRICS if m in table.columns]].astype(float)  # None (no value) becomes NaN, shown as –
-    return table.rename(columns={"mse": "MSE", "rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "smape": "sMAPE %", "mase": "MASE",
-                                 "direction": "Direction %"})
+    table = table.rename(columns={"mse": "MSE", "rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "smape": "sMAPE %",
+                                  "mase": "MASE", "direction": "Direction %"})
+    # MSE (target units squared, the widest numbers) last: where the page is too narrow for every column,
+    # the one the others already say (RMSE squared) is the one scrolled off.
+    table = table[[c for c in table.columns if c != "MSE"] + (["MSE"] if "MSE" in table.columns else [])]
+    table.attrs["long_names"] = long
+    return table
+
+
+def compact(value: float) -> str:
+    """A number with as many decimals as its size needs: 26379.865 -> "26,380", 162.419 -> "162.4",
+    19.958 -> "19.96", 0.5331 -> "0.533"; a dash when there is none. Four significant digits tell
+    a model from its baselines; the six-digit, three-decimal numbers did not fit at 800 px."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    size = abs(value)
+    return (f"{value:,.0f}" if size >= 1000 else f"{value:.1f}" if size >= 100 else f"{value:.2f}" if size >= 1
+            else f"{value:.3f}")
+
+
+# Narrow columns for the metrics table: with compact numbers the 8 columns fit a 470 px page (800 px
+# window, sidebar open). The headers keep their names (tests and the help read them); two get a shorter label.
+METRIC_COLUMNS = {"_index": st.column_config.Column(width=118),
+                  **{name: st.column_config.Column(width=54) for name in ("RMSE", "MAE", "MASE")},
+                  "MAPE %": st.column_config.Column(width=62), "sMAPE %": st.column_config.Column("sMAPE", width=58),
+                  "Direction %": st.column_config.Column("Dir. %", width=54, help="Direction %"),
+                  "MSE": st.column_config.Column(width=62)}
 
 
 METRIC_HELP = ("RMSE and MAE are in the target's units. MAPE % skips zero targets and shows – where the targets "
@@ -145,10 +178,11 @@ METRIC_HELP = ("RMSE and MAE are in the target's units. MAPE % skips zero target
                "window's last value.")
 
 
-def shown(table: pd.DataFrame, best_of: tuple[str, ...] = (), digits: int = 3):
+def shown(table: pd.DataFrame, best_of: tuple[str, ...] = (), digits: int | None = 3):
     """Numbers as text with a dash for a missing value (Streamlit draws a styled NaN as "None"), the
-    lowest of each `best_of` column shaded."""
-    text = table.map(lambda v: f"{v:.{digits}f}" if pd.notna(v) and np.isfinite(v) else "–")
+    lowest of each `best_of` column shaded. `digits=None`: as many decimals as each number's size needs."""
+    text = table.map(lambda v: ("–" if not (pd.notna(v) and np.isfinite(v)) else
+                                compact(v) if digits is None else f"{v:.{digits}f}"))
 
     def shade(column: pd.Series) -> list[str]:
         values = table[column.name]
@@ -181,9 +215,10 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
     table = metrics_frame(snap.metrics, split, f"{cell} (epoch {snap.predictions_epoch or snap.epoch})", horizon)
     st.markdown(f"**{label.capitalize()} metrics**" + (" (live; test metrics appear when training ends)"
                                                       if split == "val" else ""))
-    st.dataframe(shown(table, best_of=("RMSE", "MAE")), width="stretch")
+    st.dataframe(shown(table, best_of=("RMSE", "MAE"), digits=None), width="stretch", column_config=METRIC_COLUMNS)
     up = snap.metrics.get("up_share")
-    st.caption(METRIC_HELP + (f" On the test targets the value rose in {up:.0f}% of cases, so always predicting a "
+    named = "; ".join(table.attrs.get("long_names", {}).values())  # each starts with its row's short name
+    st.caption((f"Rows in full: {named}. " if named else "") + METRIC_HELP + (f" On the test targets the value rose in {up:.0f}% of cases, so always predicting a "
                               f"rise would score {up:.0f}% Direction, always a fall {100 - up:.0f}%."
                               if split == "test" and up is not None else ""))
     ratio = model["rmse"] / naive["rmse"] if naive["rmse"] else float("nan")

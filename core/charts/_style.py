@@ -75,7 +75,24 @@ def legend_name(label: str) -> str:
     head, sep, tail = str(label).rpartition(" · ")
     if len(tail) == 22 and tail[8] == "-" and tail[15] == "-":  # a run id: its last 6 characters tell runs apart
         tail = "…" + tail[-6:]
-    return f"{head}<br>{tail}" if sep else str(label)
+    return "<br>".join([*_wrapped(head, LEGEND_WIDTH), tail]) if sep else str(label)
+
+
+# Characters on one legend line: a half-width chart at 800 px (a 470 px page) cut a longer line; the
+# traces carry the whole label in their hover.
+LEGEND_WIDTH = 26
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width` characters, broken at its " · " separators (a part longer
+    than `width` keeps a line of its own)."""
+    lines: list[str] = []
+    for part in text.split(" · "):
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return lines
 
 
 def downsample(n: int, limit: int = MAX_POINTS) -> np.ndarray:

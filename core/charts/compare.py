@@ -15,7 +15,8 @@ def loss_overlay_figure(histories: dict[str, dict[str, list[float]]], log_y: boo
         for key, dash, suffix in (("val_loss", "solid", "validation"), ("loss", "dot", "train")):
             values = history.get(key, [])
             fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=np.asarray(values, dtype=np.float32),
-                                     name=f"{legend_name(label)} ({suffix})",
+                                     name=f"{legend_name(label)} ({suffix})", text=[label] * len(values),
+                                     hovertemplate=f"%{{text}} ({suffix})<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
                                      legendgroup=label, mode="lines+markers",
                                      marker=dict(size=4), line=dict(color=colour, dash=dash)))
     longest = max((len(h.get("loss", [])) for h in histories.values()), default=0)

@@ -44,7 +44,7 @@ def gate_figure(inputs: np.ndarray, features: list[str], times: list[str], trace
     units = next(iter(traces.values())).shape[1]
     unit_labels = [f"u{int(u)}" for u in order]
     heights = ([1.3] if has_input else []) + [max(1.0, min(2.5, units / 24))] * len(gates)
-    titles = ([input_title] if has_input else []) + [GATE_TEXT.get(g, g) for g in gates]
+    titles = ([input_title] if has_input else []) + [_two_lines(GATE_TEXT.get(g, g)) for g in gates]
     fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.045 if rows < 6 else 0.03,
                         row_heights=heights, subplot_titles=titles)
     if has_input:
@@ -70,13 +70,21 @@ def gate_figure(inputs: np.ndarray, features: list[str], times: list[str], trace
         if axis == "coloraxis3":
             scale.update(cmin=-used[axis], cmax=used[axis])
             scale.pop("cmid")
-        fig.update_layout(**{axis: dict(**scale, colorbar=dict(title=bars[axis], thickness=10, len=0.28,
+        fig.update_layout(**{axis: dict(**scale, colorbar=dict(title=dict(text=bars[axis], side="right"), thickness=10, len=0.28,
                                                                   y=0.85 - 0.33 * n, yanchor="middle", x=1.01))})
     fig.update_xaxes(type="category", nticks=12)  # one column per time step; no gaps for weekends or hours
     fig.update_layout(height=120 + 170 * rows, margin=dict(l=10, r=10, t=60, b=10), title=title, showlegend=has_input,
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1), uirevision="keep")
     fig.update_annotations(font_size=12)
     return fig
+
+
+def _two_lines(text: str, width: int = 40) -> str:
+    """A long subplot title broken after its colon: at 800 px (a 470 px page) "input gate i: how much of
+    the candidate is written into the cell" on one line was wider than the heatmap and ran into the
+    colour bar; the gap between the heatmaps holds a second line."""
+    head, colon, rest = text.partition(": ")
+    return f"{head}:<br>{rest}" if colon and len(text) > width else text
 
 
 GATE_COLOURS = {"input": "#1f77b4", "forget": "#2ca02c", "output": "#d62728", "update": "#9467bd",

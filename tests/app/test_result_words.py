@@ -21,3 +21,19 @@ def test_the_verdict_box_is_green_only_when_the_model_beats_every_baseline():
     assert verdict[0] in getattr(at, kind)
     notes = next(m.value for m in at.markdown if "**linear AR**:" in m.value)
     assert "**ETS**:" in notes and "**ARIMA**:" in notes
+
+
+def test_the_metrics_table_fits_a_narrow_page_with_short_rows_and_compact_numbers():
+    """Issue 22 at 800 px: four significant digits, short row names (the long ones under the table),
+    MSE last so a narrow page scrolls off the column RMSE already says."""
+    from ui import views
+
+    assert [views.compact(v) for v in (26379.865, 162.419, 19.958, 0.5331, float("nan"))] == [
+        "26,380", "162.4", "19.96", "0.533", "–"]
+    m = {"rmse": 2.0, "mse": 4.0, "mae": 1.0}
+    metrics = {"test": m, "baselines": {"naive": m, "seasonal_naive": m}, "season": 5, "season_how": "calendar"}
+    table = views.metrics_frame(metrics, "test", "LSTM (epoch 3)")
+    assert list(table.index) == ["LSTM (epoch 3)", "persistence", "seasonal naive (5)"]
+    assert list(table.columns) == ["RMSE", "MAE", "MSE"]
+    assert list(table.attrs["long_names"].values()) == ["persistence (tomorrow = today)",
+                                                        "seasonal naive (5 steps, calendar)"]
