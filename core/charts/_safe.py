@@ -36,6 +36,8 @@ def without_links(fig: go.Figure) -> go.Figure:
             value = getattr(trace, key, None) if key in trace else None
             if isinstance(value, str):
                 setattr(trace, key, clean(value))
+            elif isinstance(value, (list, tuple)) and any(isinstance(v, str) and "<" in v for v in value):
+                setattr(trace, key, [clean(v) for v in value])  # per-point texts (a hover's %{text})
     return fig
 
 

@@ -45,7 +45,7 @@ def test_train_watch_and_stop(app_url, page):
     # Switch pages, then refresh: the URL still names the run, so nothing is lost.
     page.locator("[data-testid='stSidebarNav']").get_by_text("Data").click()
     wait_idle(page)
-    assert "run=" in page.url
+    page.wait_for_url(re.compile(r"run="), timeout=30_000)  # the page puts it back after the switch's rerun
     page.reload()
     wait_idle(page)
     sidebar = page.locator("[data-testid='stSidebar']")
