@@ -62,3 +62,18 @@ def postgres():
         pytest.fail(f"PostgreSQL did not start ({exc}):\n{server.log()}")
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """One tiny trained run for the tests that read, copy, damage or bundle a finished run: (run
+    directory, its bundle's bytes). Tests copy it before changing anything."""
+    from core import data, runs, windows
+    from core.training import TrainingJob
+
+    spec = tiny_spec(train={"epochs": 1})
+    run_dir = tmp_path_factory.mktemp("trained") / "20260101-000000-aaaaaa"
+    job = TrainingJob(spec, windows.make(data.load(spec.data), spec), run_dir=run_dir, run_id=run_dir.name)
+    job.run()
+    assert job.saved
+    return run_dir, runs.bundle(run_dir)

@@ -19,15 +19,10 @@ from core.training import TrainingJob
 from .conftest import tiny_spec
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """One tiny trained run: (run directory, its bundle's bytes)."""
-    spec = tiny_spec(train={"epochs": 1})
-    run_dir = tmp_path_factory.mktemp("trained") / "20260101-000000-aaaaaa"
-    job = TrainingJob(spec, windows.make(data.load(spec.data), spec), run_dir=run_dir, run_id=run_dir.name)
-    job.run()
-    assert job.saved
-    return run_dir, runs.bundle(run_dir)
+@pytest.fixture
+def trained(trained_run):
+    """One tiny trained run (tests/conftest.py, once a session): (run directory, its bundle's bytes)."""
+    return trained_run
 
 
 def rebuilt(bundle: bytes, **replace: bytes) -> bytes:

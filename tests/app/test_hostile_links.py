@@ -15,9 +15,8 @@ import pandas as pd
 import pytest
 from google.protobuf.json_format import MessageToDict
 
-from core import data, runs, windows
+from core import data, runs
 from core.spec import ExperimentSpec
-from core.training import TrainingJob
 
 from ..conftest import tiny_spec
 from .helpers import new_app
@@ -115,15 +114,10 @@ def test_markdown_in_a_csv_cell_and_column_name_shows_as_text(tmp_path):
     assert visit_all(at) >= 3
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """One tiny trained run directory, copied into each test's store."""
-    spec = tiny_spec(train={"epochs": 1})
-    run_dir = tmp_path_factory.mktemp("trained") / "20260101-000000-aaaaaa"
-    job = TrainingJob(spec, windows.make(data.load(spec.data), spec), run_dir=run_dir, run_id=run_dir.name)
-    job.run()
-    assert job.saved
-    return run_dir
+@pytest.fixture
+def trained(trained_run):
+    """One tiny trained run directory (tests/conftest.py), copied into each test's store."""
+    return trained_run[0]
 
 
 def plant(trained, store, token: str, name: str, **run_json) -> str:
