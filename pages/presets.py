@@ -5,7 +5,7 @@ from core import describe, presets
 from core.describe import escape
 from core.spec import SpecError
 from core.errors import sentence
-from ui import launch, loads, patches, present, session_runs, spec_state, train_views, views
+from ui import launch, loads, patches, preset_variants, present, session_runs, spec_state, train_views, views
 
 patches.route_through_app()  # first: see ui/patches.py
 
@@ -59,37 +59,13 @@ else:
 st.query_params["preset"] = picked
 
 preset = presets.get(picked)
-spec, note = preset.experiment(), ""
+spec = preset.experiment()
 if presenting:
     st.title(preset.title)
 about = None if presenting else st.container()  # what the preset shows: filled below (see there)
 
 current = spec_state.get_spec()
-if picked == "sine-to-cosine" and st.toggle(
-        "Unscaled x from 3000", key="unscaled_x",
-        help="Also feed x itself, starting at 3000 and not scaled: watch training stall. Then set the scaler to "
-             "min-max on the Data page and train again."):
-    spec = presets.unscaled(spec)
-    st.caption("Watch for a loss that stays flat and a prediction that is a flat line: inputs in the thousands push "
-               "the projection and the LSTM's tanh into saturation, where gradients vanish. The run with the toggle "
-               "off stays on the Runs page for comparison.")
-if picked == "stock-multifeature" and st.toggle(
-        "Tutorial's look-ahead (a leak)", key="lookahead",
-        help="Train on raw prices the way the tutorial does: the test period standardised with its own mean and "
-             "std. Off: percent changes, scaled on the training rows only (honest)."):
-    spec = presets.lookahead(spec)
-    st.warning("**Look-ahead leak:** the validation and test periods are each scaled with their own mean and "
-               "std, so the network is told the price level it should predict. The curve looks close; check the "
-               "RMSE against persistence, and compare with the honest run (toggle off) on the Runs page.",
-               icon=":material/visibility:")
-if picked in CSV_PRESETS and current.data.source == "csv" and st.toggle(
-        f"Run on my CSV ({escape(describe.source_title(current))})", key="preset_on_csv",
-        help="Use the CSV loaded on the Data page; its columns are matched by name, ignoring case (open = Open)."):
-    try:
-        spec, note = presets.on_csv(spec, current.data.path, list(loads.load_frame(current).columns))
-        st.caption(escape(note))
-    except (SpecError, ValueError) as exc:
-        st.warning(f"{escape(sentence(str(exc)))} The built-in data is used instead.", icon=":material/table_chart:")
+spec = preset_variants.apply(picked, spec, current, CSV_PRESETS)
 
 if presenting:
     about = st.container()  # under the slide's title and options; folded under the charts once a run is on show
