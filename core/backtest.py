@@ -95,19 +95,11 @@ def run(folds: list[Fold], pool, root: str | Path, backtest_id: str, workspace: 
     e.g. a threading.Event; the command line's signals, a page's Stop) once set stops every fold not
     ended yet, as the app's Stop does (queued ones at once, training ones after their batch), and
     this returns when they have all ended."""
-    from .pool import Request
-
     root = Path(root)
     for fold in folds:
-        fold.run_id = runs.new_run_id()
-        while (root / fold.run_id).exists() or any(f.run_id == fold.run_id for f in folds if f is not fold):
-            fold.run_id = runs.new_run_id()
-        run_dir = root / fold.run_id
-        run_dir.mkdir(parents=True)
-        livefiles.write_atomic(run_dir / FOLD_FILE, json.dumps(
-            {"backtest": backtest_id, "fold": fold.number, "folds": len(folds), "origin": fold.origin,
-             "test_start": fold.test_start, "end": fold.end}, indent=2) + "\n")
-        pool.submit(Request(fold.run_id, str(run_dir), fold.spec.to_dict(), workspace, csv_root))
+        fold.run_id, _ = runs.submit(pool, fold.spec, root, workspace=workspace, csv_root=csv_root, tag=(FOLD_FILE, {
+            "backtest": backtest_id, "fold": fold.number, "folds": len(folds), "origin": fold.origin,
+            "test_start": fold.test_start, "end": fold.end}))
     waiting = {f.number: f for f in folds}
     stopping = False
     while waiting:

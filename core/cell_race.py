@@ -7,7 +7,6 @@ one after another, not at once, so each has the machine to itself and its second
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import evaluate, livefiles, runs
+from .snapshot import QUEUED, RUNNING
 from .spec import ExperimentSpec
 from .windows import Windowed
 
@@ -34,11 +34,11 @@ class Entry:
         except (OSError, ValueError, KeyError):
             from .snapshot import Snapshot
 
-            return Snapshot(run_id=self.run_id, status="queued", message="queued", epochs=self.spec.train.epochs)
+            return Snapshot(run_id=self.run_id, status=QUEUED, message="queued", epochs=self.spec.train.epochs)
 
     @property
     def running(self) -> bool:
-        return not (self.run_dir / "run.json").is_file()
+        return not runs.has_ended(self.run_dir)
 
     @property
     def parameters(self) -> float:
@@ -80,17 +80,12 @@ class CellRace:
         return self
 
     def run(self) -> None:
-        from .pool import Request
-
         for i, entry in enumerate(self.jobs):
             if self._stop.is_set():
                 break
             self._started = i + 1
-            entry.run_dir.mkdir(parents=True, exist_ok=True)  # tagged before it is queued: History says "race"
-            livefiles.write_atomic(entry.run_dir / runs.CELL_RACE_FILE, json.dumps(
-                {"race": self.jobs[0].run_id, "cell": entry.spec.model.cell}) + "\n")
-            self.pool.submit(Request(entry.run_id, str(entry.run_dir), entry.spec.to_dict(), self.workspace,
-                                     self.csv_root))
+            runs.submit(self.pool, entry.spec, run_dir=entry.run_dir, workspace=self.workspace, csv_root=self.csv_root,
+                        tag=(runs.CELL_RACE_FILE, {"race": self.jobs[0].run_id, "cell": entry.spec.model.cell}))
             asked = False
             while entry.running and entry.run_dir.is_dir():
                 if self._stop.is_set() and not asked:  # a Stop that came while this run was being queued
@@ -134,7 +129,7 @@ class CellRace:
             rows.append({
                 "cell": cell, "verdict": _verdict(job, cell, test, naive),
                 "run": job.run_id, "status": snap.status if not snap.running else
-                (f"epoch {snap.epoch}" if snap.status == "running" else snap.status),
+                (f"epoch {snap.epoch}" if snap.status == RUNNING else snap.status),
                 "parameters": job.parameters,
                 "s / epoch": snap.elapsed / snap.epoch if snap.epoch else np.nan,
                 "epochs": snap.epoch,

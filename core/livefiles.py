@@ -28,6 +28,9 @@ import threading
 import time
 from pathlib import Path
 
+from .runstore.files import has_ended
+from .snapshot import ACTIVE, QUEUED
+
 LIVE, STOP = "live.json", "stop"
 HOST = socket.gethostname()
 _LIVE_LOCK = threading.Lock()
@@ -114,12 +117,12 @@ def worker_alive(info: dict | None) -> bool:
 def is_live(run_dir: str | Path) -> bool:
     """A run not ended yet whose worker (or queue) is still there: queued, or running on a live worker."""
     run_dir = Path(run_dir)
-    if (run_dir / "run.json").is_file():
+    if has_ended(run_dir):
         return False
     info = read_live(run_dir)
-    if not info or info.get("status") not in ("queued", "running"):
+    if not info or info.get("status") not in ACTIVE:
         return False
-    if info.get("status") == "queued":
+    if info.get("status") == QUEUED:
         return worker_alive({"host": info.get("host"), "pid": info.get("server_pid"),
                              "updated_at": info.get("updated_at")})
     return worker_alive(info)

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from . import livefiles, runs
-from .request import MEMORY_RACE, Request
+from .request import MEMORY_RACE
 
 CELLS = ("SimpleRNN", "LSTM", "GRU")
 INITS = {"chrono": "chrono (gate biases set for memory up to k steps)", "keras": "Keras default"}
@@ -366,11 +366,8 @@ class MemoryRace:
 
     def start(self) -> "MemoryRace":
         """Tag the run directory and queue the race in the pool; returns at once."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        livefiles.write_atomic(self.run_dir / TAG_FILE,
-                               json.dumps({"kind": KIND, "spec": self.spec.to_dict()}, indent=2) + "\n")
-        self.pool.submit(Request(self.run_id, str(self.run_dir), self.spec.to_dict(), self.workspace, None,
-                                 MEMORY_RACE))
+        runs.submit(self.pool, self.spec, run_dir=self.run_dir, workspace=self.workspace, kind=MEMORY_RACE,
+                    tag=(TAG_FILE, {"kind": KIND, "spec": self.spec.to_dict()}))
         return self
 
     def stop(self) -> None:

@@ -236,7 +236,7 @@ class Pool:
         else:
             raise ValueError(f"a worker cannot do {request.kind!r}; it does {TRAIN} and {MEMORY_RACE}")
         runs.mark_started(run_dir, request.run_id, request.workspace, spec)
-        livefiles.write_live(run_dir, run_id=request.run_id, status="queued", message="queued",
+        livefiles.write_live(run_dir, run_id=request.run_id, status=runs.QUEUED, message="queued",
                              epoch=0, epochs=steps, batch=0, batches=0, kind=request.kind,
                              workspace=request.workspace, server_pid=os.getpid(), pid=None,
                              csv_root=request.csv_root, queue_position=0, queue_length=0)
@@ -254,7 +254,7 @@ class Pool:
             elif run_id in self._running:
                 self._stopping.setdefault(run_id, time.monotonic())
         if queued is not None:
-            runs.mark_ended(run_dir, run_id, "stopped", "stopped before it started (it was queued)")
+            runs.mark_ended(run_dir, run_id, runs.STOPPED, "stopped before it started (it was queued)")
             self._wake.set()
             return
         livefiles.request_stop(run_dir)
@@ -273,9 +273,9 @@ class Pool:
         root = Path(root)
         for run_dir in sorted(root.iterdir()) if root.is_dir() else []:
             info = livefiles.read_live(run_dir) if run_dir.is_dir() else None
-            if not info or (run_dir / "run.json").is_file() or self.knows(run_dir.name):
+            if not info or runs.has_ended(run_dir) or self.knows(run_dir.name):
                 continue
-            if info.get("status") == "running" and info.get("host") == livefiles.HOST and \
+            if info.get("status") == runs.RUNNING and info.get("host") == livefiles.HOST and \
                     livefiles.pid_alive(info.get("pid")) and _is_worker(info.get("pid")):
                 request = Request(run_dir.name, str(run_dir), {}, info.get("workspace"), info.get("csv_root"),
                                   info.get("kind", TRAIN))
@@ -284,7 +284,7 @@ class Pool:
                     # its time so far counts against the limit
                     self._began[run_dir.name] = time.monotonic() - float(info.get("elapsed_seconds") or 0)
                 taken.append(run_dir.name)
-            elif info.get("status") == "queued" and not livefiles.is_live(run_dir):
+            elif info.get("status") == runs.QUEUED and not livefiles.is_live(run_dir):
                 try:
                     if info.get("kind", TRAIN) == MEMORY_RACE:
                         from .memory_race import read_tag
@@ -325,11 +325,12 @@ class Pool:
             limited = run_id in self._limited
             if limited:
                 self._end_limited(request)
-            elif not (Path(request.run_dir) / "run.json").is_file():
+            elif not runs.has_ended(request.run_dir):
                 if forced:
-                    runs.mark_ended(request.run_dir, run_id, "stopped", _forced_message(request.run_dir))
+                    runs.mark_ended(request.run_dir, run_id, runs.STOPPED, _forced_message(request.run_dir))
                 else:
-                    runs.mark_ended(request.run_dir, run_id, "failed", _death_message(request.run_dir, code))
+                    runs.mark_ended(request.run_dir, run_id, runs.FAILED, _death_message(request.run_dir, code),
+                                    reason=runs.WORKER_DIED)
         with self._lock:
             for run_id, *_ in ended:
                 self._running.pop(run_id, None)
@@ -346,17 +347,17 @@ class Pool:
         """A run stopped by the time limit: its ending names the limit (the worker wrote "stopped at
         epoch n of N"; a worker killed after the grace wrote nothing)."""
         run_dir = Path(request.run_dir)
-        if not (run_dir / "run.json").is_file():
-            runs.mark_ended(run_dir, request.run_id, "stopped", _limit_message(run_dir, self.max_run_seconds, False))
+        if not runs.has_ended(run_dir):
+            runs.mark_ended(run_dir, request.run_id, runs.STOPPED, _limit_message(run_dir, self.max_run_seconds, False))
             return
         try:
             info = json.loads((run_dir / "run.json").read_text())
         except (OSError, ValueError):
             return
-        if info.get("status") == "stopped":  # not one that finished in the batch the limit came in
+        if info.get("status") == runs.STOPPED:  # not one that finished in the batch the limit came in
             message = _limit_message(run_dir, self.max_run_seconds, (run_dir / "model.keras").is_file())
             try:
-                runs.mark_status(run_dir, "stopped", message)
+                runs.mark_status(run_dir, runs.STOPPED, message)
                 livefiles.write_live(run_dir, message=message)
             except OSError:
                 pass
@@ -387,13 +388,13 @@ class Pool:
             except Exception as exc:  # noqa: BLE001 - no worker could start: the run says why
                 with self._lock:
                     self._running.pop(request.run_id, None)
-                runs.mark_ended(request.run_dir, request.run_id, "failed",
+                runs.mark_ended(request.run_dir, request.run_id, runs.FAILED,
                                 f"no worker could be started ({exc.__class__.__name__}: {exc})")
                 continue
             with self._lock:
                 self._running[request.run_id] = (request, handle)
                 self._began[request.run_id] = time.monotonic()
-            livefiles.write_live(request.run_dir, status="running", message="starting: a worker takes the run",
+            livefiles.write_live(request.run_dir, status=runs.RUNNING, message="starting: a worker takes the run",
                                  pid=handle.pid, host=livefiles.HOST, queue_position=0, queue_length=0)
         with self._lock:
             self._running = {k: v for k, v in self._running.items() if v[1] is not None}

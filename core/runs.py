@@ -59,9 +59,13 @@ from .runstore.write import (  # noqa: F401  (the store's names, as callers use 
     predictions_frame, history_frame, mark_started, save, RunNotSaved, metrics_json, flat_weights, mark_ended,
     save_gates, mark_status,
 )
+from .runstore.submit import claim, submit  # noqa: F401
+from .snapshot import (  # noqa: F401  (a run's statuses, as the store writes and reads them)
+    ACTIVE, ENDED, FAILED, FINISHED, INTERRUPTED, PRUNED, QUEUED, RUNNING, STOPPED, WORKER_DIED,
+)
 from .runstore.read import (  # noqa: F401  (the store's names, as callers use them: runs.<name>)
     weight_history, load, DOWNLOADS, read_spec, read_history, read_predictions, imported_as, file_version,
-    SHOWN_FILES, version, sweep_info, has_model, load_model, downloads, read_download,
+    SHOWN_FILES, version, ended_because, sweep_info, has_model, load_model, downloads, read_download,
 )
 from .runstore.listing import (  # noqa: F401  (the store's names, as callers use them: runs.<name>)
     interrupted, find, list_runs, summary, KINDS, made_by, targets_key, delete, _gone_already,

@@ -12,6 +12,13 @@ import numpy as np
 
 QUEUED, RUNNING, STOPPED, FINISHED, FAILED = "queued", "running", "stopped", "finished", "failed"
 ENDED = (STOPPED, FINISHED, FAILED)
+ACTIVE = (QUEUED, RUNNING)  # not ended yet
+# Read, never written by a worker: a run whose worker went without a word (no run.json, no live
+# worker), and a sweep trial its pruner stopped (run.json rewritten by core/sweep.py).
+INTERRUPTED, PRUNED = "interrupted", "pruned"
+# Why a failed run failed, when a reader must tell (run.json's "reason"): its worker process died
+# (killed, out of memory), which a sweep retries once; a run that failed on its own settings is not.
+WORKER_DIED = "worker_died"
 
 
 @dataclass

@@ -417,7 +417,7 @@ def fail_orphans(study, root: str | Path, min_age: float = 60.0) -> list[int]:
         run_id = t.user_attrs.get("run_id")
         run_dir = root / run_id if isinstance(run_id, str) and runs.valid_id(run_id) else None
         started = t.datetime_start.timestamp() if t.datetime_start else now
-        if run_dir is not None and (run_dir / "run.json").is_file():
+        if run_dir is not None and runs.has_ended(run_dir):
             pass  # its run ended: the sweep that watched it is gone
         elif (run_dir is not None and livefiles.is_live(run_dir)) or now - started < min_age:
             continue  # still training or queued, or just asked for by a sweep running now
@@ -569,26 +569,20 @@ class Sweep:
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
             done.note = f"invalid settings: {exc}"
             return done
-        run_id = runs.new_run_id()
-        while (self.root / run_id).exists():
-            run_id = runs.new_run_id()
-        run_dir = self.root / run_id
+        run_id, run_dir = runs.claim(self.root)
         done.run_id = run_id
         trial.set_user_attr("run_id", run_id)
-        run_dir.mkdir(parents=True)
-        livefiles.write_atomic(run_dir / SWEEP_FILE, json.dumps(
-            {"study": self.study.study_name, "trial": trial.number, "params": params, "metric": self.metric,
-             "storage": self.storage_text}, indent=2) + "\n")
-        from .pool import Request
-
+        tag = (SWEEP_FILE, {"study": self.study.study_name, "trial": trial.number, "params": params,
+                            "metric": self.metric, "storage": self.storage_text})
         with self._lock:
             if self._stop.is_set():  # Stop came while this trial was being asked for: do not start it
                 self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 done.note = "the sweep was stopped before it started"
+                run_dir.rmdir()
                 return done
             self.running[trial.number] = run_id
         try:
-            self.pool.submit(Request(run_id, str(run_dir), spec.to_dict(), self.workspace, self.csv_root))
+            runs.submit(self.pool, spec, run_dir=run_dir, workspace=self.workspace, csv_root=self.csv_root, tag=tag)
             pruned_at = self._watch(trial, run_id, run_dir, spec.train.epochs)
         finally:
             with self._lock:
@@ -599,19 +593,19 @@ class Sweep:
             message = (f"pruned at epoch {pruned_at}: its validation loss was worse than the median of the earlier "
                        "trials at that epoch" + (f" (it had finished epoch {snap.epoch} when the stop reached it)"
                                                  if snap.epoch > pruned_at else ""))
-            runs.mark_status(run_dir, "pruned", message)
+            runs.mark_status(run_dir, runs.PRUNED, message)
             self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             done.state, done.pruned_at, done.note = "pruned", pruned_at, message
             return done
         value = _objective(snap.metrics, self.metric)
-        if snap.status == "finished" and value is not None and math.isfinite(value):
+        if snap.status == runs.FINISHED and value is not None and math.isfinite(value):
             self.study.tell(trial, value)
             done.state, done.value = "complete", value
             return done
         trial.set_user_attr("error", snap.message)
         self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
         done.note = snap.message
-        if snap.status == "failed" and "worker process" in snap.message and _fresh(
+        if runs.ended_because(run_dir) == runs.WORKER_DIED and _fresh(
                 self.study._storage.get_trial(trial._trial_id)) and not self._stop.is_set():
             # Its worker died (kill -9, out of memory): the same settings get one more try.
             self.study.enqueue_trial({d.field: _as_param(d, params[d.field]) for d in self.dims},

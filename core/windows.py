@@ -25,204 +25,22 @@ Bounds, checked by `make` before anything proportional to the windows is allocat
 """
 from __future__ import annotations
 
-import math
-import os
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import layers
+from . import layers, transforms
 from .data import DataError, check_columns
 from .spec import LOOKAHEAD, DataSpec, ExperimentSpec
+from .window_size import (  # noqa: F401  (windows.<name>, as callers use them)
+    DEFAULT_MAX_WINDOW_MB, check_size, longest_window, max_window_bytes, output_steps, split_counts, window_bytes,
+)
+from .windowed import SPLITS, Shapes, Windowed, untransform  # noqa: F401
 
-SPLITS = ("train", "val", "test")
 MAX_CLASSES = 100
-DEFAULT_MAX_WINDOW_MB = 256  # 7x the largest preset (MNIST rows, 38 MB); a worker's peak is about 2x this
-TRANSFORM_TEXT = {"raw": "raw values", "log": "log of the values", "pct": "percent change",
-                  "diff": "difference"}
-
-
-@dataclass(frozen=True)
-class Shapes:
-    """What the pages show about the windows, without the windows: a few numbers and dates.
-
-    The server caches this (pickled, a few hundred bytes), never the windows themselves: pickling a
-    `Windowed` copies every strided view whole (300,000 points with a 2,000-step window kept 2.3 GB).
-
-    Attributes:
-        counts: split -> samples.
-        input_shape: (time steps, features) of one sample.
-        y_shape: the shape of one sample's target, e.g. (1,) or (horizon, 1).
-        first, last: split -> the date of its first and last target.
-        classes: classification: the class names; vocab: an embedding's vocabulary.
-    """
-
-    counts: dict[str, int]
-    input_shape: tuple[int, int]
-    y_shape: tuple[int, ...]
-    first: dict[str, pd.Timestamp]
-    last: dict[str, pd.Timestamp]
-    classes: tuple[str, ...] | None = None
-    vocab: int = 0
-
-    def shape_text(self) -> str:
-        t, f = self.input_shape
-        total = sum(self.counts.values())
-        y_shape = ", ".join(map(str, (total, *self.y_shape)))
-        return (f"X: ({total} samples, {t} time steps, {f} feature{'s' if f != 1 else ''}), y: ({y_shape})  -  "
-                + ", ".join(f"{s} {c}" for s, c in self.counts.items()))
-
-
-@dataclass
-class Windowed:
-    """Model-ready arrays for each split, plus what is needed to go back to original units.
-
-    Attributes:
-        X: split -> (samples, time steps, features) float32, transformed and scaled; read-only
-            views of one scaled copy of the series (see `sliding`).
-        y: split -> (samples, 1) float32, transformed and scaled.
-        dates: split -> DatetimeIndex of the target rows, (samples,).
-        truth: split -> (samples,) float64 targets in original units.
-        naive: split -> (samples,) persistence forecast ("tomorrow = today"): the target column at
-            the window's last step, in original units. It is also the anchor the "diff" and "pct"
-            transforms are relative to.
-        starts: split -> (samples,) the row (in `index`) where each sample's window starts.
-        index: the dates of the rows the windows were cut from.
-        x_scaler, y_scaler: the scalers, fitted on training rows / training targets.
-        train_rows: how many leading rows the input scaler was fitted on.
-        transform: the spec's data.transform.
-        dropped_rows: rows removed by missing-value handling and differencing.
-    """
-
-    X: dict[str, np.ndarray]
-    y: dict[str, np.ndarray]
-    dates: dict[str, pd.DatetimeIndex]
-    truth: dict[str, np.ndarray]
-    naive: dict[str, np.ndarray]
-    x_scaler: object
-    y_scaler: object
-    train_rows: int
-    features: list[str]
-    target: str
-    starts: dict[str, np.ndarray] | None = None
-    index: pd.DatetimeIndex | None = None
-    transform: str = "raw"
-    dropped_rows: int = 0
-    mode: str = "many_to_one"
-    horizon: int = 1
-    levels: np.ndarray | None = None
-    x_scaled: np.ndarray | None = None
-    classes: list[str] | None = None  # classification: the class names, by label index
-    vocab: int = 0  # embedding: how many distinct tokens the input column may hold
-    naive_name: str = "persistence"  # what the `naive` baseline is (see make)
-    split_y_scalers: dict | None = None  # data.scaler "standard-lookahead" (a leak): val/test targets' own scalers
-
-    def _y_scaler(self, split: str | None = "test"):
-        """The target scaler for `split`: the training one, except under the look-ahead leak."""
-        return (self.split_y_scalers or {}).get(split, self.y_scaler)
-
-    @property
-    def task(self) -> str:
-        return "classification" if self.classes else "regression"
-    @property
-    def input_shape(self) -> tuple[int, int]:
-        """(time steps, features) of one sample."""
-        return self.X["train"].shape[1:]
-
-    def counts(self) -> dict[str, int]:
-        return {s: len(self.y[s]) for s in SPLITS}
-
-    def inverse_y(self, y_scaled: np.ndarray, split: str) -> np.ndarray:
-        """Scaled predictions (any mode's shape) for `split` -> (samples,) in original units.
-
-        The value `horizon` steps after each window: the only output in many_to_one and stateful
-        modes, the last step in direct, seq2seq and many_to_many.
-        """
-        if self.classes:  # probabilities (samples[, steps], classes) -> the last step's class
-            return self.probabilities(y_scaled, split).argmax(axis=1).astype(np.float64)
-        y = np.asarray(y_scaled, dtype=np.float64).reshape(len(self.naive[split]), -1)[:, -1]
-        flat = self._y_scaler(split).inverse_transform(y.reshape(-1, 1))[:, 0]
-        return untransform(flat, self.naive[split], self.transform)
-
-    def probabilities(self, output: np.ndarray, split: str) -> np.ndarray:
-        """Classification output (samples[, steps], classes) -> (samples, classes) at each window's last step."""
-        k = len(self.classes)
-        return np.asarray(output, dtype=np.float64).reshape(len(self.naive[split]), -1, k)[:, -1, :]
-
-    def class_name(self, label: float) -> str:
-        return self.classes[int(label)] if self.classes and 0 <= int(label) < len(self.classes) else str(label)
-
-    def inverse_steps(self, y_scaled: np.ndarray, split: str) -> np.ndarray:
-        """direct/seq2seq predictions (samples, horizon[, 1]) -> (samples, horizon) in original units."""
-        return self.to_levels(y_scaled, self.naive[split], split)
-
-    def to_levels(self, y_scaled: np.ndarray, anchor: np.ndarray, split: str = "test") -> np.ndarray:
-        """Scaled targets (samples, steps[, 1]) -> original units, given each window's last level (samples,);
-        `split` matters only under the look-ahead leak (past the data's end: the test period's scaler)."""
-        anchor = np.asarray(anchor, dtype=np.float64)
-        y = np.asarray(y_scaled, dtype=np.float64).reshape(len(anchor), -1)
-        flat = self._y_scaler(split).inverse_transform(y.reshape(-1, 1)).reshape(y.shape)
-        return untransform(flat, anchor[:, None], self.transform)
-
-    def scaled_inputs(self, levels: np.ndarray, previous: np.ndarray) -> np.ndarray:
-        """The scaled input feature for new target levels (samples,), for a univariate window."""
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            raw = {"log": np.log(levels), "diff": levels - previous,
-                   "pct": (levels / previous - 1) * 100}.get(self.transform, levels)
-        return self.x_scaler.transform(raw.reshape(-1, 1)).astype(np.float32)[:, 0]
-
-    def truth_steps(self, split: str) -> np.ndarray:
-        """(samples, horizon): the values 1..horizon steps after each window, original units."""
-        last = self.starts[split] + self.input_shape[0] - 1
-        return self.levels[last[:, None] + np.arange(1, self.horizon + 1)[None, :]]
-
-    def shapes(self) -> Shapes:
-        """The counts, shapes and split dates, without the arrays (what the server caches)."""
-        return Shapes(self.counts(), tuple(int(n) for n in self.input_shape), tuple(self.y["train"].shape[1:]),
-                      {s: self.dates[s][0] for s in SPLITS}, {s: self.dates[s][-1] for s in SPLITS},
-                      tuple(self.classes) if self.classes else None, self.vocab)
-
-    def shape_text(self) -> str:
-        return self.shapes().shape_text()
-
-    def window_dates(self, split: str, i: int) -> pd.DatetimeIndex:
-        """The dates of the input rows of sample i of `split`."""
-        start = int(self.starts[split][i])
-        return self.index[start:start + self.input_shape[0]]
-
-
-def untransform(values: np.ndarray, anchor: np.ndarray, transform: str) -> np.ndarray:
-    """Targets in transformed units -> original units, given the level at each window's last step."""
-    if transform == "log":
-        return np.exp(values)
-    if transform == "diff":
-        return anchor + values
-    if transform == "pct":
-        return anchor * (1 + values / 100)
-    return values
-
-
-def split_counts(targets: int, val: float | int, test: float | int) -> tuple[int, int, int]:
-    """Split `targets` target rows chronologically into (train, val, test) counts.
-
-    A fraction in (0, 1) is a share of the target rows; an integer >= 1 is a count of rows.
-    """
-    n_test = int(round(test * targets)) if isinstance(test, float) else int(test)
-    n_val = int(round(val * targets)) if isinstance(val, float) else int(val)
-    return targets - n_val - n_test, n_val, n_test
-
-
-def _target_rows(starts: np.ndarray, length: int, horizon: int, mode: str) -> np.ndarray:
-    """(samples, outputs) rows each sample predicts; the last column is always last step + horizon."""
-    last = starts + length - 1
-    if mode in ("direct", "seq2seq"):
-        return last[:, None] + np.arange(1, horizon + 1)[None, :]
-    if mode in ("many_to_many", "autoencoder"):  # the autoencoder's horizon is 0: the window itself
-        return starts[:, None] + np.arange(length)[None, :] + horizon
-    return (last + horizon)[:, None]
+TRANSFORM_TEXT = {name: t.text for name, t in transforms.TRANSFORMS.items()}
 
 
 def _whole_batches(starts: np.ndarray, counts: tuple[int, int, int], batch: int):
@@ -242,15 +60,6 @@ def _whole_batches(starts: np.ndarray, counts: tuple[int, int, int], batch: int)
     return np.concatenate(keep), tuple(kept)
 
 
-def longest_window(rows: int, horizon: int, stride: int, val: float | int, test: float | int) -> int:
-    """The longest window length that leaves every split at least one sample (0 if none does)."""
-    for length in range(max(rows - horizon, 0), 0, -1):  # long windows leave few samples: the answer is near the top
-        samples = len(range(rows - length - horizon, -1, -stride))
-        if samples >= 3 and min(split_counts(samples, val, test)) >= 1:
-            return length
-    return 0
-
-
 def sliding(x: np.ndarray, length: int, start: int = 0, stop: int | None = None, stride: int = 1) -> np.ndarray:
     """(rows, features) -> (windows, length, features): window i reads rows [i, i + length).
 
@@ -259,61 +68,6 @@ def sliding(x: np.ndarray, length: int, start: int = 0, stop: int | None = None,
     batches it needs when it trains.
     """
     return sliding_window_view(x, length, axis=0).transpose(0, 2, 1)[start:stop:stride]
-
-
-def max_window_bytes() -> int:
-    """The most the windows may take, inputs and targets as float32: $RNNLAB_MAX_WINDOW_MB (default 256)."""
-    try:
-        mb = float(os.environ.get("RNNLAB_MAX_WINDOW_MB", DEFAULT_MAX_WINDOW_MB))
-    except ValueError:
-        mb = DEFAULT_MAX_WINDOW_MB
-    return int(mb * 2 ** 20)
-
-
-def output_steps(length: int, horizon: int, mode: str) -> int:
-    """How many target values one sample has (the columns of `_target_rows`)."""
-    return _target_rows(np.zeros(1, dtype=np.int64), length, horizon, mode).shape[1]
-
-
-def window_bytes(rows: int, spec: ExperimentSpec, image_offset: int | None = None) -> dict[str, int]:
-    """split -> bytes its windows take materialised as float32 (X and y), counted, not allocated.
-
-    An upper bound: the samples are counted before windows with filled-in targets are dropped.
-    Args:
-        rows: usable rows (after missing-value handling and differencing).
-        image_offset: for an image dataset, the first candidate window that starts an image
-            (windows start only there, one per `image_height` rows); None otherwise.
-    """
-    w, mode = spec.window, spec.model.mode
-    candidates = max(rows - w.length - w.horizon + 1, 0)
-    if image_offset is not None:
-        height = w.length
-        candidates = max(math.ceil((candidates - image_offset) / height), 0)
-    samples = math.ceil(candidates / w.stride)
-    per_sample = 4 * (w.length * len(spec.data.features) + output_steps(w.length, w.horizon, mode))
-    counts = split_counts(samples, spec.split.val, spec.split.test)
-    return {s: max(n, 0) * per_sample for s, n in zip(SPLITS, counts)}
-
-
-def check_size(rows: int, spec: ExperimentSpec, image_offset: int | None = None) -> int:
-    """The windows' bytes (see `window_bytes`), or DataError when they are over RNNLAB_MAX_WINDOW_MB.
-
-    Runs before any array the size of the windows exists, so a link with a 2,000,000-point series and
-    a 10,000-step window is refused in microseconds instead of taking the server's memory.
-    """
-    sizes, cap = window_bytes(rows, spec, image_offset), max_window_bytes()
-    total = sum(sizes.values())
-    if total <= cap:
-        return total
-    w, features = spec.window, len(spec.data.features)
-    mb = lambda n: f"{n / 2 ** 20:,.0f} MB"  # noqa: E731
-    stride = math.ceil(w.stride * total / cap)
-    raise DataError(
-        f"the windows would take {mb(total)} of memory as float32 (train {mb(sizes['train'])}, val "
-        f"{mb(sizes['val'])}, test {mb(sizes['test'])}: {rows:,} rows, windows of {w.length:,} steps x {features} "
-        f"feature{'s' if features != 1 else ''}, stride {w.stride}); the limit is {mb(cap)} (RNNLAB_MAX_WINDOW_MB). "
-        f"Shorten the window, raise the stride (to {stride:,} or more), or use fewer rows "
-        "(data.start/end, fewer points) or fewer features")
 
 
 def _image_offset(rows: "_Rows", image_height: int | None, spec: ExperimentSpec) -> int | None:
@@ -443,10 +197,10 @@ def _clean(frame: pd.DataFrame, d: DataSpec) -> _Rows:
     raw = frame[columns].astype(np.float64).replace([np.inf, -np.inf], np.nan)  # an infinity is a missing value
     used = handle_missing(raw, d.missing)
     filled = raw.loc[used.index].isna().any(axis=1).to_numpy()  # rows whose values were filled in, not measured
-    x_raw = _transform_inputs(used[d.features], d.transform)
+    x_raw = transforms.inputs(used[d.features], d.transform)
     levels = used[d.target].to_numpy(np.float64)
     dropped = len(frame) - len(used)
-    if d.transform in ("diff", "pct"):  # the first row has no previous row to change from
+    if transforms.get(d.transform).needs_previous:  # the first row has no previous row to change from
         x_raw, levels, used, filled = x_raw[1:], levels[1:], used.iloc[1:], filled[1:]
         dropped += 1
     return _Rows(used, filled, x_raw, levels, dropped)
@@ -522,11 +276,12 @@ def _targets(rows: _Rows, starts: np.ndarray, class_names: list[str] | None, spe
     classes = None
     if spec.model.task == "classification":
         levels, classes = _labels(levels, class_names, d.target)
-    if d.transform == "log":  # each row once, however many samples and steps use it
-        _check_positive(pd.DataFrame({d.target: levels[_covered(first_target, outputs, len(levels))]}), "log")
-    if d.transform == "pct":
+    transform = transforms.get(d.transform)
+    if transform.check_values is not None:  # each row once, however many samples and steps use it
+        transform.check_values(pd.DataFrame({d.target: levels[_covered(first_target, outputs, len(levels))]}))
+    if transform.check_anchors is not None:
         anchors = _covered(first_target - horizon, outputs, len(levels)) if per_step else np.unique(last_rows)
-        _check_nonzero(pd.DataFrame({d.target: levels[anchors]}))
+        transform.check_anchors(pd.DataFrame({d.target: levels[anchors]}))
     y_raw = _gather_targets(levels, first_target, last_rows, outputs, horizon, per_step, d.transform)
     if not (np.isfinite(rows.x_raw).all() and np.isfinite(y_raw).all()):
         raise DataError(f"the {d.transform} transform produced infinite values (numbers too large for it). Use raw "
@@ -564,9 +319,9 @@ def _gather_targets(levels: np.ndarray, first_target: np.ndarray, last_rows: np.
     peaked at 927 MB with (samples, steps) index arrays and one float64 copy per step; 433 MB now.
     """
     if per_step:
-        by_row = _transform_target(levels[horizon:], levels[:len(levels) - horizon], transform)  # row r at r - horizon
+        by_row = transforms.target(levels[horizon:], levels[:len(levels) - horizon], transform)  # row r at r - horizon
         return sliding_window_view(by_row, outputs)[first_target - horizon]
-    return _transform_target(sliding_window_view(levels, outputs)[first_target], levels[last_rows][:, None], transform)
+    return transforms.target(sliding_window_view(levels, outputs)[first_target], levels[last_rows][:, None], transform)
 
 
 _CHUNK = 2 ** 20  # target values scaled at once: 8 MB of float64
@@ -690,46 +445,3 @@ def _horizon0_baseline(levels, starts, length, bounds, n_train, mode, classify):
     else:
         value, name = float(np.mean(train_targets)), "training mean"
     return {s: np.full(b - a, value) for s, (a, b) in bounds.items()}, name
-
-
-@np.errstate(over="ignore", divide="ignore", invalid="ignore")  # overflow is caught as a DataError by make()
-def _transform_inputs(frame: pd.DataFrame, transform: str) -> np.ndarray:
-    """Inputs row by row: log(x), x_t - x_(t-1), or 100 * (x_t / x_(t-1) - 1); row 0 is NaN for the last two."""
-    x = frame.to_numpy(np.float64)
-    if transform == "log":
-        _check_positive(frame, "log")
-        return np.log(x)
-    if transform == "diff":
-        return np.vstack([np.full((1, x.shape[1]), np.nan), np.diff(x, axis=0)])
-    if transform == "pct":
-        _check_nonzero(frame)
-        return np.vstack([np.full((1, x.shape[1]), np.nan), (x[1:] / x[:-1] - 1) * 100])
-    return x
-
-
-@np.errstate(over="ignore", divide="ignore", invalid="ignore")
-def _transform_target(target: np.ndarray, last: np.ndarray, transform: str) -> np.ndarray:
-    """Targets relative to the level they are predicted from (checked by make() first)."""
-    if transform == "log":
-        return np.log(target)
-    if transform == "diff":
-        return target - last
-    if transform == "pct":
-        return (target / last - 1) * 100
-    return target
-
-
-def _check_positive(frame: pd.DataFrame, what: str) -> None:
-    for column in frame.columns:
-        bad = int((frame[column] <= 0).sum())
-        if bad:
-            raise DataError(f"the {what} transform needs values above 0, but {column!r} has {bad} value"
-                            f"{'s' if bad > 1 else ''} at or below 0. Use the diff transform, or raw values")
-
-
-def _check_nonzero(frame: pd.DataFrame) -> None:
-    for column in frame.columns:
-        bad = int((frame[column] == 0).sum())
-        if bad:
-            raise DataError(f"percent change divides by the previous value, but {column!r} has {bad} zero"
-                            f"{'s' if bad > 1 else ''}. Use the diff transform instead")

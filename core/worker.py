@@ -80,11 +80,11 @@ def stop_on_signals(job, run_dir: str | Path | None, grace: float | None = None)
             return
         name = signal.Signals(signum).name
         try:
-            if run_dir is not None and not (Path(run_dir) / "run.json").is_file():
-                from . import runs
+            from . import runs
 
+            if run_dir is not None and not runs.has_ended(run_dir):
                 snap = job.snapshot()
-                runs.mark_ended(run_dir, job.run_id, "stopped", f"stopped by {name} at epoch {snap.epoch} of "
+                runs.mark_ended(run_dir, job.run_id, runs.STOPPED, f"stopped by {name} at epoch {snap.epoch} of "
                                 f"{snap.epochs}; the process ended before the run was saved (no model file)",
                                 job.workspace)
         finally:
@@ -170,11 +170,11 @@ def run_request(request: dict) -> int:
         spec = ExperimentSpec.from_dict(request["spec"])
         _, windowed = prepare(spec, request.get("csv_root"))
     except (SpecError, DataError) as exc:
-        runs.mark_ended(run_dir, run_id, "failed", f"the data could not be prepared: {exc}",
+        runs.mark_ended(run_dir, run_id, runs.FAILED, f"the data could not be prepared: {exc}",
                         request.get("workspace"))
         return 2
     except Exception as exc:  # noqa: BLE001 - a download error, memory: the run says what, not a silent exit
-        runs.mark_ended(run_dir, run_id, "failed", f"the data could not be prepared ({exc.__class__.__name__}: "
+        runs.mark_ended(run_dir, run_id, runs.FAILED, f"the data could not be prepared ({exc.__class__.__name__}: "
                         f"{str(exc)[:200]})", request.get("workspace"))
         return 1
     job, final = train(spec, windowed, run_dir, run_id, request.get("workspace"), timeline=timeline)

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from core import data, livefiles, runs, windows
+from core.runstore import submit as submitting
 from core.training import TrainingJob
 
 from .conftest import tiny_spec
@@ -282,3 +283,49 @@ def test_deleting_a_run_tolerates_a_file_its_worker_removes_meanwhile():
     runs._gone_already(None, "stop", (FileNotFoundError, FileNotFoundError("stop"), None))
     with _pytest.raises(PermissionError):
         runs._gone_already(None, "x", (PermissionError, PermissionError("x"), None))
+
+
+class _RecordingPool:
+    """A pool that only records what it is asked to queue (and whether the run's tag was already there)."""
+
+    def __init__(self, refuse: bool = False):
+        self.requests, self.tagged, self.refuse = [], [], refuse
+
+    def submit(self, request) -> None:
+        if self.refuse:
+            raise OSError(28, "No space left on device")
+        self.requests.append(request)
+        self.tagged.append(sorted(p.name for p in Path(request.run_dir).iterdir()))
+
+
+def test_submit_gives_each_run_its_own_tagged_folder_and_one_request(tmp_path, monkeypatch):
+    ids = iter(["20260101-000000-aaaaaa"] * 2 + ["20260101-000000-bbbbbb"])  # two submits in one second
+    monkeypatch.setattr(submitting, "new_run_id", ids.__next__)
+    fake, spec = _RecordingPool(), tiny_spec()
+    first = runs.submit(fake, spec, tmp_path, workspace=OWNER, csv_root=tmp_path, tag=("fold.json", {"fold": 1}))
+    second = runs.submit(fake, spec, tmp_path, workspace=OWNER)  # the same id drawn again: a new one is drawn
+    assert [first[0], second[0]] == ["20260101-000000-aaaaaa", "20260101-000000-bbbbbb"]
+    assert fake.tagged == [["fold.json"], []]  # tagged before it is queued: History knows what made it at once
+    assert json.loads((first[1] / "fold.json").read_text()) == {"fold": 1}
+    request = fake.requests[0]
+    assert (request.run_id, request.run_dir, request.workspace, request.csv_root, request.kind) == (
+        first[0], str(first[1]), OWNER, str(tmp_path), "train")
+    assert request.spec == spec.to_dict()
+
+
+def test_a_submit_the_pool_refuses_leaves_no_folder(tmp_path):
+    with pytest.raises(OSError):
+        runs.submit(_RecordingPool(refuse=True), tiny_spec(), tmp_path, tag=("sweep.json", {"trial": 0}))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dead_worker_is_told_by_the_ending_s_reason_not_its_words(run_store):
+    """A sweep retries a trial whose worker died; it reads run.json's reason, not the message's words."""
+    died, failed = run_store / "20260101-000000-aaaaaa", run_store / "20260101-000000-bbbbbb"
+    for path in (died, failed):
+        path.mkdir(parents=True)
+    runs.mark_ended(died, died.name, runs.FAILED, "the worker process was killed (signal 9)", reason=runs.WORKER_DIED)
+    runs.mark_ended(failed, failed.name, runs.FAILED, "column 'worker process' is not a number")
+    assert runs.ended_because(died) == runs.WORKER_DIED
+    assert runs.ended_because(failed) is None
+    assert "reason" not in json.loads((failed / "run.json").read_text())  # an ordinary ending is as before

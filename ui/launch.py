@@ -38,11 +38,10 @@ def start_training(spec: ExperimentSpec) -> str | None:
     error = _check(spec)
     if error:
         return error
-    run_id = runs.new_run_id()
     store = session_runs.root()
     try:
-        pool.shared().submit(pool.Request(run_id, str((store / run_id).resolve()), spec.to_dict(),
-                                          address.workspace(), str(data.uploads_dir().resolve())))
+        run_id, _ = runs.submit(pool.shared(), spec, store, workspace=address.workspace(),
+                                csv_root=data.uploads_dir().resolve())
     except OSError as exc:  # the run store cannot be written (a full disk, no permission)
         return (f"The run could not be started: {store} cannot be written ({exc.strerror or exc}). Free some "
                 "space or set RNNLAB_RUNS_DIR to another folder.")

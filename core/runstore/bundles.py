@@ -13,7 +13,7 @@ import pandas as pd
 
 from .. import archives, model_check, runfiles
 from ..archives import ImportRefused, check_size, max_model_bytes  # noqa: F401  (runs.max_model_bytes)
-from ..snapshot import Snapshot
+from ..snapshot import ENDED, FINISHED, Snapshot
 from ..spec import ExperimentSpec
 from ..windows import Windowed
 from .read import load, weight_history
@@ -110,7 +110,7 @@ def import_model(model_path: str | Path, spec: ExperimentSpec, windowed: Windowe
             raise MemoryError from None
         raise ImportRefused(f"the model's output does not fit the current setup's targets ({exc.__class__.__name__}); "
                             "check the sequence shape and horizon on the Model page") from None
-    snap = Snapshot(run_id=run_id, status="finished", message=f"imported model {Path(model_path).name}, "
+    snap = Snapshot(run_id=run_id, status=FINISHED, message=f"imported model {Path(model_path).name}, "
                     "evaluated on the current data", epoch=0, epochs=0, predictions=predictions)
     if windowed.classes:
         snap.probabilities = probabilities
@@ -164,7 +164,7 @@ def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: 
         if not isinstance(info, dict) or not isinstance(metrics, dict):
             raise ImportRefused("the bundle's run.json or metrics.json is not a JSON object")
         history = pd.read_csv(run_dir / "history.csv")
-        status = info.get("status") if info.get("status") in ("finished", "stopped", "failed") else "finished"
+        status = info.get("status") if info.get("status") in ENDED else FINISHED
         info.update({"run_id": new_id, "workspace": workspace, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                      "status": status, "imported": "bundle",
                      "message": f"imported from a bundle ({str(info.get('message', 'no message'))[:300]})",

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .. import describe, livefiles, runfiles
 from ..spec import ExperimentSpec
-from .files import CELL_RACE_FILE, RACE_FILE, _read_json, default_root, owner, valid_id
+from ..snapshot import FAILED, INTERRUPTED, RUNNING
+from .files import CELL_RACE_FILE, RACE_FILE, _read_json, default_root, has_ended, owner, valid_id
 from .read import _metrics, _noting, sweep_info
 
 
@@ -19,7 +20,7 @@ def interrupted(run_id: str, root: str | Path | None = None) -> Path | None:
     if not valid_id(run_id):
         return None
     path = Path(root or default_root()) / run_id
-    if not (path / "started.json").is_file() or (path / "run.json").is_file():
+    if not (path / "started.json").is_file() or has_ended(path):
         return None
     return None if livefiles.is_live(path) else path  # queued or training: live, not interrupted
 
@@ -29,7 +30,7 @@ def find(run_id: str, root: str | Path | None = None) -> Path | None:
     if not valid_id(run_id):
         return None
     path = Path(root or default_root()) / run_id
-    return path if (path / "run.json").is_file() else None
+    return path if has_ended(path) else None
 
 
 def list_runs(root: str | Path | None = None, workspace: str | None = None, everyone: bool = False) -> list[dict]:
@@ -42,7 +43,7 @@ def list_runs(root: str | Path | None = None, workspace: str | None = None, ever
     root = Path(root or default_root())
     out = []
     for path in sorted(root.iterdir() if root.is_dir() else [], reverse=True):
-        if not path.is_dir() or not ((path / "run.json").is_file() or (path / "started.json").is_file()):
+        if not path.is_dir() or not (has_ended(path) or (path / "started.json").is_file()):
             continue
         if not everyone and owner(path) != workspace:
             continue
@@ -55,7 +56,7 @@ def list_runs(root: str | Path | None = None, workspace: str | None = None, ever
 
 def summary(path: Path) -> dict:
     """One row of list_runs for a run directory (its id is the directory's name, as `find` reads it)."""
-    done = (path / "run.json").is_file()
+    done = has_ended(path)
     name = "run.json" if done else "started.json"
     info, damaged = runfiles.run_info(_read_json(path / name), name)  # a damaged run still lists, so it can be deleted
     try:
@@ -69,7 +70,7 @@ def summary(path: Path) -> dict:
     if live:
         info = {**info, **runfiles.run_info(live_info, "live.json")[0]}
     row = {"run_id": path.name,
-           "status": info.get("status", "running") if live else info.get("status", "failed" if done else "interrupted"),
+           "status": info.get("status", RUNNING) if live else info.get("status", FAILED if done else INTERRUPTED),
            "message": info.get("message", "training now") if live else info.get("message", "the app stopped before this run ended"),
            "epoch": info.get("epoch"), "epochs": info.get("epochs", spec.train.epochs if spec else None),
            "saved_at": info.get("saved_at", info.get("started_at")),

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from .. import livefiles, runfiles
-from ..snapshot import Snapshot
+from ..snapshot import ACTIVE, FAILED, INTERRUPTED, Snapshot
 from ..spec import ExperimentSpec
-from .files import HISTORY_COLUMNS, PREDICTION_COLUMNS, _read_json
+from .files import HISTORY_COLUMNS, PREDICTION_COLUMNS, _read_json, has_ended
 
 
 
@@ -38,7 +38,7 @@ def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
     """
     run_dir = Path(run_dir)
     spec = ExperimentSpec.from_json((run_dir / "spec.json").read_text())
-    final = (run_dir / "run.json").is_file()
+    final = has_ended(run_dir)
     if final:
         info, damaged = runfiles.run_info(_read_json(run_dir / "run.json"))
     else:
@@ -46,14 +46,14 @@ def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
         if live is None:
             raise FileNotFoundError(f"{run_dir} has neither run.json nor live.json")
         info, damaged = runfiles.run_info(live, "live.json")
-        if info.get("status") in ("queued", "running") and not livefiles.is_live(run_dir):
-            info = {**info, "status": "interrupted", "message": "the worker stopped before this run ended"}
+        if info.get("status") in ACTIVE and not livefiles.is_live(run_dir):
+            info = {**info, "status": INTERRUPTED, "message": "the worker stopped before this run ended"}
     history, wrong = runfiles.history(_read_csv(run_dir / "history.csv"))
     metrics, more = _metrics(run_dir)
     damaged += wrong + more
     message = _noting(info.get("message", ""), damaged)
     snap = Snapshot(
-        run_id=info.get("run_id", run_dir.name), status=info.get("status", "failed"), message=message,
+        run_id=info.get("run_id", run_dir.name), status=info.get("status", FAILED), message=message,
         epoch=info.get("epoch", len(history)), epochs=info.get("epochs", spec.train.epochs),
         history={k: history[k].tolist() for k in HISTORY_COLUMNS if k in history} or {"loss": [], "val_loss": []},
         metrics=metrics,
@@ -141,6 +141,13 @@ SHOWN_FILES = ("run.json", "live.json", "history.csv", "predictions.csv", "metri
 def version(run_dir: str | Path) -> tuple[int, ...]:
     """The versions of the files a page draws from: changes whenever the worker writes one of them."""
     return tuple(file_version(run_dir, name) for name in SHOWN_FILES)
+
+
+def ended_because(run_dir: str | Path) -> str | None:
+    """Why an ended run ended, when its ending says (run.json's "reason", e.g. snapshot.WORKER_DIED)."""
+    info = _read_json(Path(run_dir) / "run.json")
+    reason = info.get("reason") if isinstance(info, dict) else None
+    return reason if isinstance(reason, str) else None
 
 
 def sweep_info(run_dir: str | Path) -> dict | None:

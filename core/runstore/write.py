@@ -11,10 +11,10 @@ import pandas as pd
 
 from .. import livefiles
 from ..livefiles import write_atomic, write_with
-from ..snapshot import Snapshot
+from ..snapshot import FAILED, Snapshot
 from ..spec import ExperimentSpec
 from ..windows import Windowed
-from .files import HISTORY_COLUMNS, discard, owner
+from .files import HISTORY_COLUMNS, discard, has_ended, owner
 
 
 
@@ -111,7 +111,7 @@ def _leave_a_note(run_dir: Path, spec: ExperimentSpec, snap: Snapshot, workspace
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(run_dir / "spec.json", spec.to_json() + "\n")
-        info = {"run_id": snap.run_id, "status": "failed", "message": message, "epoch": snap.epoch,
+        info = {"run_id": snap.run_id, "status": FAILED, "message": message, "epoch": snap.epoch,
                 "epochs": snap.epochs, "elapsed_seconds": round(snap.elapsed, 3),
                 "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "workspace": workspace}
         write_atomic(run_dir / "run.json", json.dumps(info, indent=2) + "\n")
@@ -162,12 +162,14 @@ def flat_weights(history: dict[int, list[np.ndarray]]) -> dict[str, np.ndarray]:
     return {f"epoch_{e}/{i}": a for e, ws in history.items() for i, a in enumerate(ws)}
 
 
-def mark_ended(run_dir: str | Path, run_id: str, status: str, message: str, workspace: str | None = None) -> None:
+def mark_ended(run_dir: str | Path, run_id: str, status: str, message: str, workspace: str | None = None,
+               reason: str | None = None) -> None:
     """Write run.json for a run that ended without its worker's final save (bad data, a killed
     worker, a forced stop): the epochs in history.csv are what it finished. A directory that is
-    gone (deleted meanwhile) is left gone."""
+    gone (deleted meanwhile) is left gone. `reason` (e.g. snapshot.WORKER_DIED) is kept as run.json's
+    "reason" for a program to read (ended_because); the message is for people."""
     run_dir = Path(run_dir)
-    if not run_dir.is_dir() or (run_dir / "run.json").is_file():
+    if not run_dir.is_dir() or has_ended(run_dir):
         return
     live = livefiles.read_live(run_dir) or {}
     try:
@@ -178,6 +180,8 @@ def mark_ended(run_dir: str | Path, run_id: str, status: str, message: str, work
             "epochs": live.get("epochs", 0), "elapsed_seconds": live.get("elapsed_seconds") or 0.0,
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "workspace": workspace if workspace is not None else live.get("workspace", owner(run_dir))}
+    if reason is not None:
+        info["reason"] = reason
     try:
         write_atomic(run_dir / "run.json", json.dumps(info, indent=2) + "\n")
         livefiles.write_live(run_dir, status=status, message=message, batch=0, eta_seconds=None)
