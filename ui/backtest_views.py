@@ -8,13 +8,11 @@ backtest.csv / backtest.json to download.
 """
 from __future__ import annotations
 
-import threading
-import time
-
 import pandas as pd
 import streamlit as st
 
 from core import charts, data, describe, evaluate, runs
+from core.backtest_job import BacktestJob
 from core.errors import sentence
 
 from . import address, loads, session_runs, spec_state
@@ -24,29 +22,6 @@ from . import address, loads, session_runs, spec_state
 def _backtests() -> dict:
     """The server's backtests by workspace."""
     return {}
-
-
-class Job:
-    """A backtest running in a thread of the server."""
-
-    def __init__(self, folds, backtest_id: str, spec):
-        self.folds, self.id, self.spec = folds, backtest_id, spec
-        self.error: str | None = None
-        self.thread: threading.Thread | None = None
-        self.stop_event = threading.Event()
-        self.seconds: float | None = None  # wall time from the first submission to the last fold's end
-
-    @property
-    def alive(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
-    def stop(self) -> None:
-        """Stop the folds through the pool: queued ones end at once, training ones after their batch."""
-        self.stop_event.set()
-
-    @property
-    def stopped(self) -> bool:
-        return self.stop_event.is_set()
 
 
 def backtest_section() -> None:
@@ -94,24 +69,12 @@ def _start(spec, folds: int, workspace: str) -> str | None:
         plan = backtest.plan(spec, loads.load_frame(spec), folds)
     except ValueError as exc:  # DataError: too short, times of day; SpecError
         return f"The backtest cannot run: {sentence(str(exc))}"
-    job = Job(plan, "bt-" + runs.new_run_id(), spec)
-    root, csv_root = session_runs.root(), str(data.uploads_dir().resolve())
-
-    def work() -> None:
-        t0 = time.perf_counter()
-        try:
-            backtest.run(plan, pool.shared(), root, job.id, workspace, csv_root, stop=job.stop_event)
-            job.seconds = time.perf_counter() - t0
-        except Exception as exc:  # noqa: BLE001 - the page says what happened
-            job.error = f"{exc.__class__.__name__}: {exc}"
-
-    job.thread = threading.Thread(target=work, name=f"backtest-{job.id}", daemon=True)
-    job.thread.start()
-    _backtests()[workspace] = job
+    _backtests()[workspace] = BacktestJob(plan, pool.shared(), session_runs.root(), spec, workspace,
+                                          str(data.uploads_dir().resolve())).start()
     return None
 
 
-def _live(job: Job) -> None:
+def _live(job: BacktestJob) -> None:
     running = job.alive
 
     @st.fragment(run_every=1.0 if running else None)
@@ -140,7 +103,7 @@ def _live(job: Job) -> None:
         _results(job)
 
 
-def _finished(job: Job) -> list:
+def _finished(job: BacktestJob) -> list:
     """The folds whose run finished (after a Stop, some did not)."""
     root = session_runs.root()
     out = []
@@ -153,7 +116,7 @@ def _finished(job: Job) -> list:
     return out
 
 
-def _results(job: Job) -> None:
+def _results(job: BacktestJob) -> None:
     from core import backtest
 
     root = session_runs.root()

@@ -117,18 +117,12 @@ def _start(spec, space: dict, trials: int, workers: int, workspace: str) -> str 
         return busy
     try:
         base = spec.replace(**st.session_state.get("sweep_fixed", {}))
-        dims = sweep.parse_space(space, base)
-        metric = sweep.metric_for(base, None)
+        name = f"app-{workspace[:8]}-{time.strftime('%Y%m%d-%H%M%S')}"
+        setup = sweep.plan(base, space, session_runs.root(), trials, name=name)
     except (sweep.SweepError, ValueError) as exc:
         return f"The sweep cannot start: {sentence(str(exc))}"
-    root = session_runs.root()
-    name = f"app-{workspace[:8]}-{time.strftime('%Y%m%d-%H%M%S')}"
-    study = sweep.open_study(name, sweep.storage(None, root, name), metric, base.train.seed)
-    job = sweep.Sweep(base, dims, study, trials, pool.shared(), root, slots=min(workers, pool.shared().max_workers),
-                      metric=metric, workspace=workspace, csv_root=str(data.uploads_dir().resolve()),
-                      storage_text="journal").start()
-    job.base_spec = base
-    _sweeps()[workspace] = job
+    _sweeps()[workspace] = setup.start(pool.shared(), min(workers, pool.shared().max_workers), workspace=workspace,
+                                       csv_root=str(data.uploads_dir().resolve()), storage_text="journal")
     return None
 
 
@@ -205,7 +199,7 @@ def _results(job) -> None:
                icon=":material/emoji_events:")
     if st.button("Use the best settings", icon=":material/tune:", key="sweep_use_best",
                  help="Load the best trial's settings into the editor (Data and Model pages)."):
-        spec_state.set_spec(sweep.apply(job.base_spec, top["params"]))
+        spec_state.set_spec(sweep.apply(job.base, top["params"]))
         spec_state.forget_widgets()
         st.session_state["sweep_loaded"] = True
         st.rerun()  # the setup line above and the sidebar show the new settings at once

@@ -20,7 +20,7 @@ def test_a_backtest_trains_its_folds_and_shows_the_verdict_charts_and_files(run_
     assert not at.exception, at.exception
     job = next(j for j in backtest_views._backtests().values() if j.folds[0].run_id and
                (run_store / j.folds[0].run_id).is_dir())
-    job.thread.join(180)
+    job.join(180)
     at.run()
     shown = table(at, "model RMSE")
     assert list(shown["fold"]) == ["1", "2", "3", "all"]

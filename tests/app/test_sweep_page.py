@@ -24,7 +24,7 @@ def test_a_sweep_runs_its_trials_as_runs_and_offers_the_best_settings(run_store)
     assert not at.exception, at.exception
     job = next(iter(j for j in sweep_views._sweeps().values() if j.root == run_store))
     assert [d.field for d in job.dims] == ["model.cell", "window.length", "train.learning_rate"]
-    assert job.base_spec.model.units == [8]
+    assert job.base.model.units == [8]
     job.join(180)
     at.run()
     trials = table(at, "trial")
