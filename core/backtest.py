@@ -111,7 +111,7 @@ def run(folds: list[Fold], pool, root: str | Path, backtest_id: str, workspace: 
             if runs.has_ended(root / fold.run_id):
                 del waiting[number]
                 if on_fold is not None:
-                    on_fold(fold, runs.load(root / fold.run_id)[1].status)
+                    on_fold(fold, runs.read_run(root / fold.run_id)[1].status)
         time.sleep(poll)
     return folds
 
@@ -122,7 +122,7 @@ def results(folds: list[Fold], root: str | Path, seconds: float | None = None) -
     root = Path(root)
     rows = []
     for fold in folds:
-        _, snap, _ = runs.load(root / fold.run_id)
+        _, snap, _ = runs.read_run(root / fold.run_id)
         metrics = snap.metrics or {}
         row = {"fold": fold.number, "origin": fold.origin, "test_start": fold.test_start, "end": fold.end,
                "train_targets": fold.train_targets, "val_targets": fold.val_targets,

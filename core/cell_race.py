@@ -30,7 +30,7 @@ class Entry:
 
     def snapshot(self):
         try:
-            return runs.load(self.run_dir)[1]
+            return runs.read_run(self.run_dir)[1]
         except (OSError, ValueError, KeyError):
             from .snapshot import Snapshot
 

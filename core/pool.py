@@ -43,7 +43,6 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import asdict
 from pathlib import Path
 
 from . import container, livefiles, runs
@@ -182,7 +181,7 @@ class InThreads:
     def launch(self, request: Request) -> ThreadHandle:
         from .worker import run_request
 
-        thread = threading.Thread(target=run_request, args=(asdict(request),), name=f"worker-{request.run_id}",
+        thread = threading.Thread(target=run_request, args=(request.payload(),), name=f"worker-{request.run_id}",
                                   daemon=True)
         thread.start()
         return ThreadHandle(thread)
@@ -227,12 +226,14 @@ class Pool:
         from .spec import ExperimentSpec
 
         run_dir = Path(request.run_dir)
-        if request.kind == TRAIN:
-            spec, steps = ExperimentSpec.from_dict(request.spec), request.spec.get("train", {}).get("epochs", 0)
+        if request.kind == TRAIN:  # a spec object was checked when it was made; a dict is checked here
+            spec = request.spec if isinstance(request.spec, ExperimentSpec) else ExperimentSpec.from_dict(request.spec)
+            steps = spec.train.epochs
         elif request.kind == MEMORY_RACE:
             from .memory_race import RaceSpec
 
-            spec, steps = None, RaceSpec.from_dict(request.spec).total  # checked here, before it is queued
+            race = request.spec if isinstance(request.spec, RaceSpec) else RaceSpec.from_dict(request.spec)
+            spec, steps = None, race.total
         else:
             raise ValueError(f"a worker cannot do {request.kind!r}; it does {TRAIN} and {MEMORY_RACE}")
         runs.mark_started(run_dir, request.run_id, request.workspace, spec)

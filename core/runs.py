@@ -3,7 +3,7 @@
 The store's parts live in core/runstore/, each with one job: files.py (names, ids, where runs live, whether one has
 ended), write.py (queued, saved, ended), read.py (a run read back, live or finished), listing.py
 (the list, ownership, what made a run, delete), bundles.py (export, import of bundles and models),
-submit.py (one way to queue a run in the pool). Callers import them from here: `runs.load(...)`.
+submit.py (one way to queue a run in the pool). Callers import them from here: `runs.read_run(...)`.
 
 Layout of a run directory (a public interface; files are only ever added):
 
@@ -44,7 +44,7 @@ A memory race (core/memory_race.py) is a run directory too, tagged by memory_rac
 settings) with results.csv instead of a model: started.json, live.json, stop and run.json as above.
 
 While a run trains, history.csv, predictions.csv, metrics.json and weights.npz are kept current,
-each replaced atomically, so `load` reads a live run exactly as a finished one.
+each replaced atomically, so `read_run` reads a live run exactly as a finished one.
 
 run.json also holds "workspace": a hash of the workspace token of the browser session that made
 the run (null for the command line). The app lists, opens and deletes only its own workspace's runs.
@@ -56,15 +56,15 @@ from .runstore.files import (  # noqa: F401  (the store's names, as callers use 
     RUN_FILES, discard, has_state, has_ended, valid_id, owner, CELL_RACE_FILE,
 )
 from .runstore.write import (  # noqa: F401  (the store's names, as callers use them: runs.<name>)
-    predictions_frame, history_frame, mark_started, save, RunNotSaved, metrics_json, flat_weights, mark_ended,
-    save_gates, mark_status,
+    predictions_frame, history_frame, write_spec, mark_started, save, RunNotSaved, metrics_json, flat_weights,
+    mark_ended, save_gates, mark_status,
 )
 from .runstore.submit import claim, submit  # noqa: F401
 from .snapshot import (  # noqa: F401  (a run's statuses, as the store writes and reads them)
     ACTIVE, ENDED, FAILED, FINISHED, INTERRUPTED, PRUNED, QUEUED, RUNNING, STOPPED, WORKER_DIED,
 )
 from .runstore.read import (  # noqa: F401  (the store's names, as callers use them: runs.<name>)
-    weight_history, load, DOWNLOADS, read_spec, read_history, read_predictions, imported_as, file_version,
+    weight_history, read_run, DOWNLOADS, read_spec, read_history, read_predictions, imported_as, file_version,
     SHOWN_FILES, version, ended_because, sweep_info, has_model, load_model, downloads, read_download,
 )
 from .runstore.listing import (  # noqa: F401  (the store's names, as callers use them: runs.<name>)

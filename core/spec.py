@@ -275,6 +275,12 @@ class ExperimentSpec:
         spec.validate()
         return spec
 
+    @classmethod
+    def from_checked(cls, raw: dict) -> "ExperimentSpec":
+        """The spec from the dict of one validated before (the pool checks a run's spec once, when it is
+        queued; the worker, and a cache keyed by a spec's JSON, build it again without checking again)."""
+        return _build(cls, raw, "")
+
     def to_query(self) -> dict[str, str]:
         """URL query parameters for the fields that differ from the defaults: {"model.cell": "GRU",
         "model.units": "[32,16]", ...}. Text fields are written as they are ("" for null), every

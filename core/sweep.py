@@ -213,7 +213,7 @@ class Sweep:
             with self._lock:
                 self.running.pop(trial.number, None)
         done.seconds = time.perf_counter() - started
-        _, snap, _ = runs.load(run_dir)
+        _, snap, _ = runs.read_run(run_dir)
         if pruned_at is not None:
             message = (f"pruned at epoch {pruned_at}: its validation loss was worse than the median of the earlier "
                        "trials at that epoch" + (f" (it had finished epoch {snap.epoch} when the stop reached it)"
@@ -317,7 +317,7 @@ def test_report(run_dir: str | Path) -> dict | None:
     from . import evaluate
 
     try:
-        metrics = runs.load(run_dir)[1].metrics  # null read back as NaN
+        metrics = runs.read_run(run_dir)[1].metrics  # null read back as NaN
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if not metrics:

@@ -1,4 +1,4 @@
-"""How big the windows of a spec would be, counted before any array exists, and the split's counts.
+"""What the windows of a spec depend on, and how big they would be, counted before any array exists.
 
     RNNLAB_MAX_WINDOW_MB  the bytes the windows (inputs and targets, float32) would take when
                           materialised, in MB (default 256); `check_size` refuses more.
@@ -15,6 +15,21 @@ from .spec import ExperimentSpec
 from .windowed import SPLITS
 
 DEFAULT_MAX_WINDOW_MB = 256  # 7x the largest preset (MNIST rows, 38 MB); a worker's peak is about 2x this
+# The spec fields windows.make cuts the windows by (None: the whole section): the data, window and split,
+# the mode and task, the embedding (its vocabulary), the batch size (stateful windows come in whole
+# batches) and the loss. A cache of windows keys on these and nothing else (window_key).
+WINDOW_FIELDS = {"data": None, "window": None, "split": None, "model": ("mode", "task", "embedding_dim"),
+                 "train": ("batch_size", "loss")}
+
+
+def window_key(spec: ExperimentSpec) -> str:
+    """The JSON of what the windows depend on (WINDOW_FIELDS); every other field keeps its default, so
+    two specs that differ only in the model or the training cut the same windows and share the key."""
+    sections = {}
+    for name, kept in WINDOW_FIELDS.items():
+        section = getattr(spec, name)
+        sections[name] = section if kept is None else type(section)(**{f: getattr(section, f) for f in kept})
+    return ExperimentSpec(**sections).to_json()
 
 
 def split_counts(targets: int, val: float | int, test: float | int) -> tuple[int, int, int]:

@@ -35,7 +35,8 @@ from . import layers, transforms
 from .data import DataError, check_columns
 from .spec import LOOKAHEAD, DataSpec, ExperimentSpec
 from .window_size import (  # noqa: F401  (windows.<name>, as callers use them)
-    DEFAULT_MAX_WINDOW_MB, check_size, longest_window, max_window_bytes, output_steps, split_counts, window_bytes,
+    DEFAULT_MAX_WINDOW_MB, WINDOW_FIELDS, check_size, longest_window, max_window_bytes, output_steps, split_counts,
+    window_bytes, window_key,
 )
 from .windowed import SPLITS, Shapes, Windowed, untransform  # noqa: F401
 

@@ -92,7 +92,7 @@ def test_a_bundle_with_a_value_of_the_wrong_type_is_refused_naming_file_and_fiel
 def test_a_good_bundle_still_imports(trained, run_store):
     _, good = trained
     run_id = runs.import_bundle(good, run_store, "ws", "20260101-000000-cccccc")
-    assert runs.load(run_store / run_id)[1].metrics["test"]["rmse"] > 0
+    assert runs.read_run(run_store / run_id)[1].metrics["test"]["rmse"] > 0
 
 
 # -- damaged on disk: read as missing, never a crash ---------------------------------------------------
@@ -110,7 +110,7 @@ def test_a_string_rmse_on_disk_reads_as_missing_and_the_run_lists_and_deletes(tr
     run_dir = damage(trained, run_store, "metrics.json", lambda t: edited_json(t, "test.rmse", "abc").decode())
     row = runs.list_runs(run_store, "ws")[0]
     assert row["run_id"] == run_dir.name and row["rmse"] is None and isinstance(row["naive_rmse"], float)
-    snap = runs.load(run_dir)[1]
+    snap = runs.read_run(run_dir)[1]
     assert math.isnan(snap.metrics["test"]["rmse"]) and "test.rmse is 'abc'" in snap.message
     assert runs.delete(run_dir.name, run_store, "ws") and not run_dir.exists()
 
@@ -132,7 +132,7 @@ def test_a_string_rmse_on_disk_reads_as_missing_and_the_run_lists_and_deletes(tr
 ])
 def test_a_damaged_run_directory_reads_with_the_bad_value_missing(trained, run_store, name, change, check):
     run_dir = damage(trained, run_store, name, change)
-    _, snap, frame = runs.load(run_dir)
+    _, snap, frame = runs.read_run(run_dir)
     assert check(snap, frame), snap
     ws = runs.owner(run_dir)  # "ws"; None when run.json, which names it, is not an object (the command line's)
     assert [r["run_id"] for r in runs.list_runs(run_store, ws)] == [run_dir.name]

@@ -232,7 +232,7 @@ def test_a_full_disk_while_saving_leaves_nothing_and_says_so(run_store, monkeypa
     assert not job.saved and "the disk is full" in final.message and "nothing was kept" in final.message
     left = {p.name for p in target.iterdir()}
     assert {"run.json", "spec.json"} <= left <= {"run.json", "spec.json", "live.json"}  # no truncated model.keras
-    _, snap, _ = runs.load(target)  # a page shows why
+    _, snap, _ = runs.read_run(target)  # a page shows why
     assert snap.status == "failed" and "the disk is full" in snap.message
     assert sorted(p.name for p in earlier.iterdir()) == kept and runs.find(earlier.name, run_store)
     statuses = {r["run_id"]: r["status"] for r in runs.list_runs(run_store, everyone=True)}
@@ -267,7 +267,7 @@ def test_a_real_model_is_loaded_and_evaluated_in_an_import_process(tmp_path, run
     model.save(tmp_path / "mine.keras")
     spec = tiny_spec()
     path = model_import.evaluate(tmp_path / "mine.keras", spec, run_store / "imported-1", "imported-1", "ws")
-    _, snap, frame = runs.load(path)
+    _, snap, frame = runs.read_run(path)
     assert snap.status == "finished" and snap.metrics["test"]["rmse"] > 0
     assert runs.imported_as(path) == "model" and runs.owner(path) == "ws"
     test = frame[frame["split"] == "test"]

@@ -50,10 +50,11 @@ def test_each_mode_has_its_output_shape(mode, shape):
     names = [layer.__class__.__name__ for layer in net.layers]
     if mode == "seq2seq":
         assert names[names.index("RepeatVector") + 1] == "LSTM" and names[-1] == "TimeDistributed"
-    if mode == "many_to_many":
-        assert all(layer.return_sequences for layer in net.layers if names and layer.__class__.__name__ == "LSTM")
+    lstms = [layer for layer in net.layers if layer.__class__.__name__ == "LSTM"]
+    if mode == "many_to_many":  # both recurrent layers hand on every step
+        assert len(lstms) == 2 and all(layer.return_sequences for layer in lstms)
     if mode == "stateful":
-        assert all(layer.stateful for layer in net.layers if layer.__class__.__name__ == "LSTM")
+        assert len(lstms) == 2 and all(layer.stateful for layer in lstms)
 
 
 def test_head_units_add_a_hidden_dense_layer():

@@ -114,7 +114,7 @@ def test_forecast_and_steps_are_saved_and_read_back(run_store):
     spec = mode_spec("direct")
     job = TrainingJob(spec, windows.make(data.load(spec.data), spec), run_dir=run_store / "r")
     job.run()
-    _, snap, _ = runs.load(run_store / "r")
+    _, snap, _ = runs.read_run(run_store / "r")
     assert len(snap.forecast) == 3 and list(snap.by_step["step"]) == [1, 2, 3]
 
 

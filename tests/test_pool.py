@@ -106,7 +106,7 @@ def test_stop_mid_epoch_and_a_killed_worker(processes, run_store):
     wait(lambda: ended(victim), timeout=30)
     info = json.loads((victim / "run.json").read_text())
     assert info["status"] == "failed" and "killed (signal 9)" in info["message"] and info["epoch"] >= 1
-    _, snap, _ = runs.load(victim)
+    _, snap, _ = runs.read_run(victim)
     assert snap.status == "failed" and len(snap.history["loss"]) == info["epoch"]  # the epochs it finished
     # (that the queue goes on after a kill: tests/app/test_workers.py)
 
@@ -214,7 +214,7 @@ def test_a_run_over_the_time_limit_is_stopped_like_stop_and_names_the_limit(run_
     assert info["status"] == "stopped" and info["epoch"] < 500
     assert info["message"].startswith(f"stopped at epoch {info['epoch']} of 500: it trained longer than 2 s")
     assert "RNNLAB_MAX_RUN_SECONDS=2" in info["message"] and "model of its last epoch is saved" in info["message"]
-    _, snap, _ = runs.load(run_dir)
+    _, snap, _ = runs.read_run(run_dir)
     assert snap.status == "stopped" and len(snap.history["loss"]) == info["epoch"]
     assert (run_dir / "model.keras").is_file()
 

@@ -113,7 +113,7 @@ def test_a_saved_run_holds_its_state_history_windows_and_weights(trained):
     assert list(history.columns) == ["epoch", "loss", "val_loss"] and list(history["epoch"]) == [1]
     assert history["loss"].tolist() == pytest.approx(final.history["loss"])
 
-    _, snap, frame = runs.load(run_dir)
+    _, snap, frame = runs.read_run(run_dir)
     for split in ("val", "test"):  # one row per target, on the windows' own dates and truth
         part = frame[frame["split"] == split]
         assert list(part["date"]) == list(pd.DatetimeIndex(w.dates[split]))
@@ -139,7 +139,7 @@ def test_a_metric_that_is_not_a_number_is_saved_as_null_and_read_back_as_nan(tra
         raise ValueError(f"{constant} is not JSON")
 
     assert json.loads(text, parse_constant=refuse)["test"]["mape"] is None  # strict JSON for the browser
-    _, snap, _ = runs.load(run_store / "nan")
+    _, snap, _ = runs.read_run(run_store / "nan")
     assert math.isnan(snap.metrics["test"]["mape"]) and snap.metrics["test"]["rmse"] == final.metrics["test"]["rmse"]
 
 
@@ -203,7 +203,7 @@ def test_mark_ended_records_the_epochs_a_run_finished(run_store):
         {"run_id": run_dir.name, "status": "failed", "message": "the worker process was killed", "epoch": 2,
          "epochs": 5, "elapsed_seconds": 3.5, "workspace": OWNER}
     assert livefiles.read_live(run_dir)["status"] == "failed"
-    _, snap, frame = runs.load(run_dir)
+    _, snap, frame = runs.read_run(run_dir)
     assert (snap.status, snap.epoch, snap.history["loss"]) == ("failed", 2, [0.5, 0.4])
     assert frame.empty and snap.predictions is None  # it never wrote predictions
 
@@ -220,12 +220,12 @@ def test_a_run_whose_worker_is_gone_is_interrupted_and_a_live_one_is_not(trained
 
     livefiles.write_live(run_dir, run_id=run_dir.name, status="running", epoch=1, epochs=5, pid=os.getpid())
     assert runs.interrupted(run_dir.name, run_store) is None  # this process "trains" it
-    assert runs.load(run_dir)[1].status == "running"
+    assert runs.read_run(run_dir)[1].status == "running"
     assert runs.list_runs(run_store, OWNER)[0]["status"] == "running"
 
     livefiles.write_live(run_dir, pid=dead_pid())  # killed without a word
     assert runs.interrupted(run_dir.name, run_store) == run_dir
-    _, snap, _ = runs.load(run_dir)
+    _, snap, _ = runs.read_run(run_dir)
     assert snap.status == "interrupted" and snap.message == "the worker stopped before this run ended"
 
     finished = copy_run(trained[0], run_store, "20260101-000000-bbbbbb")
@@ -262,8 +262,8 @@ def test_a_bundle_round_trips_into_another_workspace(trained, run_store):
     assert (info["run_id"], info["workspace"], info["status"], info["imported"]) == (new_id, OTHER, "finished", "bundle")
     assert info["message"].startswith("imported from a bundle (") and info["epoch"] == 1
 
-    spec, snap, frame = runs.load(run_dir)
-    spec2, snap2, frame2 = runs.load(copy)
+    spec, snap, frame = runs.read_run(run_dir)
+    spec2, snap2, frame2 = runs.read_run(copy)
     assert spec2 == spec and snap2.history == snap.history and snap2.metrics["test"] == pytest.approx(snap.metrics["test"], nan_ok=True)
     pd.testing.assert_frame_equal(frame2, frame)
     for split in ("val", "test"):
@@ -310,7 +310,8 @@ def test_submit_gives_each_run_its_own_tagged_folder_and_one_request(tmp_path, m
     request = fake.requests[0]
     assert (request.run_id, request.run_dir, request.workspace, request.csv_root, request.kind) == (
         first[0], str(first[1]), OWNER, str(tmp_path), "train")
-    assert request.spec == spec.to_dict()
+    assert request.spec is spec  # the checked object itself: nobody downstream checks it again
+    assert request.payload()["spec"] == spec.to_dict() and json.loads(request.line())["spec"] == spec.to_dict()
 
 
 def test_a_submit_the_pool_refuses_leaves_no_folder(tmp_path):
@@ -329,3 +330,43 @@ def test_a_dead_worker_is_told_by_the_ending_s_reason_not_its_words(run_store):
     assert runs.ended_because(died) == runs.WORKER_DIED
     assert runs.ended_because(failed) is None
     assert "reason" not in json.loads((failed / "run.json").read_text())  # an ordinary ending is as before
+
+
+class _HeldLauncher:
+    """A launcher whose workers never end and never train: it keeps the requests the pool hands them."""
+
+    def __init__(self):
+        self.launched = []
+
+    def prewarm(self) -> None:
+        pass
+
+    def launch(self, request):
+        self.launched.append(request)
+        return type("Handle", (), {"pid": 0, "poll": lambda self: None})()
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_train_click_checks_its_spec_once_when_it_is_made(tmp_path, monkeypatch):
+    """runs.submit -> the pool -> the worker's spec: the validated object is passed on, not checked again."""
+    from core import pool
+    from core.spec import ExperimentSpec
+
+    spec = tiny_spec()  # validated here, once
+    checks = []
+    monkeypatch.setattr(ExperimentSpec, "validate", lambda self: checks.append(self))
+    launcher = _HeldLauncher()
+    queue = pool.Pool(launcher, 1)
+    try:
+        run_id, run_dir = runs.submit(queue, spec, tmp_path, workspace=OWNER)
+        deadline = time.monotonic() + 5
+        while not launcher.launched and time.monotonic() < deadline:
+            time.sleep(0.01)
+        worker_spec = ExperimentSpec.from_checked(json.loads(launcher.launched[0].line())["spec"])
+    finally:
+        queue.close()
+    assert checks == []
+    assert worker_spec == spec and runs.read_spec(run_dir) == spec  # spec.json is the spec submitted
+    assert (run_dir / "started.json").is_file()

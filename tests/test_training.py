@@ -145,17 +145,17 @@ def test_a_run_with_a_directory_is_readable_live_from_disk(run_store):
     spec = tiny_spec(data={"start": "2010-01-01"}, train={"epochs": 300, "batch_size": 16})
     job = TrainingJob(spec, _windowed(spec), run_dir=run_store / "live", run_id="live").start()
     assert _wait(lambda: (run_store / "live" / "predictions.csv").is_file())
-    _, snap, frame = runs.load(run_store / "live")
+    _, snap, frame = runs.read_run(run_store / "live")
     assert frame["truth"].notna().all()  # the truth is there before the first prediction
-    assert _wait(lambda: runs.load(run_store / "live")[1].predictions is not None)
-    _, snap, frame = runs.load(run_store / "live")
+    assert _wait(lambda: runs.read_run(run_store / "live")[1].predictions is not None)
+    _, snap, frame = runs.read_run(run_store / "live")
     assert snap.status == "running" and snap.epoch >= 1 and snap.batches > 0 and len(snap.history["loss"]) >= 1
     assert frame["prediction"].notna().any() and snap.predictions is not None
     assert not list((run_store / "live").glob(".*.tmp*"))
     (run_store / "live" / "stop").touch()  # what a page, another server or a person does
     assert _wait(lambda: not job.running, timeout=30)
     job.join(10)
-    _, snap, _ = runs.load(run_store / "live")
+    _, snap, _ = runs.read_run(run_store / "live")
     assert snap.status == STOPPED and not (run_store / "live" / "stop").exists()
 
 
@@ -166,7 +166,7 @@ def test_run_directory_round_trip(run_store):
     final = job.run()
     path = runs.find("rt", run_store)
     assert path == run_store / "rt"
-    loaded_spec, snap, frame = runs.load(path)
+    loaded_spec, snap, frame = runs.read_run(path)
     assert loaded_spec == spec
     assert snap.status == FINISHED and snap.epoch == 2
     assert snap.history["loss"] == pytest.approx(final.history["loss"])

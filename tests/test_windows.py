@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import windows
+from core import data, windows
 from core.data import DataError
 
 from .conftest import ramp_frame, tiny_spec
@@ -206,3 +206,17 @@ def test_series_shorter_than_window_horizon_and_splits():
     windows.make(ramp_frame(12), tiny_spec(window={"length": 8, "horizon": 1}))  # and 8 does fit
     with pytest.raises(DataError, match="no window fits this split"):
         windows.make(ramp_frame(12), tiny_spec(window={"length": 2}, split={"val": 5, "test": 6}))
+
+
+def test_the_window_key_holds_what_the_windows_depend_on_and_nothing_else():
+    """ui/loads.py caches windows by windows.window_key: a spec that differs in the model or training
+    shares the windows; one that differs in a field the windows are cut by does not."""
+    base = tiny_spec()
+    frame = data.load(base.data)
+    other_model = base.replace(model={"cell": "GRU", "units": [7]}, train={"epochs": 9, "learning_rate": 0.5})
+    assert windows.window_key(other_model) == windows.window_key(base)
+    a, b = windows.make(frame, base), windows.make(frame, other_model)
+    assert all(np.array_equal(a.X[s], b.X[s]) and np.array_equal(a.y[s], b.y[s]) for s in windows.SPLITS)
+    for change in ({"window": {"length": base.window.length + 1}}, {"train": {"batch_size": 7}},
+                   {"split": {"test": 0.3}}, {"data": {"scaler": "standard"}}):
+        assert windows.window_key(base.replace(**change)) != windows.window_key(base), change

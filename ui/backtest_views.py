@@ -82,7 +82,7 @@ def _live(job: BacktestJob) -> None:
         root = session_runs.root()
         rows = []
         for fold in job.folds:
-            snap = runs.load(root / fold.run_id)[1] if fold.run_id and (root / fold.run_id).is_dir() \
+            snap = runs.read_run(root / fold.run_id)[1] if fold.run_id and (root / fold.run_id).is_dir() \
                 and runs.has_state(root / fold.run_id) else None
             if fold.run_id:
                 session_runs.remember(fold.run_id)
@@ -109,7 +109,7 @@ def _finished(job: BacktestJob) -> list:
     out = []
     for fold in job.folds:
         try:
-            if fold.run_id and runs.load(root / fold.run_id)[1].status == "finished":
+            if fold.run_id and runs.read_run(root / fold.run_id)[1].status == "finished":
                 out.append(fold)
         except (OSError, ValueError, KeyError, TypeError):
             continue

@@ -400,7 +400,7 @@ def memory_race_view() -> None:
         "The label is the key's sign, **k steps before** the prediction, so guessing gives 50%. Every cell gets "
         "one layer of the same size, the same data, epochs and optimizer.")
     workspace = address.workspace()
-    race = st.session_state.get("race") or _races().get(workspace)  # a refreshed tab finds it by workspace
+    race = st.session_state.get("memory_race") or _races().get(workspace)  # a refreshed tab finds it by workspace
     busy = race is not None and race.state().running
     with st.form("race_form", border=True):
         a, b, c = st.columns(3)
@@ -421,7 +421,7 @@ def memory_race_view() -> None:
                                     samples=int(samples), init=init)
         try:
             race = memory_race.MemoryRace(spec, session_runs.root(), workspace, pool.shared()).start()
-            st.session_state["race"] = _races()[workspace] = race
+            st.session_state["memory_race"] = _races()[workspace] = race
             busy = True
         except ValueError as exc:
             st.error(f"{sentence(str(exc))} Change the settings and run again.")

@@ -6,20 +6,27 @@ every rerun.
 """
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
 from core import data, layers, windows
-from core.spec import ExperimentSpec, ModelSpec, TrainSpec
+from core.spec import ExperimentSpec
 
 TICKER_TTL = 3600  # seconds a downloaded ticker is reused in memory before asking again
+
+
+def _checked(key_json: str) -> ExperimentSpec:
+    """A cache key back as a spec: the JSON of a spec validated already (the session's), not checked again."""
+    return ExperimentSpec.from_checked(json.loads(key_json))
 
 
 @st.cache_data(show_spinner="Loading data...", max_entries=8, ttl=TICKER_TTL)
 def _load_frame(data_json: str) -> pd.DataFrame:
     # Every read of a CSV in the app goes through here, so the upload-folder check sits where the
     # data is read: a spec that arrived by any route (link, import, bundle, ?run=, a preset) is covered.
-    return data.load(ExperimentSpec.from_json(data_json).data, require_columns=False, csv_root=data.uploads_dir())
+    return data.load(_checked(data_json).data, require_columns=False, csv_root=data.uploads_dir())
 
 
 def load_frame(spec: ExperimentSpec) -> pd.DataFrame:
@@ -28,12 +35,9 @@ def load_frame(spec: ExperimentSpec) -> pd.DataFrame:
 
 
 def _window_key(spec: ExperimentSpec) -> str:
-    """The JSON of what the windows depend on: the data, window and split sections, the mode, the task,
-    the embedding, and the batch size (stateful windows come in whole multiples of it)."""
-    m = spec.model
-    return ExperimentSpec(data=spec.data, window=spec.window, split=spec.split,
-                          model=ModelSpec(mode=m.mode, task=m.task, embedding_dim=m.embedding_dim),
-                          train=TrainSpec(batch_size=spec.train.batch_size, loss=spec.train.loss)).to_json()
+    """The JSON of what the windows depend on (core/window_size.WINDOW_FIELDS, declared beside the code
+    that reads them)."""
+    return windows.window_key(spec)
 
 
 @st.cache_data(show_spinner="Checking the windows...", max_entries=32)
@@ -41,7 +45,7 @@ def _shapes(key_json: str) -> windows.Shapes:
     # Only the few numbers and dates are cached (pickled). The windows themselves never are: pickling a
     # Windowed copies each strided view whole, and a link with 300,000 points and a 2,000-step window
     # kept the server at 2.6 GB. make() checks the windows' size (RNNLAB_MAX_WINDOW_MB) before cutting.
-    spec = ExperimentSpec.from_json(key_json)
+    spec = _checked(key_json)
     return windows.make(load_frame(spec), spec).shapes()
 
 
@@ -63,7 +67,7 @@ def preflight(spec: ExperimentSpec) -> windows.Shapes:
 def _windowed(key_json: str) -> windows.Windowed:
     # cache_resource keeps the object itself: X stays a strided view of the scaled series (rows x
     # features), never copied. Two entries for the whole server: a Windowed holds the targets too.
-    spec = ExperimentSpec.from_json(key_json)
+    spec = _checked(key_json)
     return windows.make(load_frame(spec), spec)
 
 

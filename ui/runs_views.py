@@ -84,7 +84,7 @@ def comparable(rows: list[dict], most: int = 3) -> list[str]:
     """The runs Compare starts with: the newest run that ended and up to `most` - 1 more that predict the
     same test targets (the same data, target, window and split), newest first; never runs whose
     predictions could not share a chart, as the three newest (backtest folds of different blocks) did."""
-    done = [r for r in rows if r["status"] in ("finished", "stopped") and r.get("targets")]
+    done = [r for r in rows if r["status"] in (runs.FINISHED, runs.STOPPED) and r.get("targets")]
     if not done:
         return []
     key = done[0]["targets"]
@@ -184,7 +184,7 @@ def _actions(by_id: dict[str, dict]) -> None:
     row = by_id[run_id]
     st.caption(f"Status: {escape(status_text(row['status'], row['message']))}")
     buttons = st.container(horizontal=True)  # buttons keep their labels and wrap at 800 px, not "Open …"
-    if buttons.button("Open on Train", icon=":material/open_in_new:", disabled=row["status"] == "interrupted",
+    if buttons.button("Open on Train", icon=":material/open_in_new:", disabled=row["status"] == runs.INTERRUPTED,
                       help="Show this run on the Train page (its charts, metrics and downloads) and Inspect it."):
         if session_runs.open(run_id):
             st.switch_page("pages/train.py")
@@ -204,7 +204,7 @@ def _actions(by_id: dict[str, dict]) -> None:
     with buttons.popover("Delete", icon=":material/delete:"):
         st.write(f"Delete run {escape(run_id)} and all its files?")
         if st.button("Yes, delete it", type="primary", key="runs_delete"):
-            if row["status"] == "running":
+            if row["status"] == runs.RUNNING:
                 st.error("It is still training: stop it on the Train page first.")
             elif runs.delete(run_id, session_runs.root(), address.workspace()):
                 session_runs.forget(run_id)

@@ -36,13 +36,13 @@ class Run:
 
     def snapshot(self) -> Snapshot:
         snap = self._loaded()[1]
-        if snap.status == "interrupted" and _pool_knows(self.run_id):
+        if snap.status == runs.INTERRUPTED and _pool_knows(self.run_id):
             # its worker just ended without a word; the pool is writing how (failed, stopped): keep polling
-            return dataclasses.replace(snap, status="running", message="the worker ended; reading how the run ended")
+            return dataclasses.replace(snap, status=runs.RUNNING, message="the worker ended; reading how the run ended")
         return snap
 
-    def frame(self, snap=None) -> pd.DataFrame:
-        """The predictions frame (date, split, truth, prediction, naive, ...)."""
+    def predictions_frame(self) -> pd.DataFrame:
+        """The predictions frame (date, split, truth, prediction, naive, ...) as the run's files hold it now."""
         return self._loaded()[2]
 
     @property
@@ -54,9 +54,6 @@ class Run:
         from core import pool
 
         pool.shared().stop(self.run_id, self.path)
-
-
-LiveRun = SavedRun = Run  # the names the pages knew; a run is read the same way live or saved
 
 
 def _pool_knows(run_id: str) -> bool:
@@ -75,9 +72,9 @@ def _load_run(path: str, *mtimes: int):
     """runs.load, again only when one of the run's files changed (the page polls every second).
     A run whose files are gone or damaged (deleted, a failed save on a full disk) reads as failed."""
     try:
-        return runs.load(path)
+        return runs.read_run(path)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        gone = Snapshot(run_id=Path(path).name, status="failed",
+        gone = Snapshot(run_id=Path(path).name, status=runs.FAILED,
                         message=f"this run's files are gone or damaged ({exc.__class__.__name__}); train again")
         return None, gone, pd.DataFrame(columns=runs.PREDICTION_COLUMNS)
 

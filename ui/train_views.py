@@ -10,7 +10,7 @@ import streamlit as st
 from core import charts, modes
 from core.describe import escape
 from core.spec import ExperimentSpec
-from core.snapshot import FAILED
+from core.snapshot import FAILED, INTERRUPTED
 from ui import loads, present, views
 
 LIVE_POINTS = 600  # points per line while the chart redraws every few seconds; all 2000 once the run ends
@@ -20,7 +20,7 @@ LETTERS_HELP = "Letters the model knows; it reads the last letters you type, up 
 def failed(run) -> bool:
     """Whether `run` ended in failure (a NaN loss, an error): its weights never trained, or trained
     into a blow-up, so nothing computed from them (predictions, metrics, forecast) is worth showing."""
-    return run.snapshot().status in (FAILED, "interrupted")  # interrupted: its worker died, no model
+    return run.snapshot().status in (FAILED, INTERRUPTED)  # interrupted: its worker died, no model
 
 
 # Seconds between the live view's polls of the run directory. Quick while the user waits for
@@ -76,7 +76,7 @@ def _stop() -> None:
 def compact_progress(snap) -> None:
     """The progress bar with the status in its one line of text (presentation mode); a queued or
     failed run keeps the full status box, whose words say what to do."""
-    if snap.queued or snap.status in (FAILED, "interrupted"):
+    if snap.queued or snap.status in (FAILED, INTERRUPTED):
         views.progress(snap)
         return
     if snap.running:
@@ -110,7 +110,7 @@ def live_view(run, key: str = "", was_running: bool = False, quick: bool = False
         snap = st.session_state.setdefault(f"paused-{run.run_id}", snap)
     else:
         st.session_state.pop(f"paused-{run.run_id}", None)
-    if snap.status in (FAILED, "interrupted"):
+    if snap.status in (FAILED, INTERRUPTED):
         with charts_here:
             failure_view(run, snap, log_y, key)
     else:
@@ -164,17 +164,17 @@ def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str, big: 
     classify = spec.model.task == "classification"
     loss_col, pred_col = where.columns([2, 3])
     _loss_chart(run, snap, log_y, key, loss_col, big)
-    pred_key = ("pred", run.run_id, snap.predictions_epoch, snap.status, len(run.frame(snap)), big)
+    pred_key = ("pred", run.run_id, snap.predictions_epoch, snap.status, len(run.predictions_frame()), big)
     if classify:
         acc = views.figure_once(("acc", run.run_id, snap.epoch, big),
                                 lambda: _sized(charts.accuracy_figure(snap.history), big))
         loss_col.plotly_chart(acc, width="stretch", key=f"acc_chart{key}")
         pred_fig = views.figure_once(pred_key, lambda: _sized(
-            charts.class_figure(run.frame(snap), classes_of(run, snap), _wave(run, spec))
+            charts.class_figure(run.predictions_frame(), classes_of(run, snap), _wave(run, spec))
             if classes_of(run, snap) else None, big))
     else:
         pred_fig = views.figure_once(pred_key, lambda: _sized(charts.prediction_figure(
-            dates_as_steps(run.frame(snap), spec), target, horizon=horizon,
+            dates_as_steps(run.predictions_frame(), spec), target, horizon=horizon,
             naive_name=(snap.metrics or {}).get("naive_name", "persistence"),
             points=LIVE_POINTS if snap.running else charts.MAX_POINTS), big))
     if pred_fig is not None:
@@ -185,7 +185,7 @@ def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str, big: 
         pred_col.caption(f"Predictions from epoch {snap.predictions_epoch}; they refresh every few seconds.")
     if spec.model.mode == "autoencoder" and snap.predictions is not None:
         recon = views.figure_once(("recon", run.run_id, snap.predictions_epoch, snap.status),
-                                  lambda: charts.window_error_figure(dates_as_steps(run.frame(snap), spec), target))
+                                  lambda: charts.window_error_figure(dates_as_steps(run.predictions_frame(), spec), target))
         pred_col.plotly_chart(recon, width="stretch", key=f"recon{key}")
     with rest:
         if classify:
@@ -206,7 +206,7 @@ def dates_as_steps(frame: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
 def classes_of(run, snap) -> list[str]:
     if snap.metrics and snap.metrics.get("classes"):
         return list(snap.metrics["classes"])
-    return [c[2:] for c in run.frame(snap).columns if c.startswith("p_")]
+    return [c[2:] for c in run.predictions_frame().columns if c.startswith("p_")]
 
 
 def _wave(run, spec: ExperimentSpec) -> pd.Series | None:
@@ -217,7 +217,7 @@ def _wave(run, spec: ExperimentSpec) -> pd.Series | None:
         frame = loads.load_frame(spec)
     except ValueError:
         return None
-    dates = run.frame(run.snapshot())["date"]
+    dates = run.predictions_frame()["date"]
     column = spec.data.features[0]
     return frame[column].reindex(pd.DatetimeIndex(dates)).reset_index(drop=True).rename(column)
 

@@ -12,8 +12,8 @@ from core.spec import ExperimentSpec, SpecError
 from ui import data_views, loads, session_runs
 
 MIN_EVAL_TARGETS = 30  # fewer validation or test targets than this make metrics noise
-STATUS_STYLE = {"queued": st.info, "running": st.info, "finished": st.success, "stopped": st.warning, "failed": st.error,
-                "interrupted": st.warning}
+STATUS_STYLE = {runs.QUEUED: st.info, runs.RUNNING: st.info, runs.FINISHED: st.success, runs.STOPPED: st.warning,
+                runs.FAILED: st.error, runs.INTERRUPTED: st.warning}
 
 
 def sticky_choice(label: str, options: list[str], key: str, help: str | None = None) -> str:
@@ -284,7 +284,7 @@ def sidebar_status() -> None:
 def downloads(run) -> None:
     """Download buttons for what a saved run made (none when not one epoch was trained)."""
     snap = run.snapshot()
-    if snap.status == "failed" and snap.epoch == 0:
+    if snap.status == runs.FAILED and snap.epoch == 0:
         return
     present = runs.downloads(run.path)
     if not present:
@@ -313,7 +313,7 @@ def figure_once(key: tuple, build):
 def forecast_section(run, snap) -> None:
     """After a run: the forecast past the data and the test error by step ahead."""
     spec = run.spec
-    if snap.status == "failed":
+    if snap.status == runs.FAILED:
         return  # no forecast from weights that never trained, or trained into a NaN loss
     target = spec.data.target
     if snap.forecast is None and snap.by_step is None:
@@ -327,7 +327,7 @@ def forecast_section(run, snap) -> None:
     st.subheader("Forecast")
     left, right = st.columns(2)
     if snap.forecast is not None:
-        recent = run.frame(snap).tail(max(30, 6 * len(snap.forecast)))[["date", "truth"]]
+        recent = run.predictions_frame().tail(max(30, 6 * len(snap.forecast)))[["date", "truth"]]
         left.plotly_chart(charts.forecast_figure(recent, snap.forecast, target, how), width="stretch",
                           key="forecast_chart")
         left.caption(f"{len(snap.forecast)} steps from the last window of the data. "
@@ -337,7 +337,7 @@ def forecast_section(run, snap) -> None:
         table = snap.by_step
         right.plotly_chart(charts.step_error_figure(table, target), width="stretch", key="step_error_chart")
         worse = table["rmse"].iloc[-1] / table["rmse"].iloc[0] if table["rmse"].iloc[0] else float("nan")
-        test_windows = len(run.frame(snap).query("split == 'test'"))
+        test_windows = len(run.predictions_frame().query("split == 'test'"))
         used = int(table["windows"].iloc[0])
         over = (f"Over {used} evenly spaced test windows of {test_windows}" if used < test_windows
                 else f"Over all {used} test windows")
@@ -348,7 +348,7 @@ def forecast_section(run, snap) -> None:
 
 def error_section(run, snap) -> None:
     """After a run: residuals, the error histogram and the lag check on the test targets."""
-    frame = run.frame(snap)
+    frame = run.predictions_frame()
     if snap.metrics is None or not frame["prediction"].notna().any() or run.spec.model.task == "classification":
         return  # a classifier's errors are its confusion matrix
     target = run.spec.data.target

@@ -1,4 +1,5 @@
-"""python -m core runs / presets / worker / import-model: the run store, the presets, and the two processes the app starts."""
+"""python -m core runs / presets / worker / import-model: the run store, the presets, and the two
+processes the app starts."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +8,7 @@ from .common import fail, unwritable
 
 
 def runs_command(args: argparse.Namespace) -> int:
-    from .. import runs
+    from .. import livefiles, runs
 
     root = runs.default_root()
     if args.action == "list":
@@ -26,7 +27,7 @@ def runs_command(args: argparse.Namespace) -> int:
         return 0
     path = runs.find(args.run, root)
     if path is None and runs.valid_id(args.run) and (root / args.run / "started.json").is_file():
-        live = runs.livefiles.is_live(root / args.run)
+        live = livefiles.is_live(root / args.run)
         return fail(f"run {args.run!r} " + ("is still training; export it when it has ended" if live else
                      "was interrupted before it ended, so it has no results to export; its settings are in "
                      f"{root / args.run / 'spec.json'} (train them again with --config)"))

@@ -16,7 +16,7 @@ from ..archives import ImportRefused, check_size, max_model_bytes  # noqa: F401 
 from ..snapshot import ENDED, FINISHED, Snapshot
 from ..spec import ExperimentSpec
 from ..windows import Windowed
-from .read import load, weight_history
+from .read import read_run, weight_history
 from .write import save
 
 
@@ -171,7 +171,7 @@ def import_bundle(data: bytes, root: str | Path, workspace: str | None, new_id: 
                      "epoch": info.get("epoch", len(history)), "epochs": info.get("epochs", len(history)),
                      "elapsed_seconds": info.get("elapsed_seconds", 0.0)})
         (run_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")
-        load(run_dir)  # it must read back as any run does: a damaged predictions.csv or metrics.json is refused
+        read_run(run_dir)  # it must read back as any run does: a damaged predictions.csv or metrics.json is refused
     except ImportRefused:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise

@@ -28,7 +28,7 @@ def weight_history(run_dir: str | Path) -> dict[int, list[np.ndarray]]:
     return {e: [ws[i] for i in sorted(ws)] for e, ws in sorted(out.items())}
 
 
-def load(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
+def read_run(run_dir: str | Path) -> tuple[ExperimentSpec, Snapshot, pd.DataFrame]:
     """Read a run directory back, finished or live: (spec, snapshot, predictions frame).
 
     A finished run's state comes from run.json; a live one's from live.json (core/livefiles.py),

@@ -50,7 +50,7 @@ def submit(pool, spec, root: str | Path | None = None, *, run_dir: str | Path | 
     try:
         if tag is not None:
             write_atomic(run_dir / tag[0], json.dumps(tag[1], indent=2) + "\n")
-        pool.submit(Request(run_id, str(run_dir), spec.to_dict(), workspace,
+        pool.submit(Request(run_id, str(run_dir), spec, workspace,
                             None if csv_root is None else str(csv_root), kind))
     except BaseException:
         if tag is not None:

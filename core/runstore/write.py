@@ -67,6 +67,11 @@ def _json_safe(value):
     return value
 
 
+def write_spec(run_dir: Path, spec: ExperimentSpec) -> None:
+    """spec.json: the full spec, defaults filled in (the one place it is written; replaced atomically)."""
+    write_atomic(run_dir / "spec.json", spec.to_json() + "\n")
+
+
 def mark_started(run_dir: str | Path, run_id: str, workspace: str | None, spec: ExperimentSpec | None = None) -> None:
     """started.json (and spec.json): the run exists from the first moment, and can be told apart
     (and its settings recovered) when the process ends before it does."""
@@ -74,7 +79,7 @@ def mark_started(run_dir: str | Path, run_id: str, workspace: str | None, spec: 
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         if spec is not None:
-            (run_dir / "spec.json").write_text(spec.to_json() + "\n")
+            write_spec(run_dir, spec)
         info = {"run_id": run_id, "workspace": workspace, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
         (run_dir / "started.json").write_text(json.dumps(info, indent=2) + "\n")
     except OSError:
@@ -110,7 +115,7 @@ def _leave_a_note(run_dir: Path, spec: ExperimentSpec, snap: Snapshot, workspace
     where a model did not), so a page shows the reason; if even they do not fit, nothing stays."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(run_dir / "spec.json", spec.to_json() + "\n")
+        write_spec(run_dir, spec)
         info = {"run_id": snap.run_id, "status": FAILED, "message": message, "epoch": snap.epoch,
                 "epochs": snap.epochs, "elapsed_seconds": round(snap.elapsed, 3),
                 "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "workspace": workspace}
@@ -127,7 +132,7 @@ def _save(run_dir: Path, spec: ExperimentSpec, windowed: Windowed, snap: Snapsho
           weight_history: dict[int, list[np.ndarray]] | None, workspace: str | None) -> Path:
     """Every file replaced atomically (a page may be reading the live ones), run.json last."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(run_dir / "spec.json", spec.to_json() + "\n")
+    write_spec(run_dir, spec)
     write_with(run_dir / "history.csv", lambda p: history_frame(snap.history).to_csv(p, index=False))
     # pandas writes dates without a time when every time is midnight, with one otherwise
     frame = predictions_frame(windowed, snap.predictions, snap.probabilities, snap.window_error, snap.intervals)

@@ -105,10 +105,10 @@ class SessionRun:
 
     @property
     def spec(self):
-        return runs.load(self.path)[0]
+        return runs.read_run(self.path)[0]
 
     def snapshot(self):
-        return runs.load(self.path)[1]
+        return runs.read_run(self.path)[1]
 
     @property
     def running(self) -> bool:

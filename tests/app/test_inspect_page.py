@@ -149,7 +149,7 @@ def test_memory_race_runs_in_the_background_and_charts_accuracy(monkeypatch):
     next(n for n in at.number_input if n.label == "Epochs").set_value(1)
     next(n for n in at.number_input if n.label == "Training sequences").set_value(200)
     next(b for b in at.button if b.label == "Run the race").click().run()
-    race = at.session_state["race"]
+    race = at.session_state["memory_race"]
     race.join(120)
     at.run()
     assert not at.exception, at.exception
@@ -162,7 +162,9 @@ def test_memory_race_runs_in_the_background_and_charts_accuracy(monkeypatch):
         assert list(trace["x"]) == [1, 2]
         np.testing.assert_allclose(values(trace["y"]), part["accuracy"], rtol=1e-6)
     assert any(d.label == "memory_race.csv" for d in at.get("download_button"))
-    assert isinstance(race, memory_race.MemoryRace)
+    state = race.state()  # it ran to its end, every training of it, as a run directory tagged by the race
+    assert (state.status, state.done, state.total) == ("finished", 4, 4)
+    assert (race.run_dir / memory_race.TAG_FILE).is_file() and (race.run_dir / "run.json").is_file()
     spec = race.spec  # the settings on the page reached the race
     assert json.loads(json.dumps(spec.lags)) == [1, 2]  # plain ints, as the page's CSV and settings line need
     assert (list(spec.cells), spec.epochs, spec.samples) == (["SimpleRNN", "GRU"], 1, 200)

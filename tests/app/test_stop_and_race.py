@@ -56,7 +56,7 @@ def test_stop_ends_a_running_backtest_and_leaves_the_page_usable(one_worker, run
     job.thread.join(90)
     assert not job.alive
     at.run()
-    ended = [runs.load(run_store / f.run_id)[1] for f in job.folds]
+    ended = [runs.read_run(run_store / f.run_id)[1] for f in job.folds]
     assert [s.status for s in ended] == ["stopped"] * 3 and ended[0].epoch < 500
     assert all("before it started" in s.message for s in ended[1:])  # the queued folds ended at once
     assert any("The backtest was stopped: 0 of 3 folds finished" in w.value for w in at.warning)
@@ -80,7 +80,7 @@ def test_stop_ends_a_running_sweep_and_leaves_the_page_usable(one_worker, run_st
     job.join(90)
     assert not job.alive
     at.run()
-    snap = runs.load(run_store / run_id)[1]
+    snap = runs.read_run(run_store / run_id)[1]
     assert snap.status == "stopped" and snap.epoch < 500
     assert len(table(at, "trial")) == 1  # no trial started after the Stop
     assert not button(at, "Start the sweep").disabled
@@ -92,7 +92,7 @@ def test_the_memory_race_on_inspect_is_a_pool_run_that_stops(one_worker, run_sto
     next(m for m in at.multiselect if m.label == "Lags k").set_value([5, 10])
     next(n for n in at.number_input if n.label == "Epochs").set_value(50)
     button(at, "Run the race").click().run()
-    race = at.session_state["race"]
+    race = at.session_state["memory_race"]
     assert race.run_dir.parent == run_store.resolve() and one_worker.knows(race.run_id)
     wait(lambda: "training" in race.state().message)
     at.run()
