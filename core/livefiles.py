@@ -17,7 +17,7 @@ never sees half a file:
                       person with `touch`); the worker stops after the current batch
 
 A page in another process, a refreshed page, a second server or the command line reads a live run
-exactly as a finished one (core/runs.load). This module knows only files: no Keras, no Streamlit.
+exactly as a finished one (core/runs.read_run). This module knows only files: no Keras, no Streamlit.
 """
 from __future__ import annotations
 

@@ -141,7 +141,7 @@ def test_snapshot_reads_from_another_thread_while_training():
 
 def test_a_run_with_a_directory_is_readable_live_from_disk(run_store):
     """While it trains, the run directory holds live.json, history.csv and predictions.csv (each
-    replaced whole), and runs.load reads it as a live run; a stop file stops it."""
+    replaced whole), and runs.read_run reads it as a live run; a stop file stops it."""
     spec = tiny_spec(data={"start": "2010-01-01"}, train={"epochs": 300, "batch_size": 16})
     job = TrainingJob(spec, _windowed(spec), run_dir=run_store / "live", run_id="live").start()
     assert _wait(lambda: (run_store / "live" / "predictions.csv").is_file())

@@ -69,7 +69,7 @@ def _run_spec(path: str, mtime: int) -> ExperimentSpec:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _load_run(path: str, *mtimes: int):
-    """runs.load, again only when one of the run's files changed (the page polls every second).
+    """runs.read_run, again only when one of the run's files changed (the page polls every second).
     A run whose files are gone or damaged (deleted, a failed save on a full disk) reads as failed."""
     try:
         return runs.read_run(path)

@@ -57,7 +57,7 @@ def discard(run_dir: str | Path) -> None:
 def has_state(run_dir: str | Path) -> bool:
     """Whether the run says where it stands (run.json when ended, live.json while queued or training).
     A directory with only started.json is a run of the days before workers, interrupted."""
-    return (Path(run_dir) / "run.json").is_file() or (Path(run_dir) / "live.json").is_file()
+    return has_ended(run_dir) or (Path(run_dir) / "live.json").is_file()
 
 
 def has_ended(run_dir: str | Path) -> bool:

@@ -53,7 +53,7 @@ def test_stop_ends_a_running_backtest_and_leaves_the_page_usable(one_worker, run
     at.run()
     button(at, "Stop the backtest").click().run()
     assert not at.exception, at.exception
-    job.thread.join(90)
+    job.join(90)
     assert not job.alive
     at.run()
     ended = [runs.read_run(run_store / f.run_id)[1] for f in job.folds]
