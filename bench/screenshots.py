@@ -7,8 +7,8 @@ default dataset (S&P 500, offline), and saves:
 - docs/images/train-live.png: the Train page mid-training, with the live loss and prediction charts;
 - docs/images/gates.png: the Inspect page's gate heatmaps of that run once it has ended.
 
-Not a test: it takes about a minute and a half on a quiet 2-core machine (a default run of 20 epochs
-trains in the middle). Usage: `.venv/bin/python bench/screenshots.py [--out docs/images]`.
+Not a test: it took 1-2 minutes on a shared 2-core machine (a default run of 20 epochs trains in the
+middle). Usage: `.venv/bin/python bench/screenshots.py [--out docs/images]`.
 """
 from __future__ import annotations
 
@@ -104,12 +104,13 @@ def shoot(page, path: Path, top: float, bottom: float, left: float = 0.0, right:
     print(f"wrote {path}")
 
 
-def top_of(page, locator) -> float:
+def top_of(locator) -> float:
     """A locator's top edge in the viewport, px."""
     return locator.bounding_box()["y"]
 
 
-def bottom_of(page, locator) -> float:
+def bottom_of(locator) -> float:
+    """A locator's bottom edge in the viewport, px."""
     box = locator.bounding_box()
     return box["y"] + box["height"]
 
@@ -135,7 +136,7 @@ def capture(url: str, out: Path, epochs_mid: int, full: Path | None = None) -> N
             page.screenshot(path=str(full / "train-full.png"))
         title = page.get_by_role("heading", name="Train").first
         caption = page.get_by_text(re.compile(r"Predictions from epoch \d+")).first
-        shoot(page, out / "train-live.png", top_of(page, title) - 24, bottom_of(page, caption) + 12)
+        shoot(page, out / "train-live.png", top_of(title) - 24, bottom_of(caption) + 12)
 
         page.get_by_text(re.compile(r"Status: finished \d+ epochs")).wait_for(timeout=600_000)
         wait_idle(page)
@@ -150,7 +151,7 @@ def capture(url: str, out: Path, epochs_mid: int, full: Path | None = None) -> N
         heading = page.get_by_text(re.compile(r"lstm_1 · test window 1 of \d+")).first
         box = figure.bounding_box()
         sidebar = page.locator("[data-testid='stSidebar']").bounding_box()
-        shoot(page, out / "gates.png", top_of(page, heading) - 12, bottom_of(page, figure) + 12,
+        shoot(page, out / "gates.png", top_of(heading) - 12, bottom_of(figure) + 12,
               left=max(box["x"] - 16, sidebar["x"] + sidebar["width"] + 1), right=box["x"] + box["width"] + 16)
         browser.close()
 
@@ -159,15 +160,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images", help="where the PNGs go")
     parser.add_argument("--epochs-mid", type=int, default=6, help="epochs on the loss chart at the live shot")
-    parser.add_argument("--full", type=Path, help="also save the whole pages here, to check the crop")
+    parser.add_argument("--full", type=Path, help="also save the whole viewports here, to check the crops")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit("error: Debian's chromium is not installed: apt-get install -y chromium")
     args.out.mkdir(parents=True, exist_ok=True)
     store = Path(tempfile.mkdtemp(prefix="rnnlab-screens-"))
-    proc = start_app(free_port(), store)
+    port = free_port()
+    proc = start_app(port, store)
     try:
-        capture(f"http://127.0.0.1:{proc.args[proc.args.index('--server.port') + 1]}", args.out, args.epochs_mid, args.full)
+        capture(f"http://127.0.0.1:{port}", args.out, args.epochs_mid, args.full)
     finally:
         stop_app(proc, store)
         shutil.rmtree(store, ignore_errors=True)
