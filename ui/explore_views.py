@@ -270,7 +270,7 @@ def whatif_part(p: probes.Probe, found, i: int) -> None:
     f0, f1 = (float(w.to_levels(y.reshape(1, -1), anchor)[0, -1]) for y in (y0, y1))
     m1, m2, m3 = st.columns(3)
     m1.metric("Forecast, original", f"{f0:,.4g}")
-    m2.metric("Forecast, what-if", f"{f1:,.4g}", delta=f"{f1 - f0:+,.4g}")
+    m2.metric("Forecast, what-if", f"{f1:,.4g}", delta=f"{f1 - f0:+,.4g}" if f1 != f0 else None)
     m3.metric("Actual", f"{float(w.truth['test'][i]):,.4g}")
     gates_shown = list(before[found.layer])
     gate = st.selectbox("State to compare", gates_shown, index=gates_shown.index("h"), key="explore_gate",

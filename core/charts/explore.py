@@ -78,7 +78,9 @@ def halflife_figure(half_lives: np.ndarray, window: int, label: str) -> go.Figur
     """A histogram of the units' half-lives (steps), with the window length as a line."""
     life = np.asarray(half_lives, np.float64)
     shown = np.minimum(life[np.isfinite(life)], 4 * window)
-    fig = go.Figure(go.Histogram(x=shown.astype(np.float32), nbinsx=30, name="units", marker_color="#1f77b4"))
+    end = max(float(window), float(shown.max()) if len(shown) else 1.0)
+    fig = go.Figure(go.Histogram(x=shown.astype(np.float32), xbins=dict(start=0, end=end, size=end / 40), name="units",
+                                 marker_color="#1f77b4"))  # bins over the whole axis, up to the window line
     fig.add_vline(x=window, line_dash="dash", line_color="#d62728", annotation_text=f"window {window}",
                   annotation_position="top")
     fig.update_layout(xaxis_title="half-life (steps)", showlegend=False)
