@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test bench bench-live bench-presets bench-sweep bench-backtest bench-visitors clean
+.PHONY: run test bench bench-live bench-presets bench-sweep bench-backtest bench-visitors screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -43,6 +43,9 @@ bench-backtest: $(VENV)/.req  # a 4-fold backtest of the default spec against 4 
 
 bench-presets: $(VENV)/.req  # every preset in full: about 20 minutes on 2 cores
 	$(PY) bench/presets.py --unscaled
+
+screenshots: $(VENV)/.req-dev  # docs/images/*.png from the real app in Chromium (trains the default run): about 2 minutes
+	$(PY) bench/screenshots.py
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache

@@ -5,6 +5,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st  # noqa: E402
 
+from core import pool  # noqa: E402
+
+# The worker pool first, before the pages' imports: a fresh server's first session starts the warm
+# worker here, so its TensorFlow import (3-5 CPU-seconds) overlaps the first page instead of
+# following it, and a visitor who clicks Train as soon as the button appears waits less for it
+# (bench/live.py --only cloud, "first click after a cold start"). Later sessions find it made.
+pool.shared()
+
 import core.tickers  # noqa: E402,F401  (before anything imports TensorFlow: see core/tickers.py)
 from core import describe  # noqa: E402
 

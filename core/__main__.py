@@ -11,6 +11,7 @@
     python -m core sweep --config base.json --space space.json --trials N [--workers K]
                          [--storage URL] [--study NAME] [--metric val_rmse|val_mae|val_accuracy]
     python -m core backtest --config spec.json --folds K [--out DIR] [--workers N]
+    python -m core explore --run RUN_DIR --out OUT [--layer 0] [--window K --span A:B --threshold T]
 
 `train` prints one line per epoch and writes the run directory (see core/runs.py); without --out
 it goes into the run store ($RNNLAB_RUNS_DIR, default ./runs) under a new run id. What the CSV
@@ -78,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     back.add_argument("--out", type=Path, help="where backtest.csv and backtest.json go (default: "
                                               "backtests/<id> in the run store)")
     back.add_argument("--workers", type=int, help="folds trained at once (default: $RNNLAB_MAX_WORKERS or what the container fits)")
+    from .explore import cli as explore_cli  # imports nothing heavy
+
+    explore_cli.add_arguments(sub.add_parser("explore", help="what the cells learned: half-lives, the unit-signal "
+                                                             "map and select-and-match, as CSV files"))
     store = sub.add_parser("runs", help="the run store ($RNNLAB_RUNS_DIR, default ./runs)")
     actions = store.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="list the runs, newest first")
@@ -91,7 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     return {"train": train, "runs": runs_command, "presets": presets_command,
             "worker": worker_command, "import-model": import_model_command, "sweep": sweep_command,
-            "backtest": backtest_command}[args.command](args)
+            "backtest": backtest_command, "explore": explore_command}[args.command](args)
+
+
+def explore_command(args: argparse.Namespace) -> int:
+    from .explore import cli as explore_cli
+
+    quiet_tensorflow()
+    return explore_cli.command(args)
 
 
 def process_main() -> None:

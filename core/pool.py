@@ -45,8 +45,22 @@ import time
 from collections import deque
 from pathlib import Path
 
-from . import container, livefiles, runs
+from . import container, livefiles
 from .request import MEMORY_RACE, TRAIN, Request  # noqa: F401  (callers use pool.Request)
+
+
+class _RunsOnUse:
+    """core.runs, imported on first use: it brings pandas (about 0.5-1 s on a busy CPU), and app.py
+    makes the pool, which starts the warm worker, before anything else imports it, so the worker's
+    TensorFlow import begins that much earlier on a fresh server."""
+
+    def __getattr__(self, name: str):
+        from . import runs as module
+
+        return getattr(module, name)
+
+
+runs = _RunsOnUse()
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MAX_RUN_SECONDS = 3 * 3600.0  # generous: the default spec trains in about 15 s, a 200-epoch one in minutes

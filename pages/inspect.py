@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.describe import escape
 
-from ui import inspect_views as views
+from ui import explore_views, inspect_views as views
 from ui import patches, session_runs
 
 patches.route_through_app()  # first: see ui/patches.py
@@ -31,7 +31,7 @@ else:
             st.info(escape(found), icon=":material/hourglass:" if running else ":material/info:")
             return
         {"Gates": views.gates_view, "Saturation": views.saturation_view,
-         "Gradient flow": views.gradient_view}[view](found)
+         "Gradient flow": views.gradient_view, "Explore": explore_views.explore_view}[view](found)
         if running and not found.running:
             st.rerun()  # training ended: draw once more without polling
 

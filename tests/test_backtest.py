@@ -50,7 +50,7 @@ def test_the_command_line_writes_a_row_per_fold_and_a_verdict_that_counts_them(t
     table = pd.read_csv(tmp_path / "bt" / "backtest.csv")
     summary = json.loads((tmp_path / "bt" / "backtest.json").read_text())
     assert list(table["fold"]) == [1, 2, 3] and set(table["status"]) == {"finished"}
-    assert summary["seconds"] > 0  # the wall time, as the README lists it
+    assert summary["seconds"] > 0  # the wall time, as docs/cli.md lists it
     for name in ("naive", "seasonal_naive", "linear", "ets", "arima"):  # every baseline, on the same targets
         assert f"{name}_rmse" in table and table[f"{name}_rmse"].notna().all()
     for row in table.to_dict("records"):  # each fold is an ordinary run, tagged with its backtest and fold

@@ -81,7 +81,7 @@ def test_replay_equals_keras_for_gru_without_reset_after():
 @pytest.mark.parametrize("mode", ["seq2seq", "stateful", "many_to_many"])
 def test_replay_follows_the_models_rnn_lab_builds(mode):
     spec = tiny_spec(model={"mode": mode, "units": [6, 4], "cell": "GRU", "dropout": 0.2},
-                     window={"length": 10, "horizon": 3 if mode == "seq2seq" else 1}, train={"batch_size": 8})
+                     window={"length": 10, "horizon": 3 if mode == "seq2seq" else 1}, train={"batch_size": 8, "epochs": 1})
     w = windows.make(data.load(spec.data), spec)
     job = TrainingJob(spec, w)
     job.run()

@@ -28,6 +28,8 @@ VIEWS = {
                   "(Karpathy, Johnson & Fei-Fei 2015). Compare two runs side by side, e.g. LSTM vs GRU.",
     "Gradient flow": "How strongly each input step moves the prediction: |dŷ/dx_t|, averaged over test windows. "
                      "A curve that sinks towards old steps is the vanishing gradient.",
+    "Explore": "What the cells learned: select a span and find where the same units fire, memory half-lives, "
+               "which signal each unit follows, what-if edits and clamps, and the path over training.",
     "Memory race": "SimpleRNN, LSTM and GRU race on a task whose answer lies k steps back, with the same budget.",
 }
 SORTS = {"as built": "as built", "mean": "by mean activation of h", "correlation": "by correlation of h with the target"}
@@ -40,7 +42,7 @@ def view_picker() -> str:
     return views.sticky_choice(
         "View", list(VIEWS), key="inspect_view",
         help="Gates: every gate and state of one window, time step by unit. Saturation: how often each gate unit "
-             "is pinned near 0 or 1. Gradient flow: how far back the prediction reaches. Memory race: SimpleRNN "
+             "is pinned near 0 or 1. Gradient flow: how far back the prediction reaches. Explore: what the units learned. Memory race: SimpleRNN "
              "vs LSTM vs GRU on a task that needs memory.")
 
 

@@ -14,7 +14,7 @@ def keep_keras_session() -> None:
     runs included, and that calls `keras.backend.clear_session()`: process-wide, so with the
     Train page polling once a second it reset Keras state under the training thread, ran a full
     gc and cleared TensorFlow's kernel cache every second (measured: epochs ~10x slower; the
-    README's Development section has the figures). We keep the matplotlib clean-up it also does and drop the Keras part.
+    docs/development.md has the figures). We keep the matplotlib clean-up it also does and drop the Keras part.
     """
     from streamlit.runtime.scriptrunner import script_runner
 

@@ -24,9 +24,10 @@ def failed(run) -> bool:
 
 
 # Seconds between the live view's polls of the run directory. Quick while the user waits for
-# something to happen (the first loss point, or the end after Stop: measured, a 1 s poll added up
-# to a second to both), slower while epochs come in, so the browser's redraws leave the CPU to
-# the worker (bench/live.py: Chromium's redraws cost about 1 CPU-second per epoch of the default spec).
+# something to happen (the first loss point; the end, from the last epoch on, and after Stop:
+# measured, a 1 s poll added about half a second to each on average), slower while epochs come
+# in, so the browser's redraws leave the CPU to the worker (bench/live.py: Chromium's redraws cost
+# about 1 CPU-second per epoch of the default spec).
 QUICK_POLL, POLL = 0.25, 1.0
 
 
@@ -34,7 +35,9 @@ def poll_seconds(run, was_running: bool) -> float | None:
     """How often the live view of `run` polls: None once it has ended."""
     if not was_running:
         return None
-    return QUICK_POLL if run.snapshot().epoch == 0 or run.stopping else POLL
+    snap = run.snapshot()
+    waiting = snap.epoch == 0 or snap.epoch >= snap.epochs - 1 or run.stopping
+    return QUICK_POLL if waiting else POLL
 
 
 def show_live(run, was_running: bool, key: str = "", compact: bool = False) -> None:
@@ -43,8 +46,7 @@ def show_live(run, was_running: bool, key: str = "", compact: bool = False) -> N
     compact: presentation mode: the status in one line and the charts right under it, in large
     type, with the chart options below them, so the charts fit a 1280x720 first screen."""
     every = poll_seconds(run, was_running)
-    st.fragment(live_view, run_every=every)(run, key, was_running=was_running, quick=every == QUICK_POLL,
-                                            compact=compact)
+    st.fragment(live_view, run_every=every)(run, key, was_running=was_running, every=every, compact=compact)
 
 
 def stop_button(where=st, key: str = "stop") -> None:
@@ -87,14 +89,14 @@ def compact_progress(snap) -> None:
     st.progress(snap.progress, text=text)
 
 
-def live_view(run, key: str = "", was_running: bool = False, quick: bool = False, compact: bool = False) -> None:
+def live_view(run, key: str = "", was_running: bool = False, every: float | None = None, compact: bool = False) -> None:
     """Progress, loss (and accuracy), predictions and metrics of `run`, from its latest snapshot;
     for a failed run only the failure, its advice and the loss up to it.
 
     was_running: the run was training when the page last ran in full; once it has ended, the
     whole page reruns (this view polls as a fragment) to show what a finished run offers.
-    quick: the fragment polls at QUICK_POLL; once the first epoch is in (and no Stop is pending)
-    the page reruns once, so the fragment slows to POLL.
+    every: the fragment's poll interval; when poll_seconds would now choose another (the first epoch
+    is in: slower; the last epoch began or Stop was asked: quicker), the page reruns once to change it.
     compact: see show_live."""
     snap = run.snapshot()
     spec = run.spec
@@ -115,8 +117,7 @@ def live_view(run, key: str = "", was_running: bool = False, quick: bool = False
             failure_view(run, snap, log_y, key)
     else:
         _training_view(run, snap, spec, log_y, key, compact, charts_here, rest)
-    now = run.snapshot()
-    if was_running and (not now.running or (quick and now.epoch >= 1 and not run.stopping)):
+    if was_running and (not run.snapshot().running or poll_seconds(run, True) != every):
         st.rerun()
 
 

@@ -31,7 +31,7 @@ def test_a_backtest_trains_its_folds_and_shows_the_verdict_charts_and_files(run_
     assert len(figures(at)["Test RMSE per fold"]["data"][0]["x"]) == 3
     assert {b.label for b in at.get("download_button")} >= {"backtest.csv", "backtest.json"}
     saved = json.loads(next(f for name, f in downloads.values() if name and name.endswith(".json"))())
-    assert saved["seconds"] > 0 and saved["folds"] == 3  # the README's keys, "seconds" included
+    assert saved["seconds"] > 0 and saved["folds"] == 3  # docs/cli.md's keys, "seconds" included
     assert set(at.session_state["session_runs"]) >= {f.run_id for f in job.folds}  # Inspect and Compare offer them
 
 
