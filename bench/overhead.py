@@ -58,7 +58,7 @@ def job_fit(spec, w, with_charts: bool) -> float:
     def poll() -> None:
         while not done.wait(1.0):
             try:
-                _, snap, frame = runs.load(job.run_dir)  # what the page reads, from disk
+                _, snap, frame = runs.read_run(job.run_dir)  # what the page reads, from disk
             except (OSError, ValueError, KeyError):
                 continue
             polls[0] += 1

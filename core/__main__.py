@@ -41,6 +41,7 @@ from pathlib import Path
 from . import tickers  # noqa: F401  (first: curl_cffi must load before TensorFlow, see core/tickers.py)
 from .commands.backtest import backtest_command
 from .commands.common import fail, load_spec  # noqa: F401  (load_spec: as the tests import it)
+from .commands.explore import explore_command
 from .commands.store import import_model_command, presets_command, runs_command, worker_command
 from .commands.sweep import sweep_command
 from .commands.train import train
@@ -97,13 +98,6 @@ def main(argv: list[str] | None = None) -> int:
     return {"train": train, "runs": runs_command, "presets": presets_command,
             "worker": worker_command, "import-model": import_model_command, "sweep": sweep_command,
             "backtest": backtest_command, "explore": explore_command}[args.command](args)
-
-
-def explore_command(args: argparse.Namespace) -> int:
-    from .explore import cli as explore_cli
-
-    quiet_tensorflow()
-    return explore_cli.command(args)
 
 
 def process_main() -> None:
