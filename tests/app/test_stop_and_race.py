@@ -47,8 +47,12 @@ def test_stop_ends_a_running_backtest_and_leaves_the_page_usable(one_worker, run
     at = runs_section(tiny_spec(split={"val": 20, "test": 20}, train={"epochs": 500}), "Backtest")
     at.number_input(key="backtest_folds").set_value(3).run()
     button(at, "Run the backtest").click().run()
-    job = next(j for j in backtest_views._backtests().values()
-               if j.folds[0].run_id and (run_store / j.folds[0].run_id).is_dir())
+
+    def first_fold_queued(j) -> bool:  # the job's thread submits the folds while the page draws
+        return bool(j.folds[0].run_id) and (run_store / j.folds[0].run_id).is_dir()
+
+    wait(lambda: any(first_fold_queued(j) for j in backtest_views._backtests().values()))
+    job = next(j for j in backtest_views._backtests().values() if first_fold_queued(j))
     wait(lambda: training(run_store / job.folds[0].run_id))
     at.run()
     button(at, "Stop the backtest").click().run()
