@@ -69,9 +69,11 @@ def explore_view(p: probes.Probe) -> None:
     name = left.selectbox("Layer", list(layers), key="explore_layer",
                           help="; ".join(f"{n}: {v.cell}, {v.units} units" for n, v in layers.items()))
     n = len(w.X["test"])
-    i = right.slider("Test window", 1, n, key="explore_window", value=1,
+    every_window = part in ("Half-life", "Unit-signal map")  # these read all test windows; the slider keeps its value
+    i = right.slider("Test window", 1, n, key="explore_window", value=1, disabled=every_window,
                      help="The test windows in date order (1 the first); the command line's --window K is this "
-                          "number minus 1.") - 1 if n > 1 else 0
+                          "number minus 1." + (" This part reads every test window." if every_window else "")
+                     ) - 1 if n > 1 else 0
     with st.spinner("Replaying every window once (cached for this run and epoch)..."):
         found = _states(p, name)
     if found.every > 1:
@@ -322,6 +324,7 @@ def trajectory_part(p: probes.Probe, found, i: int) -> None:
                     width="stretch", key="explore_trajectory")
     st.caption(f"Test window {i + 1}: each line is its {found.steps} steps of h, projected on the two main axes of "
                "the final epoch's hidden states (fitted on up to 256 test windows); the star is the last step, "
-               "what the read-out sees. Early epochs huddle near the centre; training spreads them out.")
+               "what the read-out sees. Compare the faint early epochs with the bold one: how far the path moved, and "
+               "whether it settled.")
     st.download_button("trajectory.npz", lambda: _npz(**path), file_name=f"{p.run_id}-trajectory.npz",
                        mime="application/octet-stream", icon=":material/download:", key="dl-explore-trajectory")

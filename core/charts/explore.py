@@ -47,7 +47,10 @@ def matches_figure(panels: list[dict], columns: int = 4) -> go.Figure:
         r, c = divmod(i, columns)
         before, span, after = (np.asarray(p[k], np.float64) for k in ("before", "span", "after"))
         base = span[-1] if len(span) and span[-1] else 1.0
-        pieces = ((before, -len(before) - len(span) + 1, "#9e9e9e"), (span, -len(span) + 1, "#2a2a2a"),
+        # Each piece starts at the last point of the one before, so the line is unbroken (the grey and
+        # the black were drawn a step apart).
+        pieces = ((before, -len(before) - len(span) + 1, "#9e9e9e"),
+                  (np.r_[before[-1:], span], -len(span) + 1 - min(len(before), 1), "#2a2a2a"),
                   (np.r_[span[-1:], after], 0, SPLIT_COLOURS["test"]))
         for y, x0, colour in pieces:
             fig.add_trace(go.Scatter(x=np.arange(x0, x0 + len(y)), y=(y / base - 1) * 100, mode="lines",
@@ -111,10 +114,16 @@ def whatif_figure(times: list[str], original: np.ndarray, edited: np.ndarray, h_
     fig.add_trace(go.Heatmap(z=h_before.T.astype(np.float32).round(3), x=times, y=labels, zmin=-1, zmax=1, colorscale="RdBu",
                              reversescale=True, coloraxis="coloraxis", hovertemplate="%{x} %{y}: %{z:.3f}<extra></extra>"),
                   row=2, col=1)
-    fig.add_trace(go.Heatmap(z=(h_after - h_before).T.astype(np.float32).round(3), x=times, y=labels,
-                             coloraxis="coloraxis", hovertemplate="%{x} %{y}: %{z:+.3f}<extra></extra>"), row=3, col=1)
+    change = (h_after - h_before).T.astype(np.float32)
+    fig.add_trace(go.Heatmap(z=change.round(4), x=times, y=labels, coloraxis="coloraxis2",
+                             hovertemplate="%{x} %{y}: %{z:+.4f}<extra></extra>"), row=3, col=1)
+    # The change has its own scale, symmetric about 0 and as wide as the largest change: on h's -1..1 scale
+    # an edit that moved h by 0.05 (a -150 shift on a GRU(64)) was near white, the row looked empty.
+    reach = max(float(np.abs(change).max()) if change.size else 0.0, 1e-3)
     fig.update_layout(coloraxis=dict(colorscale="RdBu", reversescale=True, cmin=-1, cmax=1,
-                                     colorbar=dict(thickness=10, len=0.6, y=0.35)))
+                                     colorbar=dict(title="h", thickness=10, len=0.3, y=0.56)),
+                      coloraxis2=dict(colorscale="RdBu", reversescale=True, cmin=-reach, cmax=reach,
+                                      colorbar=dict(title="Δh", thickness=10, len=0.3, y=0.17)))
     fig.update_xaxes(type="category", nticks=10)
     fig.update_yaxes(autorange="reversed", tickfont_size=8, row=2, col=1)
     fig.update_yaxes(autorange="reversed", tickfont_size=8, row=3, col=1)
