@@ -41,8 +41,10 @@ def matches_figure(panels: list[dict], columns: int = 4) -> go.Figure:
     """Small multiples, aligned at the span's end (step 0): each panel's series before (grey), the span
     (black) and what followed (red). panel: title, before (values), span (values), after (values)."""
     rows = max(1, -(-len(panels) // columns))
-    fig = _subplots(rows, columns, subplot_titles=[p["title"] for p in panels], vertical_spacing=0.12 / rows + 0.06,
-                    horizontal_spacing=0.04)
+    # Titles on two lines and wider gaps: at 800 px (a 470 px chart) one-line titles ran into each other and
+    # each panel's % ticks sat on its left neighbour.
+    fig = _subplots(rows, columns, subplot_titles=[p["title"] for p in panels], vertical_spacing=0.16 / rows + 0.08,
+                    horizontal_spacing=0.07)
     for i, p in enumerate(panels):
         r, c = divmod(i, columns)
         before, span, after = (np.asarray(p[k], np.float64) for k in ("before", "span", "after"))
@@ -59,8 +61,8 @@ def matches_figure(panels: list[dict], columns: int = 4) -> go.Figure:
     fig.update_annotations(font_size=10)
     fig.update_xaxes(zeroline=True, tickfont_size=9)
     fig.update_yaxes(tickfont_size=9, ticksuffix="%")
-    fig.update_layout(height=40 + 170 * rows, margin=dict(l=10, r=10, t=40, b=10),
-                      title="Top matches, aligned at the span's end (0); change from there in %; red: what followed")
+    fig.update_layout(height=50 + 190 * rows, margin=dict(l=10, r=10, t=60, b=10),
+                      title="Top matches, aligned at the span's end (0), in %")
     return fig
 
 
@@ -97,8 +99,11 @@ def signal_map_figure(corr: np.ndarray, units: list[str], signals: list[str], ti
                                colorscale="RdBu", reversescale=True, colorbar=dict(title="r", thickness=10),
                                hovertemplate="%{y}<br>%{x}: r = %{z:.2f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category", tickfont_size=9)
-    fig.update_xaxes(type="category", side="top")
-    fig.update_layout(title=title, height=160 + 14 * len(units), margin=dict(l=10, r=10, t=90, b=10))
+    # Signal names slanted at a fixed angle under a title pinned to the top: at 800 px Plotly tilted them on
+    # its own and they ran into the title.
+    fig.update_xaxes(type="category", side="top", tickangle=-30)
+    fig.update_layout(title=dict(text=title, y=0.995, yanchor="top"), height=190 + 14 * len(units),
+                      margin=dict(l=10, r=10, t=120, b=10))
     return fig
 
 
@@ -147,4 +152,4 @@ def trajectory_figure(paths: np.ndarray, epochs: list[int], chosen: int, explain
                              name="last step", marker_color="#d62728"))
     fig.update_layout(xaxis_title=f"PC1 ({explained[0]:.0%} of the variance)",
                       yaxis_title=f"PC2 ({explained[1]:.0%})" if len(explained) > 1 else "PC2")
-    return _layout(fig, "Hidden-state path of one window, epoch by epoch (axes fitted on the final epoch)", "", 420)
+    return _layout(fig, "Hidden-state path of one window, epoch by epoch", "", 420)
