@@ -50,7 +50,6 @@ def test_explore_brush_match_edit_and_clamp(app_url, app_runs, trained_run, page
     page.wait_for_function(f"({TITLES})().some(t => t.includes('4 of 4 units on over steps 5-10'))", timeout=30_000)
     wait_idle(page)
     titles = page.evaluate(TITLES)
-    screenshot(page, "08-explore-match")
     assert any("Top matches" in t for t in titles), titles  # the small multiples are drawn
     summary = page.get_by_text(re.compile(r"^After the \d+ match")).first
     assert int(re.search(r"After the (\d+)", summary.inner_text()).group(1)) >= 1
