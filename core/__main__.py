@@ -298,7 +298,7 @@ def train(args: argparse.Namespace) -> int:
               f"  ({windowed.naive_name})")
         from . import evaluate
 
-        for key in ("ets", "arima"):
+        for key in evaluate.registry.STATISTICAL:
             if key in final.metrics["baselines"]:
                 other = final.metrics["baselines"][key]
                 print(f"{key:<6} rmse {other['rmse']:.4f}  mae {other['mae']:.4f}  "

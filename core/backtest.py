@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import livefiles, runs, windows
+from . import baselines, livefiles, runs, windows
 from .errors import DataError
 from .spec import ExperimentSpec
 
 FOLD_FILE = "fold.json"  # in a fold's run directory: {"backtest", "fold", "folds", "origin", "end"}
 METRICS = ("rmse", "mae", "mase", "direction")
-STATISTICAL = ("ets", "arima")
+STATISTICAL = baselines.STATISTICAL
 MAX_FOLDS = 20
 MIN_BLOCK = 5  # test targets per fold, at least
 
@@ -168,7 +168,7 @@ def summary(table: pd.DataFrame, seconds: float | None = None) -> dict:
     """backtest.json: folds, overall metrics of the model and every baseline, wins, the verdict, and
     "seconds", the wall time (null when it was not measured)."""
     names = sorted({c[: -len("_rmse")] for c in table.columns if c.endswith("_rmse")})
-    beats_naive = int(np.sum(table["rmse"] < table.get("naive_rmse", np.inf)))
+    beats_naive = int(np.sum(table["rmse"] < table.get(f"{baselines.PERSISTENCE}_rmse", np.inf)))
     stat_cols = [f"{n}_rmse" for n in STATISTICAL if f"{n}_rmse" in table]
     if stat_cols:
         best_stat = table[stat_cols].min(axis=1)
@@ -179,13 +179,14 @@ def summary(table: pd.DataFrame, seconds: float | None = None) -> dict:
     k = len(table)
     verdict = f"the model beat persistence in {beats_naive} of {k} folds"
     if beats_stat is not None:
-        verdict += f" and the best statistical baseline of each fold (ETS or ARIMA) in {beats_stat} of {k}"
+        which = " or ".join(baselines.NAMES[n] for n in STATISTICAL)
+        verdict += f" and the best statistical baseline of each fold ({which}) in {beats_stat} of {k}"
     failed = [int(f) for f, s in zip(table["fold"], table["status"]) if s != "finished"]
     return {
         "folds": k, "failed_folds": failed,
         "model": _overall(table, ""),
         "baselines": {name: _overall(table, f"{name}_") for name in names},
-        "wins": {"naive": beats_naive, "best_statistical": beats_stat},
+        "wins": {baselines.PERSISTENCE: beats_naive, "best_statistical": beats_stat},
         "best_statistical_overall": best_name,
         "verdict": verdict[:1].upper() + verdict[1:] + ".",
         "fold_table": [asdict_row(r) for r in table.to_dict("records")],

@@ -19,44 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-NAMES = {"ets": "ETS (exponential smoothing)", "arima": "ARIMA"}
+from . import baselines
+
+STATISTICAL = baselines.STATISTICAL  # the registry's statsmodels baselines, e.g. ("ets", "arima")
+NAMES = {k: baselines.REGISTRY[k].long_name for k in STATISTICAL}
 MAX_FIT_ROWS = 500  # the last training rows the models are fitted on: 1,500 took 3.3 s on the default spec, 500 about 0.8 s
-# The grids AIC chooses from: small on purpose (a run's end may wait for them at most about a second on
-# the default spec; a trend in ETS and the (1,1,1)/(2,0,1) orders took the fit from 0.8 to 3 s and
-# seldom won).
-ARIMA_ORDERS = ((1, 1, 0), (0, 1, 1), (2, 1, 0), (1, 0, 0))
+ARIMA_ORDERS = baselines.ARIMABaseline.ORDERS  # part of the cache key
 MIN_ROWS = 30  # fewer training rows than this: no statistical baseline
-
-
-def _fit_arima(y: np.ndarray):
-    from statsmodels.tsa.arima.model import ARIMA
-
-    best = None
-    for order in ARIMA_ORDERS:
-        trend = "c" if order[1] == 0 else "n"
-        try:
-            res = ARIMA(y, order=order, trend=trend).fit()
-        except (ValueError, np.linalg.LinAlgError):
-            continue
-        if np.isfinite(res.aic) and (best is None or res.aic < best.aic):
-            best = res
-    return best
-
-
-def _fit_ets(y: np.ndarray, season: int):
-    from statsmodels.tsa.statespace.exponential_smoothing import ExponentialSmoothing
-
-    best = None
-    seasons = [None] + ([season] if 1 < season <= len(y) // 3 and season <= 60 else [])
-    for trend in (False,):
-        for seasonal in seasons:
-            try:
-                res = ExponentialSmoothing(y, trend=trend, seasonal=seasonal).fit(disp=False)
-            except (ValueError, np.linalg.LinAlgError):
-                continue
-            if np.isfinite(res.aic) and (best is None or res.aic < best.aic):
-                best = res
-    return best
 
 
 def _ahead(res, series: np.ndarray, start: int, targets: np.ndarray, horizon: int) -> np.ndarray:
@@ -134,8 +103,9 @@ def forecasts(series: np.ndarray, train_rows: int, targets: dict[str, np.ndarray
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels warns about convergence and frequencies at length
-        for name, fit in (("ets", lambda: _fit_ets(y, season)), ("arima", lambda: _fit_arima(y))):
-            res = fit()
+        for name in STATISTICAL:
+            model = baselines.REGISTRY[name]
+            res = model.fit_rows(y, season)
             if res is None:
                 info[name] = "could not be fitted"
                 continue
@@ -145,14 +115,14 @@ def forecasts(series: np.ndarray, train_rows: int, targets: dict[str, np.ndarray
             except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
                 info[name] = f"could not forecast ({exc.__class__.__name__})"
                 continue
-            info[name] = _describe(name, res)
+            info[name] = model.describe(res)
     info["fit_seconds"] = time.perf_counter() - t0
     if any(not np.isfinite(v).all() for model in out.values() for v in model.values()):
         out = {k: v for k, v in out.items() if all(np.isfinite(a).all() for a in v.values())}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"{name}/{split}": a for name, model in out.items() for split, a in model.items()}
-        arrays.update({f"info_{k}": np.asarray(str(v)) for k, v in info.items() if k in ("ets", "arima")})
+        arrays.update({f"info_{k}": np.asarray(str(v)) for k, v in info.items() if k in STATISTICAL})
         import os
         import uuid
 
@@ -162,14 +132,3 @@ def forecasts(series: np.ndarray, train_rows: int, targets: dict[str, np.ndarray
     except OSError:
         pass  # a read-only cache: fit again next time
     return out, info
-
-
-def _describe(name: str, res) -> str:
-    if name == "arima":
-        return f"ARIMA{tuple(res.model.order)}" + (" with a constant" if res.model.trend == "c" else "")
-    model = res.model
-    parts = ["trend" if model.trend else "no trend"]
-    if model.seasonal:
-        parts.append(f"season {model.seasonal_periods}")
-    return f"ETS ({', '.join(parts)})"
-

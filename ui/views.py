@@ -115,6 +115,7 @@ def progress(snap) -> None:
 
 def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1) -> pd.DataFrame:
     """Model and baselines, one row each, for `split` ("test" or "val")."""
+    from core.baselines import STATISTICAL
     from core.evaluate import BASELINE_NAMES, METRICS
 
     baselines = metrics["baselines" if split == "test" else "val_baselines"]
@@ -125,7 +126,7 @@ def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1)
         name = BASELINE_NAMES.get(key, key) if key != "naive" or named == "persistence" else named
         if key == "naive" and named == "persistence":
             long[name] = charts.naive_label(horizon)
-        if key in ("ets", "arima") and metrics.get("statistical", {}).get(key):
+        if key in STATISTICAL and metrics.get("statistical", {}).get(key):
             name = metrics["statistical"][key]  # the model chosen by AIC on the training rows, e.g. ARIMA(1, 1, 0)
         if key == "seasonal_naive" and season:
             how = metrics.get("season_how", "")
