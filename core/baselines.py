@@ -52,6 +52,10 @@ class Baseline:
         """(samples,) predictions of `split`'s targets in original units."""
         raise NotImplementedError
 
+    def predict_steps(self, w, origins: np.ndarray, steps: int) -> np.ndarray:
+        """(origins, steps) predictions of the values k = 1..steps after each origin row (by_horizon)."""
+        raise NotImplementedError
+
     @classmethod
     def applies(cls, w) -> bool:
         """Whether this baseline can predict the targets of `w` at all."""
@@ -70,6 +74,9 @@ class Persistence(Baseline):
     def predict(self, w, split):
         return np.asarray(w.naive[split], float)
 
+    def predict_steps(self, w, origins, steps):
+        return np.repeat(w.levels[origins][:, None], steps, axis=1)
+
 
 def _last_rows(w, split: str) -> np.ndarray:
     """(samples,) the row of each window's last step."""
@@ -87,16 +94,26 @@ class SeasonalNaive(Baseline):
         rows = last + w.horizon - back
         return np.where(rows >= 0, w.levels[np.clip(rows, 0, None)], w.levels[last])
 
+    def predict_steps(self, w, origins, steps):
+        k = np.arange(1, steps + 1)
+        rows = origins[:, None] + k[None, :] - self.season * np.ceil(k / self.season).astype(int)[None, :]
+        return np.where(rows >= 0, w.levels[np.clip(rows, 0, None)], w.levels[origins][:, None])
+
 
 class MovingAverage(Baseline):
     key, name = MOVING_AVERAGE, "moving average"
     help = "the mean of the window's last few values (how many is set on the Data page)."
 
     def predict(self, w, split):
-        last = _last_rows(w, split)
+        return self._average(w, _last_rows(w, split))
+
+    def _average(self, w, last):
         k = max(1, min(self.moving_average, w.input_shape[0]))
         csum = np.concatenate([[0.0], np.cumsum(w.levels)])
         return (csum[last + 1] - csum[last + 1 - k]) / k
+
+    def predict_steps(self, w, origins, steps):
+        return np.repeat(self._average(w, origins)[:, None], steps, axis=1)
 
 
 def design(X: np.ndarray) -> np.ndarray:
@@ -129,6 +146,25 @@ class LinearAR(Baseline):
 
     def predict(self, w, split):
         return w.inverse_y(design(w.X[split]) @ self.coef, split)
+
+    def predict_steps(self, w, origins, steps):
+        """A direct linear AR per step: least squares from the scaled window to the change of the target
+        k steps after its last value (original units), fitted on the windows whose steps all lie in the
+        training rows."""
+        length = w.input_shape[0]
+        train_last = np.arange(length - 1, w.train_rows - steps)
+        if len(train_last) < 2:
+            return np.full((len(origins), steps), np.nan)
+        k = np.arange(1, steps + 1)
+        change = w.levels[train_last[:, None] + k[None, :]] - w.levels[train_last][:, None]
+        coef, *_ = np.linalg.lstsq(self._windows(w, train_last), change, rcond=None)
+        return w.levels[origins][:, None] + self._windows(w, origins) @ coef
+
+    @staticmethod
+    def _windows(w, last_rows: np.ndarray) -> np.ndarray:
+        """design() of the scaled windows ending at `last_rows`."""
+        rows = last_rows[:, None] - np.arange(w.input_shape[0] - 1, -1, -1)[None, :]
+        return design(np.asarray(w.x_scaled)[rows])
 
 
 class ETSBaseline(Baseline):

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
 from . import baselines as registry
+from . import intervals, scores
 from .baselines import fit_linear  # noqa: F401  (re-exported: the linear AR's fit)
+from .season import detect_season  # noqa: F401  (re-exported: the Evaluator's season)
 
 METRICS = ("mse", "rmse", "mae", "mape", "smape", "mase", "direction")
 BASELINES = registry.KEYS
@@ -40,8 +41,6 @@ def baseline_notes(keys=BASELINES, naive_name: str = "persistence") -> str:
     return "\n".join(lines)
 
 MAX_LAG = 5
-_FREQ_SEASONS = {"B": 5, "C": 5, "D": 7, "h": 24, "H": 24, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4,
-                 "QE": 4, "min": 60, "T": 60}
 
 
 MAPE_NEAR_ZERO = 0.05  # the smallest |target| as a share of the median |target| below which MAPE says nothing
@@ -93,53 +92,6 @@ def metrics(truth: np.ndarray, prediction: np.ndarray, last: np.ndarray | None =
         if moves.any():
             out["direction"] = float(100 * np.mean(np.sign(prediction - last)[moves] == np.sign(truth - last)[moves]))
     return out
-
-
-def detect_season(levels: np.ndarray, index: pd.DatetimeIndex | None = None, max_lag: int = 400) -> tuple[int, str]:
-    """The season length m in steps, and how it was found ("detected" or from the frequency).
-
-    The autocorrelation of the series' changes (differencing removes the trend) is searched for
-    its highest peak between lags 2 and max_lag; a peak above 0.2 is taken. Otherwise the
-    calendar decides: business days 5, days 7, hours 24, weeks 52, months 12, quarters 4.
-    """
-    changes = np.diff(np.asarray(levels, float))
-    changes = changes[np.isfinite(changes)]
-    n = len(changes)
-    if n > 8:
-        top = min(max_lag, n // 3)
-        centred = changes - changes.mean()
-        spectrum = np.fft.rfft(centred, 2 * n)
-        acf = np.fft.irfft(spectrum * np.conj(spectrum))[:top + 1]
-        if acf[0] > 0 and top >= 2:
-            acf = acf / acf[0]
-            lag = int(np.argmax(acf[2:]) + 2)
-            if acf[lag] > 0.2:
-                return lag, "detected"
-    calendar = _calendar_season(index)
-    if calendar:
-        return calendar
-    return 1, "none found"
-
-
-def _calendar_season(index: pd.DatetimeIndex | None) -> tuple[int, str] | None:
-    """The season the row spacing suggests: trading days 5, days 7, hours 24, weeks 52, months 12."""
-    if index is None or len(index) < 3:
-        return None
-    step = pd.Series(index).diff().median()
-    if step >= pd.Timedelta(days=300):
-        return None
-    if step >= pd.Timedelta(days=80):
-        return 4, "quarterly rows"
-    if step >= pd.Timedelta(days=27):
-        return 12, "monthly rows"
-    if step >= pd.Timedelta(days=6):
-        return 52, "weekly rows"
-    if step >= pd.Timedelta(hours=20):
-        weekend = (pd.DatetimeIndex(index).dayofweek >= 5).mean() < 0.02
-        return (5, "trading days: a week") if weekend else (7, "daily rows: a week")
-    if step >= pd.Timedelta(minutes=50):
-        return 24, "hourly rows: a day"
-    return None
 
 
 def baselines(w, split: str, season: int, moving_average: int, linear_fit=None) -> dict[str, np.ndarray]:
@@ -388,6 +340,7 @@ class Evaluator:
         train_levels = w.levels[: w.train_rows] if w.levels is not None else np.zeros(0)
         index = w.index[: w.train_rows] if w.index is not None else None
         self.season, self.season_how = (season, "set") if season else detect_season(train_levels, index)
+        self.moving_average = moving_average
         self.scale = mase_scale(w)
         models = fitted(w, self.season, moving_average)  # fitted once for val and test
         self.baselines = {split: {k: m.predict(w, split) for k, m in models.items()} for split in ("val", "test")}
@@ -410,8 +363,10 @@ class Evaluator:
         ones when they could be fitted: core/statistical.py), "val",
         "val_baselines", "lag" (the best lag on the test targets), "lag_clear" (its correlation
         reaches CLEAR_LAG), "bias" and "error_spread" (mean and standard deviation of the test errors,
-        prediction - truth: see error_check), "naive_lag" (persistence's best lag, +horizon with stride 1), "lag_correlations" ({"-5": r, ..., "5": r}), "up_share" (percent of
-        test targets above the window's last value), "season" and "season_how".
+        prediction - truth: see error_check), "naive_lag" (persistence's best lag, +horizon with stride 1),
+        "lag_correlations" ({"-5": r, ..., "5": r}), "up_share" (percent of test targets above the
+        window's last value), "season" and "season_how", "owa" (core/scores.py), "direction_test"
+        (its binomial p-values), and "interval_methods"/"interval_terciles" (core/intervals.py).
         """
         w, out = self.w, {}
         own = w.horizon == 0  # the window's own steps: no last known value to move from
@@ -427,7 +382,21 @@ class Evaluator:
         models = {k: v for k, v in self.statistical.items() if k in registry.STATISTICAL}
         if models:
             out["statistical"] = models  # e.g. {"ets": "ETS (trend)", "arima": "ARIMA(1, 1, 0)"}
+        out["owa"] = scores.owa(out["test"], out["baselines"].get(registry.PERSISTENCE, {}))
+        if not own:
+            out["direction_test"] = scores.direction_test(w.truth["test"], predictions["test"], w.naive["test"])
+        out.update(intervals.for_windows(w, predictions))  # interval_methods, interval_terciles
         return out
+
+
+def with_horizons(metrics: dict | None, evaluator, found) -> dict | None:
+    """`metrics` with "by_horizon" (core/scores.py) added for forecasts of 2 or more steps ahead;
+    `found` is core.forecast.step_forecasts' (truth, forecast, naive, origins) of the test windows."""
+    if not isinstance(evaluator, Evaluator) or found is None or metrics is None or found[0].shape[1] < 2:
+        return metrics
+    truth, forecast, _, origins = found
+    rows = scores.by_horizon(evaluator.w, truth, forecast, origins, evaluator.season, evaluator.moving_average)
+    return {**metrics, "by_horizon": rows}
 
 
 def report(truth: np.ndarray, prediction: np.ndarray, naive: np.ndarray, prefix: str = "test") -> dict[str, object]:

@@ -106,6 +106,7 @@ def forecasts(series: np.ndarray, train_rows: int, targets: dict[str, np.ndarray
         for name in STATISTICAL:
             model = baselines.REGISTRY[name]
             res = model.fit_rows(y, season)
+            _remember(series, train_rows, season, name, res)
             if res is None:
                 info[name] = "could not be fitted"
                 continue
@@ -132,3 +133,61 @@ def forecasts(series: np.ndarray, train_rows: int, targets: dict[str, np.ndarray
     except OSError:
         pass  # a read-only cache: fit again next time
     return out, info
+
+
+_FITTED: dict[tuple, dict] = {}  # the fits of this process's latest series (for by_step after forecasts)
+
+
+def _fit_key(series: np.ndarray, train_rows: int, season: int) -> tuple:
+    return hashlib.sha1(np.ascontiguousarray(series, np.float64).tobytes()).hexdigest(), train_rows, season
+
+
+def _remember(series, train_rows, season, name, res) -> None:
+    """Keep the fit for `by_step` (the last two series only: a fit holds its filtered arrays)."""
+    key = _fit_key(series, train_rows, season)
+    if key not in _FITTED and len(_FITTED) >= 2:
+        _FITTED.pop(next(iter(_FITTED)))
+    _FITTED.setdefault(key, {})[name] = res
+
+
+def by_step(series: np.ndarray, train_rows: int, origins: np.ndarray, steps: int, season: int
+            ) -> dict[str, np.ndarray]:
+    """name -> (origins, steps) forecasts of series[origin + k], k = 1..steps, each from the rows up to
+    its origin, with the models fitted as `forecasts` fits them (reused when it fitted them in this
+    process, else fitted here). A model that cannot be fitted or forecast is left out."""
+    series, origins = np.asarray(series, np.float64), np.asarray(origins, int)
+    if steps < 1 or train_rows < MIN_ROWS or not np.isfinite(series).all() or not len(origins):
+        return {}
+    start = max(0, train_rows - MAX_FIT_ROWS)
+    filter_from = max(0, min(start, int(origins.min()) + 1))
+    fitted = _FITTED.get(_fit_key(series, train_rows, season), {})
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in STATISTICAL:
+            res = fitted[name] if name in fitted else baselines.REGISTRY[name].fit_rows(series[start:train_rows], season)
+            if res is None:
+                continue
+            try:
+                values = _ahead_steps(res, series, filter_from, origins, steps)
+            except (ValueError, IndexError, np.linalg.LinAlgError):
+                continue
+            if np.isfinite(values).all():
+                out[name] = values
+    return out
+
+
+def _ahead_steps(res, series: np.ndarray, start: int, origins: np.ndarray, steps: int) -> np.ndarray:
+    """(origins, steps): as `_ahead` for targets origin + 1 .. origin + steps, from one filtering pass."""
+    ssm = res.apply(series[start:]).filter_results
+    predicted = np.asarray(ssm.predicted_state)
+    T, c = ssm.transition[:, :, 0], ssm.state_intercept[:, 0]
+    Z, d = ssm.design[:, :, 0], ssm.obs_intercept[:, 0]
+    columns = origins - start + 1  # the state of row origin + 1 predicted from the rows up to the origin
+    if (columns < 1).any():
+        raise ValueError("a forecast origin lies before the rows the model was fitted from")
+    state, out = predicted[:, columns], np.empty((len(origins), steps))
+    for k in range(steps):
+        out[:, k] = np.asarray(Z @ state + d[:, None])[0]
+        state = T @ state + c[:, None]
+    return out
