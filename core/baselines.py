@@ -138,13 +138,9 @@ class LinearAR(Baseline):
     def __init__(self, coef: np.ndarray | None = None):
         self.coef = coef
 
-    def fit(self, w, season, moving_average):
-        super().fit(w, season, moving_average)
-        if self.coef is None:
-            self.coef = fit_linear(w)
-        return self
-
     def predict(self, w, split):
+        if self.coef is None:  # fitted on the first call, once for val and test
+            self.coef = fit_linear(w)
         return w.inverse_y(design(w.X[split]) @ self.coef, split)
 
     def predict_steps(self, w, origins, steps):
