@@ -253,3 +253,21 @@ def held(summary: dict, level: int = 80) -> str:
     verdict = (f"the narrowest that held its {level}% level is {min(holders)[1]}" if holders else
                f"none held its {level}% level (within {HELD_WITHIN:.0f} points)")
     return f"At {level}%: " + "; ".join(parts) + f". {verdict[:1].upper() + verdict[1:]}."
+
+
+def rolling_from_frame(frame: pd.DataFrame, level: int, horizon: int, stride: int = 1
+                       ) -> tuple[pd.DatetimeIndex, dict[str, np.ndarray]] | None:
+    """(test dates, method -> rolling coverage) from predictions.csv's val and test rows (date, split,
+    truth, prediction, naive): the same bands as metrics.json's interval_methods. None when the file
+    lacks them (a classifier, an autoencoder, horizon 0, too few rows)."""
+    need = {"date", "split", "truth", "prediction", "naive"}
+    if frame is None or horizon < 1 or not need <= set(frame.columns):
+        return None
+    parts = {s: frame[frame["split"] == s] for s in ("val", "test")}
+    if any(len(p) < 2 for p in parts.values()):
+        return None
+    col = lambda name: {s: p[name].to_numpy(float) for s, p in parts.items()}  # noqa: E731
+    truth = col("truth")
+    bands = methods(truth, col("prediction"), col("naive"), math.ceil(horizon / max(1, stride)))
+    rolled = {m: rolling(truth["test"], *bands[m][level]) for m in METHODS}
+    return pd.DatetimeIndex(parts["test"]["date"]), rolled

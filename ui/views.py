@@ -9,7 +9,7 @@ from core import charts, data, describe, runs
 from core.describe import escape
 from core.errors import sentence
 from core.spec import ExperimentSpec, SpecError
-from ui import data_views, loads, session_runs
+from ui import data_views, loads, scorecard_views, session_runs
 
 MIN_EVAL_TARGETS = 30  # fewer validation or test targets than this make metrics noise
 STATUS_STYLE = {"queued": st.info, "running": st.info, "finished": st.success, "stopped": st.warning, "failed": st.error,
@@ -228,6 +228,9 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
     line = evaluate.full_verdict(cell, model, compared, baseline)
     # The box follows the whole verdict: green only when the model beats every baseline, not only persistence.
     VERDICT_STYLE[evaluate.outcome(model, compared)](f"On the {label} targets: {escape(line)}.", icon=":material/balance:")
+    notes = scorecard_views.verdict_notes(snap.metrics) if split == "test" else ""  # OWA, direction against a coin
+    if notes:
+        st.caption(notes)
     with st.expander("What the baselines are"):
         st.markdown(evaluate.baseline_notes(compared, baseline))
     if ratio > 3:
@@ -317,6 +320,8 @@ def forecast_section(run, snap) -> None:
     if snap.status == "failed":
         return  # no forecast from weights that never trained, or trained into a NaN loss
     target = spec.data.target
+    scorecard_views.intervals_section(run, snap)  # split, ACI and scaled bands: coverage, width, Winkler
+    scorecard_views.horizon_section(snap)  # RMSE and MASE per step ahead, the model and every baseline
     if snap.forecast is None and snap.by_step is None:
         note = getattr(snap, "forecast_note", "")
         if note:
