@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="run directory to write (default: a new run in the run store)")
     train.add_argument("--epochs", type=int, help="override train.epochs")
     train.add_argument("--csv", type=Path, help="with --preset: run it on this CSV (columns matched by name, any case)")
+    train.add_argument("--seeds", type=int, help="N: train N runs, seeds seed..seed+N-1, into --out and write seeds.json "
+                                               "(mean, spread, in how many seeds the model beat persistence)")
     sub.add_parser("presets", help="list the presets (the classic tutorials as specs)")
     sub.add_parser("worker", help="a training worker: waits for one request (a JSON line) on stdin, trains it "
                                   "into its run directory, exits (the app's pool starts these)")
@@ -265,6 +267,11 @@ def train(args: argparse.Namespace) -> int:
             return _fail("--csv goes with --preset; for a spec file, set data.source \"csv\" and data.path in it")
         else:
             spec = load_spec(args.config, args.epochs)
+        if args.seeds is not None:  # N runs through the pool: core/seeds.py
+            from . import seeds
+
+            with _owned_workers():
+                return seeds.command(spec, args.seeds, args.out, _fail)
         frame, windowed = worker.prepare(spec)  # the worker's pipeline: one, not two
     except (SpecError, DataError) as exc:
         return _fail(str(exc))
