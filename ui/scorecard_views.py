@@ -103,3 +103,64 @@ def horizon_section(snap) -> None:
         st.caption("MASE at step k divides the mean absolute error by the mean absolute k-step change on the "
                    "training rows: persistence scores about 1 at every step on a random walk; under 1 beats it. "
                    "RMSE in the target's units.")
+
+
+SEED_KEY = "seed_repeat"  # session state: {"ids": [run ids], "seed": first seed} of the latest repeat
+
+
+def seeds_section(spec) -> None:
+    """"Repeat with 3 seeds": the spec trained with seeds seed..seed+2 through the worker pool, then the
+    mean and spread of the test scores and in how many seeds the model beat persistence."""
+    from core import seeds
+
+    with st.expander(f"Repeat with {seeds.DEFAULT_SEEDS} seeds: how much of this score is luck?"):
+        st.caption("Trains these settings again with the seeds "
+                   f"{spec.train.seed}..{spec.train.seed + seeds.DEFAULT_SEEDS - 1} (the initial weights and the "
+                   "batch order), in the background, and shows the spread of the test scores.")
+        if st.button(f"Repeat with {seeds.DEFAULT_SEEDS} seeds", icon=":material/casino:", key="seed_repeat_button"):
+            error = _start_seeds(spec)
+            if error:
+                st.error(error, icon=":material/error:")
+        if st.session_state.get(SEED_KEY):
+            _seed_results()
+
+
+def _start_seeds(spec) -> str | None:
+    from core import data, pool, seeds
+    from core.errors import sentence
+
+    from . import address, loads, session_runs
+
+    try:
+        loads.preflight(spec)
+        seed_specs = seeds.specs(spec, seeds.DEFAULT_SEEDS)
+        store = session_runs.root()
+        ids = seeds.submit(seed_specs, pool.shared(), store.resolve(), "seeds", address.workspace(),
+                           str(data.uploads_dir().resolve()))
+    except ValueError as exc:  # DataError, SpecError
+        return sentence(str(exc))
+    except OSError as exc:
+        return f"The runs could not be started: the run store cannot be written ({exc.strerror or exc})."
+    st.session_state[SEED_KEY] = {"ids": ids}
+    return None
+
+
+@st.fragment(run_every=2)
+def _seed_results() -> None:
+    from core import runs, seeds
+
+    from . import session_runs
+
+    store = session_runs.root()
+    ids = (st.session_state.get(SEED_KEY) or {}).get("ids") or []
+    ended = [run_id for run_id in ids if runs.has_ended(store / run_id)]
+    if len(ended) < len(ids):
+        st.caption(f"{len(ended)} of {len(ids)} seed runs finished; the rest are training or queued.")
+        return
+    result = seeds.summary([store / run_id for run_id in ids])
+    rows = [{"metric": key.upper() if key != "direction" else "direction %", **values}
+            for key, values in result["metrics"].items()]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.4g") for c in ("mean", "std", "min", "max")})
+    (st.success if result["beats_persistence"] == result["finished"] else st.warning)(
+        result["verdict"], icon=":material/casino:")
