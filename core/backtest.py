@@ -61,10 +61,10 @@ def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold
     if spec.model.task == "classification":
         raise DataError("a backtest scores forecasts of values against their baselines; this setup classifies")
     if spec.data.source == "ticker":
-        # Each fold cuts the data at its own end date: for a ticker that is a download per fold (offline, every
-        # fold would fail) and yfinance's end date is exclusive, which would shift the blocks by a row.
-        raise DataError("backtests of a ticker are not supported yet: each fold would download the ticker again. "
-                        "Backtest a built-in series or a CSV file")
+        # Each fold cuts the data at its own end date: for a ticker that was a download per fold (offline, every
+        # fold failed) and yfinance's end date is exclusive, which shifted the blocks by a row. The folds read the
+        # one frame already downloaded instead, cut locally.
+        spec = local_copy(spec, frame)
     whole = windows.make(frame, spec)
     dates = pd.DatetimeIndex(np.concatenate([whole.dates[s].values for s in ("train", "val", "test")]))
     if (dates.hour != 0).any() or (dates.minute != 0).any():
@@ -86,6 +86,24 @@ def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold
                         dates[last - block + 1].strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d"),
                         last - block - n_val + 1, n_val, block))
     return out
+
+
+def local_copy(spec: ExperimentSpec, frame: pd.DataFrame) -> ExperimentSpec:
+    """`spec` reading `frame` (a ticker's bars, downloaded once) from a CSV copy instead of Yahoo, so the
+    folds cut it at their own end dates without downloading again. The copy goes to the upload folder
+    (the app reads CSV files only from there), named by the ticker and a hash of its content."""
+    import hashlib
+    import re
+
+    from . import data
+
+    text = frame.to_csv(index_label="date")
+    name = re.sub(r"[^A-Za-z0-9.-]", "_", spec.data.ticker or "ticker")
+    path = data.uploads_dir() / "ticker-copies" / f"{name}-{hashlib.sha1(text.encode()).hexdigest()[:12]}.csv"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        livefiles.write_atomic(path, text)
+    return spec.replace(data={"source": "csv", "path": str(path.resolve()), "date_column": "date"})
 
 
 def run(folds: list[Fold], pool, root: str | Path, backtest_id: str, workspace: str | None = None,

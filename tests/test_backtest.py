@@ -97,7 +97,6 @@ def test_folds_train_in_parallel_through_the_pool(run_store):
 
 @pytest.mark.parametrize("change, words", [
     ({"model": {"task": "classification"}, "train": {"loss": "crossentropy"}}, "this setup classifies"),
-    ({"data": {"source": "ticker", "ticker": "AAPL", "name": None}}, "ticker"),
 ])
 def test_a_backtest_that_would_not_mean_anything_is_refused(change, words):
     spec = SPEC.replace(**change)
@@ -119,3 +118,22 @@ def test_backtest_settings_out_of_range_are_refused(tmp_path, capsys, args, word
     assert main(["backtest", "--config", str(tmp_path / "spec.json"), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and words in err
+
+
+def test_a_ticker_backtest_downloads_once_and_cuts_every_fold_from_that_frame(monkeypatch):
+    from core import tickers
+
+    bars = data.load(SPEC.data)  # the built-in series stands in for Yahoo's bars
+    calls = []
+
+    def download(ticker, start, end, interval="1d", period=None):
+        calls.append(ticker)
+        return bars.copy()
+
+    monkeypatch.setattr(tickers, "download", download)
+    spec = SPEC.replace(data={"source": "ticker", "ticker": "AAPL", "name": None, "start": None, "end": None})
+    folds = backtest.plan(spec, data.load(spec.data), 3)
+    for fold in folds:  # what each fold's worker loads
+        w = windows.make(data.load(fold.spec.data), fold.spec)
+        assert w.index[-1].strftime("%Y-%m-%d") == fold.end and len(w.dates["test"]) == fold.test_targets
+    assert calls == ["AAPL"]
