@@ -25,6 +25,8 @@ it is wider than needed. Two repairs sit next to it (`methods`):
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
+from collections import deque
 
 import numpy as np
 import pandas as pd
@@ -147,19 +149,23 @@ def aci(errors_val: np.ndarray, errors_test: np.ndarray, level: float, delay: in
     known error (a finite stand-in, as Conformal PID suggests), and the update goes on from there.
     """
     alpha = 1 - level / 100
-    pool = list(np.abs(np.asarray(errors_val, float)))
-    size = max(len(pool), 1)
+    errors_val = np.abs(np.asarray(errors_val, float))
     errors_test = np.abs(np.asarray(errors_test, float))
+    size = max(len(errors_val), 1)
+    recent = deque(errors_val.tolist())  # the newest `size` known errors, in time order ...
+    ordered = sorted(recent)  # ... and sorted: bisect keeps it so (a sort per target took 120 ms on 746 targets)
     out = np.empty(len(errors_test))
     alpha_t, misses = alpha, []
     for t in range(len(errors_test)):
         known = t - delay  # the newest test target whose truth is known at this origin
         if known >= 0:
-            pool.append(errors_test[known])
+            insort(ordered, float(errors_test[known]))
+            recent.append(float(errors_test[known]))
+            if len(recent) > size:
+                del ordered[bisect_left(ordered, recent.popleft())]
             alpha_t += gamma * (alpha - misses[known])
-        recent = np.sort(np.asarray(pool[-size:]))
-        k = math.ceil((len(recent) + 1) * (1 - alpha_t))
-        out[t] = recent[min(max(k, 1), len(recent)) - 1] if len(recent) else math.inf
+        k = math.ceil((len(ordered) + 1) * (1 - alpha_t))
+        out[t] = ordered[min(max(k, 1), len(ordered)) - 1] if ordered else math.inf
         misses.append(float(errors_test[t] > out[t]))
     return out
 

@@ -47,12 +47,15 @@ def direction_test(truth: np.ndarray, prediction: np.ndarray, last: np.ndarray) 
 
 def direction_sentence(test: dict | None) -> str:
     """"Direction 53% right on 500 moves: a coin does this well with p = 0.09, always-up with p = 0.4.\""""
-    if not isinstance(test, dict) or not test.get("moves") or test.get("p_coin") is None:
-        return ""
+    number = (int, float)
+    if not isinstance(test, dict) or not all(isinstance(test.get(k), number) for k in ("moves", "hits", "p_coin")):
+        return ""  # a run from before these scores, or a damaged metrics.json
     n, hits = test["moves"], test["hits"]
+    if n <= 0:
+        return ""
     text = f"Direction right in {hits} of {n} moves ({100 * hits / n:.0f}%): a fair coin does at least this well " \
            f"with p = {test['p_coin']:.2g}"
-    if test.get("p_rises") is not None:
+    if isinstance(test.get("p_rises"), number):
         text += f", the better of always up / always down with p = {test['p_rises']:.2g}"
     return text + " (under 0.05: unlikely to be luck)."
 

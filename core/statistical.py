@@ -158,6 +158,12 @@ def by_step(series: np.ndarray, train_rows: int, origins: np.ndarray, steps: int
     series, origins = np.asarray(series, np.float64), np.asarray(origins, int)
     if steps < 1 or train_rows < MIN_ROWS or not np.isfinite(series).all() or not len(origins):
         return {}
+    path = _cache_path(series, train_rows, -steps, season, {"origins": origins})  # horizon -steps: by_step's
+    try:
+        with np.load(path, allow_pickle=False) as cached:
+            return {name: cached[name] for name in cached.files}
+    except Exception:  # noqa: BLE001 - missing or damaged: compute
+        pass
     start = max(0, train_rows - MAX_FIT_ROWS)
     filter_from = max(0, min(start, int(origins.min()) + 1))
     fitted = _FITTED.get(_fit_key(series, train_rows, season), {})
@@ -174,7 +180,22 @@ def by_step(series: np.ndarray, train_rows: int, origins: np.ndarray, steps: int
                 continue
             if np.isfinite(values).all():
                 out[name] = values
+    _save(path, out)
     return out
+
+
+def _save(path: Path, arrays: dict) -> None:
+    """Write `arrays` to the cache file `path` in one step (no two writers share a temporary file)."""
+    import os
+    import uuid
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp.npz")
+        np.savez(tmp, **arrays)
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only cache: compute again next time
 
 
 def _ahead_steps(res, series: np.ndarray, start: int, origins: np.ndarray, steps: int) -> np.ndarray:

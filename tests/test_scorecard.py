@@ -132,3 +132,13 @@ def test_a_trained_run_writes_the_scorecard_into_metrics_json(trained_run):
     if len(metrics.get("test_by_step") or []) >= 2:
         assert len(metrics["by_horizon"]) == len(metrics["test_by_step"])
         assert set(metrics["by_horizon"][0]["baselines"]) >= {"naive", "ets", "arima"}
+
+
+def test_damaged_scorecard_entries_in_metrics_json_are_skipped_not_shown():
+    from ui import scorecard_views
+
+    damaged = {"owa": "x", "direction_test": {"moves": "a", "hits": 1, "p_coin": 0.1},
+               "interval_methods": {"split": "x", "aci": {"80": [1]}}, "interval_terciles": 3, "by_horizon": [5]}
+    assert scorecard_views.verdict_notes(damaged) == ""
+    assert scorecard_views.interval_table(damaged) is None
+    assert scorecard_views.horizon_table(damaged) is None
