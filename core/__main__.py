@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     back.add_argument("--folds", type=int, default=4, help="K folds (default 4)")
     back.add_argument("--out", type=Path, help="where backtest.csv and backtest.json go (default: "
                                               "backtests/<id> in the run store)")
+    back.add_argument("--seeds", type=int, default=1, help="N: every fold with seeds seed..seed+N-1 (default 1)")
     back.add_argument("--workers", type=int, help="folds trained at once (default: $RNNLAB_MAX_WORKERS or what the container fits)")
     store = sub.add_parser("runs", help="the run store ($RNNLAB_RUNS_DIR, default ./runs)")
     actions = store.add_subparsers(dest="action", required=True)
@@ -506,7 +507,7 @@ def backtest_command(args: argparse.Namespace) -> int:
     try:
         spec = load_spec(args.config)
         frame = data.load(spec.data)
-        folds = backtest.plan(spec, frame, args.folds)
+        folds = backtest.with_seeds(backtest.plan(spec, frame, args.folds), args.seeds)
     except (OSError, SpecError, data.DataError) as exc:
         return _fail(str(exc))
     workers = args.workers if args.workers is not None else container.plan().max_workers  # not the host's cores

@@ -51,6 +51,7 @@ class Fold:
     val_targets: int
     test_targets: int
     run_id: str | None = None
+    seed: int | None = None  # set by with_seeds: the fold repeated with this train.seed
 
 
 def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold]:
@@ -88,6 +89,22 @@ def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold
     return out
 
 
+def with_seeds(folds: list[Fold], n: int) -> list[Fold]:
+    """Every fold repeated with the seeds seed..seed+n-1 (`--seeds N`), seed by seed; n = 1 keeps them."""
+    from dataclasses import replace
+
+    from . import seeds
+
+    if n == 1:
+        return folds
+    out = []
+    for i in range(n):
+        for fold in folds:
+            spec = seeds.specs(fold.spec, n)[i]
+            out.append(replace(fold, spec=spec, seed=spec.train.seed))
+    return out
+
+
 def local_copy(spec: ExperimentSpec, frame: pd.DataFrame) -> ExperimentSpec:
     """`spec` reading `frame` (a ticker's bars, downloaded once) from a CSV copy instead of Yahoo, so the
     folds cut it at their own end dates without downloading again. The copy goes to the upload folder
@@ -122,11 +139,12 @@ def run(folds: list[Fold], pool, root: str | Path, backtest_id: str, workspace: 
             fold.run_id = runs.new_run_id()
         run_dir = root / fold.run_id
         run_dir.mkdir(parents=True)
+        tag = {"backtest": backtest_id, "fold": fold.number, "folds": len({f.number for f in folds}),
+               "origin": fold.origin, "test_start": fold.test_start, "end": fold.end}
         livefiles.write_atomic(run_dir / FOLD_FILE, json.dumps(
-            {"backtest": backtest_id, "fold": fold.number, "folds": len(folds), "origin": fold.origin,
-             "test_start": fold.test_start, "end": fold.end}, indent=2) + "\n")
+            tag | ({"seed": fold.seed} if fold.seed is not None else {}), indent=2) + "\n")
         pool.submit(Request(fold.run_id, str(run_dir), fold.spec.to_dict(), workspace, csv_root))
-    waiting = {f.number: f for f in folds}
+    waiting = dict(enumerate(folds))  # a fold number repeats across seeds
     stopping = False
     while waiting:
         if stop is not None and stop.is_set() and not stopping:
@@ -153,6 +171,8 @@ def results(folds: list[Fold], root: str | Path, seconds: float | None = None) -
         row = {"fold": fold.number, "origin": fold.origin, "test_start": fold.test_start, "end": fold.end,
                "train_targets": fold.train_targets, "val_targets": fold.val_targets,
                "test_targets": fold.test_targets, "run": fold.run_id, "status": snap.status}
+        if fold.seed is not None:
+            row["seed"] = fold.seed
         for key in METRICS:
             row[key] = (metrics.get("test") or {}).get(key, math.nan)
         for name, values in (metrics.get("baselines") or {}).items():
@@ -200,7 +220,13 @@ def summary(table: pd.DataFrame, seconds: float | None = None) -> dict:
         which = " or ".join(baselines.NAMES[n] for n in STATISTICAL)
         verdict += f" and the best statistical baseline of each fold ({which}) in {beats_stat} of {k}"
     failed = [int(f) for f, s in zip(table["fold"], table["status"]) if s != "finished"]
-    return {
+    by_seed = _by_seed(table) if "seed" in table else None
+    if by_seed:
+        k = len(set(table["fold"]))
+        verdict = (f"over {len(by_seed)} seeds the model beat persistence (pooled over the {k} folds) in "
+                   f"{sum(s['beats_persistence'] for s in by_seed.values())} of {len(by_seed)} seeds; summed over "
+                   f"seeds, " + verdict)
+    return ({"seeds": by_seed} if by_seed else {}) | {
         "folds": k, "failed_folds": failed,
         "model": _overall(table, ""),
         "baselines": {name: _overall(table, f"{name}_") for name in names},
@@ -210,6 +236,17 @@ def summary(table: pd.DataFrame, seconds: float | None = None) -> dict:
         "fold_table": [asdict_row(r) for r in table.to_dict("records")],
         "seconds": None if seconds is None else round(float(seconds), 2),
     }
+
+
+def _by_seed(table: pd.DataFrame) -> dict:
+    """seed -> {"model", "persistence" (pooled RMSE), "beats_persistence", "folds_won"} for --seeds."""
+    out = {}
+    for seed, part in table.groupby("seed", sort=True):
+        model, naive = _overall(part, ""), _overall(part, f"{baselines.PERSISTENCE}_")
+        out[str(int(seed))] = {"model": model.get("rmse"), "persistence": naive.get("rmse"),
+                               "beats_persistence": bool(model.get("rmse", math.inf) < naive.get("rmse", -math.inf)),
+                               "folds_won": int(np.sum(part["rmse"] < part.get(f"{baselines.PERSISTENCE}_rmse", np.inf)))}
+    return out
 
 
 def asdict_row(row: dict) -> dict:
