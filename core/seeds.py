@@ -129,11 +129,18 @@ def verdict(beats: int, finished: int, total: int) -> str:
 
 def write(out_dir: str | Path, summary_: dict) -> Path:
     """seeds.json into out_dir (strict JSON: NaN as null)."""
-    from .backtest import to_json
-
     path = Path(out_dir) / SEEDS_FILE
-    livefiles.write_atomic(path, to_json(summary_))
+    livefiles.write_atomic(path, json.dumps(_strict(summary_), indent=2) + "\n")
     return path
+
+
+def _strict(value):
+    """NaN and infinities as null: seeds.json is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict(v) for v in value]
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def repeat(spec: ExperimentSpec, n: int, out: str | Path, workers: int | None = None, fixed: bool = False,
