@@ -313,6 +313,8 @@ def train(args: argparse.Namespace) -> int:
                       f"({final.metrics.get('statistical', {}).get(key, evaluate.BASELINE_NAMES[key])}, fitted on the "
                       "training rows)")
         print("verdict: " + evaluate.full_verdict("the model", test, final.metrics["baselines"], windowed.naive_name))
+        for line in evaluate.scores.lines(final.metrics):  # OWA, direction against a coin, intervals, per step
+            print(line)
     if final.forecast is not None:
         last = final.forecast.iloc[-1]
         print(f"forecast {len(final.forecast)} steps past the data, to {last['date']:%Y-%m-%d}: {last['forecast']:.4f}")

@@ -175,6 +175,9 @@ def results(folds: list[Fold], root: str | Path, seconds: float | None = None) -
             row["seed"] = fold.seed
         for key in METRICS:
             row[key] = (metrics.get("test") or {}).get(key, math.nan)
+        row["owa"] = metrics.get("owa") if isinstance(metrics.get("owa"), float) else math.nan
+        for method, levels in (metrics.get("interval_methods") or {}).items():  # coverage of each interval method
+            row[f"{method}_80_coverage"] = ((levels or {}).get("80") or {}).get("coverage", math.nan)
         for name, values in (metrics.get("baselines") or {}).items():
             for key in METRICS:
                 row[f"{name}_{key}"] = values.get(key, math.nan)

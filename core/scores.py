@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from . import baselines as registry
+from . import intervals
 
 
 def direction_test(truth: np.ndarray, prediction: np.ndarray, last: np.ndarray) -> dict[str, float | int | None]:
@@ -118,3 +119,19 @@ def by_horizon(w, truth: np.ndarray, forecast: np.ndarray, origins: np.ndarray, 
         rows.append({"step": k + 1, "windows": int(len(truth)), "model": score(forecast),
                      "baselines": {name: score(values) for name, values in preds.items()}})
     return rows
+
+
+def lines(metrics: dict) -> list[str]:
+    """The scorecard in plain lines for the command line: OWA, direction against a coin, which interval
+    method held its 80% level, and step 1 against the last step ahead."""
+    out = [owa_sentence(metrics.get("owa") if isinstance(metrics.get("owa"), float) else None),
+           direction_sentence(metrics.get("direction_test"))]
+    if isinstance(metrics.get("interval_methods"), dict):
+        out.append(intervals.held(metrics["interval_methods"], 80))
+    steps = metrics.get("by_horizon")
+    if isinstance(steps, list) and len(steps) >= 2:
+        first, last = steps[0], steps[-1]
+        naive = lambda row: row["baselines"].get(registry.PERSISTENCE, {}).get("mase", math.nan)  # noqa: E731
+        out.append(f"MASE by step ahead: model {first['model']['mase']:.3f} at step 1, {last['model']['mase']:.3f} at "
+                   f"step {last['step']}; persistence {naive(first):.3f} and {naive(last):.3f}")
+    return [line for line in out if line]

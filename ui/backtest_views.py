@@ -16,6 +16,14 @@ import streamlit as st
 
 from core import charts, data, describe, runs
 from core.baselines import HELP, NAMES, PERSISTENCE, STATISTICAL
+
+# Per fold, from each fold's metrics.json (docs/scorecard.md): OWA and the 80% coverage of each interval method.
+SCORECARD_COLUMNS = {"OWA": "owa", "split 80%": "split_80_coverage", "ACI 80%": "aci_80_coverage",
+                     "scaled 80%": "scaled_80_coverage"}
+SCORECARD_HELP = {"OWA": "sMAPE and MASE relative to persistence's, averaged: below 1 beats persistence.",
+                  "split 80%": "test coverage (%) of the split-conformal 80% band",
+                  "ACI 80%": "test coverage (%) of the adaptive-conformal (ACI) 80% band",
+                  "scaled 80%": "test coverage (%) of the volatility-scaled 80% band"}
 from core.errors import sentence
 
 from . import address, loads, session_runs, spec_state
@@ -173,7 +181,8 @@ def _results(job: Job) -> None:
     shown = pd.DataFrame({"fold": table["fold"], "tests": table["test_start"] + " to " + table["end"],
                           "model RMSE": table["rmse"]}
                          | {label: table.get(f"{k}_rmse") for label, k in shown_baselines.items()}
-                         | {"model MASE": table["mase"], "direction %": table["direction"]})
+                         | {"model MASE": table["mase"], "direction %": table["direction"]}
+                         | {label: table[c] for label, c in SCORECARD_COLUMNS.items() if c in table})
     overall = ({"fold": "all", "tests": f"{table['test_start'].iloc[0]} to {table['end'].iloc[-1]}",
                 "model RMSE": summary["model"].get("rmse")}
                | {label: summary["baselines"].get(k, {}).get("rmse") for label, k in shown_baselines.items()}
@@ -183,7 +192,9 @@ def _results(job: Job) -> None:
                  column_config={c: st.column_config.NumberColumn(
                      format="%.4f", help=f"RMSE of {c}: {HELP[shown_baselines[c]]}" if c in shown_baselines else None)
                      for c in ("model RMSE", *shown_baselines, "model MASE")}
-                 | {"direction %": st.column_config.NumberColumn(format="%.1f")})
+                 | {"direction %": st.column_config.NumberColumn(format="%.1f")}
+                 | {label: st.column_config.NumberColumn(format="%.3f" if label == "OWA" else "%.0f", help=SCORECARD_HELP[label])
+                    for label in SCORECARD_COLUMNS})
     st.caption("RMSE in the target's units, on each fold's own test block; 'all' pools the folds (RMSE from the "
                f"squared errors, the rest weighted by targets). {' and '.join(NAMES[k] for k in STATISTICAL)} are "
                "fitted on each fold's training rows.")
