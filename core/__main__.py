@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="run directory to write (default: a new run in the run store)")
     train.add_argument("--epochs", type=int, help="override train.epochs")
     train.add_argument("--csv", type=Path, help="with --preset: run it on this CSV (columns matched by name, any case)")
+    train.add_argument("--seeds", type=int, help="N: train N runs, seeds seed..seed+N-1, into --out and write seeds.json "
+                                               "(mean, spread, in how many seeds the model beat persistence)")
     sub.add_parser("presets", help="list the presets (the classic tutorials as specs)")
     sub.add_parser("worker", help="a training worker: waits for one request (a JSON line) on stdin, trains it "
                                   "into its run directory, exits (the app's pool starts these)")
@@ -78,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     back.add_argument("--folds", type=int, default=4, help="K folds (default 4)")
     back.add_argument("--out", type=Path, help="where backtest.csv and backtest.json go (default: "
                                               "backtests/<id> in the run store)")
+    back.add_argument("--seeds", type=int, default=1, help="N: every fold with seeds seed..seed+N-1 (default 1)")
     back.add_argument("--workers", type=int, help="folds trained at once (default: $RNNLAB_MAX_WORKERS or what the container fits)")
     from .explore import cli as explore_cli  # imports nothing heavy
 
@@ -270,6 +273,11 @@ def train(args: argparse.Namespace) -> int:
             return _fail("--csv goes with --preset; for a spec file, set data.source \"csv\" and data.path in it")
         else:
             spec = load_spec(args.config, args.epochs)
+        if args.seeds is not None:  # N runs through the pool: core/seeds.py
+            from . import seeds
+
+            with _owned_workers():
+                return seeds.command(spec, args.seeds, args.out, _fail)
         frame, windowed = worker.prepare(spec)  # the worker's pipeline: one, not two
     except (SpecError, DataError) as exc:
         return _fail(str(exc))
@@ -303,13 +311,15 @@ def train(args: argparse.Namespace) -> int:
               f"  ({windowed.naive_name})")
         from . import evaluate
 
-        for key in ("ets", "arima"):
+        for key in evaluate.registry.STATISTICAL:
             if key in final.metrics["baselines"]:
                 other = final.metrics["baselines"][key]
                 print(f"{key:<6} rmse {other['rmse']:.4f}  mae {other['mae']:.4f}  "
                       f"({final.metrics.get('statistical', {}).get(key, evaluate.BASELINE_NAMES[key])}, fitted on the "
                       "training rows)")
         print("verdict: " + evaluate.full_verdict("the model", test, final.metrics["baselines"], windowed.naive_name))
+        for line in evaluate.scores.lines(final.metrics):  # OWA, direction against a coin, intervals, per step
+            print(line)
     if final.forecast is not None:
         last = final.forecast.iloc[-1]
         print(f"forecast {len(final.forecast)} steps past the data, to {last['date']:%Y-%m-%d}: {last['forecast']:.4f}")
@@ -504,7 +514,7 @@ def backtest_command(args: argparse.Namespace) -> int:
     try:
         spec = load_spec(args.config)
         frame = data.load(spec.data)
-        folds = backtest.plan(spec, frame, args.folds)
+        folds = backtest.with_seeds(backtest.plan(spec, frame, args.folds), args.seeds)
     except (OSError, SpecError, data.DataError) as exc:
         return _fail(str(exc))
     workers = args.workers if args.workers is not None else container.plan().max_workers  # not the host's cores

@@ -19,6 +19,7 @@ from ._style import _when  # noqa: F401  (private, but ui/inspect_views.py label
 from .backtest import backtest_figure, fold_error_figure
 from .classification import CLASS_WINDOWS, class_figure, confusion_figure, probability_bars
 from .compare import loss_overlay_figure, prediction_overlay_figure
+from .coverage import rolling_coverage_figure
 from .data import image_figure, series_figure, window_figure
 from .evaluation import error_figure, forecast_figure, lag_figure, step_error_figure, window_error_figure
 from .gates import (GATE_COLOURS, GATE_SCALES, gate_figure, gate_histogram_figure, gate_scale, gradient_figure,
@@ -27,6 +28,7 @@ from .memory_race import memory_race_figure
 from .training import accuracy_figure, loss_figure, naive_label, prediction_figure
 
 __all__ = [
+    "rolling_coverage_figure",
     "CELL_COLOURS", "CLASS_COLOURS", "CLASS_WINDOWS", "GATE_COLOURS", "GATE_SCALES", "GL_ABOVE", "LEGEND", "MAX_POINTS",
     "RUN_COLOURS", "legend_name", "run_colours",
     "SPLIT_COLOURS", "accuracy_figure", "backtest_figure", "fold_error_figure", "class_figure", "confusion_figure", "downsample", "error_figure",
