@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import evaluate, livefiles, runs
+from . import cells, evaluate, livefiles, runs
 from .spec import ExperimentSpec
 from .windows import Windowed
 
-CELLS = ("SimpleRNN", "LSTM", "GRU")
+CELLS = cells.NAMES  # every registered cell, in the registry's order
 
 
 class Entry:

@@ -12,16 +12,14 @@ model cannot be trained here that could not be imported, and the other way round
 """
 from __future__ import annotations
 
-from . import model_check
+from . import cells, model_check
 from .spec import ExperimentSpec, SpecError
-
-GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
-EXTRA_BIAS = {"GRU": 1}  # reset_after=True (Keras's default) keeps a second bias per gate
 
 
 def rnn_parameters(cell: str, inputs: int, units: int) -> int:
-    """Weights of one recurrent layer: gates * units * (inputs + units + 1 [+ 1 for GRU])."""
-    return GATES[cell] * units * (inputs + units + 1 + EXTRA_BIAS.get(cell, 0))
+    """Weights of one recurrent layer as models.build makes it (Keras's defaults): the cell's count
+    (core/cells/), e.g. LSTM 4 * units * (inputs + units + 1)."""
+    return cells.cell(cell).parameters(inputs, units, {})
 
 
 def table(spec: ExperimentSpec, input_shape: tuple[int, int], classes: int = 0, vocab: int = 0) -> list[dict]:
@@ -91,12 +89,8 @@ def table(spec: ExperimentSpec, input_shape: tuple[int, int], classes: int = 0, 
 
 
 def _cudnn(cell: str, recurrent_dropout: float) -> str:
-    """As models.cudnn_reasons says it for the layers build() makes (tanh, sigmoid, bias, no unroll)."""
-    if cell == "SimpleRNN":
-        return "no: SimpleRNN has no cuDNN kernel"
-    if recurrent_dropout:
-        return f"no: recurrent_dropout is {recurrent_dropout:g}, not 0"
-    return "yes"
+    """As models.cudnn_reasons says it for the layers build() makes (Keras's defaults but recurrent_dropout)."""
+    return cells.cudnn_text(cell, {"recurrent_dropout": recurrent_dropout})
 
 
 def parameters(spec: ExperimentSpec, input_shape: tuple[int, int], classes: int = 0, vocab: int = 0) -> int:

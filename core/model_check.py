@@ -37,7 +37,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import archives
+from . import archives, cells
 from .archives import ImportRefused
 
 DEFAULT_MAX_PARAMS = 20_000_000  # 80 MB of float32: more than a 50 MB file can hold anyway
@@ -48,8 +48,8 @@ DEFAULT_MAX_ACTIVATIONS = 1_000_000
 MAX_NESTING = 4  # Bidirectional(LSTM) is 1, a Sequential inside a Functional 1, TimeDistributed(Dense) 1
 MAX_STEPS = 100_000  # time steps any layer may output
 
-RECURRENT = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}  # gates per class
-CELLS = {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}
+RECURRENT = {c.keras_name: c for c in cells.CELLS.values()}  # Keras class -> its cell (core/cells/)
+CELLS = {f"{name}Cell": name for name in RECURRENT}  # what a keras.layers.RNN(cell) may wrap
 MODELS = ("Sequential", "Functional", "Model")
 SAME_SHAPE = {"Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "Activation",
               "ReLU", "LeakyReLU", "ELU", "Softmax", "Masking", "ActivityRegularization", "Identity",
@@ -395,14 +395,11 @@ class _Walker:
         if len(shape) != 2:
             raise ImportRefused(f"the model's recurrent layer {cfg.get('name', '?')!r} reads {len(shape)}-D inputs; "
                                 "it needs (time steps, features)")
-        units, width, gates = _int(cell, "units"), _known(shape, cfg.get("name", "?")), RECURRENT[kind]
-        bias = gates * units if cell.get("use_bias", True) else 0
-        if kind == "GRU" and cell.get("reset_after", True):
-            bias *= 2
-        params = gates * units * (width + units) + bias
+        units, width, found = _int(cell, "units"), _known(shape, cfg.get("name", "?")), RECURRENT[kind]
+        params = found.parameters(width, units, cell)
         out = [(shape[0], units) if cfg.get("return_sequences") else (units,)]
         if cfg.get("return_state"):
-            out += [(units,)] * (2 if kind == "LSTM" else 1)
+            out += [(units,)] * found.states
         return out, params
 
     def _Bidirectional(self, cfg, shapes, depth):

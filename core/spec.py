@@ -32,6 +32,8 @@ from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import cells
+
 SOURCES = ("builtin", "synthetic", "ticker", "csv")
 TRANSFORMS = ("raw", "log", "pct", "diff")
 MISSING = ("drop", "ffill", "interpolate")
@@ -43,7 +45,7 @@ LOOKAHEAD = "standard-lookahead"
 INTERVALS = ("1d", "1wk", "1mo")
 PERIODS = ("1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max")
 TICKER_PATTERN = re.compile(r"[A-Za-z0-9^][A-Za-z0-9.\-=^]{0,19}")  # fullmatch: "AAPL\n" is no symbol
-CELLS = ("SimpleRNN", "LSTM", "GRU")
+CELLS = cells.NAMES  # the registered cells (core/cells/)
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 MODES = ("many_to_one", "direct", "many_to_many", "seq2seq", "stateful", "autoencoder")
 LOSSES = ("mse", "mae", "huber", "crossentropy")

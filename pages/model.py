@@ -1,7 +1,7 @@
 """Model: the sequence shape, the recurrent architecture and how it trains, with its layer table."""
 import streamlit as st
 
-from core import modes
+from core import cells, modes
 from core.spec import CELLS, LOSSES, MODES, OPTIMIZERS, TASKS
 from ui import patches, spec_state
 from ui import model_controls
@@ -55,8 +55,7 @@ st.subheader("Architecture")
 left, right = st.columns(2)
 with left:
     cell = fields.bind(st.radio, "model", "cell", "Recurrent cell", options=list(CELLS), horizontal=True,
-                       help="SimpleRNN: one tanh layer. LSTM: input, forget and output gates with a cell state. "
-                            "GRU: update and reset gates, fewer parameters than an LSTM.")
+                       help=" ".join(c.blurb for c in cells.CELLS.values()))
     units_text = fields.bind(st.text_input, "model", "units", "Units per layer", from_widget=False,
                              to_widget=lambda u: ", ".join(map(str, u)),
                              help="One number per stacked layer, 1 to 4 layers of 1 to 1024 units, e.g. 64 or 64, 32. "

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, describe, memory_race
+from core import cells, charts, describe, memory_race
 from core.errors import sentence
 
 from . import address, session_runs, views
@@ -192,10 +192,10 @@ def gates_view(p: probes.Probe) -> None:
     if p.spec.model.mode == "stateful":
         notes.append("Stateful model: the replay starts this window from zero states; when predicting, the model "
                      "carries its state over from the windows before, so only the first test window matches exactly.")
-    keep = {"LSTM": ("forget", "keeps"), "GRU": ("update", "keeps")}.get(layer.cell)
+    keep = cells.cell(layer.cell).memory_gate
     if keep:
-        notes.append(f"Mean {keep[0]} gate over this window: {one[keep[0]].mean():.2f}, so each step the layer "
-                     f"{keep[1]} about {one[keep[0]].mean():.0%} of its memory.")
+        notes.append(f"Mean {keep} gate over this window: {one[keep].mean():.2f}, so each step the layer "
+                     f"keeps about {one[keep].mean():.0%} of its memory.")
     st.caption(" ".join(notes))
     _exports(p, traces, i, epoch)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, modes
+from core import cells, charts, modes
 from core.describe import escape
 from core.spec import ExperimentSpec
 from core.snapshot import FAILED
@@ -281,7 +281,7 @@ def mode_text(spec: ExperimentSpec) -> str:
 
 def _does(row: dict, spec: ExperimentSpec) -> str:
     kind, shape = row["type"], row["output shape"]
-    if kind.startswith(("SimpleRNN", "LSTM", "GRU", "Bidirectional")):
+    if kind.startswith((*(c.keras_name for c in cells.CELLS.values()), "Bidirectional")):
         seq = shape.count(",") == 2
         return ("return_sequences=True: one state per time step, for the next layer" if seq else
                 "return_sequences=False: only the last state, one vector per sample")
