@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import livefiles, runs, windows
+from . import livefiles, runs, sources, windows
 from .errors import DataError
 from .spec import ExperimentSpec
 
@@ -60,11 +60,9 @@ def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold
         raise DataError(f"a backtest needs 2 to {MAX_FOLDS} folds, not {folds}")
     if spec.model.task == "classification":
         raise DataError("a backtest scores forecasts of values against their baselines; this setup classifies")
-    if spec.data.source == "ticker":
-        # Each fold cuts the data at its own end date: for a ticker that is a download per fold (offline, every
-        # fold would fail) and yfinance's end date is exclusive, which would shift the blocks by a row.
-        raise DataError("backtests of a ticker are not supported yet: each fold would download the ticker again. "
-                        "Backtest a built-in series or a CSV file")
+    refused = sources.source(spec.data.source).backtest  # e.g. a ticker: a download per fold (core/sources/)
+    if refused:
+        raise DataError(refused)
     whole = windows.make(frame, spec)
     dates = pd.DatetimeIndex(np.concatenate([whole.dates[s].values for s in ("train", "val", "test")]))
     if (dates.hour != 0).any() or (dates.minute != 0).any():

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import cells, charts, modes
+from core import cells, charts, modes, sources
 from core.describe import escape
 from core.spec import ExperimentSpec
 from core.snapshot import FAILED
@@ -197,8 +197,7 @@ def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str, big: 
 def dates_as_steps(frame: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
     """Generated series and image rows have made-up dates (a day per row from 2000-01-01): chart them
     by step number instead, so no axis pretends they happened in 2006."""
-    made_up = spec.data.source == "synthetic" or (spec.data.source == "builtin" and spec.data.name in ("digits", "mnist"))
-    if not made_up:
+    if sources.source(spec.data.source).dated(spec.data):
         return frame
     return frame.assign(date=(pd.DatetimeIndex(frame["date"]) - pd.Timestamp("2000-01-01")).days)
 
