@@ -46,10 +46,11 @@ def table(spec: ExperimentSpec, input_shape: tuple[int, int], classes: int = 0, 
         add("input_dense", "Dense", (steps, m.input_dense), m.input_dense * (width + 1))
         width = m.input_dense
     double = 2 if m.bidirectional else 1
+    keras_name = cells.cell(m.cell).keras_name  # the type Keras reports; layer names use the cell's own name
 
     def recurrent(name: str, units: int, sequences: bool, out_steps: int) -> None:
         nonlocal width
-        kind = f"Bidirectional({m.cell})" if m.bidirectional else m.cell
+        kind = f"Bidirectional({keras_name})" if m.bidirectional else keras_name
         shape = (out_steps, double * units) if sequences else (double * units,)
         add(f"bi_{name}" if m.bidirectional else name, kind, shape, double * rnn_parameters(m.cell, width, units),
             _cudnn(m.cell, m.recurrent_dropout))
@@ -67,7 +68,7 @@ def table(spec: ExperimentSpec, input_shape: tuple[int, int], classes: int = 0, 
         out_steps = steps if m.mode == "autoencoder" else h
         add("repeat", "RepeatVector", (out_steps, width), 0)
         name = f"{m.cell.lower()}_decoder"
-        kind = f"Bidirectional({m.cell})" if m.bidirectional else m.cell
+        kind = f"Bidirectional({keras_name})" if m.bidirectional else keras_name
         add("bi_decoder" if m.bidirectional else name, kind, (out_steps, double * m.units[-1]),
             double * rnn_parameters(m.cell, width, m.units[-1]), _cudnn(m.cell, m.recurrent_dropout))
         width = double * m.units[-1]

@@ -47,7 +47,7 @@ def test_the_cells_colours_differ_and_the_spec_offers_every_cell():
     assert CELLS == cells.NAMES
     for name in cells.NAMES:
         spec = ExperimentSpec.from_dict({"model": {"cell": name}})
-        assert layers.parameters(spec, (60, 1)) > 0 and layers.table(spec, (60, 1))[0]["type"] == name
+        assert layers.parameters(spec, (60, 1)) > 0 and layers.table(spec, (60, 1))[0]["type"] == cells.cell(name).keras_name
 
 
 @pytest.mark.parametrize("name", sources.NAMES)
@@ -76,7 +76,7 @@ def test_the_spec_describe_and_data_load_ask_the_registry():
     assert SOURCES == sources.NAMES
     spec = ExperimentSpec()
     assert describe.source_title(spec) == sources.source("builtin").title(spec.data)
-    with pytest.raises(DataError, match="unknown data source 'nope'; use builtin, synthetic, ticker or csv"):
+    with pytest.raises(DataError, match=f"unknown data source 'nope'; use {', '.join(sources.NAMES[:-1])} or "):
         data.load(DataSpec(source="nope"))
 
 
