@@ -4,7 +4,6 @@ from __future__ import annotations
 import keras
 
 from . import cells
-from .modes import MODE_DIAGRAM, MODE_TEXT  # noqa: F401  (re-exported: pages read them here before)
 from .spec import ModelSpec, TrainSpec
 
 _OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import cells, data, describe, layers, sources
+from core import cells, data, describe, model_size, sources
 from core.charts import _style
 from core.errors import DataError
 from core.spec import CELLS, SOURCES, DataSpec, ExperimentSpec, SpecError
@@ -47,7 +47,7 @@ def test_the_cells_colours_differ_and_the_spec_offers_every_cell():
     assert CELLS == cells.NAMES
     for name in cells.NAMES:
         spec = ExperimentSpec.from_dict({"model": {"cell": name}})
-        assert layers.parameters(spec, (60, 1)) > 0 and layers.table(spec, (60, 1))[0]["type"] == cells.cell(name).keras_name
+        assert model_size.parameters(spec, (60, 1)) > 0 and model_size.table(spec, (60, 1))[0]["type"] == cells.cell(name).keras_name
 
 
 @pytest.mark.parametrize("name", sources.NAMES)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import cells, charts, modes, sources
+from core import cells, charts, mode_texts, sources
 from core.describe import escape
 from core.spec import ExperimentSpec
 from core.snapshot import FAILED
@@ -270,7 +270,7 @@ def shape_explainer(spec: ExperimentSpec) -> None:
 
 def mode_text(spec: ExperimentSpec) -> str:
     """The mode's sentence with the spec's numbers in place of `horizon` and (length)."""
-    h, text = spec.window.horizon, modes.MODE_TEXT.get(spec.model.mode, "")
+    h, text = spec.window.horizon, mode_texts.MODE_TEXT.get(spec.model.mode, "")
     if h == 0:
         text = (text.replace("`horizon` steps after the window", "at the window's last step")
                 .replace("`horizon` steps ahead", "at the same step"))

@@ -1,7 +1,7 @@
 """The recurrent cells RNN Lab builds, replays and draws: one module per cell, one registry.
 
 Every other module asks here: the spec's list of cells (model.cell), the Keras layer models.build
-makes, the gate names and the numpy replay of core/gates.py, the parameter count of core/layers.py
+makes, the gate names and the numpy replay of core/gates.py, the parameter count of core/model_size.py
 and core/model_check.py, the cuDNN rule, the cell's colour on every chart, the memory race's
 initialisation. Adding a cell is its own module (a `CELL = Cell(...)`) and its name in `_MODULES`.
 

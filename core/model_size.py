@@ -7,7 +7,7 @@ follows core/models.build layer by layer and counts instead. A test checks every
 
 The same count caps a spec's model before it is built (`check_parameters`): 4 x 1024 bidirectional
 LSTM units with a 1024 head is 94.4 M parameters, and one epoch of it took 64 s and 4.6 GB.
-The cap is the imported models' ($RNNLAB_MAX_MODEL_PARAMS, default 20 M, core/archives.py), so a
+The cap is the imported models' ($RNNLAB_MAX_MODEL_PARAMS, default 20 M, core/model_check.py), so a
 model cannot be trained here that could not be imported, and the other way round.
 """
 from __future__ import annotations
