@@ -1,4 +1,5 @@
-"""The cell race: SimpleRNN, LSTM and GRU trained one after another on the same everything.
+"""The cell race: every registered cell (core/cells/: SimpleRNN, LSTM, GRU) trained one after another
+on the same everything.
 
 Same data, window, split, model shape, training settings and seed; only `model.cell` changes.
 Each training is an ordinary run, trained by a worker of the pool (core/pool.py) and saved to the
