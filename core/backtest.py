@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import baselines, livefiles, runs, windows
+from . import baselines, livefiles, runs, sources, windows
 from .errors import DataError
 from .spec import ExperimentSpec
 
@@ -61,11 +61,11 @@ def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold
         raise DataError(f"a backtest needs 2 to {MAX_FOLDS} folds, not {folds}")
     if spec.model.task == "classification":
         raise DataError("a backtest scores forecasts of values against their baselines; this setup classifies")
-    if spec.data.source == "ticker":
-        # Each fold cuts the data at its own end date: for a ticker that was a download per fold (offline, every
-        # fold failed) and yfinance's end date is exclusive, which shifted the blocks by a row. The folds read the
-        # one frame already downloaded instead, cut locally.
-        spec = local_copy(spec, frame)
+    source = sources.source(spec.data.source)
+    if source.backtest:
+        raise DataError(source.backtest)
+    if source.downloads:
+        spec = local_copy(spec, frame)  # one download, the folds cut from it locally
     whole = windows.make(frame, spec)
     dates = pd.DatetimeIndex(np.concatenate([whole.dates[s].values for s in ("train", "val", "test")]))
     if (dates.hour != 0).any() or (dates.minute != 0).any():
