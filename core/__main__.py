@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="run directory to write (default: a new run in the run store)")
     train.add_argument("--epochs", type=int, help="override train.epochs")
     train.add_argument("--csv", type=Path, help="with --preset: run it on this CSV (columns matched by name, any case)")
+    train.add_argument("--seeds", type=int, help="N: train N runs, seeds seed..seed+N-1, into --out and write seeds.json "
+                                               "(mean, spread, in how many seeds the model beat persistence)")
     sub.add_parser("presets", help="list the presets (the classic tutorials as specs)")
     sub.add_parser("worker", help="a training worker: waits for one request (a JSON line) on stdin, trains it "
                                   "into its run directory, exits (the app's pool starts these)")
@@ -79,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     back.add_argument("--folds", type=int, default=4, help="K folds (default 4)")
     back.add_argument("--out", type=Path, help="where backtest.csv and backtest.json go (default: "
                                               "backtests/<id> in the run store)")
+    back.add_argument("--seeds", type=int, default=1, help="N: every fold with seeds seed..seed+N-1 (default 1)")
     back.add_argument("--workers", type=int, help="folds trained at once (default: $RNNLAB_MAX_WORKERS or what the container fits)")
     from .explore import cli as explore_cli  # imports nothing heavy
 

@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import livefiles, runs, windows
+from . import baselines, livefiles, runs, sources, windows
 from .errors import DataError
 from .spec import ExperimentSpec
 
 FOLD_FILE = "fold.json"  # in a fold's run directory: {"backtest", "fold", "folds", "origin", "end"}
 METRICS = ("rmse", "mae", "mase", "direction")
-STATISTICAL = ("ets", "arima")
+STATISTICAL = baselines.STATISTICAL
 MAX_FOLDS = 20
 MIN_BLOCK = 5  # test targets per fold, at least
 
@@ -51,6 +51,7 @@ class Fold:
     val_targets: int
     test_targets: int
     run_id: str | None = None
+    seed: int | None = None  # set by with_seeds: the fold repeated with this train.seed
 
 
 def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold]:
@@ -60,11 +61,11 @@ def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold
         raise DataError(f"a backtest needs 2 to {MAX_FOLDS} folds, not {folds}")
     if spec.model.task == "classification":
         raise DataError("a backtest scores forecasts of values against their baselines; this setup classifies")
-    if spec.data.source == "ticker":
-        # Each fold cuts the data at its own end date: for a ticker that is a download per fold (offline, every
-        # fold would fail) and yfinance's end date is exclusive, which would shift the blocks by a row.
-        raise DataError("backtests of a ticker are not supported yet: each fold would download the ticker again. "
-                        "Backtest a built-in series or a CSV file")
+    source = sources.source(spec.data.source)
+    if source.backtest:
+        raise DataError(source.backtest)
+    if source.downloads:
+        spec = local_copy(spec, frame)  # one download, the folds cut from it locally
     whole = windows.make(frame, spec)
     dates = pd.DatetimeIndex(np.concatenate([whole.dates[s].values for s in ("train", "val", "test")]))
     if (dates.hour != 0).any() or (dates.minute != 0).any():
@@ -88,6 +89,40 @@ def plan(spec: ExperimentSpec, frame: pd.DataFrame, folds: int = 4) -> list[Fold
     return out
 
 
+def with_seeds(folds: list[Fold], n: int) -> list[Fold]:
+    """Every fold repeated with the seeds seed..seed+n-1 (`--seeds N`), seed by seed; n = 1 keeps them."""
+    from dataclasses import replace
+
+    from . import seeds
+
+    if n == 1:
+        return folds
+    out = []
+    for i in range(n):
+        for fold in folds:
+            spec = seeds.specs(fold.spec, n)[i]
+            out.append(replace(fold, spec=spec, seed=spec.train.seed))
+    return out
+
+
+def local_copy(spec: ExperimentSpec, frame: pd.DataFrame) -> ExperimentSpec:
+    """`spec` reading `frame` (a ticker's bars, downloaded once) from a CSV copy instead of Yahoo, so the
+    folds cut it at their own end dates without downloading again. The copy goes to the upload folder
+    (the app reads CSV files only from there), named by the ticker and a hash of its content."""
+    import hashlib
+    import re
+
+    from . import data
+
+    text = frame.to_csv(index_label="date")
+    name = re.sub(r"[^A-Za-z0-9.-]", "_", spec.data.ticker or "ticker")
+    path = data.uploads_dir() / "ticker-copies" / f"{name}-{hashlib.sha1(text.encode()).hexdigest()[:12]}.csv"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        livefiles.write_atomic(path, text)
+    return spec.replace(data={"source": "csv", "path": str(path.resolve()), "date_column": "date"})
+
+
 def run(folds: list[Fold], pool, root: str | Path, backtest_id: str, workspace: str | None = None,
         csv_root: str | None = None, on_fold=None, poll: float = 0.25, stop=None) -> list[Fold]:
     """Train every fold through `pool` (in parallel up to its limit) and wait for them; each fold's
@@ -97,10 +132,11 @@ def run(folds: list[Fold], pool, root: str | Path, backtest_id: str, workspace: 
     this returns when they have all ended."""
     root = Path(root)
     for fold in folds:
-        fold.run_id, _ = runs.submit(pool, fold.spec, root, workspace=workspace, csv_root=csv_root, tag=(FOLD_FILE, {
-            "backtest": backtest_id, "fold": fold.number, "folds": len(folds), "origin": fold.origin,
-            "test_start": fold.test_start, "end": fold.end}))
-    waiting = {f.number: f for f in folds}
+        tag = {"backtest": backtest_id, "fold": fold.number, "folds": len({f.number for f in folds}),
+               "origin": fold.origin, "test_start": fold.test_start, "end": fold.end}
+        fold.run_id, _ = runs.submit(pool, fold.spec, root, workspace=workspace, csv_root=csv_root, tag=(
+            FOLD_FILE, tag | ({"seed": fold.seed} if fold.seed is not None else {})))
+    waiting = dict(enumerate(folds))  # a fold number repeats across seeds
     stopping = False
     while waiting:
         if stop is not None and stop.is_set() and not stopping:
@@ -127,8 +163,13 @@ def results(folds: list[Fold], root: str | Path, seconds: float | None = None) -
         row = {"fold": fold.number, "origin": fold.origin, "test_start": fold.test_start, "end": fold.end,
                "train_targets": fold.train_targets, "val_targets": fold.val_targets,
                "test_targets": fold.test_targets, "run": fold.run_id, "status": snap.status}
+        if fold.seed is not None:
+            row["seed"] = fold.seed
         for key in METRICS:
             row[key] = (metrics.get("test") or {}).get(key, math.nan)
+        row["owa"] = metrics.get("owa") if isinstance(metrics.get("owa"), float) else math.nan
+        for method, levels in (metrics.get("interval_methods") or {}).items():  # coverage of each interval method
+            row[f"{method}_80_coverage"] = ((levels or {}).get("80") or {}).get("coverage", math.nan)
         for name, values in (metrics.get("baselines") or {}).items():
             for key in METRICS:
                 row[f"{name}_{key}"] = values.get(key, math.nan)
@@ -160,7 +201,7 @@ def summary(table: pd.DataFrame, seconds: float | None = None) -> dict:
     """backtest.json: folds, overall metrics of the model and every baseline, wins, the verdict, and
     "seconds", the wall time (null when it was not measured)."""
     names = sorted({c[: -len("_rmse")] for c in table.columns if c.endswith("_rmse")})
-    beats_naive = int(np.sum(table["rmse"] < table.get("naive_rmse", np.inf)))
+    beats_naive = int(np.sum(table["rmse"] < table.get(f"{baselines.PERSISTENCE}_rmse", np.inf)))
     stat_cols = [f"{n}_rmse" for n in STATISTICAL if f"{n}_rmse" in table]
     if stat_cols:
         best_stat = table[stat_cols].min(axis=1)
@@ -171,18 +212,36 @@ def summary(table: pd.DataFrame, seconds: float | None = None) -> dict:
     k = len(table)
     verdict = f"the model beat persistence in {beats_naive} of {k} folds"
     if beats_stat is not None:
-        verdict += f" and the best statistical baseline of each fold (ETS or ARIMA) in {beats_stat} of {k}"
+        which = " or ".join(baselines.NAMES[n] for n in STATISTICAL)
+        verdict += f" and the best statistical baseline of each fold ({which}) in {beats_stat} of {k}"
     failed = [int(f) for f, s in zip(table["fold"], table["status"]) if s != "finished"]
-    return {
+    by_seed = _by_seed(table) if "seed" in table else None
+    if by_seed:
+        k = len(set(table["fold"]))
+        verdict = (f"over {len(by_seed)} seeds the model beat persistence (pooled over the {k} folds) in "
+                   f"{sum(s['beats_persistence'] for s in by_seed.values())} of {len(by_seed)} seeds; summed over "
+                   f"seeds, " + verdict)
+    return ({"seeds": by_seed} if by_seed else {}) | {
         "folds": k, "failed_folds": failed,
         "model": _overall(table, ""),
         "baselines": {name: _overall(table, f"{name}_") for name in names},
-        "wins": {"naive": beats_naive, "best_statistical": beats_stat},
+        "wins": {baselines.PERSISTENCE: beats_naive, "best_statistical": beats_stat},
         "best_statistical_overall": best_name,
         "verdict": verdict[:1].upper() + verdict[1:] + ".",
         "fold_table": [asdict_row(r) for r in table.to_dict("records")],
         "seconds": None if seconds is None else round(float(seconds), 2),
     }
+
+
+def _by_seed(table: pd.DataFrame) -> dict:
+    """seed -> {"model", "persistence" (pooled RMSE), "beats_persistence", "folds_won"} for --seeds."""
+    out = {}
+    for seed, part in table.groupby("seed", sort=True):
+        model, naive = _overall(part, ""), _overall(part, f"{baselines.PERSISTENCE}_")
+        out[str(int(seed))] = {"model": model.get("rmse"), "persistence": naive.get("rmse"),
+                               "beats_persistence": bool(model.get("rmse", math.inf) < naive.get("rmse", -math.inf)),
+                               "folds_won": int(np.sum(part["rmse"] < part.get(f"{baselines.PERSISTENCE}_rmse", np.inf)))}
+    return out
 
 
 def asdict_row(row: dict) -> dict:

@@ -1,4 +1,5 @@
-"""The cell race: SimpleRNN, LSTM and GRU trained one after another on the same everything.
+"""The cell race: every registered cell (core/cells/: SimpleRNN, LSTM, GRU) trained one after another
+on the same everything.
 
 Same data, window, split, model shape, training settings and seed; only `model.cell` changes.
 Each training is an ordinary run, trained by a worker of the pool (core/pool.py) and saved to the
@@ -14,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import evaluate, livefiles, runs
+from . import cells, evaluate, livefiles, runs
 from .snapshot import QUEUED, RUNNING
 from .spec import ExperimentSpec
 from .windows import Windowed
 
-CELLS = ("SimpleRNN", "LSTM", "GRU")
+CELLS = cells.NAMES  # every registered cell, in the registry's order
 
 
 class Entry:

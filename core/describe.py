@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import csvfile, data
+from . import sources
+from .sources import ticker as ticker_source
 from .uploads import shown_name
 from .spec import ExperimentSpec
 
-INTERVAL_TEXT = {"1d": "daily", "1wk": "weekly", "1mo": "monthly"}
+INTERVAL_TEXT = ticker_source.INTERVAL_TEXT
 
 # What makes text Markdown in Streamlit 1.67 (CommonMark, GFM, remark-math, remark-directive and its
 # own shortcodes), and how each is stopped; a backslash before ASCII punctuation shows the character
@@ -60,15 +61,10 @@ def _underscores(run: re.Match) -> str:
 
 
 def source_title(spec: ExperimentSpec) -> str:
-    """The data in a few words: "S&P 500 (daily close)", "AAPL (daily, Yahoo Finance)", "prices.csv"."""
+    """The data in a few words, as its source says it (core/sources/): "S&P 500 index, daily",
+    "AAPL (daily, Yahoo Finance)", "prices.csv"."""
     d = spec.data
-    if d.source == "builtin" and d.name in data.BUILTINS:
-        return data.BUILTINS[d.name].title
-    if d.source == "synthetic" and d.name in data.GENERATORS:
-        return f"{data.GENERATORS[d.name].title} (synthetic)"
-    if d.source == "ticker":
-        return f"{d.ticker} ({INTERVAL_TEXT.get(d.interval, d.interval)}, Yahoo Finance)"
-    return csvfile.UPLOAD_PREFIX.sub("", str(d.path).replace("\\", "/").rsplit("/", 1)[-1])
+    return sources.source(d.source).title(d)
 
 
 def layers_text(spec: ExperimentSpec) -> str:

@@ -1,8 +1,19 @@
-"""The error every data problem a person can cause turns into."""
+"""The errors every problem a person can cause turns into: bad data (`DataError`), a bad spec (`SpecError`)."""
 
 
 class DataError(ValueError):
     """Data that cannot be used, with a message that says what happened and what to do."""
+
+
+class SpecError(ValueError):
+    """A spec that cannot be used. `field` is the dotted path of the offending key.
+
+    Defined here, below core/spec.py, so the registries (core/sources/, core/cells/) that the spec's
+    checks ask can raise it; `from core.spec import SpecError` is the same class."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
 
 
 def sentence(message: str) -> str:

@@ -1,46 +1,26 @@
-"""Metrics in original units, the baselines every model is compared with, and the lag diagnosis.
+"""Metrics in original units, the scoring of a model against its baselines, and the lag diagnosis.
 
-Baselines predict the same targets as the model (the value `horizon` steps after each window),
-from the same window, in original units:
-
-- naive (persistence): the window's last value.
-- seasonal_naive: the value one season (m steps) before the target, or whole seasons before it
-  when the horizon is longer than a season; m is `evaluate.season`, or detected from the
-  training rows.
-- moving_average: the mean of the window's last `evaluate.moving_average` values of the target.
-- linear: a linear autoregression on the same window: least squares from the flattened window
-  (time steps x features, scaled as the network sees it) to the scaled target, fitted on the
-  training windows only.
+The baselines (persistence, seasonal naive, moving average, linear AR, ETS, ARIMA) are classes in
+core/baselines.py, one registry every file reads; this module scores them next to the model on
+the same targets.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import pandas as pd
+
+from . import baselines as registry
+from . import intervals, scores
+from .baselines import fit_linear  # noqa: F401  (re-exported: the linear AR's fit)
+from .season import detect_season  # noqa: F401  (re-exported: the Evaluator's season)
 
 METRICS = ("mse", "rmse", "mae", "mape", "smape", "mase", "direction")
-BASELINES = ("naive", "seasonal_naive", "moving_average", "linear", "ets", "arima")
-BASELINE_NAMES = {"naive": "persistence", "seasonal_naive": "seasonal naive", "moving_average": "moving average",
-                  "linear": "linear AR", "ets": "ETS", "arima": "ARIMA"}
+BASELINES = registry.KEYS
+BASELINE_NAMES = registry.NAMES
 # What each baseline is, in a sentence a newcomer can read: the one place the Data page's list, the
-# metrics table's notes and the backtest table's column help read from.
-BASELINE_HELP = {
-    "naive": "predicts that the target equals the window's last value (for a horizon of h steps, the value h steps "
-             "before the target). On prices it is hard to beat; a model that does not beat it has learnt nothing "
-             "usable.",
-    "seasonal_naive": "repeats the value one season before the target (e.g. the same weekday a week earlier); the "
-                      "season is set on the Data page or detected from the training rows.",
-    "moving_average": "the mean of the window's last few values (how many is set on the Data page).",
-    "linear": "a linear autoregression: least squares from the same window the network reads to the target, "
-              "fitted on the training windows only. A network that loses to it gains nothing from being non-linear.",
-    "ets": "exponential smoothing (statsmodels): a weighted average of the past in which recent values weigh more, "
-           "with a seasonal part when a season was found. Fitted on the training rows, then run over the later rows "
-           "with its parameters fixed, each forecast made from the values before its target.",
-    "arima": "an autoregressive integrated moving average (statsmodels): the next change of the series as a "
-             "weighted sum of its recent changes and recent forecast errors. The order (p, d, q) is chosen by AIC on "
-             "the training rows; it then runs over the later rows with its parameters fixed, without refitting.",
-}
+# metrics table's notes and the backtest table's column help read from (each class's `help`).
+BASELINE_HELP = registry.HELP
 
 
 NAIVE_HELP = {"window mean": "the mean of the window's own target values (this mode predicts inside the window, "
@@ -61,8 +41,6 @@ def baseline_notes(keys=BASELINES, naive_name: str = "persistence") -> str:
     return "\n".join(lines)
 
 MAX_LAG = 5
-_FREQ_SEASONS = {"B": 5, "C": 5, "D": 7, "h": 24, "H": 24, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4,
-                 "QE": 4, "min": 60, "T": 60}
 
 
 MAPE_NEAR_ZERO = 0.05  # the smallest |target| as a share of the median |target| below which MAPE says nothing
@@ -116,55 +94,9 @@ def metrics(truth: np.ndarray, prediction: np.ndarray, last: np.ndarray | None =
     return out
 
 
-def detect_season(levels: np.ndarray, index: pd.DatetimeIndex | None = None, max_lag: int = 400) -> tuple[int, str]:
-    """The season length m in steps, and how it was found ("detected" or from the frequency).
-
-    The autocorrelation of the series' changes (differencing removes the trend) is searched for
-    its highest peak between lags 2 and max_lag; a peak above 0.2 is taken. Otherwise the
-    calendar decides: business days 5, days 7, hours 24, weeks 52, months 12, quarters 4.
-    """
-    changes = np.diff(np.asarray(levels, float))
-    changes = changes[np.isfinite(changes)]
-    n = len(changes)
-    if n > 8:
-        top = min(max_lag, n // 3)
-        centred = changes - changes.mean()
-        spectrum = np.fft.rfft(centred, 2 * n)
-        acf = np.fft.irfft(spectrum * np.conj(spectrum))[:top + 1]
-        if acf[0] > 0 and top >= 2:
-            acf = acf / acf[0]
-            lag = int(np.argmax(acf[2:]) + 2)
-            if acf[lag] > 0.2:
-                return lag, "detected"
-    calendar = _calendar_season(index)
-    if calendar:
-        return calendar
-    return 1, "none found"
-
-
-def _calendar_season(index: pd.DatetimeIndex | None) -> tuple[int, str] | None:
-    """The season the row spacing suggests: trading days 5, days 7, hours 24, weeks 52, months 12."""
-    if index is None or len(index) < 3:
-        return None
-    step = pd.Series(index).diff().median()
-    if step >= pd.Timedelta(days=300):
-        return None
-    if step >= pd.Timedelta(days=80):
-        return 4, "quarterly rows"
-    if step >= pd.Timedelta(days=27):
-        return 12, "monthly rows"
-    if step >= pd.Timedelta(days=6):
-        return 52, "weekly rows"
-    if step >= pd.Timedelta(hours=20):
-        weekend = (pd.DatetimeIndex(index).dayofweek >= 5).mean() < 0.02
-        return (5, "trading days: a week") if weekend else (7, "daily rows: a week")
-    if step >= pd.Timedelta(minutes=50):
-        return 24, "hourly rows: a day"
-    return None
-
-
 def baselines(w, split: str, season: int, moving_average: int, linear_fit=None) -> dict[str, np.ndarray]:
-    """name -> (samples,) baseline predictions for `split`, original units.
+    """name -> (samples,) predictions of `split` by every baseline of the registry that applies to `w`
+    and is not statistical (those come from core/statistical.py), original units.
 
     Args:
         w: a core.windows.Windowed.
@@ -172,36 +104,18 @@ def baselines(w, split: str, season: int, moving_average: int, linear_fit=None) 
         moving_average: how many of the window's last values to average (capped at its length).
         linear_fit: coefficients from `fit_linear(w)` (fitted when None).
     """
-    naive = np.asarray(w.naive[split], float)
-    if w.mode == "autoencoder":  # the window is the answer: a linear map would copy it, an average read it
-        return {"naive": naive}
-    coef = fit_linear(w) if linear_fit is None else linear_fit
-    linear = w.inverse_y(_design(w.X[split]) @ coef, split)
-    if w.horizon == 0:  # the target's own window values are unknown inputs: no seasonal or average
-        return {"naive": naive, "linear": linear}
-    length = w.input_shape[0]
-    last = w.starts[split] + length - 1  # (samples,) the window's last row
-    target = last + w.horizon
-    back = season * math.ceil(w.horizon / season)  # whole seasons, never past the window's end
-    seasonal_rows = target - back
-    seasonal = np.where(seasonal_rows >= 0, w.levels[np.clip(seasonal_rows, 0, None)], w.levels[last])
-    k = max(1, min(moving_average, length))
-    csum = np.concatenate([[0.0], np.cumsum(w.levels)])
-    average = (csum[last + 1] - csum[last + 1 - k]) / k
-    return {"naive": naive, "seasonal_naive": seasonal, "moving_average": average, "linear": linear}
+    return {key: model.predict(w, split) for key, model in fitted(w, season, moving_average, linear_fit).items()}
 
 
-def _design(X: np.ndarray) -> np.ndarray:
-    """(samples, time steps, features) -> (samples, time steps * features + 1), with an intercept column."""
-    flat = np.asarray(X, np.float64).reshape(len(X), -1)
-    return np.hstack([flat, np.ones((len(flat), 1))])
-
-
-def fit_linear(w) -> np.ndarray:
-    """Least-squares coefficients from the training windows to their (primary, scaled) targets."""
-    y = np.asarray(w.y["train"], np.float64).reshape(len(w.y["train"]), -1)[:, -1]
-    coef, *_ = np.linalg.lstsq(_design(w.X["train"]), y, rcond=None)
-    return coef
+def fitted(w, season: int, moving_average: int, linear_fit=None) -> dict[str, registry.Baseline]:
+    """The registry's non-statistical baselines that apply to `w`, fitted once (val and test share them)."""
+    out = {}
+    for key, cls in registry.REGISTRY.items():
+        if cls.statistical or not cls.applies(w):
+            continue
+        model = cls(linear_fit) if cls is registry.LinearAR else cls()
+        out[key] = model.fit(w, season, moving_average)
+    return out
 
 
 def mase_scale(w) -> float | None:
@@ -342,7 +256,7 @@ def full_verdict(model_name: str, model: dict[str, float], baselines: dict[str, 
     best = best_baseline(baselines)
     if best is None or best == "naive" or not np.isfinite(model.get("rmse", math.nan)):
         return line
-    name = BASELINE_NAMES.get(best, best)
+    name = registry.NAMES.get(best, best)
     if baselines[best]["rmse"] <= 1e-9 * max(1.0, abs(model["rmse"])):  # a ramp: the linear AR is exact
         return f"{line}; the best baseline, {name}, predicts these targets exactly"
     change = 1 - model["rmse"] / baselines[best]["rmse"]
@@ -426,29 +340,33 @@ class Evaluator:
         train_levels = w.levels[: w.train_rows] if w.levels is not None else np.zeros(0)
         index = w.index[: w.train_rows] if w.index is not None else None
         self.season, self.season_how = (season, "set") if season else detect_season(train_levels, index)
+        self.moving_average = moving_average
         self.scale = mase_scale(w)
-        coef = None if w.mode == "autoencoder" else fit_linear(w)  # fitted once for val and test
-        self.baselines = {split: baselines(w, split, self.season, moving_average, coef) for split in ("val", "test")}
+        models = fitted(w, self.season, moving_average)  # fitted once for val and test
+        self.baselines = {split: {k: m.predict(w, split) for k, m in models.items()} for split in ("val", "test")}
         self.statistical = {}  # what statistical.forecasts chose (the models, the fitting seconds)
-        if w.mode != "autoencoder" and w.horizon >= 1 and w.levels is not None and w.starts is not None:
+        if (any(registry.REGISTRY[k].applies(w) for k in registry.STATISTICAL) and w.levels is not None
+                and w.starts is not None):
             from . import statistical
 
             length = w.input_shape[0]
             targets = {split: w.starts[split] + length - 1 + w.horizon for split in ("val", "test")}
-            fitted, self.statistical = statistical.forecasts(w.levels, w.train_rows, targets, w.horizon, self.season)
-            for name, per_split in fitted.items():
+            forecasts, self.statistical = statistical.forecasts(w.levels, w.train_rows, targets, w.horizon, self.season)
+            for name, per_split in forecasts.items():
                 for split in ("val", "test"):
                     self.baselines[split][name] = per_split[split]
 
     def report(self, predictions: dict[str, np.ndarray]) -> dict[str, object]:
         """The metrics.json dict for {"val": (samples,), "test": (samples,)} predictions (original units).
 
-        Keys: "test", "baselines" (naive, seasonal_naive, moving_average, linear, and ets and arima
-        when they could be fitted: core/statistical.py), "val",
+        Keys: "test", "baselines" (every baseline of core/baselines.py that applies, the statistical
+        ones when they could be fitted: core/statistical.py), "val",
         "val_baselines", "lag" (the best lag on the test targets), "lag_clear" (its correlation
         reaches CLEAR_LAG), "bias" and "error_spread" (mean and standard deviation of the test errors,
-        prediction - truth: see error_check), "naive_lag" (persistence's best lag, +horizon with stride 1), "lag_correlations" ({"-5": r, ..., "5": r}), "up_share" (percent of
-        test targets above the window's last value), "season" and "season_how".
+        prediction - truth: see error_check), "naive_lag" (persistence's best lag, +horizon with stride 1),
+        "lag_correlations" ({"-5": r, ..., "5": r}), "up_share" (percent of test targets above the
+        window's last value), "season" and "season_how", "owa" (core/scores.py), "direction_test"
+        (its binomial p-values), and "interval_methods"/"interval_terciles" (core/intervals.py).
         """
         w, out = self.w, {}
         own = w.horizon == 0  # the window's own steps: no last known value to move from
@@ -461,10 +379,24 @@ class Evaluator:
                            if len(w.truth["test"]) and not own else None)
         out["season"], out["season_how"] = int(self.season), self.season_how
         out["naive_name"] = w.naive_name
-        models = {k: v for k, v in self.statistical.items() if k in ("ets", "arima")}
+        models = {k: v for k, v in self.statistical.items() if k in registry.STATISTICAL}
         if models:
             out["statistical"] = models  # e.g. {"ets": "ETS (trend)", "arima": "ARIMA(1, 1, 0)"}
+        out["owa"] = scores.owa(out["test"], out["baselines"].get(registry.PERSISTENCE, {}))
+        if not own:
+            out["direction_test"] = scores.direction_test(w.truth["test"], predictions["test"], w.naive["test"])
+        out.update(intervals.for_windows(w, predictions))  # interval_methods, interval_terciles
         return out
+
+
+def with_horizons(metrics: dict | None, evaluator, found) -> dict | None:
+    """`metrics` with "by_horizon" (core/scores.py) added for forecasts of 2 or more steps ahead;
+    `found` is core.forecast.step_forecasts' (truth, forecast, naive, origins) of the test windows."""
+    if not isinstance(evaluator, Evaluator) or found is None or metrics is None or found[0].shape[1] < 2:
+        return metrics
+    truth, forecast, _, origins = found
+    rows = scores.by_horizon(evaluator.w, truth, forecast, origins, evaluator.season, evaluator.moving_average)
+    return {**metrics, "by_horizon": rows}
 
 
 def report(truth: np.ndarray, prediction: np.ndarray, naive: np.ndarray, prefix: str = "test") -> dict[str, object]:

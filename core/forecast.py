@@ -104,9 +104,9 @@ def future_dates(index: pd.DatetimeIndex, n: int) -> pd.DatetimeIndex:
     return pd.date_range(index[-1], periods=n + 1, freq=freq)[1:]
 
 
-def _step_forecasts(net, w: Windowed, spec: ExperimentSpec, split: str):
-    """(truth, forecast, naive) for up to MAX_WINDOWS windows of `split`: (windows, steps) levels of
-    the steps 1..n after each window, the model's forecast of them, and the window's last value;
+def step_forecasts(net, w: Windowed, spec: ExperimentSpec, split: str):
+    """(truth, forecast, naive, origins) for up to MAX_WINDOWS windows of `split`: (windows, steps) levels
+    of the steps 1..n after each window, the model's forecast of them, the window's last value and its row;
     None when the mode cannot forecast or no window has n steps after it."""
     how, _ = kind(spec)
     if how is None:
@@ -127,18 +127,19 @@ def _step_forecasts(net, w: Windowed, spec: ExperimentSpec, split: str):
         forecast = w.to_levels(predict(net, X, spec), naive)
     else:
         forecast = _roll(net, w, spec, X, naive, n)
-    return truth, forecast, naive
+    return truth, forecast, naive, last[pick]
 
 
-def by_step(net, w: Windowed, spec: ExperimentSpec) -> pd.DataFrame | None:
+def by_step(net, w: Windowed, spec: ExperimentSpec, found=None) -> pd.DataFrame | None:
     """Test error for each step ahead, with persistence's on the same targets.
 
     Columns: step, rmse, mae, naive_rmse, windows. None when the mode cannot forecast.
+    `found`: step_forecasts(net, w, spec, "test") when the caller has it already.
     """
-    found = _step_forecasts(net, w, spec, "test")
+    found = step_forecasts(net, w, spec, "test") if found is None else found
     if found is None:
         return None
-    truth, forecast, naive = found
+    truth, forecast, naive, _ = found
     rows = []
     for k in range(truth.shape[1]):
         model, base = metrics(truth[:, k], forecast[:, k]), metrics(truth[:, k], naive)
@@ -152,10 +153,10 @@ def with_bands(future_frame: pd.DataFrame | None, net, w: Windowed, spec: Experi
     step k's error size comes from the validation windows' errors k steps after them."""
     if future_frame is None:
         return None
-    found = _step_forecasts(net, w, spec, "val")
+    found = step_forecasts(net, w, spec, "val")
     if found is None:
         return future_frame
-    truth, forecast, _ = found
+    truth, forecast, _, _ = found
     errors = np.abs(truth - forecast)
     out = future_frame.copy()
     values = out["forecast"].to_numpy(float)

@@ -1,15 +1,10 @@
 """Replay recurrent layers from their weights: every gate and state at every time step.
 
 Keras returns only h (and, at the end, the states); the gates stay inside the cell. This module
-runs the same equations in numpy from the layer's weights, so each gate can be drawn. Weight
-layouts (Keras 3), with U units and F input features:
-
-- SimpleRNN: kernel (F, U), recurrent (U, U), bias (U,); h = tanh(x W + h_prev R + b).
-- LSTM: kernel (F, 4U), recurrent (U, 4U), bias (4U,), gate order i, f, g (candidate), o;
-  c = f * c_prev + i * g, h = o * tanh(c).
-- GRU: gate order z, r, candidate. reset_after=True: bias (2, 3U), input and recurrent rows, and
-  candidate = tanh(x W_h + b_h + r * (h_prev R_h + b_rec_h)). reset_after=False: bias (3U,) and
-  candidate = tanh(x W_h + b_h + (r * h_prev) R_h). Then h = z * h_prev + (1 - z) * candidate.
+runs the same equations in numpy from the layer's weights, so each gate can be drawn. Each cell's
+module in core/cells/ writes out its Keras 3 weight layout and holds its one-direction replay; this
+module finds a model's recurrent layers, hands each direction to its cell's replay, and chains the
+layers (embeddings, input projections, repeat vectors) between them.
 
 Bidirectional layers run the backward copy over the reversed sequence and flip its traces back,
 as Keras does for return_sequences, so both halves share the input's time axis; the two halves
@@ -24,23 +19,14 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-GATES = {
-    "LSTM": ("input", "forget", "candidate", "output", "cell", "h"),
-    "GRU": ("update", "reset", "candidate", "h"),
-    "SimpleRNN": ("h",),
-}
-SIGMOID_GATES = {"input", "forget", "output", "update", "reset"}
+from . import cells
+
+GATES = {c.name: c.traces for c in cells.CELLS.values()}
+"""cell -> the traces its replay records (core/cells/), e.g. "GRU" -> ("update", "reset", "candidate", "h")."""
+SIGMOID_GATES = cells.SIGMOID_GATES
 """Gates that pass through the recurrent activation (sigmoid by default): values in [0, 1]."""
-GATE_TEXT = {
-    "input": "input gate i: how much of the candidate is written into the cell",
-    "forget": "forget gate f: how much of the old cell state is kept",
-    "candidate": "candidate: the new content proposed at this step",
-    "output": "output gate o: how much of the cell is shown as h",
-    "cell": "cell state c: the long-term memory (not bounded to [-1, 1])",
-    "h": "hidden state h: what the layer passes on",
-    "update": "update gate z: how much of the old h is kept (1 keeps it all)",
-    "reset": "reset gate r: how much of the old h the candidate may read",
-}
+GATE_TEXT = cells.GATE_TEXT
+"""gate -> what it means, one line (the cells' own texts)."""
 
 
 def _sigmoid(x):
@@ -71,7 +57,7 @@ class Layer:
 
     Attributes:
         name: the Keras layer's name (e.g. "lstm_1", "bi_gru_1"); the prefix of export keys.
-        cell: "LSTM", "GRU" or "SimpleRNN".
+        cell: its cell's name in core/cells/ ("LSTM", "GRU", "SimpleRNN").
         units: units per direction.
         bidirectional: two directions, traces (time steps, 2 * units).
         index: position in model.layers; offset: where its weights start in model.get_weights().
@@ -96,10 +82,9 @@ def _inner(layer):
 
 
 def _cell_name(rnn) -> str | None:
-    for name, cls in (("LSTM", keras.layers.LSTM), ("GRU", keras.layers.GRU), ("SimpleRNN", keras.layers.SimpleRNN)):
-        if isinstance(rnn, cls):
-            return name
-    return None
+    """The registered cell a Keras recurrent layer is (the first one its class builds), or None."""
+    found = cells.of_layer(rnn)
+    return found.name if found else None
 
 
 def recurrent_layers(model: keras.Model) -> list[Layer]:
@@ -122,49 +107,14 @@ def layer_weights(model: keras.Model, weights: list[np.ndarray] | None = None) -
 
 
 def _run_cell(rnn, kernel, recurrent, bias, x: np.ndarray) -> dict[str, np.ndarray]:
-    """One direction over x (batch, time, features) -> gate -> (batch, time, units), in x's dtype."""
+    """One direction over x (batch, time, features) -> gate -> (batch, time, units), in x's dtype:
+    the cell's own replay (core/cells/) with the layer's activations in numpy."""
     cell = rnn.cell
-    kind = _cell_name(rnn)
     act = _activation(cell.activation)
     rec = _activation(getattr(cell, "recurrent_activation", cell.activation))
     dtype = x.dtype
     kernel, recurrent = kernel.astype(dtype), recurrent.astype(dtype)
-    batch, steps, _ = x.shape
-    units = recurrent.shape[0]
-    use_bias = bias is not None
-    if kind == "GRU" and cell.reset_after and use_bias:
-        b_in, b_rec = bias[0].astype(dtype), bias[1].astype(dtype)
-    else:
-        b_in, b_rec = (bias.astype(dtype) if use_bias else 0.0), None
-    xw = x @ kernel + b_in  # (batch, time, k * units): the input half, all steps at once
-    h = np.zeros((batch, units), dtype)
-    c = np.zeros((batch, units), dtype)
-    out = {g: np.empty((batch, steps, units), dtype) for g in GATES[kind]}
-    for t in range(steps):
-        if kind == "SimpleRNN":
-            h = act(xw[:, t] + h @ recurrent)
-        elif kind == "LSTM":
-            z = xw[:, t] + h @ recurrent
-            i, f = rec(z[:, :units]), rec(z[:, units:2 * units])
-            g, o = act(z[:, 2 * units:3 * units]), rec(z[:, 3 * units:])
-            c = f * c + i * g
-            h = o * act(c)
-            for name, value in (("input", i), ("forget", f), ("candidate", g), ("output", o), ("cell", c)):
-                out[name][:, t] = value
-        else:  # GRU
-            xz, xr, xh = xw[:, t, :units], xw[:, t, units:2 * units], xw[:, t, 2 * units:]
-            if cell.reset_after:
-                hr = h @ recurrent + (b_rec if b_rec is not None else 0.0)
-                z, r = rec(xz + hr[:, :units]), rec(xr + hr[:, units:2 * units])
-                cand = act(xh + r * hr[:, 2 * units:])
-            else:
-                z = rec(xz + h @ recurrent[:, :units])
-                r = rec(xr + h @ recurrent[:, units:2 * units])
-                cand = act(xh + (r * h) @ recurrent[:, 2 * units:])
-            h = z * h + (1 - z) * cand
-            out["update"][:, t], out["reset"][:, t], out["candidate"][:, t] = z, r, cand
-        out["h"][:, t] = h
-    return out
+    return cells.cell(_cell_name(rnn)).replay(cell, x, kernel, recurrent, bias, act, rec)
 
 
 def _split_bias(arrays: list[np.ndarray], use_bias: bool):

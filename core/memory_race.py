@@ -39,10 +39,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import livefiles, runs
+from . import cells, livefiles, runs
 from .request import MEMORY_RACE
 
-CELLS = ("SimpleRNN", "LSTM", "GRU")
+CELLS = cells.NAMES  # every registered cell, in the registry's order
 INITS = {"chrono": "chrono (gate biases set for memory up to k steps)", "keras": "Keras default"}
 MAX_K = 200
 KIND = MEMORY_RACE  # the request kind a worker runs a race for (core/worker.py)
@@ -123,27 +123,19 @@ def task(k: int, samples: int, seed: int, noise: float = 1.0) -> tuple[np.ndarra
 
 
 def chrono(layer, k: int, rng: np.random.Generator) -> None:
-    """Set an LSTM's or GRU's gate biases so that its memory spans 1 to k steps (in place)."""
-    import keras
-
-    units = layer.cell.units
-    bias = layer.cell.bias.numpy()
-    span = np.log(rng.uniform(1.0, max(k, 2), size=units))
-    if isinstance(layer, keras.layers.LSTM):  # gate order i, f, c, o
-        bias[units:2 * units] = span
-        bias[:units] = -span
-    elif isinstance(layer, keras.layers.GRU):  # gate order z, r, h; reset_after: row 0 is the input bias
-        (bias[0] if bias.ndim == 2 else bias)[:units] = span
-    layer.cell.bias.assign(bias)
+    """Set a gated cell's biases so that its memory spans 1 to k steps (in place): each cell knows
+    which of its biases do it (core/cells/, `Cell.chrono`)."""
+    span = np.log(rng.uniform(1.0, max(k, 2), size=layer.cell.units))
+    cells.of_layer(layer).chrono(layer, span)
 
 
 def build(cell: str, k: int, spec: RaceSpec):
     """Input (k + 1, 2) -> cell(units) -> Dense(1, sigmoid), compiled for accuracy."""
     import keras
 
-    layer = getattr(keras.layers, cell)(spec.units, name=cell.lower())
+    layer = cells.cell(cell).layer()(spec.units, name=cell.lower())
     net = keras.Sequential([keras.Input((k + 1, 2)), layer, keras.layers.Dense(1, activation="sigmoid")])
-    if spec.init == "chrono" and cell != "SimpleRNN":
+    if spec.init == "chrono" and cells.cell(cell).chrono is not None:
         chrono(layer, k, np.random.default_rng(spec.seed))
     net.compile(keras.optimizers.Adam(spec.learning_rate, clipnorm=1.0), "binary_crossentropy",
                 metrics=["accuracy"])

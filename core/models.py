@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import keras
 
-from .modes import MODE_DIAGRAM, MODE_TEXT  # noqa: F401  (re-exported: pages read them here before)
+from . import cells
 from .spec import ModelSpec, TrainSpec
 
-_CELLS = {"SimpleRNN": keras.layers.SimpleRNN, "LSTM": keras.layers.LSTM, "GRU": keras.layers.GRU}
 _OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}
 _LOSSES = {"mse": "mse", "mae": "mae", "huber": keras.losses.Huber,
            "crossentropy": keras.losses.SparseCategoricalCrossentropy}
@@ -33,7 +32,7 @@ def build(model: ModelSpec, train: TrainSpec, input_shape: tuple[int, int], hori
         classes: classification: how many classes (the head is Dense(classes, softmax)).
         vocab: with model.embedding_dim, how many distinct tokens the input holds.
     """
-    cell = _CELLS[model.cell]
+    cell = cells.cell(model.cell).layer()
     stateful = model.mode == "stateful"
     sequences_out = model.mode == "many_to_many"
     window = keras.Input(shape=input_shape, batch_size=train.batch_size if stateful else None, name="window")
@@ -96,27 +95,15 @@ def optimizer(train: TrainSpec) -> keras.optimizers.Optimizer:
 def cudnn_reasons(layer: keras.layers.Layer) -> list[str]:
     """Why a recurrent layer would NOT use the fast cuDNN kernel on a GPU; [] when it would.
 
-    Keras's conditions: activation tanh, recurrent_activation sigmoid, recurrent_dropout 0,
-    unroll False, use_bias True, and for GRU reset_after True. SimpleRNN has no cuDNN kernel.
-    """
+    The rule is its cell's (core/cells/: Keras's conditions, e.g. activation tanh, recurrent_dropout 0,
+    unroll False, use_bias True; a GRU also needs reset_after); this reads the layer's settings."""
     rnn = layer.forward_layer if isinstance(layer, keras.layers.Bidirectional) else layer
-    if isinstance(rnn, keras.layers.SimpleRNN):
-        return ["SimpleRNN has no cuDNN kernel"]
     cell = rnn.cell
-    reasons = []
-    if keras.activations.serialize(cell.activation) != "tanh":
-        reasons.append("activation is not tanh")
-    if keras.activations.serialize(cell.recurrent_activation) != "sigmoid":
-        reasons.append("recurrent_activation is not sigmoid")
-    if cell.recurrent_dropout:
-        reasons.append(f"recurrent_dropout is {cell.recurrent_dropout:g}, not 0")
-    if rnn.unroll:
-        reasons.append("unroll is True")
-    if not cell.use_bias:
-        reasons.append("use_bias is False")
-    if isinstance(rnn, keras.layers.GRU) and not cell.reset_after:
-        reasons.append("reset_after is False")
-    return reasons
+    settings = {"activation": keras.activations.serialize(cell.activation),
+                "recurrent_activation": keras.activations.serialize(getattr(cell, "recurrent_activation", cell.activation)),
+                "recurrent_dropout": cell.recurrent_dropout, "unroll": rnn.unroll, "use_bias": cell.use_bias,
+                "reset_after": getattr(cell, "reset_after", True)}
+    return cells.of_layer(rnn).cudnn(settings)
 
 
 def _is_recurrent(layer) -> bool:

@@ -19,44 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-NAMES = {"ets": "ETS (exponential smoothing)", "arima": "ARIMA"}
+from . import baselines
+
+STATISTICAL = baselines.STATISTICAL  # the registry's statsmodels baselines, e.g. ("ets", "arima")
+NAMES = {k: baselines.REGISTRY[k].long_name for k in STATISTICAL}
 MAX_FIT_ROWS = 500  # the last training rows the models are fitted on: 1,500 took 3.3 s on the default spec, 500 about 0.8 s
-# The grids AIC chooses from: small on purpose (a run's end may wait for them at most about a second on
-# the default spec; a trend in ETS and the (1,1,1)/(2,0,1) orders took the fit from 0.8 to 3 s and
-# seldom won).
-ARIMA_ORDERS = ((1, 1, 0), (0, 1, 1), (2, 1, 0), (1, 0, 0))
+ARIMA_ORDERS = baselines.ARIMABaseline.ORDERS  # part of the cache key
 MIN_ROWS = 30  # fewer training rows than this: no statistical baseline
-
-
-def _fit_arima(y: np.ndarray):
-    from statsmodels.tsa.arima.model import ARIMA
-
-    best = None
-    for order in ARIMA_ORDERS:
-        trend = "c" if order[1] == 0 else "n"
-        try:
-            res = ARIMA(y, order=order, trend=trend).fit()
-        except (ValueError, np.linalg.LinAlgError):
-            continue
-        if np.isfinite(res.aic) and (best is None or res.aic < best.aic):
-            best = res
-    return best
-
-
-def _fit_ets(y: np.ndarray, season: int):
-    from statsmodels.tsa.statespace.exponential_smoothing import ExponentialSmoothing
-
-    best = None
-    seasons = [None] + ([season] if 1 < season <= len(y) // 3 and season <= 60 else [])
-    for trend in (False,):
-        for seasonal in seasons:
-            try:
-                res = ExponentialSmoothing(y, trend=trend, seasonal=seasonal).fit(disp=False)
-            except (ValueError, np.linalg.LinAlgError):
-                continue
-            if np.isfinite(res.aic) and (best is None or res.aic < best.aic):
-                best = res
-    return best
 
 
 def _ahead(res, series: np.ndarray, start: int, targets: np.ndarray, horizon: int) -> np.ndarray:
@@ -134,8 +103,10 @@ def forecasts(series: np.ndarray, train_rows: int, targets: dict[str, np.ndarray
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels warns about convergence and frequencies at length
-        for name, fit in (("ets", lambda: _fit_ets(y, season)), ("arima", lambda: _fit_arima(y))):
-            res = fit()
+        for name in STATISTICAL:
+            model = baselines.REGISTRY[name]
+            res = model.fit_rows(y, season)
+            _remember(series, train_rows, season, name, res)
             if res is None:
                 info[name] = "could not be fitted"
                 continue
@@ -145,14 +116,14 @@ def forecasts(series: np.ndarray, train_rows: int, targets: dict[str, np.ndarray
             except (ValueError, IndexError, np.linalg.LinAlgError) as exc:
                 info[name] = f"could not forecast ({exc.__class__.__name__})"
                 continue
-            info[name] = _describe(name, res)
+            info[name] = model.describe(res)
     info["fit_seconds"] = time.perf_counter() - t0
     if any(not np.isfinite(v).all() for model in out.values() for v in model.values()):
         out = {k: v for k, v in out.items() if all(np.isfinite(a).all() for a in v.values())}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"{name}/{split}": a for name, model in out.items() for split, a in model.items()}
-        arrays.update({f"info_{k}": np.asarray(str(v)) for k, v in info.items() if k in ("ets", "arima")})
+        arrays.update({f"info_{k}": np.asarray(str(v)) for k, v in info.items() if k in STATISTICAL})
         import os
         import uuid
 
@@ -164,12 +135,80 @@ def forecasts(series: np.ndarray, train_rows: int, targets: dict[str, np.ndarray
     return out, info
 
 
-def _describe(name: str, res) -> str:
-    if name == "arima":
-        return f"ARIMA{tuple(res.model.order)}" + (" with a constant" if res.model.trend == "c" else "")
-    model = res.model
-    parts = ["trend" if model.trend else "no trend"]
-    if model.seasonal:
-        parts.append(f"season {model.seasonal_periods}")
-    return f"ETS ({', '.join(parts)})"
+_FITTED: dict[tuple, dict] = {}  # the fits of this process's latest series (for by_step after forecasts)
 
+
+def _fit_key(series: np.ndarray, train_rows: int, season: int) -> tuple:
+    return hashlib.sha1(np.ascontiguousarray(series, np.float64).tobytes()).hexdigest(), train_rows, season
+
+
+def _remember(series, train_rows, season, name, res) -> None:
+    """Keep the fit for `by_step` (the last two series only: a fit holds its filtered arrays)."""
+    key = _fit_key(series, train_rows, season)
+    if key not in _FITTED and len(_FITTED) >= 2:
+        _FITTED.pop(next(iter(_FITTED)))
+    _FITTED.setdefault(key, {})[name] = res
+
+
+def by_step(series: np.ndarray, train_rows: int, origins: np.ndarray, steps: int, season: int
+            ) -> dict[str, np.ndarray]:
+    """name -> (origins, steps) forecasts of series[origin + k], k = 1..steps, each from the rows up to
+    its origin, with the models fitted as `forecasts` fits them (reused when it fitted them in this
+    process, else fitted here). A model that cannot be fitted or forecast is left out."""
+    series, origins = np.asarray(series, np.float64), np.asarray(origins, int)
+    if steps < 1 or train_rows < MIN_ROWS or not np.isfinite(series).all() or not len(origins):
+        return {}
+    path = _cache_path(series, train_rows, -steps, season, {"origins": origins})  # horizon -steps: by_step's
+    try:
+        with np.load(path, allow_pickle=False) as cached:
+            return {name: cached[name] for name in cached.files}
+    except Exception:  # noqa: BLE001 - missing or damaged: compute
+        pass
+    start = max(0, train_rows - MAX_FIT_ROWS)
+    filter_from = max(0, min(start, int(origins.min()) + 1))
+    fitted = _FITTED.get(_fit_key(series, train_rows, season), {})
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in STATISTICAL:
+            res = fitted[name] if name in fitted else baselines.REGISTRY[name].fit_rows(series[start:train_rows], season)
+            if res is None:
+                continue
+            try:
+                values = _ahead_steps(res, series, filter_from, origins, steps)
+            except (ValueError, IndexError, np.linalg.LinAlgError):
+                continue
+            if np.isfinite(values).all():
+                out[name] = values
+    _save(path, out)
+    return out
+
+
+def _save(path: Path, arrays: dict) -> None:
+    """Write `arrays` to the cache file `path` in one step (no two writers share a temporary file)."""
+    import os
+    import uuid
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp.npz")
+        np.savez(tmp, **arrays)
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only cache: compute again next time
+
+
+def _ahead_steps(res, series: np.ndarray, start: int, origins: np.ndarray, steps: int) -> np.ndarray:
+    """(origins, steps): as `_ahead` for targets origin + 1 .. origin + steps, from one filtering pass."""
+    ssm = res.apply(series[start:]).filter_results
+    predicted = np.asarray(ssm.predicted_state)
+    T, c = ssm.transition[:, :, 0], ssm.state_intercept[:, 0]
+    Z, d = ssm.design[:, :, 0], ssm.obs_intercept[:, 0]
+    columns = origins - start + 1  # the state of row origin + 1 predicted from the rows up to the origin
+    if (columns < 1).any():
+        raise ValueError("a forecast origin lies before the rows the model was fitted from")
+    state, out = predicted[:, columns], np.empty((len(origins), steps))
+    for k in range(steps):
+        out[:, k] = np.asarray(Z @ state + d[:, None])[0]
+        state = T @ state + c[:, None]
+    return out

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from . import cells
 from .spec import ExperimentSpec, SpecError
 
 METRICS = {"val_rmse": ("val", "rmse", "minimize"), "val_mae": ("val", "mae", "minimize"),
@@ -142,7 +143,7 @@ def _dimension(dotted: str, rng: Any) -> Dimension:
 
 def default_space(task: str = "regression") -> dict:
     """What the app offers first: the cell, the units, the window and the learning rate."""
-    return {"model.cell": {"choices": ["SimpleRNN", "LSTM", "GRU"]},
+    return {"model.cell": {"choices": list(cells.NAMES)},
             "model.units": {"choices": [[16], [32], [64], [32, 32]]},
             "window.length": {"int": [10, 60], "step": 10},
             "train.learning_rate": {"float": [1e-4, 1e-2], "log": True}}

@@ -387,7 +387,9 @@ class TrainingJob:
         try:
             future = forecast.with_bands(forecast.future(self.model, self.windowed, self.spec), self.model,
                                          self.windowed, self.spec)
-            steps = forecast.by_step(self.model, self.windowed, self.spec)
+            found = forecast.step_forecasts(self.model, self.windowed, self.spec, "test")
+            steps = forecast.by_step(self.model, self.windowed, self.spec, found)
+            self._update(metrics=evaluate.with_horizons(self._state.metrics, self._evaluator, found))
         except Exception as exc:  # noqa: BLE001 - a forecast problem must not lose the trained run
             self._update(forecast_note=f"{exc.__class__.__name__}: {exc}")
             return

@@ -21,7 +21,7 @@ Bounds, checked by `make` before anything proportional to the windows is allocat
     RNNLAB_MAX_WINDOW_MB  the bytes the windows (inputs and targets, float32) would take when
                           materialised, in MB (default 256). X is a view here, but Keras copies
                           it whole: fitting a 98 MB view raised a worker's peak memory by 205 MB.
-    RNNLAB_MAX_MODEL_PARAMS  the model's parameters (core/layers.check_parameters).
+    RNNLAB_MAX_MODEL_PARAMS  the model's parameters (core/model_size.check_parameters).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import layers, transforms
+from . import model_size, transforms
 from .data import DataError, check_columns
 from .spec import LOOKAHEAD, DataSpec, ExperimentSpec
 from .window_size import (  # noqa: F401  (windows.<name>, as callers use them)
@@ -166,7 +166,7 @@ def make(frame: pd.DataFrame, spec: ExperimentSpec) -> Windowed:
     scaled = _scale(rows, targets, counts[0], spec)
     if spec.data.scaler == LOOKAHEAD:
         scaled = _leak_later_periods(rows, targets, scaled, counts)
-    layers.check_parameters(spec, (spec.window.length, len(spec.data.features)), len(targets.classes or ()),
+    model_size.check_parameters(spec, (spec.window.length, len(spec.data.features)), len(targets.classes or ()),
                             scaled.vocab)
     splits = _cut(rows, targets, scaled, starts, counts, spec)
     d = spec.data

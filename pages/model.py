@@ -1,7 +1,7 @@
 """Model: the sequence shape, the recurrent architecture and how it trains, with its layer table."""
 import streamlit as st
 
-from core import modes
+from core import cells, mode_texts
 from core.spec import CELLS, LOSSES, MODES, OPTIMIZERS, TASKS
 from ui import patches, spec_state
 from ui import model_controls
@@ -42,11 +42,11 @@ elif note == "own":
     st.info("The autoencoder rebuilds its own window, so the horizon is now 0.")
 explain = picture = st.container()  # the diagram under its sentence: side by side, 800 px clipped it
 steps_text = f"**{int(horizon)}** step{'s' if horizon != 1 else ''}"
-explain.markdown(modes.MODE_TEXT[mode].replace("`horizon` steps", steps_text).replace("`horizon`", f"**{int(horizon)}**")
+explain.markdown(mode_texts.MODE_TEXT[mode].replace("`horizon` steps", steps_text).replace("`horizon`", f"**{int(horizon)}**")
                  .replace("(horizon)", f"({int(horizon)})"))
 if mode == "stateful":
     explain.caption("Bidirectional is off: a stateful layer carries its state forward in time only.")
-picture.code(modes.MODE_DIAGRAM[mode], language=None)
+picture.code(mode_texts.MODE_DIAGRAM[mode], language=None)
 
 # Architecture, then Training, each across the page in two columns: side by side (four columns in all),
 # a window of 800 px with the sidebar open left each control about 80 px, truncating the toggles' labels
@@ -55,8 +55,7 @@ st.subheader("Architecture")
 left, right = st.columns(2)
 with left:
     cell = fields.bind(st.radio, "model", "cell", "Recurrent cell", options=list(CELLS), horizontal=True,
-                       help="SimpleRNN: one tanh layer. LSTM: input, forget and output gates with a cell state. "
-                            "GRU: update and reset gates, fewer parameters than an LSTM.")
+                       help=" ".join(c.blurb for c in cells.CELLS.values()))
     units_text = fields.bind(st.text_input, "model", "units", "Units per layer", from_widget=False,
                              to_widget=lambda u: ", ".join(map(str, u)),
                              help="One number per stacked layer, 1 to 4 layers of 1 to 1024 units, e.g. 64 or 64, 32. "

@@ -4,7 +4,7 @@ import streamlit as st
 from core import describe
 from core.describe import escape
 
-from ui import launch, patches, session_runs, spec_state, train_views, views
+from ui import launch, patches, scorecard_views, session_runs, spec_state, train_views, views
 
 patches.route_through_app()  # first: see ui/patches.py
 
@@ -58,3 +58,4 @@ else:
             views.forecast_section(run, run.snapshot())
             views.error_section(run, run.snapshot())
             views.downloads(run)
+            scorecard_views.seeds_section(run.spec)  # "Repeat with 3 seeds"

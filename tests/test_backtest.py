@@ -97,7 +97,6 @@ def test_folds_train_in_parallel_through_the_pool(run_store):
 
 @pytest.mark.parametrize("change, words", [
     ({"model": {"task": "classification"}, "train": {"loss": "crossentropy"}}, "this setup classifies"),
-    ({"data": {"source": "ticker", "ticker": "AAPL", "name": None}}, "ticker"),
 ])
 def test_a_backtest_that_would_not_mean_anything_is_refused(change, words):
     spec = SPEC.replace(**change)
@@ -119,3 +118,36 @@ def test_backtest_settings_out_of_range_are_refused(tmp_path, capsys, args, word
     assert main(["backtest", "--config", str(tmp_path / "spec.json"), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and words in err
+
+
+def test_a_ticker_backtest_downloads_once_and_cuts_every_fold_from_that_frame(monkeypatch):
+    from core import tickers
+
+    bars = data.load(SPEC.data)  # the built-in series stands in for Yahoo's bars
+    calls = []
+
+    def download(ticker, start, end, interval="1d", period=None):
+        calls.append(ticker)
+        return bars.copy()
+
+    monkeypatch.setattr(tickers, "download", download)
+    spec = SPEC.replace(data={"source": "ticker", "ticker": "AAPL", "name": None, "start": None, "end": None})
+    folds = backtest.plan(spec, data.load(spec.data), 3)
+    for fold in folds:  # what each fold's worker loads
+        w = windows.make(data.load(fold.spec.data), fold.spec)
+        assert w.index[-1].strftime("%Y-%m-%d") == fold.end and len(w.dates["test"]) == fold.test_targets
+    assert calls == ["AAPL"]
+
+
+def test_backtest_seeds_repeat_every_fold_and_the_verdict_counts_seeds():
+    folds = backtest.with_seeds(backtest.plan(SPEC, data.load(SPEC.data), 2), 3)
+    assert [(f.number, f.seed) for f in folds] == [(1, 7), (2, 7), (1, 8), (2, 8), (1, 9), (2, 9)]
+    assert {f.spec.train.seed for f in folds} == {7, 8, 9}
+    table = pd.DataFrame({"fold": [1, 2] * 3, "seed": [7, 7, 8, 8, 9, 9], "status": ["finished"] * 6,
+                          "test_targets": [5] * 6, "rmse": [1.0, 1.0, 3.0, 3.0, 1.0, 3.0],
+                          "mae": [1.0] * 6, "mase": [1.0] * 6, "direction": [50.0] * 6, "naive_rmse": [2.0] * 6})
+    found = backtest.summary(table)
+    assert found["folds"] == 2 and found["seeds"]["7"]["beats_persistence"] and not found["seeds"]["8"]["beats_persistence"]
+    assert found["verdict"].startswith("Over 3 seeds the model beat persistence (pooled over the 2 folds) in 1 of 3 seeds")
+    assert found["seeds"]["9"]["folds_won"] == 1  # one fold won, but pooled RMSE sqrt(5) > 2 loses
+    assert "seeds" not in backtest.summary(table.drop(columns="seed"))  # a plain backtest's file is unchanged

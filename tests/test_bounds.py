@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import data, layers, windows
+from core import data, model_size, windows
 from core.data import DataError
 from core.presets import PRESETS
 from core.spec import ExperimentSpec, SpecError
@@ -153,9 +153,9 @@ BIG = {"model": {"units": [1024] * 4, "bidirectional": True, "head_units": 1024}
 def test_the_94m_parameter_spec_is_refused_with_its_count_and_the_cap():
     spec = ExperimentSpec.from_dict({**BIG, "data": {"features": ["Open", "High", "Low", "Close", "Volume"]}})
     with pytest.raises(SpecError) as info:
-        layers.check_parameters(spec, (60, 5))
+        model_size.check_parameters(spec, (60, 5))
     assert info.value.field == "model.units"
-    count = layers.parameters(spec, (60, 5))
+    count = model_size.parameters(spec, (60, 5))
     assert count > 80_000_000
     assert f"{count:,} parameters" in str(info.value) and "20,000,000 (RNNLAB_MAX_MODEL_PARAMS)" in str(info.value)
 
@@ -184,4 +184,4 @@ def test_an_embedding_over_a_huge_token_is_refused_naming_the_embedding():
 def test_every_preset_fits_the_parameter_cap():
     for preset in PRESETS.values():
         spec = preset.experiment()
-        assert layers.parameters(spec, (spec.window.length, len(spec.data.features)), 100, 64) < 2_000_000
+        assert model_size.parameters(spec, (spec.window.length, len(spec.data.features)), 100, 64) < 2_000_000

@@ -168,3 +168,28 @@ def test_the_command_line_writes_the_three_files_and_the_source_window_matches_f
     first = hits.iloc[0]
     assert (first["split"], first["window"], first["start"], first["score"]) == ("test", 2, 6, 4)
     assert hits["score"].is_monotonic_decreasing
+
+
+def test_the_change_in_h_has_its_own_scale_so_a_small_change_shows():
+    """Found on a GRU(64) in the browser: a -150 shift moved h by about 0.05, drawn on h's -1..1 scale it was white."""
+    from core.charts import explore as explore_charts
+
+    before = np.zeros((5, 3), np.float32)
+    after = before.copy()
+    after[4, 1] = -0.05
+    fig = explore_charts.whatif_figure([f"t{i}" for i in range(5)], np.zeros(5), np.zeros(5), before, after, "t")
+    change = fig.data[-1]
+    axis = fig.layout[change.coloraxis]
+    assert change.coloraxis != fig.data[-2].coloraxis
+    assert (axis.cmin, axis.cmax) == pytest.approx((-0.05, 0.05))
+
+
+def test_match_panels_draw_one_unbroken_line_and_a_zero_mean_reads_plus_zero():
+    from core.charts import explore as explore_charts
+
+    fig = explore_charts.matches_figure([{"title": "m", "before": [1.0, 2.0], "span": [3.0, 4.0], "after": [5.0]}])
+    grey, black, red = fig.data
+    assert (grey.x[-1], grey.y[-1]) == (black.x[0], black.y[0])
+    assert (black.x[-1], black.y[-1]) == (red.x[0], red.y[0])
+    words = match.summary(pd.DataFrame({"followed_pct": [0.001, -0.002]}), np.array([-0.001, 0.0]), 1)
+    assert "-0.00%" not in words and words.count("+0.00%") == 2

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from core import data, gates, runs, training, windows
+from core import cells, data, gates, runs, training, windows
 from core.training import TrainingJob
 
 from .conftest import TINY, tiny_spec
@@ -62,14 +62,15 @@ def _assert_replay_matches(model: keras.Model, X: np.ndarray) -> dict:
     return traces
 
 
-@pytest.mark.parametrize("cell", [keras.layers.SimpleRNN, keras.layers.LSTM, keras.layers.GRU])
-def test_replay_equals_keras_for_stacked_and_bidirectional_layers(cell):
+@pytest.mark.parametrize("name", cells.NAMES)  # every registered cell (core/cells/)
+def test_replay_equals_keras_for_stacked_and_bidirectional_layers(name):
+    cell = cells.cell(name).layer()
     model, X = _trained([cell(5, return_sequences=True), keras.layers.Bidirectional(cell(4))])
     traces = _assert_replay_matches(model, X)
     first, second = traces.values()
     assert first["h"].shape == (8, STEPS, 5)
     assert second["h"].shape == (8, STEPS, 8)  # bidirectional: forward units, then backward ones
-    assert set(first) == set(gates.GATES[cell.__name__])
+    assert set(first) == set(gates.GATES[name])
 
 
 def test_replay_equals_keras_for_gru_without_reset_after():

@@ -11,8 +11,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import charts, data, describe, evaluate, runs
+from core import charts, data, describe, runs
 from core.backtest_job import BacktestJob
+from core.baselines import HELP, NAMES, PERSISTENCE, STATISTICAL
+
+# Per fold, from each fold's metrics.json (docs/scorecard.md): OWA and the 80% coverage of each interval method.
+SCORECARD_COLUMNS = {"OWA": "owa", "split 80%": "split_80_coverage", "ACI 80%": "aci_80_coverage",
+                     "scaled 80%": "scaled_80_coverage"}
+SCORECARD_HELP = {"OWA": "sMAPE and MASE relative to persistence's, averaged: below 1 beats persistence.",
+                  "split 80%": "test coverage (%) of the split-conformal 80% band",
+                  "ACI 80%": "test coverage (%) of the adaptive-conformal (ACI) 80% band",
+                  "scaled 80%": "test coverage (%) of the volatility-scaled 80% band"}
 from core.errors import sentence
 
 from . import address, loads, session_runs, spec_state
@@ -129,28 +138,29 @@ def _results(job: BacktestJob) -> None:
             return
     table, summary = backtest.results(folds, root, job.seconds)
     wins = summary["wins"]
-    good = wins["naive"] > len(table) / 2 and (wins["best_statistical"] or 0) > len(table) / 2
+    good = wins[PERSISTENCE] > len(table) / 2 and (wins["best_statistical"] or 0) > len(table) / 2
     (st.success if good else st.warning)(describe.escape(summary["verdict"]), icon=":material/balance:")
-    shown = pd.DataFrame({
-        "fold": table["fold"], "tests": table["test_start"] + " to " + table["end"],
-        "model RMSE": table["rmse"], "persistence": table.get("naive_rmse"),
-        "ETS": table.get("ets_rmse"), "ARIMA": table.get("arima_rmse"), "model MASE": table["mase"],
-        "direction %": table["direction"]})
-    overall = {"fold": "all", "tests": f"{table['test_start'].iloc[0]} to {table['end'].iloc[-1]}",
-               "model RMSE": summary["model"].get("rmse"),
-               "persistence": summary["baselines"].get("naive", {}).get("rmse"),
-               "ETS": summary["baselines"].get("ets", {}).get("rmse"),
-               "ARIMA": summary["baselines"].get("arima", {}).get("rmse"),
-               "model MASE": summary["model"].get("mase"), "direction %": summary["model"].get("direction")}
+    shown_baselines = {NAMES[k]: k for k in (PERSISTENCE, *STATISTICAL)}  # their RMSE; what each is: core/baselines.py
+    shown = pd.DataFrame({"fold": table["fold"], "tests": table["test_start"] + " to " + table["end"],
+                          "model RMSE": table["rmse"]}
+                         | {label: table.get(f"{k}_rmse") for label, k in shown_baselines.items()}
+                         | {"model MASE": table["mase"], "direction %": table["direction"]}
+                         | {label: table[c] for label, c in SCORECARD_COLUMNS.items() if c in table})
+    overall = ({"fold": "all", "tests": f"{table['test_start'].iloc[0]} to {table['end'].iloc[-1]}",
+                "model RMSE": summary["model"].get("rmse")}
+               | {label: summary["baselines"].get(k, {}).get("rmse") for label, k in shown_baselines.items()}
+               | {"model MASE": summary["model"].get("mase"), "direction %": summary["model"].get("direction")})
     shown = pd.concat([shown.astype({"fold": str}), pd.DataFrame([overall])], ignore_index=True)
-    described = {"persistence": "naive", "ETS": "ets", "ARIMA": "arima"}  # their RMSE; what each is: core/evaluate.py
     st.dataframe(shown, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(
-                     format="%.4f", help=f"RMSE of {c}: {evaluate.BASELINE_HELP[described[c]]}" if c in described else None)
-                     for c in ("model RMSE", "persistence", "ETS", "ARIMA", "model MASE")}
-                 | {"direction %": st.column_config.NumberColumn(format="%.1f")})
+                     format="%.4f", help=f"RMSE of {c}: {HELP[shown_baselines[c]]}" if c in shown_baselines else None)
+                     for c in ("model RMSE", *shown_baselines, "model MASE")}
+                 | {"direction %": st.column_config.NumberColumn(format="%.1f")}
+                 | {label: st.column_config.NumberColumn(format="%.3f" if label == "OWA" else "%.0f", help=SCORECARD_HELP[label])
+                    for label in SCORECARD_COLUMNS})
     st.caption("RMSE in the target's units, on each fold's own test block; 'all' pools the folds (RMSE from the "
-               "squared errors, the rest weighted by targets). ETS and ARIMA are fitted on each fold's training rows.")
+               f"squared errors, the rest weighted by targets). {' and '.join(NAMES[k] for k in STATISTICAL)} are "
+               "fitted on each fold's training rows.")
     frames = {}
     for fold in folds:
         frame = runs.read_predictions(root / fold.run_id)

@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, csvfile, data, describe, spec as spec_module, tickers, uploads
+from core import charts, csvfile, data, describe, sources, spec as spec_module, tickers, uploads
 from core.describe import escape
 from core.spec import ExperimentSpec
 from core.errors import sentence
 from ui import address, loads, spec_state
 
-SOURCES = {"builtin": "Built-in", "synthetic": "Synthetic", "ticker": "Ticker (Yahoo Finance)", "csv": "Upload CSV"}
+SOURCES = {name: s.label for name, s in sources.SOURCES.items()}  # the registered sources (core/sources/)
 PERIOD_TEXT = {"1mo": "1 month", "3mo": "3 months", "6mo": "6 months", "1y": "1 year", "2y": "2 years",
                "5y": "5 years", "10y": "10 years", "ytd": "year to date", "max": "all available"}
 def source_picker(spec: ExperimentSpec) -> None:
@@ -26,7 +26,16 @@ def source_picker(spec: ExperimentSpec) -> None:
     source = st.radio("Source", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="w.source",
                       help="Built-in and synthetic series work offline. A ticker needs the network once; after "
                            "that a saved copy is used when Yahoo cannot be reached.")
-    {"builtin": _builtin, "synthetic": _synthetic, "ticker": _ticker, "csv": _csv}[source](spec)
+    PICKERS.get(source, _plain)(spec, source)
+
+
+def _plain(spec: ExperimentSpec, name: str) -> None:
+    """A source without a picker of its own: one button that switches to it with its defaults."""
+    chosen = sources.source(name)
+    if spec.data.source == name:
+        st.caption(f"Loaded: {escape(chosen.title(spec.data))}.")
+    elif st.button(f"Use {chosen.label}", key=f"w.use.{name}"):
+        _switch(source=name, **chosen.defaults)
 
 
 def kept(message: str) -> str:
@@ -43,7 +52,7 @@ def _switch(**fields) -> None:
         st.rerun()
 
 
-def _builtin(spec: ExperimentSpec) -> None:
+def _builtin(spec: ExperimentSpec, _name: str = "") -> None:
     current = spec.data.name if spec.data.source == "builtin" else "sp500"
     if st.session_state.get("w.builtin") not in data.BUILTINS:
         st.session_state["w.builtin"] = current
@@ -56,7 +65,7 @@ def _builtin(spec: ExperimentSpec) -> None:
         _switch(source="builtin", name=name)
 
 
-def _synthetic(spec: ExperimentSpec) -> None:
+def _synthetic(spec: ExperimentSpec, _name: str = "") -> None:
     current = spec.data.name if spec.data.source == "synthetic" else "sine"
     if st.session_state.get("w.generator") not in data.GENERATORS:
         st.session_state["w.generator"] = current
@@ -84,7 +93,7 @@ def _synthetic(spec: ExperimentSpec) -> None:
         _switch(source="synthetic", name=name, params=changed)
 
 
-def _ticker(spec: ExperimentSpec) -> None:
+def _ticker(spec: ExperimentSpec, _name: str = "") -> None:
     d = spec.data
     cols = st.columns([2, 1, 1])
     symbol = cols[0].text_input("Ticker", value=d.ticker or "AAPL", max_chars=20, key="w.ticker",
@@ -121,7 +130,7 @@ def upload_limit_mb() -> float:
     return min(csvfile.max_bytes() / 2 ** 20, float(st.get_option("server.maxUploadSize")))
 
 
-def _csv(spec: ExperimentSpec) -> None:
+def _csv(spec: ExperimentSpec, _name: str = "") -> None:
     limit = upload_limit_mb()
     upload = st.file_uploader(f"CSV file (up to {limit:g} MB)", type=["csv", "txt", "tsv"], key="w.upload",
                               max_upload_size=max(1, math.ceil(limit)),
@@ -203,6 +212,10 @@ def _date_column_picker(spec: ExperimentSpec) -> None:
     error = st.session_state.pop("date_column_error", None)
     if error:
         st.error(kept(error))
+
+
+PICKERS = {"builtin": _builtin, "synthetic": _synthetic, "ticker": _ticker, "csv": _csv}
+"""The sources with a picker of their own; any other registered source gets a plain button (`_plain`)."""
 
 
 @st.cache_data(max_entries=1)

@@ -69,9 +69,11 @@ def explore_view(p: probes.Probe) -> None:
     name = left.selectbox("Layer", list(layers), key="explore_layer",
                           help="; ".join(f"{n}: {v.cell}, {v.units} units" for n, v in layers.items()))
     n = len(w.X["test"])
-    i = right.slider("Test window", 1, n, key="explore_window", value=1,
+    every_window = part in ("Half-life", "Unit-signal map")  # these read all test windows; the slider keeps its value
+    i = right.slider("Test window", 1, n, key="explore_window", value=1, disabled=every_window,
                      help="The test windows in date order (1 the first); the command line's --window K is this "
-                          "number minus 1.") - 1 if n > 1 else 0
+                          "number minus 1." + (" This part reads every test window." if every_window else "")
+                     ) - 1 if n > 1 else 0
     with st.spinner("Replaying every window once (cached for this run and epoch)..."):
         found = _states(p, name)
     if found.every > 1:
@@ -156,14 +158,15 @@ def _match_panels(p: probes.Probe, table: pd.DataFrame, length: int) -> None:
     for r in table.itertuples():
         end = int(r.row)
         lo = end - length + 1
-        panels.append({"title": f"{r.span_end_date} · {r.split} · score {r.score}",
+        panels.append({"title": f"{r.span_end_date}<br>{r.split} · score {r.score}",
                        "before": w.levels[max(0, lo - CONTEXT):lo], "span": w.levels[lo:end + 1],
                        "after": w.levels[end + 1:end + 1 + after]})
     if panels:
         columns = 4 if len(panels) > 3 else len(panels)
         st.plotly_chart(explore_charts.matches_figure(panels, columns), width="stretch", key="explore_matches")
-        st.caption(f"Grey: the {CONTEXT} steps before the span; black: the span; red: the next {after} steps "
-                   f"(the forecast horizon is {w.horizon}). Dates are the span's last step.")
+        st.caption(f"The change in % from the span's last value. Grey: the {CONTEXT} steps before the span; black: "
+                   f"the span; red: the next {after} steps, what followed (the forecast horizon is {w.horizon}). "
+                   "Dates are the span's last step.")
 
 
 def halflife_part(p: probes.Probe, found, i: int) -> None:
@@ -204,7 +207,7 @@ def signal_part(p: probes.Probe, found, i: int) -> None:
     corr, order, cluster = _signal_map(p, found)
     label = units.strongest(corr)
     names = [f"u{u} · {label[u]} · c{cluster[u]}" for u in order]
-    title = f"{found.layer}: correlation of each unit's h with signals of the series (test windows)"
+    title = f"{found.layer}: correlation of each unit's h with signals"
     st.plotly_chart(explore_charts.signal_map_figure(corr.to_numpy()[order], names, list(corr.columns), title),
                     width="stretch", key="explore_signals")
     counts = label.str[1:].value_counts()
@@ -297,7 +300,8 @@ def _ablation(p: probes.Probe, found, c: dict) -> None:
     table = _memo(("ablation", p.run_id, p.epochs[-1], found.layer, c["to"]),
                   lambda: whatif.ablation(p.model, p.windowed, p.history[p.epochs[-1]], found.layer, c["clusters"],
                                           found.mean_h, c["to"]))
-    st.dataframe(table.style.format({"rmse": "{:,.4g}", "vs_intact": "{:.2f}×"}), width="stretch", hide_index=True)
+    st.dataframe(table.style.format({"rmse": "{:,.4g}", "vs_intact": "{:.2f}×"}), width="stretch", hide_index=True,
+                 column_order=["model", "rmse", "vs_intact", "units"])  # at 800 px a long units list hid the RMSE
     st.caption(f"Clamped to its {c['to']}. A cluster whose loss hurts the forecast most is what the model relies on; "
                "a ratio near 1 means the model does without it.")
     _csv_button("ablation.csv", table, f"{p.run_id}-ablation.csv", "dl-explore-ablation")
@@ -322,6 +326,7 @@ def trajectory_part(p: probes.Probe, found, i: int) -> None:
                     width="stretch", key="explore_trajectory")
     st.caption(f"Test window {i + 1}: each line is its {found.steps} steps of h, projected on the two main axes of "
                "the final epoch's hidden states (fitted on up to 256 test windows); the star is the last step, "
-               "what the read-out sees. Early epochs huddle near the centre; training spreads them out.")
+               "what the read-out sees. Compare the faint early epochs with the bold one: how far the path moved, and "
+               "whether it settled.")
     st.download_button("trajectory.npz", lambda: _npz(**path), file_name=f"{p.run_id}-trajectory.npz",
                        mime="application/octet-stream", icon=":material/download:", key="dl-explore-trajectory")

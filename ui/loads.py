@@ -11,7 +11,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core import data, layers, windows
+from core import data, model_size, windows
 from core.spec import ExperimentSpec
 
 TICKER_TTL = 3600  # seconds a downloaded ticker is reused in memory before asking again
@@ -59,7 +59,7 @@ def preflight(spec: ExperimentSpec) -> windows.Shapes:
     RNNLAB_MAX_WINDOW_MB, and the model fits RNNLAB_MAX_MODEL_PARAMS (counted, no TensorFlow).
     The worker runs the same checks in windows.make. Raises DataError or SpecError."""
     found = shapes(spec)
-    layers.check_parameters(spec, found.input_shape, len(found.classes or ()), found.vocab)
+    model_size.check_parameters(spec, found.input_shape, len(found.classes or ()), found.vocab)
     return found
 
 
@@ -79,7 +79,7 @@ def windowed(spec: ExperimentSpec) -> windows.Windowed:
 
 def layer_table(spec: ExperimentSpec) -> tuple[list[dict], int]:
     """(rows of name/type/output shape/parameters, total parameters) for the spec's model, counted
-    from the spec (core/layers.py): the server draws it without importing TensorFlow."""
+    from the spec (core/model_size.py): the server draws it without importing TensorFlow."""
     classes = vocab = 0
     if spec.model.task == "classification" or spec.model.embedding_dim:
         try:  # the class count and the vocabulary come from the data
@@ -87,5 +87,5 @@ def layer_table(spec: ExperimentSpec) -> tuple[list[dict], int]:
             classes, vocab = len(found.classes or ()), found.vocab
         except ValueError:
             pass  # the Data page says what is wrong with the data
-    rows = layers.table(spec, (spec.window.length, len(spec.data.features)), classes, vocab)
+    rows = model_size.table(spec, (spec.window.length, len(spec.data.features)), classes, vocab)
     return rows, sum(r["parameters"] for r in rows)

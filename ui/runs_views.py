@@ -24,19 +24,22 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     frame["saved_at"] = [(t or "").replace("T", " ")[:16] for t in frame["saved_at"]]  # to the minute: not cut at 1400 px
     # What the run is and its scores come first, so they stay on screen in a narrow window (at 800 px the
     # run id first left room for the cell and the test RMSE only); the id, for Open below, comes last.
-    columns = ["kind", "cell", "units", "rmse", "ratio", "naive_rmse"]
+    columns = ["kind", "cell", "units", "rmse", "ratio", *(["owa"] if "owa" in frame else []), "naive_rmse"]
     if frame.get("accuracy") is not None and frame["accuracy"].notna().any():  # classifiers in the list
         columns.append("accuracy")
     columns += ["status", "data", "target", "setup", "epochs"]
     frame = frame[[*columns, "saved_at", "run_id"]]
     return frame.rename(columns={"run_id": "run", "rmse": "test RMSE", "naive_rmse": "persistence RMSE",
-                                 "ratio": "RMSE / persistence", "accuracy": "test accuracy %", "saved_at": "saved"})
+                                 "ratio": "RMSE / persistence", "owa": "OWA", "accuracy": "test accuracy %", "saved_at": "saved"})
 
 
 TABLE_CONFIG = {"test RMSE": st.column_config.NumberColumn(format="%.4f"),
                 "persistence RMSE": st.column_config.NumberColumn(format="%.4f"),
                 "RMSE / persistence": st.column_config.NumberColumn(
                     format="%.3f", help="Below 1: the model beats persistence on the test targets."),
+                "OWA": st.column_config.NumberColumn(
+                    format="%.3f", help="sMAPE and MASE relative to persistence's, averaged (M4's OWA against "
+                                        "persistence): below 1 beats it."),
                 "kind": st.column_config.TextColumn(
                     help="What made the run: a single training, a cell race, a sweep's trial, a backtest's fold, "
                          "or an import.")}

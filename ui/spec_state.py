@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from core import data
+from core import data, sources
 from core.describe import escape
 from core.errors import sentence
 from core.spec import ExperimentSpec, SpecError
@@ -161,9 +161,8 @@ def use_data(**fields: Any) -> str | None:
         st.session_state["data_error"] = exc  # the exception itself, e.g. a DateColumnError's columns
         return str(exc)
     numeric = data.numeric_columns(frame)
-    builtin = data.BUILTINS.get(candidate.data.name or "") if candidate.data.source == "builtin" else None
-    target = spec.data.target if spec.data.target in numeric else (builtin.target if builtin else
-                                                                   data.default_target(frame))
+    suggested = sources.source(candidate.data.source).target(candidate.data)  # e.g. a built-in dataset's
+    target = spec.data.target if spec.data.target in numeric else (suggested or data.default_target(frame))
     features = [f for f in spec.data.features if f in numeric] or [target]
     try:
         set_spec(candidate.replace(data={"target": target, "features": features}))

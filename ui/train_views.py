@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import charts, modes
+from core import cells, charts, mode_texts, sources
 from core.describe import escape
 from core.spec import ExperimentSpec
 from core.snapshot import FAILED, INTERRUPTED
@@ -198,8 +198,7 @@ def _training_view(run, snap, spec: ExperimentSpec, log_y: bool, key: str, big: 
 def dates_as_steps(frame: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
     """Generated series and image rows have made-up dates (a day per row from 2000-01-01): chart them
     by step number instead, so no axis pretends they happened in 2006."""
-    made_up = spec.data.source == "synthetic" or (spec.data.source == "builtin" and spec.data.name in ("digits", "mnist"))
-    if not made_up:
+    if sources.source(spec.data.source).dated(spec.data):
         return frame
     return frame.assign(date=(pd.DatetimeIndex(frame["date"]) - pd.Timestamp("2000-01-01")).days)
 
@@ -272,7 +271,7 @@ def shape_explainer(spec: ExperimentSpec) -> None:
 
 def mode_text(spec: ExperimentSpec) -> str:
     """The mode's sentence with the spec's numbers in place of `horizon` and (length)."""
-    h, text = spec.window.horizon, modes.MODE_TEXT.get(spec.model.mode, "")
+    h, text = spec.window.horizon, mode_texts.MODE_TEXT.get(spec.model.mode, "")
     if h == 0:
         text = (text.replace("`horizon` steps after the window", "at the window's last step")
                 .replace("`horizon` steps ahead", "at the same step"))
@@ -282,7 +281,7 @@ def mode_text(spec: ExperimentSpec) -> str:
 
 def _does(row: dict, spec: ExperimentSpec) -> str:
     kind, shape = row["type"], row["output shape"]
-    if kind.startswith(("SimpleRNN", "LSTM", "GRU", "Bidirectional")):
+    if kind.startswith((*(c.keras_name for c in cells.CELLS.values()), "Bidirectional")):
         seq = shape.count(",") == 2
         return ("return_sequences=True: one state per time step, for the next layer" if seq else
                 "return_sequences=False: only the last state, one vector per sample")

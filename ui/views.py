@@ -9,7 +9,7 @@ from core import charts, data, describe, runs
 from core.describe import escape
 from core.errors import sentence
 from core.spec import ExperimentSpec, SpecError
-from ui import data_views, loads, session_runs
+from ui import data_views, loads, scorecard_views, session_runs
 
 MIN_EVAL_TARGETS = 30  # fewer validation or test targets than this make metrics noise
 STATUS_STYLE = {runs.QUEUED: st.info, runs.RUNNING: st.info, runs.FINISHED: st.success, runs.STOPPED: st.warning,
@@ -115,6 +115,7 @@ def progress(snap) -> None:
 
 def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1) -> pd.DataFrame:
     """Model and baselines, one row each, for `split` ("test" or "val")."""
+    from core.baselines import STATISTICAL
     from core.evaluate import BASELINE_NAMES, METRICS
 
     baselines = metrics["baselines" if split == "test" else "val_baselines"]
@@ -125,7 +126,7 @@ def metrics_frame(metrics: dict, split: str, model_label: str, horizon: int = 1)
         name = BASELINE_NAMES.get(key, key) if key != "naive" or named == "persistence" else named
         if key == "naive" and named == "persistence":
             long[name] = charts.naive_label(horizon)
-        if key in ("ets", "arima") and metrics.get("statistical", {}).get(key):
+        if key in STATISTICAL and metrics.get("statistical", {}).get(key):
             name = metrics["statistical"][key]  # the model chosen by AIC on the training rows, e.g. ARIMA(1, 1, 0)
         if key == "seasonal_naive" and season:
             how = metrics.get("season_how", "")
@@ -227,6 +228,9 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
     line = evaluate.full_verdict(cell, model, compared, baseline)
     # The box follows the whole verdict: green only when the model beats every baseline, not only persistence.
     VERDICT_STYLE[evaluate.outcome(model, compared)](f"On the {label} targets: {escape(line)}.", icon=":material/balance:")
+    notes = scorecard_views.verdict_notes(snap.metrics) if split == "test" else ""  # OWA, direction against a coin
+    if notes:
+        st.caption(notes)
     with st.expander("What the baselines are"):
         st.markdown(evaluate.baseline_notes(compared, baseline))
     if ratio > 3:
@@ -316,6 +320,8 @@ def forecast_section(run, snap) -> None:
     if snap.status == runs.FAILED:
         return  # no forecast from weights that never trained, or trained into a NaN loss
     target = spec.data.target
+    scorecard_views.intervals_section(run, snap)  # split, ACI and scaled bands: coverage, width, Winkler
+    scorecard_views.horizon_section(snap)  # RMSE and MASE per step ahead, the model and every baseline
     if snap.forecast is None and snap.by_step is None:
         note = getattr(snap, "forecast_note", "")
         if note:

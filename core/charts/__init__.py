@@ -7,7 +7,7 @@ One module per subject; every name is re-exported here, so callers write `charts
 - data: the series and its split, one window as the network sees it, an image.
 - evaluation: residuals, the lag check, error by step, the forecast, reconstruction error.
 - classification: class probabilities, the confusion matrix, one window's probabilities.
-- gates: gate heatmaps, gate saturation, gradient flow, hidden states.
+- cell_inside: gate heatmaps, gate saturation, gradient flow, hidden states (from core/gates.py's replay).
 - compare: several runs' loss curves and test predictions.
 - memory_race: accuracy against the lag, one line per cell.
 """
@@ -19,14 +19,16 @@ from ._style import _when  # noqa: F401  (private, but ui/inspect_views.py label
 from .backtest import backtest_figure, fold_error_figure
 from .classification import CLASS_WINDOWS, class_figure, confusion_figure, probability_bars
 from .compare import loss_overlay_figure, prediction_overlay_figure
+from .coverage import rolling_coverage_figure
 from .data import image_figure, series_figure, window_figure
 from .evaluation import error_figure, forecast_figure, lag_figure, step_error_figure, window_error_figure
-from .gates import (GATE_COLOURS, GATE_SCALES, gate_figure, gate_histogram_figure, gate_scale, gradient_figure,
+from .cell_inside import (GATE_COLOURS, GATE_SCALES, gate_figure, gate_histogram_figure, gate_scale, gradient_figure,
                     hidden_figure, saturation_figure)
 from .memory_race import memory_race_figure
 from .training import accuracy_figure, loss_figure, naive_label, prediction_figure
 
 __all__ = [
+    "rolling_coverage_figure",
     "CELL_COLOURS", "CLASS_COLOURS", "CLASS_WINDOWS", "GATE_COLOURS", "GATE_SCALES", "GL_ABOVE", "LEGEND", "MAX_POINTS",
     "RUN_COLOURS", "legend_name", "run_colours",
     "SPLIT_COLOURS", "accuracy_figure", "backtest_figure", "fold_error_figure", "class_figure", "confusion_figure", "downsample", "error_figure",

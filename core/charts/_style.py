@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .. import cells
+
 MAX_POINTS = 2000  # each poll re-sends the figure: keep it small
 GL_ABOVE = 100_000  # WebGL only past the downsampling cap, i.e. never for a live chart: in Chromium without
 # a GPU (headless, many laptops' software fallback) each WebGL redraw cost more than SVG; measured on the live
@@ -14,8 +16,7 @@ SPLIT_COLOURS = {"train": "#636efa", "val": "#ab63fa", "test": "#ef553b"}
 RUN_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 # One hue per cell on every page (the cell race, Compare, the memory race, saturation, gradient flow); a second
 # run of the same cell gets the next shade of its hue, so two LSTMs in Compare stay apart.
-CELL_COLOURS = {"SimpleRNN": ("#2ca02c", "#98df8a", "#1b5e20"), "LSTM": ("#1f77b4", "#aec7e8", "#0d3c61"),
-                "GRU": ("#ff7f0e", "#ffbb78", "#a64d00")}
+CELL_COLOURS = {c.name: c.colours for c in cells.CELLS.values()}  # each cell's own (core/cells/)
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
                  "#17becf")
 

@@ -7,7 +7,9 @@ import plotly.graph_objects as go
 
 from ._style import SPLIT_COLOURS, _layout, _line, distinct_colours
 
-BASELINE_COLOURS = {"naive": "#7f7f7f", "ets": "#17becf", "arima": "#9467bd"}
+from ..baselines import COLOURS as BASELINE_COLOURS, NAMES, PERSISTENCE, STATISTICAL
+
+SHOWN = (PERSISTENCE, *STATISTICAL)  # the bars next to the model's: persistence and the statistical baselines
 
 
 def backtest_figure(folds: dict[int, pd.DataFrame], target: str) -> go.Figure:
@@ -30,15 +32,16 @@ def backtest_figure(folds: dict[int, pd.DataFrame], target: str) -> go.Figure:
 
 
 def fold_error_figure(table: pd.DataFrame) -> go.Figure:
-    """Test RMSE per fold: the model next to persistence, ETS and ARIMA on the same targets."""
+    """Test RMSE per fold: the model next to persistence and the statistical baselines on the same targets."""
     fig = go.Figure()
     folds = [f"fold {n}" for n in table["fold"]]
     fig.add_trace(go.Bar(x=folds, y=np.asarray(table["rmse"], dtype=np.float32), name="model",
                          marker_color=SPLIT_COLOURS["test"]))
-    for name, label in (("naive", "persistence"), ("ets", "ETS"), ("arima", "ARIMA")):
+    for name in SHOWN:
+        label = NAMES[name]
         column = f"{name}_rmse"
         if column in table:
             fig.add_trace(go.Bar(x=folds, y=np.asarray(table[column], dtype=np.float32), name=label,
-                                 marker_color=BASELINE_COLOURS[name]))
+                                 marker_color=BASELINE_COLOURS.get(name)))
     fig.update_layout(barmode="group")
     return _layout(fig, "Test RMSE per fold", "RMSE (target units)", height=340)

@@ -41,13 +41,18 @@ def matches_figure(panels: list[dict], columns: int = 4) -> go.Figure:
     """Small multiples, aligned at the span's end (step 0): each panel's series before (grey), the span
     (black) and what followed (red). panel: title, before (values), span (values), after (values)."""
     rows = max(1, -(-len(panels) // columns))
-    fig = _subplots(rows, columns, subplot_titles=[p["title"] for p in panels], vertical_spacing=0.12 / rows + 0.06,
-                    horizontal_spacing=0.04)
+    # Titles on two lines and wider gaps: at 800 px (a 470 px chart) one-line titles ran into each other and
+    # each panel's % ticks sat on its left neighbour.
+    fig = _subplots(rows, columns, subplot_titles=[p["title"] for p in panels], vertical_spacing=0.16 / rows + 0.08,
+                    horizontal_spacing=0.07)
     for i, p in enumerate(panels):
         r, c = divmod(i, columns)
         before, span, after = (np.asarray(p[k], np.float64) for k in ("before", "span", "after"))
         base = span[-1] if len(span) and span[-1] else 1.0
-        pieces = ((before, -len(before) - len(span) + 1, "#9e9e9e"), (span, -len(span) + 1, "#2a2a2a"),
+        # Each piece starts at the last point of the one before, so the line is unbroken (the grey and
+        # the black were drawn a step apart).
+        pieces = ((before, -len(before) - len(span) + 1, "#9e9e9e"),
+                  (np.r_[before[-1:], span], -len(span) + 1 - min(len(before), 1), "#2a2a2a"),
                   (np.r_[span[-1:], after], 0, SPLIT_COLOURS["test"]))
         for y, x0, colour in pieces:
             fig.add_trace(go.Scatter(x=np.arange(x0, x0 + len(y)), y=(y / base - 1) * 100, mode="lines",
@@ -56,8 +61,8 @@ def matches_figure(panels: list[dict], columns: int = 4) -> go.Figure:
     fig.update_annotations(font_size=10)
     fig.update_xaxes(zeroline=True, tickfont_size=9)
     fig.update_yaxes(tickfont_size=9, ticksuffix="%")
-    fig.update_layout(height=40 + 170 * rows, margin=dict(l=10, r=10, t=40, b=10),
-                      title="Top matches, aligned at the span's end (0); change from there in %; red: what followed")
+    fig.update_layout(height=50 + 190 * rows, margin=dict(l=10, r=10, t=60, b=10),
+                      title="Top matches, aligned at the span's end (0), in %")
     return fig
 
 
@@ -94,8 +99,11 @@ def signal_map_figure(corr: np.ndarray, units: list[str], signals: list[str], ti
                                colorscale="RdBu", reversescale=True, colorbar=dict(title="r", thickness=10),
                                hovertemplate="%{y}<br>%{x}: r = %{z:.2f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category", tickfont_size=9)
-    fig.update_xaxes(type="category", side="top")
-    fig.update_layout(title=title, height=160 + 14 * len(units), margin=dict(l=10, r=10, t=90, b=10))
+    # Signal names slanted at a fixed angle under a title pinned to the top: at 800 px Plotly tilted them on
+    # its own and they ran into the title.
+    fig.update_xaxes(type="category", side="top", tickangle=-30)
+    fig.update_layout(title=dict(text=title, y=0.995, yanchor="top"), height=190 + 14 * len(units),
+                      margin=dict(l=10, r=10, t=120, b=10))
     return fig
 
 
@@ -111,10 +119,16 @@ def whatif_figure(times: list[str], original: np.ndarray, edited: np.ndarray, h_
     fig.add_trace(go.Heatmap(z=h_before.T.astype(np.float32).round(3), x=times, y=labels, zmin=-1, zmax=1, colorscale="RdBu",
                              reversescale=True, coloraxis="coloraxis", hovertemplate="%{x} %{y}: %{z:.3f}<extra></extra>"),
                   row=2, col=1)
-    fig.add_trace(go.Heatmap(z=(h_after - h_before).T.astype(np.float32).round(3), x=times, y=labels,
-                             coloraxis="coloraxis", hovertemplate="%{x} %{y}: %{z:+.3f}<extra></extra>"), row=3, col=1)
+    change = (h_after - h_before).T.astype(np.float32)
+    fig.add_trace(go.Heatmap(z=change.round(4), x=times, y=labels, coloraxis="coloraxis2",
+                             hovertemplate="%{x} %{y}: %{z:+.4f}<extra></extra>"), row=3, col=1)
+    # The change has its own scale, symmetric about 0 and as wide as the largest change: on h's -1..1 scale
+    # an edit that moved h by 0.05 (a -150 shift on a GRU(64)) was near white, the row looked empty.
+    reach = max(float(np.abs(change).max()) if change.size else 0.0, 1e-3)
     fig.update_layout(coloraxis=dict(colorscale="RdBu", reversescale=True, cmin=-1, cmax=1,
-                                     colorbar=dict(thickness=10, len=0.6, y=0.35)))
+                                     colorbar=dict(title="h", thickness=10, len=0.3, y=0.56)),
+                      coloraxis2=dict(colorscale="RdBu", reversescale=True, cmin=-reach, cmax=reach,
+                                      colorbar=dict(title="Δh", thickness=10, len=0.3, y=0.17)))
     fig.update_xaxes(type="category", nticks=10)
     fig.update_yaxes(autorange="reversed", tickfont_size=8, row=2, col=1)
     fig.update_yaxes(autorange="reversed", tickfont_size=8, row=3, col=1)
@@ -138,4 +152,4 @@ def trajectory_figure(paths: np.ndarray, epochs: list[int], chosen: int, explain
                              name="last step", marker_color="#d62728"))
     fig.update_layout(xaxis_title=f"PC1 ({explained[0]:.0%} of the variance)",
                       yaxis_title=f"PC2 ({explained[1]:.0%})" if len(explained) > 1 else "PC2")
-    return _layout(fig, "Hidden-state path of one window, epoch by epoch (axes fitted on the final epoch)", "", 420)
+    return _layout(fig, "Hidden-state path of one window, epoch by epoch", "", 420)

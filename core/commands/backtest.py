@@ -55,7 +55,7 @@ def backtest_command(args: argparse.Namespace) -> int:
     try:
         spec = load_spec(args.config)
         frame = data.load(spec.data)
-        folds = backtest.plan(spec, frame, args.folds)
+        folds = backtest.with_seeds(backtest.plan(spec, frame, args.folds), args.seeds)
     except (OSError, SpecError, data.DataError) as exc:
         return fail(str(exc))
     workers = args.workers if args.workers is not None else container.plan().max_workers  # not the host's cores

@@ -6,7 +6,7 @@ import os
 import signal
 
 from ..spec import SpecError
-from .common import fail, load_spec, quiet_tensorflow, unwritable
+from .common import fail, load_spec, owned_workers, quiet_tensorflow, unwritable
 
 
 def _spec(args: argparse.Namespace):
@@ -50,13 +50,15 @@ def _print_results(final, windowed) -> None:
               f"  ({windowed.naive_name})")
         from .. import evaluate
 
-        for key in ("ets", "arima"):
+        for key in evaluate.registry.STATISTICAL:
             if key in final.metrics["baselines"]:
                 other = final.metrics["baselines"][key]
                 print(f"{key:<6} rmse {other['rmse']:.4f}  mae {other['mae']:.4f}  "
                       f"({final.metrics.get('statistical', {}).get(key, evaluate.BASELINE_NAMES[key])}, fitted on the "
                       "training rows)")
         print("verdict: " + evaluate.full_verdict("the model", test, final.metrics["baselines"], windowed.naive_name))
+        for line in evaluate.scores.lines(final.metrics):  # OWA, direction against a coin, intervals, per step
+            print(line)
     if final.forecast is not None:
         last = final.forecast.iloc[-1]
         print(f"forecast {len(final.forecast)} steps past the data, to {last['date']:%Y-%m-%d}: {last['forecast']:.4f}")
@@ -96,6 +98,11 @@ def train(args: argparse.Namespace) -> int:
         spec, error = _spec(args)
         if error:
             return fail(error)
+        if args.seeds is not None:  # N runs through the pool: core/seeds.py
+            from .. import seeds
+
+            with owned_workers():
+                return seeds.command(spec, args.seeds, args.out, fail)
         frame, windowed = worker.prepare(spec)  # the worker's pipeline: one, not two
     except (SpecError, DataError) as exc:
         return fail(str(exc))

@@ -143,6 +143,11 @@ def summary(matches: pd.DataFrame, everything: np.ndarray, horizon: int) -> str:
     if not len(after):
         return "No match has a known future yet (they all end at the series' last rows)."
     steps = "step" if horizon == 1 else f"{horizon} steps"
-    base = f"{everything.mean():+.2f}% on average ({100 * (everything > 0).mean():.0f}% rises)" if len(everything) else "unknown"
-    return (f"After the {len(after)} matches the series moved {after.mean():+.2f}% on average over the next {steps} "
+    base = f"{_pct(everything.mean())} on average ({100 * (everything > 0).mean():.0f}% rises)" if len(everything) else "unknown"
+    return (f"After the {len(after)} matches the series moved {_pct(after.mean())} on average over the next {steps} "
             f"({100 * (after > 0).mean():.0f}% rises), against {base} after all {len(everything):,} spans.")
+
+
+def _pct(value: float) -> str:
+    """A signed percentage to 2 decimals; a mean that rounds to zero reads "+0.00%", never "-0.00%"."""
+    return f"{round(float(value), 2) + 0.0:+.2f}%"

@@ -84,6 +84,7 @@ def summary(path: Path) -> dict:
            "rmse": metrics.get("test", {}).get("rmse"),
            "accuracy": metrics.get("test", {}).get("accuracy"),
            "naive_rmse": metrics.get("baselines", {}).get("naive", {}).get("rmse"),
+           "owa": metrics.get("owa") if isinstance(metrics.get("owa"), (int, float)) else None,  # core/scores.py
            "path": str(path)}
     row["message"] = _noting(row["message"], damaged + wrong)
     sweep = sweep_info(path)

@@ -1,5 +1,5 @@
 """The web server draws ordinary pages without importing TensorFlow (3-5 s and ~560 MB): training
-happens in worker processes, and the layer table is counted from the spec (core/layers.py)."""
+happens in worker processes, and the layer table is counted from the spec (core/model_size.py)."""
 from __future__ import annotations
 
 import json

@@ -173,6 +173,9 @@ def test_log_scale_toggle_and_downloads_after_training():
     assert figures(at)["Loss"]["layout"]["yaxis"]["type"] == "log"
     labels = [b.proto.label for b in at.get("download_button")]
     assert "predictions.csv" in labels and "model.keras" in labels
+    # The scorecard (docs/scorecard.md): rolling coverage of the three interval methods, and the seed repeat.
+    assert any(title.startswith("Coverage of the 80% bands") for title in figures(at))
+    assert "Repeat with 3 seeds" in [b.label for b in at.button]
 
 
 def test_diverging_training_shows_why_and_what_to_do():

@@ -24,10 +24,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+def app_runs(tmp_path_factory) -> Path:
+    """The run store of the app that app_url serves: a test may place a finished run there and open it."""
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, app_runs):
     """The URL of a running `streamlit run app.py`, with its runs in a temporary folder."""
     port = _free_port()
-    runs = tmp_path_factory.mktemp("runs")
+    runs = app_runs
     env = {**os.environ, "RNNLAB_RUNS_DIR": str(runs), "RNNLAB_CACHE_DIR": str(tmp_path_factory.mktemp("cache")),
            "RNNLAB_WORKER": "process"}  # the real thing: every run in a worker process
     log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
@@ -66,7 +72,9 @@ def kill_workers(runs: Path) -> None:
 
     for live in runs.glob("*/live.json"):
         try:
-            os.kill(int(json.loads(live.read_text()).get("pid") or 0), signal.SIGKILL)
+            pid = int(json.loads(live.read_text()).get("pid") or 0)
+            if pid > 0 and pid != os.getpid():  # 0 would kill this process group; a run trained in-process names us
+                os.kill(pid, signal.SIGKILL)
         except (OSError, ValueError, TypeError):
             pass
 

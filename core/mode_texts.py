@@ -1,4 +1,6 @@
-"""The sequence shapes a model can take, in words and in a small diagram (no Keras needed to read them)."""
+"""The sequence shapes (model.mode) in words and in a small text diagram, for the Model and Train pages.
+
+Only texts: no Keras needed to read them; core/models.py builds the shapes they describe."""
 
 MODE_TEXT = {
     "many_to_one": "The window's last state predicts one value, `horizon` steps after the window.",

@@ -1,9 +1,9 @@
-"""core/layers.py counts the layer table from the spec; it must match Keras's own, row for row."""
+"""core/model_size.py counts the layer table from the spec; it must match Keras's own, row for row."""
 import itertools
 
 import pytest
 
-from core import layers, models
+from core import model_size, models
 from core.spec import ExperimentSpec
 
 CASES = [
@@ -27,5 +27,5 @@ def test_the_counted_table_equals_keras(raw):
     features = 1 if spec.model.embedding_dim else 2
     classes, vocab = 4 if spec.model.task == "classification" else 0, 6
     net = models.build(spec.model, spec.train, (12, features), spec.window.horizon, classes, vocab)
-    assert layers.table(spec, (12, features), classes, vocab) == models.layer_table(net)
-    assert sum(r["parameters"] for r in layers.table(spec, (12, features), classes, vocab)) == net.count_params()
+    assert model_size.table(spec, (12, features), classes, vocab) == models.layer_table(net)
+    assert sum(r["parameters"] for r in model_size.table(spec, (12, features), classes, vocab)) == net.count_params()

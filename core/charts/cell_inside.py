@@ -16,7 +16,7 @@ GATE_SCALES = {  # coloraxis per kind of value: sigmoid gates 0..1, tanh states 
 
 def gate_scale(gate: str) -> str:
     """The GATE_SCALES key for a gate's values: "sigmoid" (0..1), "tanh" (-1..1) or "cell" (unbounded)."""
-    from ..gates import SIGMOID_GATES
+    from ..cells import SIGMOID_GATES
 
     return "sigmoid" if gate in SIGMOID_GATES else "cell" if gate == "cell" else "tanh"
 
@@ -36,7 +36,7 @@ def gate_figure(inputs: np.ndarray, features: list[str], times: list[str], trace
     """
     from plotly.subplots import make_subplots
 
-    from ..gates import GATE_TEXT, SIGMOID_GATES
+    from ..cells import GATE_TEXT, SIGMOID_GATES
 
     gates = list(traces)
     has_input = inputs is not None

@@ -7,21 +7,19 @@ follows core/models.build layer by layer and counts instead. A test checks every
 
 The same count caps a spec's model before it is built (`check_parameters`): 4 x 1024 bidirectional
 LSTM units with a 1024 head is 94.4 M parameters, and one epoch of it took 64 s and 4.6 GB.
-The cap is the imported models' ($RNNLAB_MAX_MODEL_PARAMS, default 20 M, core/archives.py), so a
+The cap is the imported models' ($RNNLAB_MAX_MODEL_PARAMS, default 20 M, core/model_check.py), so a
 model cannot be trained here that could not be imported, and the other way round.
 """
 from __future__ import annotations
 
-from . import model_check
+from . import cells, model_check
 from .spec import ExperimentSpec, SpecError
-
-GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
-EXTRA_BIAS = {"GRU": 1}  # reset_after=True (Keras's default) keeps a second bias per gate
 
 
 def rnn_parameters(cell: str, inputs: int, units: int) -> int:
-    """Weights of one recurrent layer: gates * units * (inputs + units + 1 [+ 1 for GRU])."""
-    return GATES[cell] * units * (inputs + units + 1 + EXTRA_BIAS.get(cell, 0))
+    """Weights of one recurrent layer as models.build makes it (Keras's defaults): the cell's count
+    (core/cells/), e.g. LSTM 4 * units * (inputs + units + 1)."""
+    return cells.cell(cell).parameters(inputs, units, {})
 
 
 def table(spec: ExperimentSpec, input_shape: tuple[int, int], classes: int = 0, vocab: int = 0) -> list[dict]:
@@ -48,10 +46,11 @@ def table(spec: ExperimentSpec, input_shape: tuple[int, int], classes: int = 0, 
         add("input_dense", "Dense", (steps, m.input_dense), m.input_dense * (width + 1))
         width = m.input_dense
     double = 2 if m.bidirectional else 1
+    keras_name = cells.cell(m.cell).keras_name  # the type Keras reports; layer names use the cell's own name
 
     def recurrent(name: str, units: int, sequences: bool, out_steps: int) -> None:
         nonlocal width
-        kind = f"Bidirectional({m.cell})" if m.bidirectional else m.cell
+        kind = f"Bidirectional({keras_name})" if m.bidirectional else keras_name
         shape = (out_steps, double * units) if sequences else (double * units,)
         add(f"bi_{name}" if m.bidirectional else name, kind, shape, double * rnn_parameters(m.cell, width, units),
             _cudnn(m.cell, m.recurrent_dropout))
@@ -69,7 +68,7 @@ def table(spec: ExperimentSpec, input_shape: tuple[int, int], classes: int = 0, 
         out_steps = steps if m.mode == "autoencoder" else h
         add("repeat", "RepeatVector", (out_steps, width), 0)
         name = f"{m.cell.lower()}_decoder"
-        kind = f"Bidirectional({m.cell})" if m.bidirectional else m.cell
+        kind = f"Bidirectional({keras_name})" if m.bidirectional else keras_name
         add("bi_decoder" if m.bidirectional else name, kind, (out_steps, double * m.units[-1]),
             double * rnn_parameters(m.cell, width, m.units[-1]), _cudnn(m.cell, m.recurrent_dropout))
         width = double * m.units[-1]
@@ -91,12 +90,8 @@ def table(spec: ExperimentSpec, input_shape: tuple[int, int], classes: int = 0, 
 
 
 def _cudnn(cell: str, recurrent_dropout: float) -> str:
-    """As models.cudnn_reasons says it for the layers build() makes (tanh, sigmoid, bias, no unroll)."""
-    if cell == "SimpleRNN":
-        return "no: SimpleRNN has no cuDNN kernel"
-    if recurrent_dropout:
-        return f"no: recurrent_dropout is {recurrent_dropout:g}, not 0"
-    return "yes"
+    """As models.cudnn_reasons says it for the layers build() makes (Keras's defaults but recurrent_dropout)."""
+    return cells.cudnn_text(cell, {"recurrent_dropout": recurrent_dropout})
 
 
 def parameters(spec: ExperimentSpec, input_shape: tuple[int, int], classes: int = 0, vocab: int = 0) -> int:
