@@ -115,3 +115,31 @@ def test_the_ui_reads_run_files_only_through_core_runs():
         text = re.sub(r"runs\.file_version\([^)]*\)", "", path.read_text(encoding="utf-8"))  # a cache key, no read
         named = [n for n in names if f'"{n}"' in text]
         assert not named, f"{path.name} names the run files {named}: read them through core/runs.py"
+
+
+MAX_FILE_LINES, MAX_FUNCTION_LINES = 450, 80  # issue 23: one job per module, functions that fit a screen
+
+
+def _sources() -> list[Path]:
+    return sorted([*ROOT.glob("core/**/*.py"), *ROOT.glob("ui/**/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py"])
+
+
+def _long_functions(source: str, limit: int) -> list[str]:
+    return [f"{node.name} ({node.end_lineno - node.lineno + 1} lines)" for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > limit]
+
+
+def test_no_module_over_450_lines_and_no_function_over_80():
+    too_long = {}
+    for path in _sources():
+        text = path.read_text()
+        lines = text.count("\n")
+        found = ([f"{lines} lines"] if lines > MAX_FILE_LINES else []) + _long_functions(text, MAX_FUNCTION_LINES)
+        if found:
+            too_long[str(path.relative_to(ROOT))] = found
+    assert not too_long, too_long
+
+
+def test_the_length_check_sees_a_long_function():
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    assert _long_functions(f"def f():\n{body}\n", MAX_FUNCTION_LINES) == [f"f ({MAX_FUNCTION_LINES + 1} lines)"]
