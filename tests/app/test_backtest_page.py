@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from ..conftest import tiny_spec
 from .helpers import button, figures, record_downloads, runs_section, table
@@ -12,14 +13,25 @@ def backtest_page(spec):
     return runs_section(spec, "Backtest")
 
 
+def _started_job(run_store, timeout: float = 60.0):
+    """The backtest whose thread has queued its first fold: the click starts the thread, which plans
+    the folds and submits them a moment later (reading the jobs at once raced with it on a busy box)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for job in list(backtest_views._backtests().values()):
+            if job.folds and job.folds[0].run_id and (run_store / job.folds[0].run_id).is_dir():
+                return job
+        time.sleep(0.05)
+    raise AssertionError(f"no backtest queued its first fold within {timeout:.0f} s")
+
+
 def test_a_backtest_trains_its_folds_and_shows_the_verdict_charts_and_files(run_store, monkeypatch):
     downloads = record_downloads(monkeypatch)
     at = backtest_page(tiny_spec(split={"val": 20, "test": 20}))
     at.number_input(key="backtest_folds").set_value(3).run()
     button(at, "Run the backtest").click().run()
     assert not at.exception, at.exception
-    job = next(j for j in backtest_views._backtests().values() if j.folds[0].run_id and
-               (run_store / j.folds[0].run_id).is_dir())
+    job = _started_job(run_store)
     job.join(180)
     at.run()
     shown = table(at, "model RMSE")
