@@ -257,6 +257,10 @@ class Pool:
     def _dispatch(self) -> None:
         started = []
         with self._lock:
+            # A queued run whose folder is gone (deleted from disk, a store cleaned up) is forgotten: writing
+            # its place in the queue failed on every tick, and the error skipped the time limit and the
+            # stops of every other run (seen as a stream of FileNotFoundError in a clean clone's suite).
+            self._queue = deque(r for r in self._queue if Path(r.run_dir).is_dir())
             while self._queue and len(self._running) < self.max_workers:
                 request = _served_order(self._queue, self._counts(), self._served)[0][0]
                 self._queue.remove(request)
@@ -293,8 +297,11 @@ class Pool:
                             (f"; this one has {mine} training)" if mine else ")"))
             info = livefiles.read_live(request.run_dir) or {}
             if info.get("message") != message or info.get("queue_length") != len(order):
-                livefiles.write_live(request.run_dir, queue_position=position, queue_length=len(order),
-                                     message=message)
+                try:
+                    livefiles.write_live(request.run_dir, queue_position=position, queue_length=len(order),
+                                         message=message)
+                except OSError:
+                    pass  # removed meanwhile: the next tick forgets it
 
     def _enforce_time_limit(self) -> None:
         """Stop, as Stop does, every run that has trained longer than max_run_seconds."""

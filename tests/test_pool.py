@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -266,3 +267,18 @@ def test_workers_run_at_a_lower_cpu_priority_than_the_server(monkeypatch):
         launcher.close()
     monkeypatch.setenv("RNNLAB_WORKER_NICE", "zero")
     assert pool.worker_nice() == 10
+
+
+def test_a_queued_run_whose_folder_is_removed_is_forgotten_and_the_pool_goes_on(run_store, capfd):
+    launcher = FakeLauncher()
+    p = pool.Pool(launcher, max_workers=1, tick=0.02, max_run_seconds=0)
+    try:
+        a, b, c = (submit(p, run_store, tiny_spec(), ws) for ws in ("A", "B", "C"))
+        wait(lambda: launcher.started == [a.name])
+        shutil.rmtree(b)
+        wait(lambda: not p.knows(b.name))
+        launcher.handles[a.name].finish()
+        wait(lambda: launcher.started == [a.name, c.name])  # the next in line starts as before
+        assert "worker pool:" not in capfd.readouterr().err
+    finally:
+        p.close()

@@ -4,6 +4,7 @@ trains in a worker, and the web server imports no TensorFlow for it."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -94,7 +95,7 @@ def test_the_memory_race_on_inspect_is_a_pool_run_that_stops(one_worker, run_sto
     at = open_page("inspect")
     at.segmented_control(key="inspect_view").set_value("Memory race").run()
     next(m for m in at.multiselect if m.label == "Lags k").set_value([5, 10])
-    next(n for n in at.number_input if n.label == "Epochs").set_value(50)
+    next(n for n in at.number_input if n.label == "Epochs").set_value(100)
     button(at, "Run the race").click().run()
     race = at.session_state["memory_race"]
     assert race.run_dir.parent == run_store.resolve() and one_worker.knows(race.run_id)
@@ -102,7 +103,9 @@ def test_the_memory_race_on_inspect_is_a_pool_run_that_stops(one_worker, run_sto
     at.run()
     button(at, "Stop the race").click().run()
     final = race.join(90)
-    assert final.status == "stopped" and final.message == "stopped after 0 of 6"
+    # Stop ends the training under way after its batch: on a loaded machine the first of the six may
+    # have ended before Stop came (it once read "1 of 6"), never all of them.
+    assert final.status == "stopped" and re.fullmatch(r"stopped after [0-5] of 6", final.message), final.message
     assert json.loads((race.run_dir / "run.json").read_text())["status"] == "stopped"
     at.run()
     assert not at.exception, at.exception
