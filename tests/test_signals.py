@@ -20,7 +20,7 @@ from core import livefiles, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 SLOW = {"data": {"source": "synthetic", "name": "sine", "target": "value", "features": ["value"],
-                 "params": {"points": 1500}},
+                 "params": {"points": 1000}},
         "window": {"length": 10}, "model": {"units": [4]}, "train": {"epochs": 200, "batch_size": 1}}
 
 
