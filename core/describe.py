@@ -106,7 +106,7 @@ def describe(spec: ExperimentSpec, bold: bool = False) -> str:
     return (f"{b}{e(source_title(spec))}{b}, {what} "
             f"last {b}{spec.window.length}{b} steps of {', '.join(map(e, d.features))}"
             + (f" ({', '.join(prep)})" if prep else "") + f" · {b}{layers_text(spec)}{b} · "
-            f"{t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}, {t.loss} loss"
+            f"{t.epochs} epoch{'s' * (t.epochs != 1)}, batch {t.batch_size}, {t.optimizer} lr {t.learning_rate:g}, {t.loss} loss"
             + "".join(x for x in (t.clipnorm and f", clipnorm {t.clipnorm:g}", t.early_stopping and ", early stopping",
                                   t.reduce_lr and ", reduce LR on plateau") if x))
 

@@ -35,8 +35,11 @@ forecast_steps = fields.bind(top[2].number_input, "window", "forecast_steps", "F
 note = st.session_state.pop("horizon_note", None)
 if note == "several":
     st.info(f"{MODE_NAMES[mode]} predicts several steps at once, so the horizon is now 5. Change it above.")
-elif note == "one":
-    st.info(f"{MODE_NAMES[mode]} predicts one value, so the horizon set for the multi-step mode is back to 1 "
+elif note == "one":  # many-to-many predicts a value per step, so not "one value": one horizon
+    st.info(f"{MODE_NAMES[mode]} predicts at one horizon, not every step up to it, so the horizon of 5 set for the "
+            "multi-step mode is back to 1 (the next step). Change it above.")
+elif note == "one-after-own":
+    st.info(f"{MODE_NAMES[mode]} predicts past the window, so the horizon of 0 set for the autoencoder is back to 1 "
             "(the next step). Change it above.")
 elif note == "own":
     st.info("The autoencoder rebuilds its own window, so the horizon is now 0.")

@@ -99,3 +99,11 @@ def test_chart_text_a_visitor_supplies_never_becomes_a_link():
         assert "<a href" not in text and "</a>" not in text
         assert "&lt;a href" in text  # still readable
     assert charts._safe.clean("a<br>b <b>c</b>") == "a<br>b <b>c</b>"
+
+
+def test_the_setup_line_says_1_epoch_not_1_epochs():
+    from core import describe
+    from core.spec import ExperimentSpec
+
+    assert "· 1 epoch, batch" in describe.describe(ExperimentSpec().replace(train={"epochs": 1}))
+    assert "· 20 epochs, batch" in describe.describe(ExperimentSpec().replace(train={"epochs": 20}))

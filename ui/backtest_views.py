@@ -8,6 +8,7 @@ backtest.csv / backtest.json to download.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -125,6 +126,21 @@ def _finished(job: BacktestJob) -> list:
     return out
 
 
+def pooled_scorecard(table: pd.DataFrame) -> dict[str, float]:
+    """The 'all' row's OWA and coverages: the folds' values weighted by their test targets, as the row's
+    other scores are (a pooled coverage is exactly that). Without it the row showed "None" in each."""
+    weights = table["test_targets"].to_numpy(float)
+    out = {}
+    for label, column in SCORECARD_COLUMNS.items():
+        if column not in table:
+            continue
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(float)
+        ok = np.isfinite(values) & (weights > 0)
+        if ok.any():
+            out[label] = float(np.sum(weights[ok] * values[ok]) / np.sum(weights[ok]))
+    return out
+
+
 def _results(job: BacktestJob) -> None:
     from core import backtest
 
@@ -149,7 +165,8 @@ def _results(job: BacktestJob) -> None:
     overall = ({"fold": "all", "tests": f"{table['test_start'].iloc[0]} to {table['end'].iloc[-1]}",
                 "model RMSE": summary["model"].get("rmse")}
                | {label: summary["baselines"].get(k, {}).get("rmse") for label, k in shown_baselines.items()}
-               | {"model MASE": summary["model"].get("mase"), "direction %": summary["model"].get("direction")})
+               | {"model MASE": summary["model"].get("mase"), "direction %": summary["model"].get("direction")}
+               | pooled_scorecard(table))
     shown = pd.concat([shown.astype({"fold": str}), pd.DataFrame([overall])], ignore_index=True)
     st.dataframe(shown, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(

@@ -14,6 +14,8 @@ import streamlit as st
 from core import charts, describe
 from core.charts import explore as explore_charts
 
+from .views import sticky_choice
+
 if TYPE_CHECKING:
     from . import probe as probes
 
@@ -61,9 +63,9 @@ def explore_view(p: probes.Probe) -> None:
                 "has " + ("no recurrent layer." if not layers else "no test windows." if not len(w.X["test"])
                           else "classes or tokens as its target or input."), icon=":material/info:")
         return
-    part = st.segmented_control("Explore", list(PARTS), key="explore_part", default="Select and match",
-                                help="Five questions about the trained units; each has its own download.")
-    part = part or "Select and match"
+    # sticky: a click on the active part cleared it, and the view jumped back to "Select and match"
+    part = sticky_choice("Explore", list(PARTS), key="explore_part",
+                         help="Five questions about the trained units; each has its own download.")
     st.caption(PARTS[part])
     left, right = st.columns([2, 3])
     name = left.selectbox("Layer", list(layers), key="explore_layer",

@@ -6,7 +6,7 @@ import streamlit as st
 from core import model_check
 from core.describe import escape
 
-from . import loads
+from . import loads, spec_state
 
 MODE_NAMES = {"many_to_one": "many-to-one", "direct": "direct multi-step", "many_to_many": "many-to-many",
               "seq2seq": "seq2seq", "stateful": "stateful", "autoencoder": "autoencoder"}
@@ -16,7 +16,10 @@ AUTO_HORIZON = {"several": 5, "own": 0}  # what a mode change sets the horizon t
 
 def task_changed() -> None:
     """Classification trains with cross-entropy only; back to regression, MSE."""
-    task = st.session_state.get("w.model.task", "regression")
+    task = st.session_state.get("w.model.task")
+    if task is None:  # a click on the active segment clears it (KeyError: None was a traceback): keep the task
+        st.session_state["w.model.task"] = spec_state.get_spec().model.task
+        return
     st.session_state["w.train.loss"] = TASK_LOSS[task]
 
 
@@ -34,7 +37,7 @@ def mode_changed() -> None:
     else:
         if auto and mode not in ("direct", "seq2seq", "autoencoder") and horizon == AUTO_HORIZON[auto]:
             st.session_state["w.window.horizon"] = 1
-            st.session_state["horizon_note"] = "one"
+            st.session_state["horizon_note"] = "one" if auto == "several" else "one-after-own"
         elif auto:
             st.session_state["horizon_auto"] = auto
         return

@@ -50,7 +50,9 @@ def intervals_section(run, snap) -> None:
     with st.expander("Prediction intervals: split conformal, adaptive (ACI), volatility-scaled"):
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="%.4g")
-                                    for c in ("width", "Winkler")})
+                                    for c in ("width", "Winkler")}
+                     | {c: st.column_config.NumberColumn(format="%.1f")  # 14.6113 % read as false precision
+                        for c in ("coverage %", "calm %", "middle %", "volatile %")})
         st.caption(INTERVAL_HELP + " Calm/middle/volatile: coverage in the thirds of the test targets by that "
                    "volatility.")
         said = intervals.held(snap.metrics["interval_methods"], 80)
@@ -158,7 +160,8 @@ def _seed_results() -> None:
         st.caption(f"{len(ended)} of {len(ids)} seed runs finished; the rest are training or queued.")
         return
     result = seeds.summary([store / run_id for run_id in ids])
-    rows = [{"metric": key.upper() if key != "direction" else "direction %", **values}
+    names = {"smape": "sMAPE", "direction": "direction %"}  # "SMAPE" from key.upper()
+    rows = [{"metric": names.get(key, key.upper()), **values}
             for key, values in result["metrics"].items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.4g") for c in ("mean", "std", "min", "max")})

@@ -132,6 +132,9 @@ def update_spec(**sections: dict[str, Any]) -> ExperimentSpec | None:
         spec = get_spec().replace(**sections)
     except SpecError as exc:
         st.error(f"{escape(sentence(str(exc)))} The previous setting is kept.")
+        # The error sits where the page commits (the Model page's foot, under the fold at 1400x900), far from
+        # a control at the top (Task): the toast shows wherever the visitor is scrolled.
+        st.toast(f"Not applied: {escape(sentence(str(exc)))}", icon=":material/block:")
         return None
     set_spec(spec)
     return spec

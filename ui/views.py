@@ -256,9 +256,17 @@ def metrics_table(snap, target: str, horizon: int = 1, learning_rate: float | No
                           if low else ""))
     failures = evaluate.error_check(snap.metrics) if split == "test" else []
     if failures:
-        said = (f"The model {failures[0]}" if len(failures) == 1 else
-                "two different failures. " + " ".join(f"({i}) The model {f}" for i, f in enumerate(failures, 1)))
-        st.warning(f"Lag and level check: {said}", icon=":material/warning:")
+        st.warning(lag_level_words(failures), icon=":material/warning:")
+
+
+def lag_level_words(failures: list[str]) -> str:
+    """The lag and level check's box: evaluate.error_check's sentences start with "its ..." (its moves,
+    its predictions), so each is capitalised; "The model its predictions sit ..." was the old text."""
+    said = [f[:1].upper() + f[1:] for f in failures]
+    if len(said) == 1:
+        return f"Lag and level check: {said[0]}"
+    return f"Lag and level check, {len(said)} different failures. " + " ".join(
+        f"({i}) {f}" for i, f in enumerate(said, 1))
 
 
 def sidebar_status() -> None:

@@ -41,6 +41,7 @@ def test_a_backtest_trains_its_folds_and_shows_the_verdict_charts_and_files(run_
     titles = set(figures(at))
     assert "Test RMSE per fold" in titles and "Each fold's test block" in titles
     assert len(figures(at)["Test RMSE per fold"]["data"][0]["x"]) == 3
+    assert shown.iloc[-1][["OWA", "split 80%"]].notna().all()  # the "all" row showed "None" there
     assert {b.label for b in at.get("download_button")} >= {"backtest.csv", "backtest.json"}
     saved = json.loads(next(f for name, f in downloads.values() if name and name.endswith(".json"))())
     assert saved["seconds"] > 0 and saved["folds"] == 3  # docs/cli.md's keys, "seconds" included
@@ -52,3 +53,14 @@ def test_a_setup_too_short_for_the_folds_is_refused_with_the_numbers():
     at.number_input(key="backtest_folds").set_value(8).run()
     button(at, "Run the backtest").click().run()
     assert any("too few for 8 folds" in w.value for w in at.warning)
+
+
+def test_the_all_row_pools_owa_and_coverage_instead_of_showing_none():
+    import math
+
+    import pandas as pd
+
+    folds = pd.DataFrame({"test_targets": [100, 300], "owa": [2.0, 1.0], "split_80_coverage": [60.0, 80.0],
+                          "aci_80_coverage": [80.0, math.nan]})
+    pooled = backtest_views.pooled_scorecard(folds)
+    assert pooled == {"OWA": 1.25, "split 80%": 75.0, "ACI 80%": 80.0}  # weighted by test targets; NaN skipped

@@ -35,6 +35,8 @@ def test_explore_brushes_matches_edits_and_clamps_on_a_trained_run(trained_run, 
     assert not at.exception, at.exception
     assert any(t.startswith("Memory half-life per unit") for t in figures(at))
     assert at.slider(key="explore_window").disabled  # it reads every test window; the slider says so
+    at.segmented_control(key="explore_part").set_value(None).run()  # a click on the active part: it stays
+    assert any(t.startswith("Memory half-life per unit") for t in figures(at))
     at.segmented_control(key="explore_part").set_value("Unit-signal map").run()
     signal_map = next(f for t, f in figures(at).items() if "correlation of each unit" in t)
     assert signal_map["data"][0]["x"] == ["level", "change", "volatility", "ma_distance", "day_of_week", "ahead"]

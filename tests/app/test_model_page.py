@@ -145,6 +145,7 @@ def test_the_autoencoder_sets_the_horizon_to_0_and_leaving_it_sets_1_again():
     assert any("rebuilds its own window" in i.value for i in at.info) and not at.error
     at.radio(key="w.model.mode").set_value("many_to_one").run()
     assert at.session_state["spec"].window.horizon == 1
+    assert any("set for the autoencoder is back to 1" in i.value for i in at.info)  # not "the multi-step mode"
 
 
 def test_a_model_over_the_parameter_cap_is_flagged_on_the_model_page():
@@ -154,3 +155,19 @@ def test_a_model_over_the_parameter_cap_is_flagged_on_the_model_page():
     assert any("RNNLAB_MAX_MODEL_PARAMS" in e.value and "parameters" in e.value for e in at.error)
     small = model_page()
     assert not any("RNNLAB_MAX_MODEL_PARAMS" in e.value for e in small.error)
+
+
+def test_a_refused_setting_is_also_said_in_a_toast_seen_from_the_top_of_the_page():
+    at = model_page()
+    at.radio(key="w.model.mode").set_value("autoencoder").run()
+    at.button_group(key="w.model.task").set_value("classification").run()
+    assert at.session_state["spec"].model.task == "regression"  # refused, the old setting kept
+    assert any("use the regression task" in t.value for t in at.toast)
+
+
+def test_clicking_the_active_task_again_keeps_it_instead_of_a_traceback():
+    at = model_page()
+    at.button_group(key="w.model.task").set_value(None).run()  # what a click on the selected segment sends
+    assert not at.exception, at.exception
+    assert at.button_group(key="w.model.task").value == "regression"
+    assert at.session_state["spec"].model.task == "regression"

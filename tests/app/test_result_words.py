@@ -37,3 +37,16 @@ def test_the_metrics_table_fits_a_narrow_page_with_short_rows_and_compact_number
     assert list(table.columns) == ["RMSE", "MAE", "MSE"]
     assert list(table.attrs["long_names"].values()) == ["persistence (tomorrow = today)",
                                                         "seasonal naive (5 steps, calendar)"]
+
+
+def test_the_lag_and_level_box_reads_as_sentences():
+    """The box said "The model its predictions sit on average ..." (error_check's sentences start with "its")."""
+    from ui import views
+
+    both = {"test": {"rmse": 10.0}, "baselines": {"naive": {"rmse": 1.0}}, "lag": 1, "lag_clear": True,
+            "naive_lag": 1, "bias": -5.0, "error_spread": 1.0}
+    words = views.lag_level_words(evaluate.error_check(both))
+    assert "model its" not in words.lower()
+    assert "(1) Its moves line up" in words and "(2) Its predictions sit on average 5 below" in words
+    one = views.lag_level_words(evaluate.error_check({**both, "lag": 0}))
+    assert one.startswith("Lag and level check: Its predictions sit")
