@@ -135,6 +135,24 @@ def plan(max_workers: int | None = None, root: str | Path | None = None) -> Plan
                warm=None if warm in (None, "") else warm != "0")
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                    "TF_NUM_INTEROP_THREADS")
+
+
+def worker_threads(root: str | Path | None = None) -> dict[str, str]:
+    """Thread counts for a worker's numerical libraries when a CPU quota is smaller than the CPUs the
+    process sees: {} when there is no such quota (taskset and cpusets narrow what the libraries see
+    themselves). Inside a container on a host that shows 16 CPUs, TensorFlow and OpenBLAS start 16
+    threads each for a quota of 1; spinning threads on a busy CPU took an OpenBLAS least-squares of the
+    per-step baselines from 7 ms to about 400 ms on this 2-core box under load (bench/scorecard.py).
+    A variable the deployment set itself is kept."""
+    limits = read_limits(root or os.environ.get("RNNLAB_CONTAINER_ROOT") or "/")
+    if limits.quota is None or math.ceil(limits.quota) >= limits.cpus:
+        return {}
+    threads = str(max(1, math.ceil(limits.quota)))
+    return {name: os.environ.get(name) or threads for name in THREAD_VARIABLES}
+
+
 def _env_number(name: str, default, smallest: float, kind=float):
     """The number in $`name`, or `default` when it is unset. A value that is not a number of at least
     `smallest` is a deployment's typo: it is reported on stderr and the default is used, so no

@@ -182,3 +182,18 @@ def test_a_queued_run_says_how_many_this_server_trains_at_once(monkeypatch):
 
     at = AppTest.from_function(page).run()
     assert at.info[0].value.startswith("Status: queued, position 1 of 1: this server trains 2 runs at once")
+
+
+def test_workers_under_a_cpu_quota_start_as_many_threads_as_it_allows(tmp_path, host16, monkeypatch):
+    for name in container.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    quota = tree(tmp_path / "q", {"sys/fs/cgroup/cpu.max": "150000 100000"})  # 1.5 CPUs of 16 shown
+    assert container.worker_threads(quota) == {name: "2" for name in container.THREAD_VARIABLES}
+    assert container.worker_threads(tree(tmp_path / "none", {"sys/fs/cgroup/memory.max": str(GB27)})) == {}
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # the deployment's own setting is kept
+    assert container.worker_threads(quota)["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("RNNLAB_CONTAINER_ROOT", str(quota))
+    seen = {}
+    monkeypatch.setattr(subprocess, "Popen", lambda *args, **kwargs: seen.update(kwargs["env"]))  # no real worker
+    pool.LocalProcesses(warm=False)._start()
+    assert seen["TF_NUM_INTRAOP_THREADS"] == "2" and seen["OPENBLAS_NUM_THREADS"] == "1"
