@@ -42,14 +42,16 @@ TABLE_CONFIG = {"test RMSE": st.column_config.NumberColumn(format="%.4f"),
                                         "persistence): below 1 beats it."),
                 "kind": st.column_config.TextColumn(
                     help="What made the run: a single training, a cell race, a sweep's trial, a backtest's fold, "
-                         "or an import.")}
+                         "a seed of a repeat with several seeds, or an import.")}
 EVERYTHING = "everything"
 KIND_VIEWS = {"single": "single runs", "race": "cell races", "imported": "imported"}
 
 
 def kind_text(row: dict) -> str:
-    """"single", "race", "imported", "sweep trial 3", "backtest fold 2"."""
+    """"single", "race", "imported", "sweep trial 3", "backtest fold 2", "seed 8"."""
     kind = row.get("kind") or "single"
+    if kind == "seeds" and row.get("part") is not None:
+        return f"seed {row['part']}"  # a run of a repeat with several seeds
     part = {"sweep": "trial", "backtest": "fold"}.get(kind)
     return f"{kind} {part} {row['part']}" if part and row.get("part") is not None else kind
 
@@ -72,11 +74,12 @@ def group_title(group: str, members: list[dict]) -> str:
     """A sweep's or backtest's one row: "sweep app-…: 8 trials, best test RMSE 0.0123 (0.98× persistence)"."""
     sweep = group.startswith("sweep")
     scored = [r for r in members if r.get("rmse") is not None and pd.notna(r["rmse"]) and r.get("naive_rmse")]
-    text = f"{group}: {len(members)} {'trial' if sweep else 'fold'}{'s' if len(members) != 1 else ''}"
+    noun = "trial" if sweep else "seed" if group.startswith("seeds") else "fold"
+    text = f"{group}: {len(members)} {noun}{'s' if len(members) != 1 else ''}"
     if scored and sweep:  # trials predict the same targets: the best one's score says how the search went
         best = min(scored, key=lambda r: r["rmse"])
         text += f", best test RMSE {best['rmse']:.4g} ({best['rmse'] / best['naive_rmse']:.2f}× persistence)"
-    elif scored:  # folds test different blocks: a best one says nothing, how many beat persistence does
+    elif scored:  # folds test different blocks, seeds differ by chance: how many beat persistence says more
         wins = sum(r["rmse"] < r["naive_rmse"] for r in scored)
         text += f", the model beat persistence in {wins} of {len(scored)}"
     when = max((r["saved_at"] or "" for r in members), default="")

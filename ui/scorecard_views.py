@@ -128,7 +128,7 @@ def seeds_section(spec) -> None:
 
 
 def _start_seeds(spec) -> str | None:
-    from core import data, pool, seeds
+    from core import data, pool, runs, seeds
     from core.errors import sentence
 
     from . import address, loads, session_runs
@@ -137,7 +137,8 @@ def _start_seeds(spec) -> str | None:
         loads.preflight(spec)
         seed_specs = seeds.specs(spec, seeds.DEFAULT_SEEDS)
         store = session_runs.root()
-        ids = seeds.submit(seed_specs, pool.shared(), store.resolve(), "seeds", address.workspace(),
+        group = "seeds-" + runs.new_run_id()  # one History group per repeat
+        ids = seeds.submit(seed_specs, pool.shared(), store.resolve(), group, address.workspace(),
                            str(data.uploads_dir().resolve()))
     except ValueError as exc:  # DataError, SpecError
         return sentence(str(exc))

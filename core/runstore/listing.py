@@ -98,7 +98,7 @@ def summary(path: Path) -> dict:
     return row
 
 
-KINDS = ("single", "race", "sweep", "backtest", "imported")
+KINDS = ("single", "race", "sweep", "backtest", "seeds", "imported")
 
 
 def _tag(path: Path, name: str) -> dict:
@@ -123,6 +123,10 @@ def made_by(path: Path, info: dict | None = None, sweep: dict | None = None) -> 
     fold = _tag(path, "fold.json")  # core/backtest.py's FOLD_FILE (it imports this module)
     if fold.get("backtest"):
         return "backtest", f"backtest {fold['backtest']}", fold.get("fold")  # the id the Backtest section shows
+    seed = _tag(path, "seed.json")  # core/seeds.py's SEED_FILE: one run of a repeat with several seeds
+    if seed.get("group"):
+        group = str(seed["group"])
+        return "seeds", group if group.startswith("seeds") else f"seeds {group}", seed.get("seed")
     if _tag(path, CELL_RACE_FILE):
         return "race", None, None
     return "single", None, None

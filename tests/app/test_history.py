@@ -40,13 +40,17 @@ def test_history_says_what_made_each_run_and_compares_like_with_like(run_store):
              sweep={"study": "app-s1", "trial": n})
         _run(run_store, f"r-fold-{n}", base.replace(data={"end": f"2018-0{6 + n}-01"}), 0.4, f"2026-01-01T10:2{n}:00",
              fold={"backtest": "bt-1", "fold": n, "folds": 2})
+    for n, seed in enumerate((7, 8)):  # a repeat with two seeds (Train's Repeat with 3 seeds, train --seeds N)
+        _run(run_store, f"r-seed-{seed}", base.replace(train={"seed": seed}), 0.3 + n, f"2026-01-01T10:0{8 + n}:00",
+             seed={"group": "seeds-x1", "seed": seed, "index": n, "of": 2})
     at = new_app(base, ws=TOKEN)
     at.run()
     at.switch_page("pages/runs.py").run()
     assert not at.exception, at.exception
 
     show = at.selectbox(key="runs_view")
-    assert show.options == ["everything", "single runs", "cell races", "imported", "backtest bt-1", "sweep app-s1"]
+    assert show.options == ["everything", "single runs", "cell races", "imported", "backtest bt-1", "sweep app-s1",
+                            "seeds-x1"]
     main = at.dataframe[0].value
     assert list(main["run"]) == ["r-csv", "r-race", "r-single-new", "r-single-old"]  # the trials and folds are folded
     assert list(main["kind"]) == ["imported", "race", "single", "single"]
@@ -54,6 +58,7 @@ def test_history_says_what_made_each_run_and_compares_like_with_like(run_store):
     folded = [e.label for e in at.expander]
     assert any(label.startswith("backtest bt-1: 2 folds, the model beat persistence in 2 of 2") for label in folded)
     assert any(label.startswith("sweep app-s1: 2 trials, best test RMSE 0.6") for label in folded)
+    assert any(label.startswith("seeds-x1: 2 seeds, the model beat persistence in 1 of 2") for label in folded)
     # The newest run is a backtest fold: Compare starts with it alone, not with the other fold (other targets).
     assert at.multiselect(key="runs_compare:everything").value == ["r-fold-2"]
 
@@ -67,3 +72,5 @@ def test_history_says_what_made_each_run_and_compares_like_with_like(run_store):
     assert list(at.dataframe[0].value["kind"]) == ["sweep trial 2", "sweep trial 1"]
     at.selectbox(key="runs_view").set_value("backtest bt-1").run()
     assert list(at.dataframe[0].value["kind"]) == ["backtest fold 2", "backtest fold 1"]
+    at.selectbox(key="runs_view").set_value("seeds-x1").run()
+    assert list(at.dataframe[0].value["kind"]) == ["seed 8", "seed 7"]
