@@ -296,7 +296,7 @@ class TrainingJob:
         cut_short = int(self.model.optimizer.iterations) < snap.epochs * steps
         if self._stop.is_set() and cut_short:
             return STOPPED, f"stopped at epoch {snap.epoch} of {snap.epochs}"
-        return FINISHED, f"finished {snap.epoch} epochs"
+        return FINISHED, f"finished {snap.epoch} epoch{'' if snap.epoch == 1 else 's'}"
 
     def _update(self, **changes) -> None:
         with self._lock:

@@ -19,7 +19,7 @@ def _run(root, run_id, spec, rmse, saved_at, **tags):
     (path / "spec.json").write_text(spec.to_json())
     (path / "metrics.json").write_text(json.dumps({"test": {"rmse": rmse}, "baselines": {"naive": {"rmse": 1.0}}}))
     (path / "history.csv").write_text("epoch,loss,val_loss\n1,0.5,0.6\n")
-    info = {"run_id": run_id, "status": "finished", "message": "finished 1 epochs", "epoch": 1, "epochs": 1,
+    info = {"run_id": run_id, "status": "finished", "message": "finished 1 epoch", "epoch": 1, "epochs": 1,
             "saved_at": saved_at, "workspace": runs.workspace_id(TOKEN)}
     if tags.pop("imported", None):
         info["imported"] = "bundle"

@@ -78,7 +78,7 @@ def test_open_a_run_and_download_its_bundle(monkeypatch):
     assert {"spec.json", "model.keras", "history.csv", "predictions.csv", "metrics.json", "gates.npz"} <= names
     button(at, "Open on Train").click().run()
     assert not at.exception
-    assert at.title[0].value == "Train" and "finished 1 epochs" in status(at)
+    assert at.title[0].value == "Train" and "finished 1 epoch" in status(at) and "1 epochs" not in status(at)
     shown = session_run(at)
     assert shown.run_id == run_id
 

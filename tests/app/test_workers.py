@@ -74,5 +74,5 @@ def test_two_visitors_queue_and_a_killed_worker_fails_its_run_only(processes):
     os.kill(int(pid), signal.SIGKILL)  # out of memory, say
     poll(first, lambda a: "killed (signal 9)" in status(a), timeout=30)
     assert status(first).startswith("Status: the worker process was killed")
-    poll(second, lambda a: "finished 1 epochs" in status(a), timeout=120)  # the queue moved on
+    poll(second, lambda a: "finished 1 epoch" in status(a), timeout=120)  # the queue moved on
     assert not second.exception and loss_points(second) == 1
