@@ -108,13 +108,13 @@ def verdict(beats: int, finished: int, total: int) -> str:
     """"The model beats persistence in 2 of 3 seeds: only some, so one run's verdict is partly luck.\""""
     if not finished:
         return f"No seed finished (of {total}): nothing to compare."
-    text = f"The model beats persistence in {beats} of {finished} seeds"
     if beats == finished:
-        text += ": in every one"
+        text = f"The model beats persistence in every seed ({finished} of {finished})"
     elif beats == 0:
-        text += ": in none"
+        text = f"The model beats persistence in none of the {finished} seeds"
     else:
-        text += ": only in some, so a single run's verdict is partly the seed's"
+        text = (f"The model beats persistence in {beats} of {finished} seeds: only in some, so a single run's "
+                "verdict is partly the seed's")
     return text + (f" ({total - finished} did not finish)." if finished < total else ".")
 
 

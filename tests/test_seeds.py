@@ -21,16 +21,18 @@ def test_a_3_seed_run_has_spread_and_a_fixed_seed_has_none(tmp_path, trained_run
     rmse = stored["metrics"]["rmse"]
     assert set(rmse) == {"mean", "std", "min", "max"}
     assert rmse["std"] > 0 and rmse["min"] < rmse["max"]
-    assert stored["verdict"].startswith(f"The model beats persistence in {stored['beats_persistence']} of 3 seeds")
+    k = stored["beats_persistence"]
+    said = {3: "in every seed (3 of 3)", 0: "in none of the 3 seeds"}.get(k, f"in {k} of 3 seeds")
+    assert stored["verdict"].startswith("The model beats persistence " + said), stored["verdict"]
     seed_7 = tmp_path / stored["seeds"][0]["run"]
     fixed = seeds.summary([seed_7, trained_run[0], seed_7])
     assert fixed["metrics"]["rmse"]["std"] == 0.0 and fixed["metrics"]["mae"]["std"] == 0.0
 
 
 def test_the_verdict_says_every_some_or_none():
-    assert "in every one" in seeds.verdict(3, 3, 3)
+    assert seeds.verdict(3, 3, 3) == "The model beats persistence in every seed (3 of 3)."
     assert "only in some" in seeds.verdict(1, 3, 3)
-    assert "in none" in seeds.verdict(0, 2, 3) and "1 did not finish" in seeds.verdict(0, 2, 3)
+    assert seeds.verdict(0, 2, 3) == "The model beats persistence in none of the 2 seeds (1 did not finish)."
 
 
 def test_too_many_seeds_are_refused_before_anything_trains(monkeypatch):
