@@ -65,7 +65,9 @@ class Bounded:
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
         except (zipfile.BadZipFile, OSError, ValueError):
-            raise ImportRefused(f"{what} is not a zip archive") from None
+            raise ImportRefused(f"{what} is damaged or of another kind: a .keras model and a run bundle are zip "
+                                f"archives, and this file is not one. Export it again from Keras or from RNN Lab's "
+                                f"Runs page") from None
         if len(self.zip.infolist()) > MAX_MEMBERS:
             raise ImportRefused(f"{what} holds {len(self.zip.infolist())} files; a real one holds a handful")
 

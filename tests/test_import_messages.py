@@ -32,3 +32,12 @@ def test_a_vocabulary_file_outside_the_archive_is_refused_as_such(tmp_path):
     # counter knew would reach Keras, whose refusal is worded for the vocabulary file. Never "Lambda".
     assert "Lambda" not in message and "Python code" not in message
     assert "StringLookup" in message or "vocabulary file from outside its own archive" in message
+
+
+def test_a_file_that_is_no_zip_is_called_damaged_and_the_fix_is_named():
+    from core import archives
+
+    with pytest.raises(archives.ImportRefused) as refused:
+        archives.Bounded(b"these bytes are no zip archive", "the model")
+    text = str(refused.value)
+    assert text.startswith("the model is damaged or of another kind") and "Export it again" in text
