@@ -119,6 +119,8 @@ def test_no_two_runs_or_folds_of_one_chart_share_a_colour():
     folds = backtest_figure({n: frame for n in range(1, 9)}, "Close")
     fold_colours = [t.line.color for t in folds.data if t.name.startswith("fold")]
     assert len(set(fold_colours)) == 8
+    from core.charts._style import luminance
+    assert min(map(luminance, fold_colours)) >= 0.4  # none dark beside the near-black truth (a brown fold 2 was)
 
 
 def test_a_line_that_ties_with_another_in_the_memory_race_still_shows():

@@ -47,9 +47,17 @@ EXTRA_COLOURS = tuple(dict.fromkeys(
     if c.lower() not in _GREYS and c.lower() not in {s for shades in CELL_COLOURS.values() for s in shades}))
 
 
-def distinct_colours(n: int, avoid=()) -> list[str]:
-    """`n` colours, all different while n fits EXTRA_COLOURS (28; more cycle), none of `avoid`."""
-    pool = [c for c in EXTRA_COLOURS if c not in {a.lower() for a in avoid}] or list(EXTRA_COLOURS)
+def luminance(colour: str) -> float:
+    """Relative luminance of "#rrggbb", 0 (black) to 1 (white) (Rec. 709 weights, no gamma: enough to rank)."""
+    r, g, b = (int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def distinct_colours(n: int, avoid=(), lightest_dark: float = 0.0) -> list[str]:
+    """`n` colours, all different while n fits EXTRA_COLOURS (28; more cycle), none of `avoid`, none darker
+    than `lightest_dark` (a chart whose reference line is near black keeps dark browns and navies off it)."""
+    banned = {a.lower() for a in avoid}
+    pool = [c for c in EXTRA_COLOURS if c not in banned and luminance(c) >= lightest_dark] or list(EXTRA_COLOURS)
     return [pool[i % len(pool)] for i in range(n)]
 
 

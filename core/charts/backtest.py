@@ -22,7 +22,9 @@ def backtest_figure(folds: dict[int, pd.DataFrame], target: str) -> go.Figure:
     if folds:
         truth = pd.concat([f[["date", "truth"]] for f in folds.values()]).sort_values("date")
         fig.add_trace(_line(truth["date"].to_numpy(), truth["truth"], "truth", line=dict(color="#2a2a2a", width=1.5)))
-    colours = distinct_colours(len(folds), avoid=[*BASELINE_COLOURS.values(), SPLIT_COLOURS["test"]])
+    # No dark fold lines next to the near-black truth (a brown fold 2 was hard to tell from it).
+    colours = distinct_colours(len(folds), avoid=[*BASELINE_COLOURS.values(), SPLIT_COLOURS["test"]],
+                               lightest_dark=0.4)
     for colour, (number, frame) in zip(colours, sorted(folds.items())):
         fig.add_trace(_line(frame["date"].to_numpy(), frame["prediction"], f"fold {number}",
                             line=dict(color=colour, width=1.4)))
