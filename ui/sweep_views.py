@@ -234,6 +234,8 @@ def _optuna_figures(study) -> None:
             try:
                 fig = views.figure_once((f"sweep-{name}", study.study_name, done), lambda plot=plot: plot(study))
                 fig.update_layout(height=420, legend=charts.LEGEND)
+                if name == "Optimization history":  # trial numbers are whole: no ticks at 0.2, 0.4, ...
+                    fig.update_xaxes(tickformat="d", dtick=max(1, -(-len(study.trials) // 8)))
                 st.plotly_chart(fig, width="stretch", key=f"sweep_fig_{name}")
             except (ValueError, RuntimeError) as exc:  # e.g. importances need two completed trials that differ
                 st.caption(f"{name}: not enough completed trials yet ({describe.escape(exc)}).")

@@ -35,6 +35,8 @@ def test_a_sweep_runs_its_trials_as_runs_and_offers_the_best_settings(run_store)
     assert any(f"Best: trial {best['number']}" in s.value for s in at.success)
     titles = set(figures(at))
     assert "Optimization History Plot" in titles  # Optuna's own figures, not home-made ones
+    history_x = figures(at)["Optimization History Plot"]["layout"]["xaxis"]
+    assert history_x["tickformat"] == "d" and history_x["dtick"] >= 1  # whole trial numbers, no 0.2 steps
     button(at, "Use the best settings").click().run()
     spec = at.session_state["spec"]
     assert spec.model.cell == best["params"]["model.cell"] and spec.window.length == best["params"]["window.length"]
