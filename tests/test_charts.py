@@ -113,6 +113,7 @@ def test_no_two_runs_or_folds_of_one_chart_share_a_colour():
     trials = {f"trial {n} (complete)": {"loss": [1.0, 0.5], "val_loss": [1.1, 0.6]} for n in range(8)}
     colours = [t.line.color for t in loss_overlay_figure(trials).data if t.name.endswith("(validation)")]
     assert len(set(colours)) == 8  # the sweep's chart: five colours repeated from trial 5 on
+    assert tuple(loss_overlay_figure(trials).layout.xaxis.range) == (0.5, 2.5)  # epochs 1 and 2, no empty epoch 0
     lstms = run_colours([f"LSTM 4 · sp500 w10 · run{n}" for n in range(5)])
     assert len(set(lstms)) == 5  # past its three shades a cell takes other colours, not its first shade again
     frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=4), "truth": 1.0, "prediction": 1.0})

@@ -20,7 +20,9 @@ def loss_overlay_figure(histories: dict[str, dict[str, list[float]]], log_y: boo
                                      legendgroup=label, mode="lines+markers",
                                      marker=dict(size=4), line=dict(color=colour, dash=dash)))
     longest = max((len(h.get("loss", [])) for h in histories.values()), default=0)
-    fig.update_xaxes(title="epoch", rangemode="tozero", dtick=max(1, longest // 10))
+    # From epoch 1, where the first point is (the axis started at an empty epoch 0).
+    fig.update_xaxes(title="epoch", range=[0.5, longest + 0.5] if longest else None, tick0=1,
+                     dtick=max(1, longest // 10))
     fig.update_yaxes(type="log" if log_y else "linear")
     # Two legend entries of two lines per run under the chart: room for them, not a scrolling legend.
     _layout(fig, "Loss of each run", "MSE (scaled units)" + (", log scale" if log_y else ""),
