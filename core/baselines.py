@@ -163,6 +163,20 @@ class LinearAR(Baseline):
         return design(np.asarray(w.x_scaled)[rows])
 
 
+def lowest_aic(fits):
+    """The fitted statsmodels results with the lowest finite AIC among `fits` (callables that fit one
+    candidate), or None; a candidate whose fit fails is skipped."""
+    best = None
+    for fit in fits:
+        try:
+            res = fit()
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        if np.isfinite(res.aic) and (best is None or res.aic < best.aic):
+            best = res
+    return best
+
+
 class ETSBaseline(Baseline):
     key, name, colour = ETS, "ETS", "#17becf"
     long_name = "ETS (exponential smoothing)"
@@ -177,15 +191,8 @@ class ETSBaseline(Baseline):
         A trend seldom won and took the fit from 0.8 to 3 s on the default spec."""
         from statsmodels.tsa.statespace.exponential_smoothing import ExponentialSmoothing
 
-        best = None
-        for seasonal in [None] + ([season] if 1 < season <= len(y) // 3 and season <= 60 else []):
-            try:
-                res = ExponentialSmoothing(y, trend=False, seasonal=seasonal).fit(disp=False)
-            except (ValueError, np.linalg.LinAlgError):
-                continue
-            if np.isfinite(res.aic) and (best is None or res.aic < best.aic):
-                best = res
-        return best
+        seasons = [None] + ([season] if 1 < season <= len(y) // 3 and season <= 60 else [])
+        return lowest_aic(lambda s=s: ExponentialSmoothing(y, trend=False, seasonal=s).fit(disp=False) for s in seasons)
 
     @staticmethod
     def describe(res) -> str:
@@ -212,15 +219,7 @@ class ARIMABaseline(Baseline):
         """The statsmodels ARIMA results with the lowest AIC over ORDERS on rows `y`, or None."""
         from statsmodels.tsa.arima.model import ARIMA as Model
 
-        best = None
-        for order in cls.ORDERS:
-            try:
-                res = Model(y, order=order, trend="c" if order[1] == 0 else "n").fit()
-            except (ValueError, np.linalg.LinAlgError):
-                continue
-            if np.isfinite(res.aic) and (best is None or res.aic < best.aic):
-                best = res
-        return best
+        return lowest_aic(lambda o=o: Model(y, order=o, trend="c" if o[1] == 0 else "n").fit() for o in cls.ORDERS)
 
     @staticmethod
     def describe(res) -> str:
