@@ -31,11 +31,12 @@ def failed(run) -> bool:
 QUICK_POLL, POLL = 0.25, 1.0
 
 
-def poll_seconds(run, was_running: bool) -> float | None:
-    """How often the live view of `run` polls: None once it has ended."""
+def poll_seconds(run, was_running: bool, snap=None) -> float | None:
+    """How often the live view of `run` polls: None once it has ended. snap: the run's snapshot when
+    the caller has just read it (each read looks at the run's files)."""
     if not was_running:
         return None
-    snap = run.snapshot()
+    snap = snap or run.snapshot()
     waiting = snap.epoch == 0 or snap.epoch >= snap.epochs - 1 or run.stopping
     return QUICK_POLL if waiting else POLL
 
@@ -117,7 +118,8 @@ def live_view(run, key: str = "", was_running: bool = False, every: float | None
             failure_view(run, snap, log_y, key)
     else:
         _training_view(run, snap, spec, log_y, key, compact, charts_here, rest)
-    if was_running and (not run.snapshot().running or poll_seconds(run, True) != every):
+    now = run.snapshot()
+    if was_running and (not now.running or poll_seconds(run, True, now) != every):
         st.rerun()
 
 
